@@ -1,0 +1,97 @@
+"""`create_app`: the Bolt AsyncApp and its listeners. No business logic: everything goes through
+the router, and every listener acks first (Slack's 3-second rule) and works in a lazy listener."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot.render.slack import fallback_text, parse_action_id, to_blocks
+from bot.router import Refusal, Router
+from bot.settings import Settings
+from bot.slack_surface import SlackSurface, web_client
+from bot.surface import CardRef
+from bot.wiring import Backends
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, backends: Backends, router: Router) -> AsyncApp:
+    secret = settings.slack_signing_secret
+    app = AsyncApp(
+        client=web_client(settings),
+        signing_secret=secret.get_secret_value() if secret else None,
+        request_verification_enabled=secret is not None,
+        process_before_response=False,
+    )
+
+    async def ack_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+        prepared = router.prepare(
+            command.get("text", ""), user=command["user_id"], channel=command["channel_id"]
+        )
+        if isinstance(prepared, Refusal):
+            await ack(text=fallback_text(prepared.message), blocks=to_blocks(prepared.message))
+        else:
+            await ack(text=router.ack_text(prepared))
+
+    async def run_command(command: dict[str, Any]) -> None:
+        surface = SlackSurface(
+            app.client,
+            channel=command["channel_id"],
+            user=command["user_id"],
+            response_url=command["response_url"],
+        )
+        await router.run(
+            command.get("text", ""),
+            user=command["user_id"],
+            channel=command["channel_id"],
+            surface=surface,
+            refusal_shown=True,
+        )
+
+    async def ack_only(ack: AsyncAck) -> None:
+        await ack()
+
+    async def press(body: dict[str, Any]) -> None:
+        action = body["actions"][0]
+        container = body.get("container", {})
+        channel = body.get("channel", {}).get("id") or container.get("channel_id", "")
+        ts = container.get("message_ts")
+        surface = SlackSurface(
+            app.client,
+            channel=channel,
+            user=body["user"]["id"],
+            response_url=body.get("response_url"),
+            replace=True,
+        )
+        await router.press(
+            parse_action_id(action["action_id"]),
+            action.get("value", ""),
+            user=body["user"]["id"],
+            channel=channel,
+            surface=surface,
+            clicked=CardRef(channel, ts) if ts else None,
+        )
+
+    async def mention(body: dict[str, Any], event: dict[str, Any]) -> None:
+        # Slack retries events it thinks were lost (same event_id): answer each only once.
+        if not await backends.state.first_time(body.get("event_id", "")):
+            return
+        text = f"I answer `{settings.command}` commands here; `{settings.command} help` lists them."
+        await app.client.chat_postMessage(
+            channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"], text=text
+        )
+
+    async def ignore_message() -> None:
+        """Channel messages are subscribed for help-channel answers; without a listener Bolt would
+        answer 404 and Slack would retry every message."""
+
+    app.command(settings.command)(ack=ack_command, lazy=[run_command])
+    app.action(re.compile(r"^amd:"))(ack=ack_only, lazy=[press])
+    app.action(re.compile(r"^link:"))(ack_only)  # URL buttons also send an action that must be acked
+    app.event("app_mention")(ack=ack_only, lazy=[mention])
+    app.event("message")(ignore_message)
+    return app

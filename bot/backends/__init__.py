@@ -1,0 +1,1 @@
+"""Adapters: one module per outside system, chosen only in bot/wiring.py."""

@@ -1,0 +1,90 @@
+"""The `amd-bot` command line: `console`, `serve`, `demo` (and the migration tools)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from pydantic import ValidationError
+
+from bot import runtime
+from bot.settings import Settings
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        # pydantic's text echoes the input values, which may be secrets: print only what is wrong.
+        for problem in exc.errors():
+            where = ".".join(str(p) for p in problem["loc"]) or "settings"
+            print(f"amd-bot: configuration error: {where}: {problem['msg']}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="amd-bot", description="Slack data-ops bot for the AMD.")
+    top.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    sub = top.add_subparsers(dest="cmd")
+
+    console = sub.add_parser("console", help="the local console (no Slack needed)")
+    console.add_argument(
+        "-c",
+        dest="texts",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="run this command (repeatable; `N` presses button N) and exit",
+    )
+    console.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="follow cards that are still changing until they settle or time is up",
+    )
+    console.add_argument("--user", default="U_CONSOLE", help="Slack user id to act as (RBAC)")
+    console.add_argument("--channel", default="C_CONSOLE", help="channel id to act in (RBAC)")
+
+    serve = sub.add_parser("serve", help="connect to Slack (Socket Mode, or HTTP with --http)")
+    serve.add_argument(
+        "--http", action="store_true", help="serve Slack's HTTP endpoint instead of Socket Mode"
+    )
+    serve.add_argument("--host", default="0.0.0.0", help="HTTP bind address")  # noqa: S104 - a server's job
+    serve.add_argument("--port", type=int, default=8080)
+
+    demo = sub.add_parser("demo", help="the embedded demo world")
+    demo_sub = demo.add_subparsers(dest="demo_cmd", required=True)
+    build = demo_sub.add_parser("build", help="build (or rebuild with --force) the demo warehouse")
+    build.add_argument("--force", action="store_true")
+    return top
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    settings = load_settings()
+    if args.cmd == "console":
+        runtime.run(
+            runtime.console(settings, args.texts, wait_s=args.wait, user=args.user, channel=args.channel)
+        )
+    elif args.cmd == "serve":
+        if settings.slack_mode == "console":
+            raise SystemExit(
+                "amd-bot serve needs SLACK_BOT_TOKEN (and SLACK_APP_TOKEN or SLACK_SIGNING_SECRET)"
+            )
+        runtime.run(runtime.serve(settings, http=args.http, host=args.host, port=args.port))
+    elif args.cmd == "demo" and args.demo_cmd == "build":
+        from demo.world import ensure_demo
+
+        runtime.run(ensure_demo(settings, force=args.force, progress=runtime.progress))
+    elif settings.slack_mode == "console":
+        print("amd-bot: no Slack tokens set; starting the local console (embedded demo).", file=sys.stderr)
+        runtime.run(runtime.console(settings, [], wait_s=0, user="U_CONSOLE", channel="C_CONSOLE"))
+    else:
+        print(f"amd-bot: connecting to Slack ({settings.slack_mode} mode).", file=sys.stderr)
+        runtime.run(runtime.serve(settings, http=settings.slack_mode == "http", host="0.0.0.0", port=8080))  # noqa: S104

@@ -1,0 +1,75 @@
+"""Serving Slack: aiohttp for the HTTP mode (/slack/events, /healthz, /readyz) and Socket Mode.
+
+Both run the scheduler next to the app. HTTP mode is stateless, so any number of replicas can run
+behind a load balancer on one PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from sqlalchemy import text
+
+from bot.command import Command
+from bot.scheduler import start_scheduler
+from bot.slack_surface import SlackSurface
+from bot.wiring import Backends
+
+log = logging.getLogger(__name__)
+
+
+def http_app(app: AsyncApp, backends: Backends) -> web.Application:
+    async def slack_events(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+
+    async def healthz(_request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    async def readyz(_request: web.Request) -> web.Response:
+        try:
+            async with backends.state.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            log.warning("not ready: state store unreachable: %s", type(exc).__name__)
+            return web.json_response({"ok": False, "state": "unreachable"}, status=503)
+        return web.json_response({"ok": True, "entities": len(backends.catalog.entities)})
+
+    web_app = web.Application(client_max_size=1024 * 1024)
+    web_app.add_routes(
+        [web.post("/slack/events", slack_events), web.get("/healthz", healthz), web.get("/readyz", readyz)]
+    )
+    return web_app
+
+
+async def serve_http(
+    app: AsyncApp, backends: Backends, commands: Sequence[Command[Any]], *, host: str, port: int
+) -> None:
+    runner = web.AppRunner(http_app(app, backends))
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    scheduler = start_scheduler(backends, SlackSurface(app.client), commands)
+    log.warning("serving Slack over HTTP on %s:%d (/slack/events)", host, port)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        scheduler.shutdown(wait=False)
+        await runner.cleanup()
+
+
+async def serve_socket_mode(app: AsyncApp, backends: Backends, commands: Sequence[Command[Any]]) -> None:
+    token = backends.settings.slack_app_token
+    assert token is not None, "Socket Mode needs SLACK_APP_TOKEN"
+    handler = AsyncSocketModeHandler(app, token.get_secret_value())
+    scheduler = start_scheduler(backends, SlackSurface(app.client), commands)
+    try:
+        await handler.start_async()  # type: ignore[no-untyped-call]
+    finally:
+        scheduler.shutdown(wait=False)
+        await handler.close_async()  # type: ignore[no-untyped-call]

@@ -1,0 +1,43 @@
+"""Small, consistent formatting of numbers, ages and times for every view."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+
+def count(n: int) -> str:
+    return f"{n:,}"
+
+
+def age(delta: timedelta | None) -> str:
+    if delta is None:
+        return "never"
+    seconds = int(delta.total_seconds())
+    if seconds < 0:
+        return "in the future"
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, _ = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def when(moment: datetime | None) -> str:
+    if moment is None:
+        return "—"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def hours(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:g} h"
+
+
+def check(ok: bool | None) -> str:
+    return {True: ":white_check_mark:", False: ":x:", None: "—"}[ok]

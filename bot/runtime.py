@@ -1,0 +1,81 @@
+"""Starting amd-bot in each mode: the console, Socket Mode, or HTTP. One sequence for all of them:
+settings → (demo world) → backends → router → mode."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
+
+from bot.console import Console
+from bot.router import Router
+from bot.settings import Settings
+from bot.wiring import Backends, build_backends
+
+log = logging.getLogger(__name__)
+
+
+def progress(step: str, fraction: float) -> None:
+    width = 30
+    filled = int(width * max(0.0, min(1.0, fraction)))
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {fraction:4.0%} {step:<48}")
+    if fraction >= 1.0:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+async def prepare_demo(settings: Settings) -> None:
+    """The embedded default builds its demo world on first start (later starts reuse it)."""
+    if settings.warehouse != "duckdb" or settings.duckdb_path is not None:
+        return
+    from demo.world import ensure_demo
+
+    await ensure_demo(settings, progress=progress)
+
+
+@asynccontextmanager
+async def started(settings: Settings) -> AsyncIterator[tuple[Backends, Router]]:
+    import commands
+
+    await prepare_demo(settings)
+    backends = await build_backends(settings)
+    try:
+        yield backends, Router(commands.COMMANDS, backends, prefix=settings.command)
+    finally:
+        await backends.close()
+
+
+async def console(settings: Settings, texts: list[str], *, wait_s: float, user: str, channel: str) -> None:
+    import commands
+
+    async with started(settings) as (_backends, router):
+        shell = Console(router, commands.COMMANDS, user=user, channel=channel)
+        if not texts:
+            await shell.repl()
+            return
+        for text in texts:
+            await shell.execute(text)
+            if wait_s > 0:
+                await shell.follow(wait_s)
+
+
+async def serve(settings: Settings, *, http: bool, host: str, port: int) -> None:
+    import commands
+    from bot.app import create_app
+    from bot.http import serve_http, serve_socket_mode
+
+    async with started(settings) as (backends, router):
+        app = create_app(settings, backends, router)
+        if http:
+            await serve_http(app, backends, commands.COMMANDS, host=host, port=port)
+        else:
+            await serve_socket_mode(app, backends, commands.COMMANDS)
+
+
+def run(main: Coroutine[Any, Any, None]) -> None:
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main)

@@ -1,0 +1,26 @@
+"""'Did you mean …?' for anything the user names: commands, entities, DAGs, dbt nodes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rapidfuzz import fuzz, process, utils
+
+
+def did_you_mean(word: str, choices: Iterable[str], *, cutoff: float = 60.0) -> str | None:
+    match = process.extractOne(
+        word, list(choices), scorer=fuzz.WRatio, processor=utils.default_process, score_cutoff=cutoff
+    )
+    return None if match is None else str(match[0])
+
+
+def unknown(kind: str, word: str, choices: Iterable[str]) -> tuple[str, str | None]:
+    """The message and suggestion for a name that is not in an allowlist."""
+    options = sorted(set(choices))
+    guess = did_you_mean(word, options)
+    shown = word if len(word) <= 40 else word[:40] + "…"
+    message = f"No {kind} `{shown}`."
+    if guess:
+        return f"{message} Did you mean `{guess}`?", guess
+    listing = ", ".join(f"`{o}`" for o in options[:12])
+    return f"{message} Known: {listing}{' …' if len(options) > 12 else ''}", None

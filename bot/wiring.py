@@ -1,0 +1,81 @@
+"""`build_backends(settings)`: the only place adapters are chosen and constructed.
+
+Adapters are imported in the branch that picks them: the Snowflake connector and the Google
+clients take seconds to import and the embedded default never needs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.backends.state_sql import SqlState
+from bot.catalog import Catalog
+from bot.ports import DbtRunner, Orchestrator, Warehouse
+from bot.rbac import Policy
+from bot.settings import Settings
+from bot.stats import StatsService
+
+
+@dataclass
+class Backends:
+    settings: Settings
+    catalog: Catalog
+    warehouse: Warehouse
+    orchestrator: Orchestrator
+    dbt: DbtRunner
+    state: SqlState
+    stats: StatsService
+    policy: Policy
+
+    def reload_catalog(self) -> None:
+        """Pick up a new dbt manifest (after a deploy or `dbt parse`) without a restart."""
+        self.catalog = Catalog.load(self.settings.manifest_path, self.settings.owners)
+
+    async def close(self) -> None:
+        await self.orchestrator.close()
+        await self.warehouse.close()
+        await self.state.close()
+
+
+def build_warehouse(settings: Settings) -> Warehouse:
+    if settings.warehouse == "snowflake":
+        from bot.backends.snowflake import SnowflakeWarehouse
+
+        return SnowflakeWarehouse(settings)
+    from bot.backends.duckdb import DuckDBWarehouse
+
+    return DuckDBWarehouse(settings.warehouse_path)
+
+
+def build_orchestrator(settings: Settings) -> Orchestrator:
+    if settings.orchestrator == "airflow":
+        from bot.backends.airflow import AirflowOrchestrator
+
+        return AirflowOrchestrator.from_settings(settings)
+    if settings.orchestrator == "composer":
+        from bot.backends.composer import ComposerOrchestrator
+
+        return ComposerOrchestrator.from_settings(settings)
+    from bot.backends.local_runner import LocalRunner
+
+    return LocalRunner(settings)
+
+
+async def build_backends(settings: Settings, *, warehouse: Warehouse | None = None) -> Backends:
+    """Construct every adapter and bring the state schema up to date. `warehouse` lets tests and
+    benchmarks wrap the real adapter (e.g. to make it slow) without a second wiring path."""
+    from bot.backends.dbt_cli import DbtCliRunner
+
+    state = SqlState(settings.state_dsn)
+    await state.migrate()
+    chosen = warehouse or build_warehouse(settings)
+    return Backends(
+        settings=settings,
+        catalog=Catalog.load(settings.manifest_path, settings.owners),
+        warehouse=chosen,
+        orchestrator=build_orchestrator(settings),
+        dbt=DbtCliRunner(settings),
+        state=state,
+        stats=StatsService(chosen, settings.stats_cache_ttl_s),
+        policy=Policy(settings.access, settings.admins, settings.groups),
+    )
