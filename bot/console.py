@@ -53,12 +53,20 @@ class ConsoleSurface:
 
 
 class Console:
-    def __init__(self, router: Router, commands: Sequence[Command[Any]], *, user: str, channel: str) -> None:
+    def __init__(
+        self,
+        router: Router,
+        commands: Sequence[Command[Any]],
+        *,
+        user: str,
+        channel: str,
+        write: Callable[[str], None] | None = None,
+    ) -> None:
         self.router = router
         self.backends = router.backends
         self.kinds = live_kinds(commands)
         self.user = user
-        self.surface = ConsoleSurface(lambda text: print(text, end="", flush=True), channel)
+        self.surface = ConsoleSurface(write or (lambda text: print(text, end="", flush=True)), channel)
 
     async def execute(self, line: str) -> None:
         line = line.strip()

@@ -18,6 +18,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.migrations import MigrationSpec, default_migrations
+
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 _PLACEHOLDERS = {"", "changeme", "change-me", "xoxb-your-token", "xapp-your-token", "your-signing-secret"}
 
@@ -40,7 +42,12 @@ class AccessRule(BaseModel):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="AMD_", env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_prefix="AMD_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,  # a copied .env.example has empty values: they mean "default"
+        extra="ignore",
+        populate_by_name=True,
     )
 
     # Slack
@@ -97,6 +104,7 @@ class Settings(BaseSettings):
     admins: list[str] = Field(default_factory=list)
     groups: dict[str, list[str]] = Field(default_factory=dict)  # user-group id -> member user ids
     access: list[AccessRule] = Field(default_factory=list)  # empty: everyone may do everything
+    migrations: list[MigrationSpec] = Field(default_factory=default_migrations)  # history migrations shown
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,33 @@
+"""Shared fixtures. The demo world is built once per session; everything else is per test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.settings import Settings
+from tests.slack_fake.blocks import validate_blocks
+from tests.support.airflow import airflow_server  # noqa: F401 - a fixture
+from tests.support.bot import BotHarness, running_bot
+from tests.support.demo import demo_settings  # noqa: F401 - a fixture
+
+
+@pytest.fixture
+def slack_blocks_validator() -> Callable[[Any], list[str]]:
+    """Slack's own Block Kit rules (as FakeSlack enforces them), for golden-file tests."""
+    return validate_blocks
+
+
+@pytest.fixture
+def bot_settings(demo_settings: Settings, tmp_path: Path) -> Settings:  # noqa: F811
+    """The demo world with a state store of this test's own."""
+    return demo_settings.model_copy(update={"state_url": f"sqlite+aiosqlite:///{tmp_path / 'state.db'}"})
+
+
+@pytest.fixture
+async def bot(bot_settings: Settings) -> AsyncIterator[BotHarness]:
+    async with running_bot(bot_settings) as harness:
+        yield harness

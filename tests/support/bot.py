@@ -1,0 +1,150 @@
+"""The whole bot for end-to-end tests: real adapters on the demo world, the real Bolt app behind its
+real aiohttp endpoint, and FakeSlack (a recording Web API server) standing in for Slack.
+
+    await bot.slash("/amd stats payment", user="U1")   # a correctly signed form post
+    posts = await bot.answers(reply)                  # what reached the command's response_url
+    text = await bot.console("/amd stats")            # the same router through the local console
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+import urllib.parse
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+import commands
+from bot.app import create_app
+from bot.console import Console
+from bot.http import http_app
+from bot.ports import Warehouse
+from bot.router import Router
+from bot.settings import Settings
+from bot.wiring import Backends, build_backends
+from tests.slack_fake.web_api import FakeSlack
+
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+BOT_TOKEN = "xoxb-test-token-0123456789"
+
+
+def sign(body: bytes, *, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    base = b"v0:" + ts.encode() + b":" + body
+    signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": signature,
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+
+
+@dataclass
+class Reply:
+    status: int
+    body: str
+    response_url: str
+    elapsed_s: float
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.body) if self.body else {}
+
+
+class BotHarness:
+    def __init__(self, backends: Backends, router: Router, slack: FakeSlack, url: str) -> None:
+        self.backends = backends
+        self.router = router
+        self.slack = slack
+        self.url = url
+        self._session = aiohttp.ClientSession()
+
+    def form(self, text: str, *, user: str, channel: str, response_url: str) -> bytes:
+        fields = {
+            "token": "unused-legacy-verification-token",
+            "team_id": "T1",
+            "team_domain": "fintech",
+            "channel_id": channel,
+            "channel_name": "data-ops",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": "/amd",
+            "text": text.removeprefix("/amd").strip(),
+            "api_app_id": "A1",
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+        }
+        return urllib.parse.urlencode(fields).encode()
+
+    async def post(self, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+        async with self._session.post(f"{self.url}/slack/events", data=body, headers=headers) as resp:
+            return resp.status, await resp.text()
+
+    async def slash(self, text: str, *, user: str = "U1", channel: str = "C1") -> Reply:
+        response_url = self.slack.new_response_url()
+        body = self.form(text, user=user, channel=channel, response_url=response_url)
+        started = time.monotonic()
+        status, answer = await self.post(body, sign(body))
+        return Reply(status, answer, response_url, time.monotonic() - started)
+
+    async def answers(self, reply: Reply, count: int = 1, timeout: float = 30) -> list[dict[str, Any]]:
+        """The posts that reached the command's response_url, once `count` of them arrived."""
+        return await self.slack.wait_for_response(reply.response_url, count=count, timeout=timeout)
+
+    async def console(self, *texts: str) -> str:
+        out: list[str] = []
+        shell = Console(self.router, commands.COMMANDS, user="U_CONSOLE", channel="C_CONSOLE", write=out.append)
+        for text in texts:
+            await shell.execute(text)
+        return "".join(out)
+
+    async def close(self) -> None:
+        await self._session.close()
+
+
+@asynccontextmanager
+async def running_bot(settings: Settings, *, warehouse: Warehouse | None = None) -> AsyncIterator[BotHarness]:
+    """Start the bot's HTTP mode against a fresh FakeSlack; `warehouse` wraps the real one (e.g. slow)."""
+    async with FakeSlack() as slack:
+        configured = settings.model_copy(
+            update={
+                "slack_bot_token": _secret(BOT_TOKEN),
+                "slack_signing_secret": _secret(SIGNING_SECRET),
+                "slack_api_url": slack.api_url,
+            }
+        )
+        backends = await build_backends(configured, warehouse=warehouse)
+        router = Router(commands.COMMANDS, backends, prefix=configured.command)
+        runner = web.AppRunner(http_app(create_app(configured, backends, router), backends))
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = _port(site)
+        harness = BotHarness(backends, router, slack, f"http://127.0.0.1:{port}")
+        try:
+            yield harness
+        finally:
+            await harness.close()
+            await runner.cleanup()
+            await backends.close()
+
+
+def _secret(value: str) -> Any:
+    from pydantic import SecretStr
+
+    return SecretStr(value)
+
+
+def _port(site: web.TCPSite) -> int:
+    server = site._server  # aiohttp exposes the bound socket only here
+    assert server is not None
+    sockets: Sequence[Any] = server.sockets  # type: ignore[attr-defined]
+    return int(sockets[0].getsockname()[1])

@@ -1,0 +1,72 @@
+"""The renderers: one Message, two faces. Slack's limits are enforced by bot/render/slack.py alone."""
+
+from pathlib import Path
+
+from bot.render.console import plain, to_text
+from bot.render.message import Actions, Button, Code, Context, Divider, Fields, Header, Image, Message, Table, Text
+from bot.render.slack import MAX_BLOCKS, MAX_SECTION_TEXT, parse_action_id, to_blocks
+from tests.support.golden import assert_golden
+
+CARD = Message(
+    (
+        Header("Run amd_payment"),
+        Text("*State:* running · <https://airflow.example/dags/amd_payment|Open in Airflow> · owner <@U123>"),
+        Fields((("DAG", "`amd_payment`"), ("Requested by", "<@U1>"))),
+        Table(("task", "state"), (("stg_payments", "success"), ("payment", "running")), frozenset()),
+        Code("select 1", title="SQL"),
+        Image(Path("/tmp/chart.png"), "payment volume", "chart"),
+        Context(("as of 2026-11-26 08:00 UTC",)),
+        Divider(),
+        Actions(
+            (
+                Button("Trigger", "run.trigger", "c-1", style="primary"),
+                Button("Cancel", "run.cancel", "c-1"),
+                Button("Open in Airflow", "", url="https://airflow.example/x"),
+            )
+        ),
+    ),
+    fallback="Run amd_payment: running",
+)
+
+
+def test_card_blocks_are_pinned() -> None:
+    assert_golden("render_card_blocks.json", to_blocks(CARD))
+
+
+def test_card_console_text_is_pinned() -> None:
+    assert_golden("render_card_console.json", to_text(CARD).splitlines())
+
+
+def test_buttons_are_numbered_in_console_and_unique_in_slack() -> None:
+    text = to_text(CARD)
+    assert "[1] Trigger  [2] Cancel  [Open in Airflow: https://airflow.example/x]" in text
+    ids = [e["action_id"] for b in to_blocks(CARD) if b["type"] == "actions" for e in b["elements"]]
+    assert len(ids) == len(set(ids))
+    assert parse_action_id(ids[0]) == "run.trigger"
+
+
+def test_a_huge_message_stays_within_slack_limits(slack_blocks_validator) -> None:
+    many = Message(
+        (
+            Header("x" * 500),
+            *(Text(f"line {i} " + "y" * 100) for i in range(200)),
+            Table(("n",), tuple((str(i),) for i in range(5000))),
+            Actions(tuple(Button(f"b{i}" * 40, "test.rows", "v" * 5000) for i in range(40))),
+        ),
+        fallback="z" * 50_000,
+    )
+    blocks = to_blocks(many)
+    assert len(blocks) <= MAX_BLOCKS
+    assert blocks[-1]["type"] == "context" and "more parts not shown" in blocks[-1]["elements"][0]["text"]
+    assert slack_blocks_validator(blocks) == []
+
+
+def test_a_long_table_is_cut_with_a_visible_count() -> None:
+    blocks = to_blocks(Message((Table(("n",), tuple((str(i),) for i in range(5000))),), fallback="t"))
+    text = blocks[0]["text"]["text"]
+    assert len(text) <= MAX_SECTION_TEXT
+    assert text.endswith("… 5000 rows in all")
+
+
+def test_console_turns_slack_markup_into_plain_text() -> None:
+    assert plain("*bold* <@U1> <!subteam^S9> <https://x.y/z|link> :white_check_mark:") == "bold @U1 @S9 link (https://x.y/z) ✓"

@@ -1,0 +1,55 @@
+"""Issue 2 over Socket Mode: apps.connections.open → hello → a slash_commands envelope acked within 3 s
+with the same envelope_id, the answer on response_url, then a disconnect and a reconnect."""
+
+import asyncio
+import contextlib
+
+from pydantic import SecretStr
+
+import commands
+from bot.app import create_app
+from bot.http import serve_socket_mode
+from bot.router import Router
+from bot.settings import Settings
+from bot.wiring import build_backends
+from tests.slack_fake.socket_mode import SocketModeServer
+from tests.slack_fake.web_api import FakeSlack
+
+
+async def test_socket_mode_acks_answers_and_reconnects(bot_settings: Settings) -> None:
+    async with SocketModeServer() as socket_mode, FakeSlack(socket_mode=socket_mode) as slack:
+        settings = bot_settings.model_copy(
+            update={
+                "slack_bot_token": SecretStr("xoxb-socket-test"),
+                "slack_app_token": SecretStr("xapp-socket-test"),
+                "slack_api_url": slack.api_url,
+            }
+        )
+        backends = await build_backends(settings)
+        app = create_app(settings, backends, Router(commands.COMMANDS, backends))
+        serving = asyncio.create_task(serve_socket_mode(app, backends, commands.COMMANDS))
+        try:
+            await socket_mode.wait_for_connections(1)
+            payload = slack.slash_command_payload("stats paymnt")
+            envelope = await socket_mode.send_slash_command(payload)
+            ack = await socket_mode.wait_for_ack(envelope)
+            assert ack.latency is not None and ack.latency < 3.0
+            assert ack.payload is not None and "Did you mean `payment`?" in str(ack.payload)
+
+            payload = slack.slash_command_payload("stats")
+            ack = await socket_mode.wait_for_ack(await socket_mode.send_slash_command(payload))
+            assert "Reading all entities" in str(ack.payload)
+            (answer,) = await slack.wait_for_response(payload["response_url"], timeout=30)
+            assert "delivery_address" in str(answer["blocks"])
+
+            await socket_mode.disconnect(close_after=2)
+            await socket_mode.wait_for_connections(2, timeout=20)  # a second hello: reconnected
+            assert len(slack.calls_to("apps.connections.open")) >= 2
+            payload = slack.slash_command_payload("help")
+            ack = await socket_mode.wait_for_ack(await socket_mode.send_slash_command(payload))
+            assert ack.latency is not None and ack.latency < 3.0
+        finally:
+            serving.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await serving
+            await backends.close()
