@@ -80,7 +80,7 @@ class BotHarness:
             "api_app_id": "A1",
             "is_enterprise_install": "false",
             "response_url": response_url,
-            "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+            "trigger_id": self.slack.new_trigger_id(),
         }
         return urllib.parse.urlencode(fields).encode()
 

@@ -1,0 +1,172 @@
+"""The Composer DAG factory plans one DAG per `meta.dag` group: run, then test, each model, in dbt's order."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+FACTORY = Path(__file__).resolve().parents[1] / "deploy" / "composer" / "dag_factory.py"
+PROJECT = "/home/airflow/gcs/dags/dbt"
+
+
+def model(name: str, *parents: str, dag: str | None = None, **extra: Any) -> tuple[str, dict[str, Any]]:
+    uid = f"model.amd.{name}"
+    node = {
+        "resource_type": "model",
+        "name": name,
+        "depends_on": {"nodes": list(parents)},
+        "config": {"meta": {"dag": dag} if dag else {}},
+        **extra,
+    }
+    return uid, node
+
+
+MANIFEST: dict[str, Any] = {
+    "nodes": dict(
+        [
+            model("stg_users", "source.amd.events.events"),
+            model("user", "model.amd.stg_users", dag="amd_user"),
+            model("stg_purchases", "source.amd.events.events"),
+            # Depends on `user` of another DAG: that DAG's own schedule keeps it fresh.
+            model("purchase", "model.amd.stg_purchases", "model.amd.user", dag="amd_purchase"),
+            model("purchase_daily", "model.amd.purchase", dag="amd_purchase"),
+            model("int_purchase_items", "model.amd.purchase"),
+            model("purchase_items", "model.amd.int_purchase_items", dag="amd_purchase"),
+            # `meta` declared in the model file loses to config.meta, as in the bot's catalog.
+            model("payment", "model.amd.purchase", dag="amd_payment", meta={"dag": "amd_legacy"}),
+            (
+                "test.amd.not_null_user_user_id",
+                {
+                    "resource_type": "test",
+                    "name": "not_null_user_user_id",
+                    "config": {"meta": {"dag": "amd_user"}},
+                },
+            ),
+            (
+                "seed.amd.countries",
+                {"resource_type": "seed", "name": "countries", "meta": {"dag": "amd_user"}},
+            ),
+        ]
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def factory() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("dag_factory", FACTORY)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def dbt_run(name: str) -> tuple[str, ...]:
+    return ("dbt", "run", "--select", name, "--project-dir", PROJECT)
+
+
+def dbt_test(name: str) -> tuple[str, ...]:
+    return ("dbt", "test", "--select", name, "--indirect-selection", "cautious", "--project-dir", PROJECT)
+
+
+def test_one_dag_per_group_with_a_test_after_each_model(factory: ModuleType) -> None:
+    plans = factory.plan(MANIFEST, project_dir=PROJECT)
+
+    assert sorted(plans) == ["amd_payment", "amd_purchase", "amd_user"]
+    assert plans["amd_user"] == [
+        factory.Task("run_user", dbt_run("user"), ()),
+        factory.Task("test_user", dbt_test("user"), ("run_user",)),
+    ]
+
+
+def test_models_wait_for_the_tests_of_their_parents_in_the_same_dag(factory: ModuleType) -> None:
+    tasks = factory.plan(MANIFEST, project_dir=PROJECT)["amd_purchase"]
+    upstream = {t.task_id: t.upstream for t in tasks}
+
+    assert upstream["run_purchase"] == ()  # stg_purchases has no DAG, user belongs to another
+    assert upstream["run_purchase_daily"] == ("test_purchase",)
+    # Through int_purchase_items, which is in no DAG: the dependency on purchase is kept.
+    assert upstream["run_purchase_items"] == ("test_purchase",)
+    order = [t.task_id for t in tasks]
+    assert all(order.index(u) < order.index(t.task_id) for t in tasks for u in t.upstream)
+    assert order[:2] == ["run_purchase", "test_purchase"]
+
+
+def test_config_meta_decides_the_group_and_only_models_take_part(factory: ModuleType) -> None:
+    plans = factory.plan(MANIFEST, project_dir=PROJECT)
+
+    assert [t.task_id for t in plans["amd_payment"]] == ["run_payment", "test_payment"]
+    assert "amd_legacy" not in plans
+    assert all(
+        "not_null" not in t.task_id and "countries" not in t.task_id for ts in plans.values() for t in ts
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "dag"),
+    [("payment", "amd payment; rm -rf /"), ("payment-ä", "amd_payment")],
+)
+def test_names_airflow_cannot_take_are_refused(factory: ModuleType, name: str, dag: str) -> None:
+    manifest = {"nodes": dict([model(name, dag=dag)])}
+
+    with pytest.raises(ValueError, match="Airflow"):
+        factory.plan(manifest, project_dir=PROJECT)
+
+
+def test_the_bash_command_passes_every_argument_intact_and_writes_dbt_output_in_the_task_dir(
+    factory: ModuleType, tmp_path: Path
+) -> None:
+    fake_dbt = tmp_path / "dbt"
+    fake_dbt.write_text(
+        f"#!{sys.executable}\n"
+        "import json, os, sys\n"
+        "print(json.dumps([sys.argv[1:], os.environ['DBT_TARGET_PATH'], os.environ['DBT_LOG_PATH']]))\n"
+    )
+    fake_dbt.chmod(0o755)
+    hostile_dir = str(tmp_path / "dags; touch PWNED $(touch PWNED2) 'x'")
+    [run_user, _] = factory.plan(
+        {"nodes": dict([model("user", dag="amd_user")])}, project_dir=hostile_dir, dbt=str(fake_dbt)
+    )["amd_user"]
+    workdir = tmp_path / "airflowtmp"
+    workdir.mkdir()
+
+    done = subprocess.run(
+        ["bash", "-c", factory.bash_command(run_user)],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    argv, target_path, log_path = json.loads(done.stdout)
+    assert argv == list(run_user.argv[1:])
+    assert (target_path, log_path) == (f"{workdir}/target", f"{workdir}/logs")
+    assert not list(workdir.iterdir())  # no PWNED files: nothing inside the path was run by the shell
+    assert shlex.split(factory.bash_command(run_user))[2:] == list(run_user.argv)
+
+
+def test_importing_without_airflow_defines_no_dags(factory: ModuleType) -> None:
+    if importlib.util.find_spec("airflow") is not None:
+        pytest.skip("Airflow is installed here; test_airflow_builds_the_planned_dags covers this case")
+
+    assert not [name for name in vars(factory) if name.startswith("amd_")]
+
+
+def test_airflow_builds_the_planned_dags(factory: ModuleType) -> None:
+    pytest.importorskip("airflow", reason="Airflow is not installed (Composer has it)")
+
+    dags = factory.build_dags(factory.plan(MANIFEST, project_dir=PROJECT), schedule=None)
+
+    purchase = dags["amd_purchase"]
+    assert purchase.get_task("run_purchase_daily").upstream_task_ids == {"test_purchase"}
+    assert purchase.get_task("test_purchase").bash_command == factory.bash_command(
+        factory.Task("test_purchase", dbt_test("purchase"), ("run_purchase",))
+    )
