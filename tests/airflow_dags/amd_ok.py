@@ -1,0 +1,15 @@
+"""Test DAG for amd-bot's Airflow integration tests: two quick tasks that succeed."""
+
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow.sdk import DAG
+
+
+def _load() -> str:
+    return "loaded"
+
+
+with DAG("amd_ok", schedule=None, catchup=False, tags=["amd-bot-test"]):
+    extract = BashOperator(task_id="extract", bash_command="echo extracted")
+    load = PythonOperator(task_id="load", python_callable=_load)
+    extract >> load

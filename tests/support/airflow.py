@@ -1,0 +1,278 @@
+"""A real Apache Airflow 3 for integration tests: session fixture `airflow_server` -> (url, user, password).
+
+Airflow gets its own virtualenv (AMD_AIRFLOW_VENV, default ~/.cache/amd-bot/airflow-venv, reused while its
+version stamp matches), its own database on the local PostgreSQL, LocalExecutor, the simple auth manager
+with a password file we write, and tests/airflow_dags as DAGs folder. `api-server`, `scheduler` and
+`dag-processor` run as separate process groups and are stopped by group at the end. No PostgreSQL, or no
+PyPI to install from: the tests are skipped with a message naming what is missing, never silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+import asyncpg
+import pytest
+
+from tests.support.postgres import ADMIN_URL
+
+AIRFLOW_SPEC = ["apache-airflow==3.3.*", "psycopg2-binary", "asyncpg"]  # Airflow 3 also opens an async engine
+VENV = Path(os.environ.get("AMD_AIRFLOW_VENV") or Path.home() / ".cache" / "amd-bot" / "airflow-venv")
+DAGS = Path(__file__).resolve().parents[1] / "airflow_dags"
+DB_PREFIX = "amd_airflow_test"
+USERNAME = "admin"
+STARTUP_TIMEOUT_S = 120.0
+
+
+class AirflowServer(NamedTuple):
+    url: str
+    username: str
+    password: str
+
+
+@pytest.fixture(scope="session")
+async def airflow_server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> AsyncIterator[AirflowServer]:
+    # Registered once, in tests/conftest.py: a test module importing it too would start a second Airflow.
+    server = await _start(tmp_path_factory, request)
+    try:
+        yield AirflowServer(server.url, USERNAME, server.password)
+    finally:
+        await _stop(server)
+
+
+async def _start(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> _Airflow:
+    began = time.monotonic()
+    database = f"{DB_PREFIX}_{os.getpid()}"
+    sql_conn = await _fresh_database(database)  # first: no PostgreSQL skips before the slow install
+    server: _Airflow | None = None
+    try:
+        airflow = await asyncio.to_thread(_install)
+        installed = time.monotonic()
+        server = _Airflow(airflow, tmp_path_factory.mktemp("airflow-home"), sql_conn)
+        await asyncio.to_thread(server.start)
+    except BaseException:  # pytest.skip and pytest.fail are BaseExceptions
+        if server is not None:
+            await asyncio.to_thread(server.stop)
+        await _drop_database(database)
+        raise
+    _report(request, f"Airflow 3 at {server.url}: db + venv {installed - began:.1f} s, {server.timings}")
+    return server
+
+
+async def _stop(server: _Airflow) -> None:
+    await asyncio.to_thread(server.stop)
+    await _drop_database(server.sql_conn.rsplit("/", 1)[1])
+
+
+def _install() -> Path:
+    """Airflow's own virtualenv: Airflow pins what it needs, and those pins must not meet the bot's."""
+    stamp = f"{' '.join(AIRFLOW_SPEC)} python{sys.version_info.major}.{sys.version_info.minor}"
+    airflow = VENV / "bin" / "airflow"
+    VENV.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(VENV.parent / "airflow-venv.lock"):  # two pytest sessions must not build it at once
+        stamp_file = VENV / ".amd-stamp"
+        if stamp_file.is_file() and stamp_file.read_text() == stamp and airflow.is_file():
+            return airflow
+        shutil.rmtree(VENV, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        pip = subprocess.run(
+            [str(VENV / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", *AIRFLOW_SPEC],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        if pip.returncode != 0:
+            errors = [line for line in pip.stderr.splitlines() if "is ignored" not in line][-5:]
+            pytest.skip(
+                f"could not install {' '.join(AIRFLOW_SPEC)} into {VENV} (no network to PyPI?): {errors}"
+            )
+        stamp_file.write_text(stamp)
+        return airflow
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+async def _admin() -> asyncpg.Connection:
+    try:
+        return await asyncio.wait_for(asyncpg.connect(ADMIN_URL), timeout=5)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        pytest.skip(f"Airflow tests need PostgreSQL at {ADMIN_URL} ({type(exc).__name__}: {exc})")
+
+
+async def _fresh_database(name: str) -> str:
+    """A new database for this session (named by pid: sessions may run side by side); dead sessions' go."""
+    admin = await _admin()
+    try:
+        for (old,) in await admin.fetch(
+            "SELECT datname FROM pg_database WHERE datname LIKE $1", f"{DB_PREFIX}_%"
+        ):
+            pid = old.rsplit("_", 1)[1]
+            if old == name or not Path(f"/proc/{pid}").exists():
+                await admin.execute(f'DROP DATABASE IF EXISTS "{old}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://", 1) + f"/{name}"
+
+
+async def _drop_database(name: str) -> None:
+    admin = await _admin()
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+class _Airflow:
+    def __init__(self, airflow: Path, home: Path, sql_conn: str) -> None:
+        self.airflow, self.home, self.sql_conn = airflow, home, sql_conn
+        self.password = secrets.token_urlsafe(12)
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.timings = ""
+        self._processes: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
+        (home / "passwords.json").write_text(json.dumps({USERNAME: self.password}))
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")} | {
+            "PATH": f"{airflow.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sql_conn,
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USERNAME}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+            # Task processes report to the execution API of *this* api-server, not the default :8080.
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
+            "AIRFLOW__API__BASE_URL": f"{self.url}/",
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(port),
+            "AIRFLOW__API__WORKERS": "1",
+            # Shared by all three processes, so tokens one signs the others accept.
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+            "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
+        }
+
+    def start(self) -> None:
+        began = time.monotonic()
+        migrate = subprocess.run(
+            [str(self.airflow), "db", "migrate"], env=self.env, capture_output=True, timeout=300
+        )
+        if migrate.returncode != 0:
+            output = (migrate.stdout + migrate.stderr).decode(errors="replace")
+            pytest.fail(f"airflow db migrate failed:\n{output[-4000:]}")
+        migrated = time.monotonic()
+        for command in (["api-server"], ["scheduler", "--skip-serve-logs"], ["dag-processor"]):
+            log = (self.home / f"{command[0]}.log").open("wb")
+            process = subprocess.Popen(
+                [str(self.airflow), *command],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: stop() ends its workers with it
+            )
+            self._processes.append((process, log))
+        self._wait_until_ready()
+        self.timings = (
+            f"db migrate {migrated - began:.1f} s, processes ready {time.monotonic() - migrated:.1f} s"
+        )
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        healthy, token = False, None
+        while time.monotonic() < deadline:
+            if any(p.poll() is not None for p, _ in self._processes):
+                pytest.fail(f"an Airflow process exited during startup:\n{self._log_tails()}")
+            try:
+                if not healthy:
+                    health = _get_json(f"{self.url}/api/v2/monitor/health")
+                    healthy = all(
+                        health[part]["status"] == "healthy" for part in ("scheduler", "dag_processor")
+                    )
+                if healthy:
+                    token = token or self._token()
+                    dags = _get_json(f"{self.url}/api/v2/dags", token)["dags"]
+                    if {"amd_ok", "amd_fail"} <= {d["dag_id"] for d in dags if not d["is_paused"]}:
+                        return
+            except (OSError, KeyError, ValueError):
+                pass  # not up yet
+            time.sleep(0.3)
+        pytest.fail(
+            f"Airflow not ready with amd_ok and amd_fail after {STARTUP_TIMEOUT_S:g} s:\n{self._log_tails()}"
+        )
+
+    def _token(self) -> str:
+        body = json.dumps({"username": USERNAME, "password": self.password}).encode()
+        req = urllib.request.Request(
+            f"{self.url}/auth/token", data=body, headers={"Content-Type": "application/json"}, method="POST"
+        )
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return str(json.load(resp)["access_token"])
+
+    def _log_tails(self) -> str:
+        return "\n".join(
+            f"--- {log.name} ---\n{Path(log.name).read_text(errors='replace')[-2000:]}"
+            for _, log in self._processes
+        )
+
+    def stop(self) -> None:
+        for process, _ in self._processes:
+            _signal_group(process, signal.SIGTERM)
+        # A grace period, not a full graceful stop: the scheduler would wait for running tasks, and the
+        # database is dropped next anyway.
+        deadline = time.monotonic() + 5
+        for process, log in self._processes:
+            with suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            _signal_group(process, signal.SIGKILL)  # also whatever its workers left behind in its group
+            process.wait()
+            log.close()
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+
+
+def _get_json(url: str, token: str | None = None) -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as resp:
+        return json.load(resp)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _report(request: pytest.FixtureRequest, line: str) -> None:
+    """One line on the terminal, past output capture: how long the harness took is worth seeing."""
+    plugins = request.config.pluginmanager
+    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(line)

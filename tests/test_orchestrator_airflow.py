@@ -1,0 +1,179 @@
+"""The Airflow adapter against a real Apache Airflow 3 (tests/support/airflow.py starts it for the session).
+
+amd_ok has two quick tasks that succeed; amd_fail's `flaky` task fails until the file named in its conf
+exists, and `publish` runs after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import aiohttp
+import pytest
+from pydantic import SecretStr
+
+from bot.backends.airflow import AirflowOrchestrator
+from bot.ports import BackendUnavailable, DagRunRef, RunAlreadyExists, RunState
+from tests.support.airflow import AirflowServer
+from tests.support.demo import isolated_settings
+
+
+@pytest.fixture
+async def airflow(airflow_server: AirflowServer, tmp_path: Path) -> AsyncIterator[AirflowOrchestrator]:
+    """Built the way the bot builds it: from its settings."""
+    settings = isolated_settings(
+        tmp_path,
+        orchestrator="airflow",
+        airflow_url=airflow_server.url,
+        airflow_username=airflow_server.username,
+        airflow_password=airflow_server.password,
+    )
+    orchestrator = AirflowOrchestrator.from_settings(settings)
+    yield orchestrator
+    await orchestrator.close()
+
+
+def new_run_id(label: str) -> str:
+    return f"amd_test__{label}__{uuid.uuid4().hex[:8]}"
+
+
+async def follow(airflow: AirflowOrchestrator, ref: DagRunRef, timeout_s: float = 90) -> RunState:
+    async with asyncio.timeout(timeout_s):
+        while True:
+            [run] = await airflow.get_runs([ref])
+            if run.finished:
+                return run
+            await asyncio.sleep(0.5)
+
+
+@pytest.mark.airflow
+async def test_amd_ok_is_triggered_and_followed_to_success(
+    airflow: AirflowOrchestrator,
+    airflow_server: AirflowServer,
+) -> None:
+    assert {"amd_ok", "amd_fail"} <= set(await airflow.list_dags())
+    run_id = new_run_id("ok")
+
+    started = await airflow.trigger("amd_ok", run_id, {"entity": "payment"}, None, note="from amd-bot tests")
+
+    assert started.state in ("queued", "running")
+    assert started.conf == {"entity": "payment"}
+    assert started.url == f"{airflow_server.url}/dags/amd_ok/runs/{run_id}"
+    assert airflow.environment == f"airflow: {airflow_server.url}"
+    done = await follow(airflow, started.ref)
+    assert done.state == "success"
+    assert done.started_at is not None
+    assert done.ended_at is not None
+    tasks = {t.task_id: t for t in await airflow.task_states(started.ref)}
+    assert {t: s.state for t, s in tasks.items()} == {"extract": "success", "load": "success"}
+    assert tasks["load"].log_url == f"{airflow_server.url}/dags/amd_ok/runs/{run_id}/tasks/load?try_number=1"
+    assert [r.run_id for r in await airflow.latest_runs(["amd_ok"], 1)] == [run_id]
+
+
+@pytest.mark.airflow
+async def test_a_failed_run_names_its_failing_task_and_clear_failed_runs_it_again(
+    airflow: AirflowOrchestrator, tmp_path: Path
+) -> None:
+    ok_file = tmp_path / "flaky-may-pass"
+    run = await airflow.trigger("amd_fail", new_run_id("fail"), {"ok_file": str(ok_file)}, None)
+
+    failed = await follow(airflow, run.ref)
+
+    assert failed.state == "failed"
+    states = {t.task_id: (t.state, t.try_number) for t in await airflow.task_states(run.ref)}
+    assert states == {"flaky": ("failed", 1), "publish": ("upstream_failed", 0)}
+
+    ok_file.touch()
+    assert await airflow.clear_failed(run.ref) == ["flaky", "publish"]
+
+    assert (await follow(airflow, run.ref)).state == "success"
+    states = {t.task_id: (t.state, t.try_number) for t in await airflow.task_states(run.ref)}
+    assert states == {"flaky": ("success", 2), "publish": ("success", 1)}
+
+
+@pytest.mark.airflow
+async def test_a_repeated_trigger_raises_run_already_exists_and_makes_no_second_run(
+    airflow: AirflowOrchestrator,
+) -> None:
+    run_id = new_run_id("twice")
+    await airflow.trigger("amd_ok", run_id, {"click": 1}, None)
+
+    with pytest.raises(RunAlreadyExists) as repeat:
+        await airflow.trigger("amd_ok", run_id, {"click": 2}, None)
+
+    assert repeat.value.run.run_id == run_id
+    assert repeat.value.run.conf == {"click": 1}  # the first trigger's run, untouched
+    same_id = [r for r in await airflow.latest_runs(["amd_ok"], 100) if r.run_id == run_id]
+    assert len(same_id) == 1
+
+
+@pytest.mark.airflow
+async def test_many_followed_runs_are_read_with_one_request(airflow_server: AirflowServer) -> None:
+    requests = SimpleNamespace(count=0)
+
+    async def count(*_: object) -> None:
+        requests.count += 1
+
+    tracing = aiohttp.TraceConfig()
+    tracing.on_request_start.append(count)
+    async with aiohttp.ClientSession(trace_configs=[tracing]) as session:
+        airflow = AirflowOrchestrator.with_password(
+            airflow_server.url, airflow_server.username, SecretStr(airflow_server.password), session=session
+        )
+        refs = [
+            (await airflow.trigger(dag_id, new_run_id("batch"), {"succeed": True}, None)).ref
+            for dag_id in ("amd_ok", "amd_fail", "amd_ok", "amd_fail")
+        ]
+        requests.count = 0
+
+        runs = await airflow.get_runs(refs)
+
+        assert requests.count == 1
+        assert [r.ref for r in runs] == refs
+
+
+@pytest.mark.airflow
+async def test_a_wrong_password_is_reported_without_the_password(airflow_server: AirflowServer) -> None:
+    wrong = f"wrong-{secrets.token_hex(6)}"
+    airflow = AirflowOrchestrator.with_password(airflow_server.url, airflow_server.username, SecretStr(wrong))
+    try:
+        with pytest.raises(BackendUnavailable) as refused:
+            await airflow.trigger("amd_ok", new_run_id("denied"), {}, None)
+    finally:
+        await airflow.close()
+
+    message = str(refused.value)
+    assert airflow_server.url in message
+    assert "401" in message
+    assert "rejected" in message
+    assert wrong not in message
+    assert airflow_server.password not in message
+
+
+async def test_a_server_that_is_down_is_reported_as_unavailable() -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    airflow = AirflowOrchestrator.with_password(url, "admin", SecretStr("pw"), attempts=3, backoff_s=0.01)
+    try:
+        with pytest.raises(BackendUnavailable) as down:
+            await airflow.get_runs([DagRunRef("amd_ok", "any")])
+    finally:
+        await airflow.close()
+
+    assert f"Airflow at {url} is unreachable" in str(down.value)
+    assert "tried 3x to list runs" in str(down.value)
+
+    # A trigger first needs the server's API version: that discovery fails just as clearly.
+    airflow = AirflowOrchestrator.with_password(url, "admin", SecretStr("pw"), attempts=3, backoff_s=0.01)
+    try:
+        with pytest.raises(BackendUnavailable, match=f"Airflow at {url} is unreachable"):
+            await airflow.trigger("amd_ok", "amd__x", {}, None)
+    finally:
+        await airflow.close()
