@@ -1,0 +1,264 @@
+"""`/amd test [selector]` · `/amd test --freshness` · `/amd test cancel`: dbt tests from Slack.
+
+The selector is checked against the manifest before anything runs (bot/selector.py). One card is
+posted and updated in place while dbt runs (at most one update per UPDATE_EVERY_S), then replaced by
+the result; owners of failing models are mentioned in the card's thread, where mentions notify.
+Every run and test result is stored (bot/backends/state_tests.py) so the buttons work later too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import BaseModel
+
+from bot.backends.state_tests import StoredTest, TestResults, TestRun
+from bot.catalog import Catalog
+from bot.command import Action, Command, Ctx, UsageError
+from bot.ports import BackendUnavailable, DbtInvocation, DbtProgress
+from bot.render.message import Message, note
+from bot.selector import check_selector
+from bot.surface import CardRef
+from commands.test_views import (
+    TOP_FAILURES,
+    Owners,
+    TestRequest,
+    failure_list,
+    freshness_card,
+    owner_ping,
+    progress_card,
+    ranked_failures,
+    result_card,
+    rows_card,
+    sql_card,
+)
+
+log = logging.getLogger(__name__)
+UPDATE_EVERY_S = 2.0  # chat.update is Tier 3 (~50/min per workspace): one card must not eat it
+SAMPLE_ROWS = 10
+
+
+class TestArgs(BaseModel):
+    mode: Literal["test", "freshness", "cancel"] = "test"
+    selector: str | None = None  # checked against the manifest; None: every test
+
+
+def parse(words: Sequence[str], catalog: Catalog) -> TestArgs:
+    if list(words) == ["--freshness"]:
+        return TestArgs(mode="freshness")
+    if list(words) == ["cancel"]:
+        return TestArgs(mode="cancel")
+    if "--freshness" in words or "cancel" in words:
+        raise UsageError("`--freshness` and `cancel` stand alone, without a selector.")
+    # People paste dbt's own flag; the words after it are the selector all the same.
+    selection = list(words[1:]) if words and words[0] in ("--select", "-s") else list(words)
+    return TestArgs(selector=check_selector(selection, catalog) if selection else None)
+
+
+async def handle(args: TestArgs, ctx: Ctx) -> Message | None:
+    if args.mode == "cancel":
+        return await _cancel_latest(ctx)
+    command = "source freshness" if args.mode == "freshness" else "test"
+    await run_and_show(ctx, TestRequest(_run_key(), command, args.selector, ctx.user))
+    return None
+
+
+async def run_and_show(ctx: Ctx, request: TestRequest) -> None:
+    store = TestResults(ctx.backends.state.engine)
+    started = ctx.now()
+    await store.started(
+        TestRun(
+            request.run_key,
+            request.command,
+            request.selector,
+            ctx.user,
+            ctx.channel,
+            None,
+            "running",
+            started,
+        )
+    )
+    ctx.audit_detail["run_key"] = request.run_key
+    ref = await ctx.surface.post(progress_card(request, None))
+    await store.set_card(request.run_key, ref.ts)
+    live = _LiveCard(ctx, ref, request)
+    follower = asyncio.create_task(live.follow())
+    try:
+        result = await _invoke(ctx, request, live)
+    except Exception as exc:
+        # The card must not stay "running" forever; the router still reports the error itself.
+        shown = (
+            str(exc) if isinstance(exc, BackendUnavailable) else "amd-bot could not run dbt (see its log)."
+        )
+        failed = DbtInvocation("", request.command, request.selector, 2, (), started, ctx.now(), shown)
+        await _settle(ctx, store, ref, request, failed)
+        raise
+    finally:
+        follower.cancel()
+    await _settle(ctx, store, ref, request, result)
+
+
+async def _invoke(ctx: Ctx, request: TestRequest, live: _LiveCard) -> DbtInvocation:
+    if request.command == "test":
+        return await ctx.backends.dbt.test(
+            request.selector, run_key=request.run_key, on_progress=live.progress
+        )
+    return await ctx.backends.dbt.freshness(run_key=request.run_key, on_progress=live.progress)
+
+
+async def _settle(
+    ctx: Ctx, store: TestResults, ref: CardRef, request: TestRequest, result: DbtInvocation
+) -> None:
+    owners = _owners(ctx.catalog, result)
+    await store.finished(request.run_key, result, lambda model: owners.of_model.get(model or ""))
+    ctx.audit_detail.update(exit_code=result.exit_code, invocation_id=result.invocation_id)
+    if request.command != "test":
+        await ctx.surface.update(ref, freshness_card(request, result))
+        return
+    await ctx.surface.update(ref, result_card(request, result, owners))
+    if len(ranked_failures(result.outcomes)) > TOP_FAILURES:
+        await ctx.surface.post(failure_list(request, result, owners), channel=ref.channel, thread=ref)
+    ping = owner_ping(request, result, owners)
+    if ping is not None:
+        await ctx.surface.post(ping, channel=ref.channel, thread=ref)
+
+
+class _LiveCard:
+    """Progress arrives per dbt node; the card shows the latest at most every UPDATE_EVERY_S, from its
+    own task, so a slow Slack never holds up reading dbt's output."""
+
+    def __init__(self, ctx: Ctx, ref: CardRef, request: TestRequest) -> None:
+        self._ctx, self._ref, self._request = ctx, ref, request
+        self._latest: DbtProgress | None = None
+
+    async def progress(self, progress: DbtProgress) -> None:
+        self._latest = progress
+
+    async def follow(self) -> None:
+        shown: DbtProgress | None = None
+        while True:
+            await asyncio.sleep(UPDATE_EVERY_S)
+            if self._latest != shown:
+                shown = self._latest
+                try:
+                    await self._ctx.surface.update(self._ref, progress_card(self._request, shown))
+                except Exception:
+                    log.warning("could not update test card %s", self._request.run_key, exc_info=True)
+
+
+def _owners(catalog: Catalog, result: DbtInvocation) -> Owners:
+    of_model: dict[str, str | None] = {}
+    for model in {o.model for o in result.outcomes if o.model}:
+        node = catalog.nodes.get(model, {})
+        of_model[model] = {**node.get("meta", {}), **node.get("config", {}).get("meta", {})}.get("owner")
+    mention = {}
+    for owner in {o for o in of_model.values() if o}:
+        if owner in catalog.owners:
+            mention[owner] = catalog.owner_mention(owner)
+        else:
+            log.warning("dbt owner %r has no Slack id in settings.owners; shown as text", owner)
+    return Owners(of_model, mention)
+
+
+async def _cancel_latest(ctx: Ctx) -> Message:
+    for run in await TestResults(ctx.backends.state.engine).active(requested_by=ctx.user):
+        if await ctx.backends.dbt.cancel(run.run_key):
+            return note(f"Cancelled `{run.run_key}` ({run.selector or run.command}).")
+    return note("Nothing you started is running.")
+
+
+# A button's answer replaces the card it is on (bot/app.py), so these answer in the card's thread
+# and return None: the card with its other buttons stays.
+
+
+async def _cancel_button(value: str, ctx: Ctx) -> Message | None:
+    # The run's own handler turns the card into "Cancelled"; a run that ended already needs nothing.
+    await ctx.backends.dbt.cancel(value)
+    return None
+
+
+async def _show_rows(value: str, ctx: Ctx) -> Message | None:
+    test = await _stored(value, ctx)
+    if test is None or test.failures_relation is None:
+        await _reply_in_thread(
+            ctx, note("The failing rows of that test are not stored; run the tests again.")
+        )
+        return None
+    try:
+        rows = await ctx.backends.warehouse.sample_rows(test.failures_relation, SAMPLE_ROWS)
+    except BackendUnavailable as exc:
+        await _reply_in_thread(ctx, note(f":warning: {exc}"))
+        return None
+    await _reply_in_thread(ctx, rows_card(test.name, rows, SAMPLE_ROWS))
+    return None
+
+
+async def _show_sql(value: str, ctx: Ctx) -> Message | None:
+    test = await _stored(value, ctx)
+    if test is None or not test.compiled_code:
+        message = note("The compiled SQL of that test is not stored; run the tests again.")
+    else:
+        message = sql_card(test.name, test.compiled_code)
+    await _reply_in_thread(ctx, message)
+    return None
+
+
+async def _rerun_failed(value: str, ctx: Ctx) -> Message | None:
+    failed = await TestResults(ctx.backends.state.engine).failed_of(value)
+    if not failed:
+        await _reply_in_thread(ctx, note(f"`{value}` has no stored failed tests to run again."))
+        return None
+    # Test names come from dbt's own manifest via our store, never from the user.
+    selector = " ".join(sorted({t.name for t in failed}))
+    await run_and_show(ctx, TestRequest(_run_key(), "test", selector, ctx.user, rerun_of=value))
+    return None
+
+
+async def _stored(value: str, ctx: Ctx) -> StoredTest | None:
+    run_key, _, unique_id = value.partition(" ")
+    return await TestResults(ctx.backends.state.engine).result(run_key, unique_id)
+
+
+async def _reply_in_thread(ctx: Ctx, message: Message) -> None:
+    if ctx.clicked is None:
+        await ctx.surface.post(message)
+    else:
+        await ctx.surface.post(message, channel=ctx.clicked.channel, thread=ctx.clicked)
+
+
+def _run_key() -> str:
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+command = Command(
+    name="test",
+    summary="Run dbt tests (or source freshness) and show what failed, with owners and failing rows.",
+    usage="test [selector] | test --freshness | test cancel",
+    examples=(
+        "test payment",
+        "test +payment",
+        "test path:models/entities",
+        "test --freshness",
+        "test cancel",
+    ),
+    parse=parse,
+    handle=handle,
+    permission=lambda args: f"test:{args.mode if args.mode != 'test' else args.selector or '*'}",
+    ack=lambda args: {
+        "test": f"Running dbt tests on `{args.selector or 'everything'}`…",
+        "freshness": "Checking source freshness with dbt…",
+        "cancel": "Cancelling your latest dbt run…",
+    }[args.mode],
+    actions={
+        "rows": Action(_show_rows, lambda _value: "test:rows"),
+        "sql": Action(_show_sql, lambda _value: "test:sql"),
+        "rerun": Action(_rerun_failed, lambda _value: "test:rerun"),
+        "cancel": Action(_cancel_button, lambda _value: "test:cancel"),
+    },
+    details="Selectors: node names, `+` graph operators, `tag:`, `source:`, `path:`, `test_name:`, "
+    "`test_type:`; only names in the dbt manifest. Failing tests get buttons: failing rows, SQL, re-run.",
+)
