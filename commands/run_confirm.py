@@ -1,0 +1,282 @@
+"""Confirmations of `/amd run` and their buttons: Trigger, Cancel, and a run card's Re-run failed tasks.
+
+A confirmation is a row in amd_run_confirmations. Its Airflow dag_run_id is derived from the row's id,
+so however often Trigger is pressed (a double click, a Slack retry, a press after a restart) Airflow
+starts one run and answers every repeat with 409 (RunAlreadyExists). The row leaves `pending` once, by
+a compare-and-set update, so a Trigger and a Cancel pressed together cannot both win.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot import cards
+from bot.backends.state_schema import run_confirmations
+from bot.command import Ctx, UsageError
+from bot.ports import BackendUnavailable, DagRunRef, RunAlreadyExists, RunState
+from bot.render.message import Message, Text, note
+from commands.run_views import RunMemo, confirmation_card, run_card
+
+KIND = "run"  # the command's name, under which its live cards are stored and refreshed
+ConfirmationKind = Literal["trigger", "rerun"]
+ConfirmationState = Literal["pending", "triggered", "cancelled", "expired"]
+_C = run_confirmations.c
+_RERUN_STATES = ("failed", "upstream_failed")  # what clearing the failed tasks runs again
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    id: str
+    kind: ConfirmationKind
+    dag: str
+    conf: Mapping[str, Any]
+    logical_date: datetime | None
+    requester: str
+    channel: str
+    created_at: datetime
+    expires_at: datetime
+    state: ConfirmationState
+    dag_run_id: str
+    decided_by: str | None = None
+
+
+def new_confirmation(
+    *,
+    kind: ConfirmationKind,
+    dag: str,
+    requester: str,
+    channel: str,
+    now: datetime,
+    ttl_s: float,
+    conf: Mapping[str, Any] | None = None,
+    logical_date: datetime | None = None,
+    run_id: str | None = None,  # a re-run's: the run whose failed tasks it clears
+) -> Confirmation:
+    cid = uuid.uuid4().hex[:16]
+    expires = now + timedelta(seconds=ttl_s)
+    run_id = run_id or f"amd__{cid}"  # derived: a repeated trigger is refused by the orchestrator
+    return Confirmation(
+        cid, kind, dag, dict(conf or {}), logical_date, requester, channel, now, expires, "pending", run_id
+    )
+
+
+class Confirmations:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def add(self, c: Confirmation) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(insert(run_confirmations).values({**c.__dict__, "conf": dict(c.conf)}))
+
+    async def get(self, cid: str) -> Confirmation | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(run_confirmations).where(_C.id == cid))).mappings().first()
+        return None if row is None else Confirmation(**row)
+
+    async def decide(self, cid: str, state: ConfirmationState, *, by: str, now: datetime) -> bool:
+        """Move a pending confirmation to `state`; True for exactly one caller. Only an unexpired one
+        can be triggered or cancelled, and only an expired one can become `expired`."""
+        in_time = _C.expires_at <= now if state == "expired" else _C.expires_at > now
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(run_confirmations)
+                .where(_C.id == cid, _C.state == "pending", in_time)
+                .values(state=state, decided_by=by)
+            )
+        return result.rowcount == 1
+
+
+async def press_trigger(value: str, ctx: Ctx) -> Message | None:
+    store = Confirmations(ctx.backends.state.engine)
+    c = await _confirmation(store, value, ctx)
+    now = ctx.now()
+    won = await store.decide(c.id, "triggered", by=ctx.user, now=now)
+    c = replace(c, state="triggered", decided_by=ctx.user) if won else await _reload(store, c, ctx.user, now)
+    if c.state != "triggered":
+        return _closed(c)
+    if c.kind == "trigger":
+        return await start_run(c, ctx)
+    if not won:
+        return _reply(c, f"<@{c.decided_by}> re-ran the failed tasks of `{c.dag_run_id}` already.")
+    return await _clear_failed(c, ctx)
+
+
+async def press_cancel(value: str, ctx: Ctx) -> Message | None:
+    store = Confirmations(ctx.backends.state.engine)
+    c = await _confirmation(store, value, ctx)
+    now = ctx.now()
+    if await store.decide(c.id, "cancelled", by=ctx.user, now=now):
+        return _reply(c, f"Cancelled: `{c.dag}` was not {'re-run' if c.kind == 'rerun' else 'triggered'}.")
+    c = await _reload(store, c, ctx.user, now)
+    if c.state == "triggered":
+        return _reply(c, f"Too late to cancel: <@{c.decided_by}> pressed it already (run `{c.dag_run_id}`).")
+    return _closed(c)
+
+
+async def press_rerun(value: str, ctx: Ctx) -> Message | None:
+    """A failed run card's button: asks first, in the card's thread. Answering would replace the card."""
+    dag, _, run_id = value.partition(" ")
+    ref = DagRunRef(dag, run_id)
+    ctx.audit_detail.update(dag_id=dag, dag_run_id=run_id)
+    orchestrator = ctx.backends.orchestrator
+    runs = await orchestrator.get_runs([ref])
+    if not runs or runs[0].state != "failed":
+        state = runs[0].state if runs else f"unknown to {orchestrator.environment}"
+        await _in_thread(ctx, note(f"Run `{run_id}` is {state}: there is nothing to re-run."))
+        return None
+    failed = [t.task_id for t in await orchestrator.task_states(ref) if t.state in _RERUN_STATES]
+    c = new_confirmation(
+        kind="rerun",
+        dag=dag,
+        requester=ctx.user,
+        channel=ctx.channel,
+        now=ctx.now(),
+        ttl_s=ctx.backends.settings.run_confirm_ttl_s,
+        run_id=run_id,
+    )
+    await Confirmations(ctx.backends.state.engine).add(c)
+    ctx.audit_detail["confirmation"] = c.id
+    card = confirmation_card(c, environment=orchestrator.environment, failed_tasks=failed)
+    await _in_thread(ctx, card)
+    return None
+
+
+async def start_run(c: Confirmation, ctx: Ctx, *, entity: str | None = None) -> Message:
+    """Trigger the confirmed run (again, harmlessly, on a repeat) and post its card once."""
+    orchestrator = ctx.backends.orchestrator
+    ctx.audit_detail.update(dag_id=c.dag, dag_run_id=c.dag_run_id)
+    try:
+        run, first = await orchestrator.trigger(c.dag, c.dag_run_id, c.conf, c.logical_date), True
+    except RunAlreadyExists as repeat:
+        run, first = repeat.run, False
+    except BackendUnavailable as exc:
+        # Keep the buttons: a new confirmation would get a new run id, and if this trigger did land
+        # (its answer lost), a second run. Pressing this one again is harmless.
+        ctx.audit_detail["error"] = str(exc)
+        return confirmation_card(c, environment=orchestrator.environment, entity=entity, problem=str(exc))
+    await _post_card_once(c, run, ctx)
+    if first:
+        return note(
+            f"Triggered `{c.dag}` in {orchestrator.environment} as run {_link(run)}; "
+            "its card in the channel follows it."
+        )
+    ctx.audit_detail["repeat"] = True
+    return note(f"Already triggered: {_link(run)} ({run.state}).")
+
+
+async def _post_card_once(c: Confirmation, run: RunState, ctx: Ctx) -> None:
+    # Two presses that both got here (the first trigger and a repeat after a crash, or a race) post one
+    # card: the claim is the state store's unique key, whoever inserts it posts.
+    claim = f"run-card:{c.id}"
+    if not await ctx.backends.state.claim(claim):
+        return
+    memo = RunMemo(run.state)
+    environment = ctx.backends.orchestrator.environment
+    message = run_card(run, memo, requester=c.requester, environment=environment, now=ctx.now())
+    try:
+        await cards.follow(
+            ctx.backends,
+            ctx.surface,
+            kind=KIND,
+            key=f"{run.dag_id}/{run.run_id}",
+            message=message,
+            requester=c.requester,
+            memo=memo.dump(),
+        )
+    except BaseException:
+        await ctx.backends.state.release(claim)  # the next press posts it
+        raise
+
+
+async def _clear_failed(c: Confirmation, ctx: Ctx) -> Message:
+    orchestrator = ctx.backends.orchestrator
+    ref = DagRunRef(c.dag, c.dag_run_id)
+    ctx.audit_detail.update(dag_id=c.dag, dag_run_id=c.dag_run_id, rerun=True)
+    cleared = await orchestrator.clear_failed(ref)
+    if not cleared:
+        return _reply(c, f"Run `{c.dag_run_id}` has no failed tasks now: nothing to re-run.")
+    ctx.audit_detail["cleared"] = cleared
+    (run,) = await orchestrator.get_runs([ref])
+    # Remembering the tasks as they are now makes the thread tell the story: failed → queued → success.
+    memo = RunMemo(run.state, {t.task_id: t.state for t in await orchestrator.task_states(ref)}, rerun=True)
+    message = run_card(run, memo, requester=c.requester, environment=orchestrator.environment, now=ctx.now())
+    key = f"{c.dag}/{c.dag_run_id}"
+    await cards.follow(
+        ctx.backends,
+        ctx.surface,
+        kind=KIND,
+        key=key,
+        message=message,
+        requester=c.requester,
+        memo=memo.dump(),
+    )
+    names = ", ".join(f"`{t}`" for t in cleared)
+    text = f"<@{ctx.user}> re-runs {names} of run `{c.dag_run_id}`; a new card in the channel follows it."
+    return _reply(c, text)
+
+
+async def _confirmation(store: Confirmations, value: str, ctx: Ctx) -> Confirmation:
+    cid, _, dag = value.partition(" ")
+    c = await store.get(cid)
+    if c is None or c.dag != dag:
+        raise UsageError("I have no record of that confirmation; run the command again.")
+    ctx.audit_detail.update(dag_id=c.dag, dag_run_id=c.dag_run_id, confirmation=c.id)
+    if ctx.user != c.requester and not ctx.backends.policy.is_admin(ctx.user):
+        ctx.audit_detail["refused"] = "not the requester"
+        raise UsageError(f"Only <@{c.requester}>, who asked for this, or an amd-bot admin can press it.")
+    return c
+
+
+async def _reload(store: Confirmations, c: Confirmation, user: str, now: datetime) -> Confirmation:
+    """Why a press lost the compare-and-set: decided already, or expired (then recorded as such)."""
+    current = await store.get(c.id) or c
+    if current.state == "pending" and current.expires_at <= now:
+        await store.decide(c.id, "expired", by=user, now=now)
+        current = await store.get(c.id) or current
+    return current
+
+
+def _closed(c: Confirmation) -> Message:
+    if c.state == "cancelled":
+        return _reply(c, f"<@{c.decided_by}> cancelled this; nothing was started.")
+    return _reply(
+        c,
+        f"This confirmation expired at {c.expires_at:%H:%M} UTC; nothing was started. "
+        f"Ask again with `/amd run {c.dag}`."
+        if c.kind == "trigger"
+        else "This confirmation expired; press Re-run failed tasks on the run's card again.",
+    )
+
+
+async def _in_thread(ctx: Ctx, message: Message) -> None:
+    if ctx.clicked is None:
+        await ctx.surface.post(message)
+    else:
+        await ctx.surface.post(message, channel=ctx.clicked.channel, thread=ctx.clicked)
+
+
+def _reply(c: Confirmation, text: str) -> Message:
+    # A button's answer replaces its message: a re-run's confirmation was public (in the card's
+    # thread), a trigger's only its requester saw; the answer stays as visible as the question.
+    return Message((Text(text),), fallback=text, public=c.kind == "rerun")
+
+
+def _link(run: RunState) -> str:
+    return f"<{run.url}|{run.run_id}>" if run.url else f"`{run.run_id}`"
+
+
+def trigger_permission(value: str) -> str:
+    """RBAC for a confirmation's buttons (value `<confirmation id> <dag>`): the same as running the DAG."""
+    return f"run:{value.partition(' ')[2]}"
+
+
+def rerun_permission(value: str) -> str:
+    """RBAC for a run card's Re-run button (value `<dag> <run id>`)."""
+    return f"run:{value.partition(' ')[0]}"

@@ -1,0 +1,217 @@
+"""Pure views of `/amd run`: confirmations, run cards, their thread notes and `run status`. No I/O, so
+every card is pinned by golden files, and the memo logic (what changed since the last tick) is tested
+without an orchestrator."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.ports import RunState, TaskState
+from bot.render import format as fmt
+from bot.render.message import Actions, Button, Context, Fields, Header, Message, Part, Table, Text
+
+if TYPE_CHECKING:
+    from commands.run_confirm import Confirmation  # the store imports these views
+
+BUCKETS = ("succeeded", "running", "failed", "queued", "skipped")
+_BUCKET = {
+    "success": "succeeded",
+    "running": "running",
+    "restarting": "running",
+    "deferred": "running",
+    "up_for_retry": "running",
+    "up_for_reschedule": "running",
+    "failed": "failed",
+    "upstream_failed": "skipped",  # never ran because something before it failed
+    "skipped": "skipped",
+    "removed": "skipped",
+}  # anything else (queued, scheduled, none) has not started yet
+_ICON = {"queued": ":hourglass_flowing_sand:", "running": ":arrows_counterclockwise:"}
+_ICON |= {"success": ":white_check_mark:", "failed": ":x:"}
+MAX_NAMED_FAILURES = 5
+MAX_NOTE_LINES = 20
+MAX_CONF_SHOWN = 600
+
+
+@dataclass(frozen=True)
+class RunMemo:
+    """What a run card remembers between ticks (stored in the live card's memo, as JSON)."""
+
+    state: str | None = None
+    tasks: Mapping[str, str] = field(default_factory=dict)  # task id -> Airflow task state
+    logs: Mapping[str, str] = field(default_factory=dict)  # failed task id -> its log's url
+    rerun: bool = False  # the card follows a re-run of the failed tasks
+
+    def dump(self) -> dict[str, Any]:
+        return {"state": self.state, "tasks": dict(self.tasks), "logs": dict(self.logs), "rerun": self.rerun}
+
+    @classmethod
+    def load(cls, raw: Mapping[str, Any]) -> RunMemo:
+        return cls(raw.get("state"), raw.get("tasks", {}), raw.get("logs", {}), bool(raw.get("rerun")))
+
+
+def advance(memo: RunMemo, run: RunState, tasks: Sequence[TaskState] | None) -> tuple[RunMemo, list[str]]:
+    """The memo after this tick and one line per change. `tasks` None: not re-read this tick (the run
+    neither changed state nor is running), so the remembered ones stand."""
+    changes = [] if memo.state in (None, run.state) else [f"Run: {memo.state} → *{run.state}*"]
+    if tasks is None:
+        return RunMemo(run.state, memo.tasks, memo.logs, memo.rerun), changes
+    now = {t.task_id: t.state for t in tasks}
+    for task_id, state in now.items():
+        before = memo.tasks.get(task_id)
+        if before is None:
+            changes.append(f"`{task_id}`: {state}")
+        elif before != state:
+            changes.append(f"`{task_id}`: {before} → {state}")
+    logs = {t.task_id: t.log_url for t in tasks if t.state == "failed" and t.log_url}
+    return RunMemo(run.state, now, logs, memo.rerun), changes
+
+
+def task_counts(tasks: Mapping[str, str]) -> Counter[str]:
+    return Counter(_BUCKET.get(state, "queued") for state in tasks.values())
+
+
+def confirmation_card(
+    c: Confirmation,
+    *,
+    environment: str,
+    entity: str | None = None,
+    failed_tasks: Sequence[str] = (),
+    problem: str | None = None,
+) -> Message:
+    """The question before anything starts. A re-run's confirmation is posted in its run card's thread
+    (a button's answer would replace the card), so it is public; a trigger's only the requester sees."""
+    rerun = c.kind == "rerun"
+    dag = f"`{c.dag}`" + (f" (entity `{entity}`)" if entity else "")
+    pairs = [("DAG", dag), ("Environment", environment)]
+    if rerun:
+        pairs.append(("Run", f"`{c.dag_run_id}`"))
+        pairs.append(("Failed tasks", _names(failed_tasks) or "—"))
+    else:
+        pairs.append(("Logical date", c.logical_date.date().isoformat() if c.logical_date else "— (now)"))
+        pairs.append(("Conf", conf_text(c.conf)))
+    pairs += [("Asked by", f"<@{c.requester}>"), ("Expires", fmt.when(c.expires_at))]
+    question = f"Re-run the failed tasks of {c.dag}?" if rerun else f"Trigger {c.dag}?"
+    parts: list[Part] = [Header(question), Fields(tuple(pairs))]
+    if problem:
+        parts.append(Text(f":warning: {problem} Press again to retry: it cannot start a second run."))
+    value = f"{c.id} {c.dag}"
+    parts += [
+        Actions(
+            (
+                Button("Re-run failed tasks" if rerun else "Trigger", "run.trigger", value, style="primary"),
+                Button("Cancel", "run.cancel", value),
+            )
+        ),
+        Context((f"run id `{c.dag_run_id}`", f"only <@{c.requester}> or an amd-bot admin can press these")),
+    ]
+    return Message(tuple(parts), fallback=question, public=rerun)
+
+
+def run_card(run: RunState, memo: RunMemo, *, requester: str, environment: str, now: datetime) -> Message:
+    counts = task_counts(memo.tasks)
+    shown = [f"{counts[b]} {b}" for b in BUCKETS if counts[b] or b != "skipped"]
+    title = f"Re-run of failed tasks: {run.dag_id}" if memo.rerun else f"Run {run.dag_id}"
+    parts: list[Part] = [
+        Header(title),
+        Text(f"{_ICON[run.state]} *{run.state}* · {' · '.join(shown)}"),
+        Fields(
+            (
+                ("Run", f"`{run.run_id}`"),
+                ("Environment", environment),
+                ("Logical date", fmt.when(run.logical_date)),
+                ("Started", fmt.when(run.started_at)),
+                ("Duration", duration(run, now)),
+                ("Conf", conf_text(run.conf)),
+                ("Asked by", f"<@{requester}>"),
+            )
+        ),
+    ]
+    failed = [t for t, state in memo.tasks.items() if state == "failed"]
+    if failed:
+        parts.append(Text(f":x: Failed: {_names(failed, memo.logs)}"))
+    buttons: list[Button] = []
+    if run.url and run.url.startswith(("https://", "http://")):
+        buttons.append(Button("Open in Airflow", "", url=run.url))
+    elif run.url:
+        parts.append(Context((f"<{run.url}|run log>",)))  # a local file: Slack link buttons need http(s)
+    if run.state == "failed" and failed:
+        buttons.append(Button("Re-run failed tasks", "run.rerun", f"{run.dag_id} {run.run_id}"))
+    if buttons:
+        parts.append(Actions(tuple(buttons)))
+    return Message(tuple(parts), fallback=_summary(title, run, failed), public=True, live=not run.finished)
+
+
+def gone_card(dag_id: str, run_id: str, *, environment: str) -> Message:
+    text = f"Run `{run_id}` of `{dag_id}` is no longer known to {environment}; stopped following it."
+    return Message((Header(f"Run {dag_id}"), Text(f":grey_question: {text}")), fallback=text, public=True)
+
+
+def changes_note(changes: Sequence[str]) -> Message:
+    """One thread reply per tick, however many tasks moved: Slack allows ~1 post/s per channel."""
+    lines = list(changes[:MAX_NOTE_LINES])
+    if len(changes) > MAX_NOTE_LINES:
+        lines.append(f"_…and {len(changes) - MAX_NOTE_LINES} more changes_")
+    return Message((Text("\n".join(lines)),), fallback=lines[0], public=True)
+
+
+def status_card(dag: str | None, runs: Sequence[RunState], *, now: datetime) -> Message:
+    title = f"Latest runs of {dag}" if dag else "Latest runs"
+    if not runs:
+        return Message((Header(title), Text("No runs yet.")), fallback=f"{title}: none")
+    rows = tuple(
+        (r.dag_id, r.run_id, r.state, fmt.when(r.started_at), duration(r, now) if r.started_at else "—")
+        for r in runs
+    )
+    table = Table(("DAG", "run", "state", "started", "duration"), rows)
+    return Message(
+        (Header(title), table, Context((f"as of {fmt.when(now)}",))),
+        fallback=f"{title}: {runs[0].dag_id} {runs[0].state}",
+    )
+
+
+def duration(run: RunState, now: datetime) -> str:
+    if run.started_at is None:
+        return "not started"
+    if run.ended_at is not None:
+        return fmt.age(run.ended_at - run.started_at)
+    # Whole minutes while it runs: a card whose text changes every tick costs a chat.update each time.
+    minutes = int((now - run.started_at).total_seconds() // 60)
+    return f"running for {minutes} min" if minutes else "running for < 1 min"
+
+
+def conf_text(conf: Mapping[str, Any]) -> str:
+    if not conf:
+        return "none"
+    return f"`{_mrkdwn_safe(_cut(json.dumps(conf, ensure_ascii=False), MAX_CONF_SHOWN))}`"
+
+
+def _names(tasks: Sequence[str], logs: Mapping[str, str] | None = None) -> str:
+    """The first few task names, each with a link to its log when there is one."""
+    shown = [
+        f"`{t}` (<{logs[t]}|log>)" if logs and t in logs else f"`{t}`" for t in tasks[:MAX_NAMED_FAILURES]
+    ]
+    more = f" and {len(tasks) - MAX_NAMED_FAILURES} more" if len(tasks) > MAX_NAMED_FAILURES else ""
+    return ", ".join(shown) + more
+
+
+def _summary(title: str, run: RunState, failed: Sequence[str]) -> str:
+    if run.state != "failed" or not failed:
+        return f"{title} ({run.run_id}): {run.state}"
+    names = ", ".join(failed[:MAX_NAMED_FAILURES])
+    plural = "task" if len(failed) == 1 else "tasks"
+    return f"{title} ({run.run_id}) failed: {len(failed)} failed {plural}: {names}"
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _mrkdwn_safe(text: str) -> str:
+    """User-typed conf values: Slack reads `<!channel>` even in code spans, and a backtick ends the span."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
