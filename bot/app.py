@@ -28,29 +28,18 @@ def create_app(settings: Settings, backends: Backends, router: Router) -> AsyncA
         process_before_response=False,
     )
 
-    async def ack_command(ack: AsyncAck, command: dict[str, Any]) -> None:
-        prepared = router.prepare(
-            command.get("text", ""), user=command["user_id"], channel=command["channel_id"]
-        )
+    async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+        # Bolt answers Slack's HTTP request as soon as ack() is called (process_before_response=False)
+        # and lets this listener go on: the ack leaves first, the work follows. (A lazy listener would
+        # do the same but copies every request for its task: measurably slower acks under load.)
+        user, channel, text = command["user_id"], command["channel_id"], command.get("text", "")
+        prepared = router.prepare(text, user=user, channel=channel)
         if isinstance(prepared, Refusal):
             await ack(text=fallback_text(prepared.message), blocks=to_blocks(prepared.message))
         else:
             await ack(text=router.ack_text(prepared))
-
-    async def run_command(command: dict[str, Any]) -> None:
-        surface = SlackSurface(
-            app.client,
-            channel=command["channel_id"],
-            user=command["user_id"],
-            response_url=command["response_url"],
-        )
-        await router.run(
-            command.get("text", ""),
-            user=command["user_id"],
-            channel=command["channel_id"],
-            surface=surface,
-            refusal_shown=True,
-        )
+        surface = SlackSurface(app.client, channel=channel, user=user, response_url=command["response_url"])
+        await router.run(text, user=user, channel=channel, surface=surface, refusal_shown=True)
 
     async def ack_only(ack: AsyncAck) -> None:
         await ack()
@@ -89,7 +78,7 @@ def create_app(settings: Settings, backends: Backends, router: Router) -> AsyncA
         """Channel messages are subscribed for help-channel answers; without a listener Bolt would
         answer 404 and Slack would retry every message."""
 
-    app.command(settings.command)(ack=ack_command, lazy=[run_command])
+    app.command(settings.command)(on_command)
     app.action(re.compile(r"^amd:"))(ack=ack_only, lazy=[press])
     app.action(re.compile(r"^link:"))(ack_only)  # URL buttons also send an action that must be acked
     app.event("app_mention")(ack=ack_only, lazy=[mention])

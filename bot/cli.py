@@ -9,6 +9,7 @@ import sys
 from pydantic import ValidationError
 
 from bot import runtime
+from bot.migration_cli import add_migration_commands
 from bot.settings import Settings
 
 
@@ -58,6 +59,7 @@ def parser() -> argparse.ArgumentParser:
     demo_sub = demo.add_subparsers(dest="demo_cmd", required=True)
     build = demo_sub.add_parser("build", help="build (or rebuild with --force) the demo warehouse")
     build.add_argument("--force", action="store_true")
+    add_migration_commands(sub, demo=demo_sub)
     return top
 
 
@@ -68,6 +70,8 @@ def main(argv: list[str] | None = None) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     settings = load_settings()
+    if getattr(args, "migration_handler", None):
+        raise SystemExit(args.migration_handler(args, settings))
     if args.cmd == "console":
         runtime.run(
             runtime.console(settings, args.texts, wait_s=args.wait, user=args.user, channel=args.channel)
@@ -88,3 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         print(f"amd-bot: connecting to Slack ({settings.slack_mode} mode).", file=sys.stderr)
         runtime.run(runtime.serve(settings, http=settings.slack_mode == "http", host="0.0.0.0", port=8080))  # noqa: S104
+
+
+if __name__ == "__main__":
+    main()

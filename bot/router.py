@@ -10,6 +10,7 @@ import logging
 import shlex
 import time
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,6 +52,9 @@ class Router:
         self.commands = {c.name: c for c in commands}
         self.backends = backends
         self.prefix = prefix
+        # Served at /metrics: how often each command ends how, and the seconds it took in all.
+        self.outcomes: Counter[tuple[str, str]] = Counter()
+        self.seconds: dict[str, float] = {}
 
     def prepare(self, text: str, *, user: str, channel: str) -> Invocation | Refusal:
         words, problem = _split(text)
@@ -168,6 +172,8 @@ class Router:
             duration_ms=int((time.monotonic() - started) * 1000),
             detail=ctx.audit_detail,
         )
+        self.outcomes[command, outcome] += 1
+        self.seconds[command] = self.seconds.get(command, 0.0) + time.monotonic() - started
         try:
             await self.backends.state.record_audit(entry)
         except Exception:

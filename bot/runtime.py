@@ -71,7 +71,7 @@ async def serve(settings: Settings, *, http: bool, host: str, port: int) -> None
     async with started(settings) as (backends, router):
         app = create_app(settings, backends, router)
         if http:
-            await serve_http(app, backends, commands.COMMANDS, host=host, port=port)
+            await serve_http(app, router, commands.COMMANDS, host=host, port=port)
         else:
             await serve_socket_mode(app, backends, commands.COMMANDS)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -14,6 +15,7 @@ from bot.cards import Refresh
 from bot.command import Command
 from bot.surface import Surface
 from bot.wiring import Backends
+from commands.migration import check_stalls
 
 log = logging.getLogger(__name__)
 
@@ -43,5 +45,23 @@ def start_scheduler(
         max_instances=1,  # a slow backend must not pile up overlapping ticks
         misfire_grace_time=30,
     )
+    scheduler.add_job(
+        alert_stalled_migrations,
+        "interval",
+        seconds=60,
+        args=(backends, surface),
+        id="migration-stalls",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=120,
+    )
     scheduler.start()
     return scheduler
+
+
+async def alert_stalled_migrations(backends: Backends, surface: Surface) -> None:
+    # Every replica runs this; check_stalls claims each alert in the state store, so it posts once.
+    alerted = await check_stalls(backends, surface, now=datetime.now(UTC))
+    if alerted:
+        log.info("stall alerts sent for %s", ", ".join(alerted))

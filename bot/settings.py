@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     airflow_password: SecretStr | None = None
     composer_environment: str | None = None  # projects/P/locations/L/environments/E
     poll_interval_s: float = 5.0
+    run_confirm_ttl_s: float = 600.0  # how long a `/amd run` confirmation's Trigger button works
+    run_skip_confirmation: list[str] = Field(default_factory=list)  # DAG globs triggered at once…
+    run_production: list[str] = Field(default_factory=lambda: ["*"])  # …unless one of these matches
 
     # dbt
     dbt_project_dir: Path = DEMO_DIR / "dbt"
@@ -104,7 +107,10 @@ class Settings(BaseSettings):
     admins: list[str] = Field(default_factory=list)
     groups: dict[str, list[str]] = Field(default_factory=dict)  # user-group id -> member user ids
     access: list[AccessRule] = Field(default_factory=list)  # empty: everyone may do everything
+
+    # Migrations
     migrations: list[MigrationSpec] = Field(default_factory=default_migrations)  # history migrations shown
+    migration_ingest_token: SecretStr | None = None  # bearer token copy jobs send; unset: no ingest API
 
     @classmethod
     def settings_customise_sources(
@@ -123,6 +129,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Self:
+        token = self.migration_ingest_token
+        weak = token is not None and (
+            token.get_secret_value().strip().lower() in _PLACEHOLDERS or len(token) < 16
+        )
+        if weak:
+            raise ValueError("AMD_MIGRATION_INGEST_TOKEN is a placeholder or shorter than 16 characters")
         if self.slack_bot_token is None:
             return self
         for name in ("slack_bot_token", "slack_app_token", "slack_signing_secret"):

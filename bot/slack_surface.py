@@ -60,7 +60,7 @@ class SlackSurface:
                 text=text,
                 blocks=blocks,
                 response_type="in_channel" if message.public else "ephemeral",
-                replace_original=self.replace,
+                replace_original=self.replace and message.replace,
             )
             if sent.status_code != 200:
                 log.warning("response_url answered %s: %s", sent.status_code, sent.body[:200])

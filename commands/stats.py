@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from bot.render.charts import volume_chart
 from pydantic import BaseModel
 
 from bot.catalog import Catalog
 from bot.command import Command, Ctx, UsageError
 from bot.ports import DailyVolume
 from bot.render import format as fmt
+from bot.render.charts import volume_chart
 from bot.render.message import Context, Fields, Header, Image, Message, Table, Text
 from bot.stats import EntityStatus
 

@@ -13,12 +13,26 @@ from tests.slack_fake.blocks import validate_blocks
 from tests.support.airflow import airflow_server  # noqa: F401 - a fixture
 from tests.support.bot import BotHarness, running_bot
 from tests.support.demo import demo_settings  # noqa: F401 - a fixture
+from tests.support.postgres import scratch_database
 
 
 @pytest.fixture
 def slack_blocks_validator() -> Callable[[Any], list[str]]:
     """Slack's own Block Kit rules (as FakeSlack enforces them), for golden-file tests."""
     return validate_blocks
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def state_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    """A state store URL on each dialect: SQLite (the embedded default) and a scratch PostgreSQL
+    database (what several replicas share). Shared by a module's tests."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('state') / 'state.db'}"
+        return
+    async for url in scratch_database("amd_test"):
+        yield url
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +26,7 @@ from bot.slack_surface import SlackSurface, web_client
 from bot.surface import CardRef
 from commands import migration
 from commands import migration_views as views
-from tests.support.bot import BotHarness, running_bot, sign
+from tests.support.bot import BotHarness, running_bot
 from tests.support.golden import assert_golden
 
 NAME = "delivery_address_history"
@@ -268,22 +267,7 @@ async def test_the_pause_button_on_the_card(bot: BotHarness, ledger: Ledger) -> 
 
 
 async def press(bot: BotHarness, channel: str, card: dict[str, Any], label: str, user: str = "U1") -> None:
-    elements = [e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    (button,) = [e for e in elements if e["text"]["text"] == label]
-    payload = {
-        "type": "block_actions",
-        "user": {"id": user, "name": user.lower()},
-        "api_app_id": "A1",
-        "token": "unused-legacy-verification-token",
-        "team": {"id": "T1"},
-        "container": {"type": "message", "message_ts": card["ts"], "channel_id": channel},
-        "channel": {"id": channel},
-        "trigger_id": bot.slack.new_trigger_id(),
-        "response_url": bot.slack.new_response_url(channel=channel, user=user),
-        "actions": [{"type": "button", "action_id": button["action_id"], "value": button.get("value", "")}],
-    }
-    body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
-    assert (await bot.post(body, sign(body)))[0] == 200
+    assert (await bot.press(channel, card, label, user)).status == 200
     await until(lambda: bool(thread(bot, channel, card)))
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
-import urllib.parse
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -45,7 +43,6 @@ from commands.run_views import RunMemo, confirmation_card, run_card
 from tests.support.airflow import AirflowServer
 from tests.support.bot import BotHarness, running_bot, sign
 from tests.support.golden import assert_golden
-from tests.support.postgres import scratch_database
 
 FAILING = "non_negative_payment_amount_cents"
 KINDS = live_kinds(commands.COMMANDS)
@@ -258,35 +255,8 @@ async def test_a_followed_run_keeps_updating_after_a_restart(bot_settings: Setti
 
 
 def block_actions(bot: BotHarness, element: dict[str, Any], *, user: str, channel: str) -> tuple[bytes, str]:
-    """A signed-able form body of a button click as Slack sends it, and the click's own response_url."""
-    response_url = bot.slack.new_response_url(channel=channel, user=user)
-    payload = {
-        "type": "block_actions",
-        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T1"},
-        "api_app_id": "A1",
-        "token": "unused-legacy-verification-token",
-        "container": {
-            "type": "message",
-            "message_ts": "1.000001",
-            "channel_id": channel,
-            "is_ephemeral": True,
-        },
-        "trigger_id": "13345224609.738474920.8088930838d88f008e0",
-        "team": {"id": "T1", "domain": "fintech"},
-        "channel": {"id": channel, "name": "data-ops"},
-        "response_url": response_url,
-        "actions": [
-            {
-                "type": "button",
-                "action_id": element["action_id"],
-                "block_id": "b1",
-                "text": element["text"],
-                "value": element["value"],
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
-    }
-    return urllib.parse.urlencode({"payload": json.dumps(payload)}).encode(), response_url
+    """A click on the (ephemeral) confirmation's button, and the click's own response_url."""
+    return bot.click_body(element, user=user, channel=channel, ephemeral=True)
 
 
 def button(blocks: list[dict[str, Any]], label: str) -> dict[str, Any]:
@@ -330,7 +300,8 @@ async def test_over_slack_two_clicks_at_once_start_one_run_and_post_one_card(
     thread = [
         m["blocks"][0]["text"]["text"] for m in bot.slack.messages("C1") if m.get("thread_ts") == card["ts"]
     ]
-    assert "Run: queued → *running*" in thread[0] or "Run: queued → *success*" in thread[0]
+    # Where the run was when the card was posted depends on the machine's speed; the change is noted.
+    assert re.search(r"Run: (queued|running) → \*(running|success)\*", thread[0]), thread[0]
     assert re.fullmatch(r"<@U1> Run amd_user \(amd__\w+\): success", thread[-1])
     runs = [c["dag_run_id"] for c in await confirmations(bot)]
     assert len(runs) == 1
@@ -524,15 +495,6 @@ async def test_an_unavailable_orchestrator_gets_a_clear_answer_and_a_press_can_b
             bot.backends.orchestrator = local
     assert "success" in await shell.follow()
     assert len(await confirmations(bot)) == 1
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-async def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'state.db'}"
-        return
-    async for url in scratch_database("amd_run_confirm_test"):
-        yield url
 
 
 async def test_two_replicas_pressing_at_once_decide_a_confirmation_exactly_once(state_url: str) -> None:

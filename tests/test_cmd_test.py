@@ -9,7 +9,6 @@ import itertools
 import json
 import logging
 import re
-import urllib.parse
 import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,7 +24,7 @@ from bot.render.slack import MAX_BLOCKS, MAX_TOTAL_TEXT, to_blocks
 from bot.settings import Settings
 from commands import test_views as views
 from commands.test_views import Owners, failure_list, freshness_card, progress_card, result_card
-from tests.support.bot import BotHarness, running_bot, sign
+from tests.support.bot import BotHarness, running_bot
 from tests.support.golden import assert_golden
 
 FAILING = "non_negative_payment_amount_cents"
@@ -60,23 +59,7 @@ def thread(bot: BotHarness, channel: str, card: dict[str, Any]) -> list[dict[str
 
 async def press(bot: BotHarness, channel: str, card: dict[str, Any], label: str, user: str = "U1") -> None:
     """Click the card's button labelled `label`, as Slack posts a block_actions payload."""
-    elements = [e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    (button,) = [e for e in elements if e["text"]["text"] == label]
-    payload = {
-        "type": "block_actions",
-        "user": {"id": user, "name": user.lower()},
-        "api_app_id": "A1",
-        "token": "unused-legacy-verification-token",
-        "team": {"id": "T1"},
-        "container": {"type": "message", "message_ts": card["ts"], "channel_id": channel},
-        "channel": {"id": channel},
-        "trigger_id": bot.slack.new_trigger_id(),
-        "response_url": bot.slack.new_response_url(channel=channel, user=user),
-        "actions": [{"type": "button", "action_id": button["action_id"], "value": button.get("value", "")}],
-    }
-    body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
-    status, _ = await bot.post(body, sign(body))
-    assert status == 200
+    assert (await bot.press(channel, card, label, user)).status == 200
 
 
 def negative_payments(settings: Settings) -> int:

@@ -2,11 +2,10 @@
 
 import asyncio
 import time
-from collections.abc import Sequence
 
-from bot.ports import DailyVolume, EntityStats, Relation, Rows, StatsQuery, Warehouse
 from bot.settings import Settings
 from tests.support.bot import BotHarness, running_bot, sign
+from tests.support.slow import SlowWarehouse
 
 
 async def test_stats_for_all_entities_is_acked_then_answered_in_channel(bot: BotHarness) -> None:
@@ -56,7 +55,13 @@ async def test_a_typo_gets_a_suggestion_in_the_ack_and_runs_nothing(bot: BotHarn
 
 
 async def test_unknown_and_absurd_input_get_usage_never_a_traceback(bot: BotHarness) -> None:
-    for text in ("/amd frobnicate", "/amd", "/amd " + "x" * 10_000, "/amd stats \x00\x07", "/amd stats '; DROP TABLE x;"):
+    for text in (
+        "/amd frobnicate",
+        "/amd",
+        "/amd " + "x" * 10_000,
+        "/amd stats \x00\x07",
+        "/amd stats '; DROP TABLE x;",
+    ):
         reply = await bot.slash(text)
         assert reply.status == 200, text
         assert ":warning:" in reply.body, text
@@ -88,31 +93,6 @@ async def test_every_command_is_audited_with_outcome_and_duration(bot: BotHarnes
     assert entry.text == "help" and entry.duration_ms >= 0
 
 
-class SlowWarehouse:
-    """The real warehouse behind a fixed delay: a backend that takes `delay_s` for every query."""
-
-    def __init__(self, inner: Warehouse, delay_s: float) -> None:
-        self.inner = inner
-        self.delay_s = delay_s
-
-    async def entity_stats(self, queries: Sequence[StatsQuery]) -> list[EntityStats]:
-        await asyncio.sleep(self.delay_s)
-        return await self.inner.entity_stats(queries)
-
-    async def daily_volume(self, query: StatsQuery, days: int) -> list[DailyVolume]:
-        await asyncio.sleep(self.delay_s)
-        return await self.inner.daily_volume(query, days)
-
-    async def sample_rows(self, relation: Relation, limit: int) -> Rows:
-        return await self.inner.sample_rows(relation, limit)
-
-    async def count_rows(self, relation: Relation, group_by: str | None = None) -> dict[str, int]:
-        return await self.inner.count_rows(relation, group_by)
-
-    async def close(self) -> None:
-        await self.inner.close()
-
-
 async def test_the_ack_never_waits_for_a_slow_warehouse(bot_settings: Settings) -> None:
     from bot.wiring import build_warehouse
 
@@ -131,3 +111,12 @@ async def test_healthz_and_readyz(bot: BotHarness) -> None:
         assert resp.status == 200 and (await resp.json()) == {"ok": True}
     async with bot._session.get(f"{bot.url}/readyz") as resp:
         assert resp.status == 200 and (await resp.json())["entities"] == 4
+
+
+async def test_a_refused_button_press_answers_without_replacing_the_card(bot: BotHarness) -> None:
+    stale = {"action_id": "amd:nosuch.thing:0:0", "value": "x"}  # a button from an older version
+    click = await bot.click(stale, user="U_BYSTANDER", channel="C1", message_ts="1700000000.000100")
+    assert click.status == 200
+    (answer,) = await bot.answers(click)
+    assert answer["replace_original"] is False  # the public card stays as it was
+    assert "older version of amd-bot" in answer["text"]

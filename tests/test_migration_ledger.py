@@ -16,7 +16,6 @@ from bot.backends.state_sql import SqlState
 from bot.migration_client import ChunkReport, ExpectedTotals, ValidationReport
 from bot.migration_math import SourceTotals, Window, eta, percent, rate, stalled_for, valid
 from bot.migrations import Ledger, MigrationSpec, SourceSpec, UnknownMigration, UnknownSource
-from tests.support.postgres import scratch_database
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -91,17 +90,6 @@ SPEC = MigrationSpec(
     stall_after_s=600,
     rate_window_s=300,
 )
-
-
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-async def state_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('ledger') / 'state.db'}"
-        return
-    async for url in scratch_database("amd_test_ledger"):
-        yield url
 
 
 @pytest.fixture

@@ -6,7 +6,9 @@ from bot.rbac import Policy
 from bot.settings import AccessRule
 
 RULES = [
-    AccessRule(name="nobody runs prod from random channels", action="run:prod_*", channels=["C_RANDOM"], allow=False),
+    AccessRule(
+        name="nobody runs prod from random channels", action="run:prod_*", channels=["C_RANDOM"], allow=False
+    ),
     AccessRule(action="run:prod_*", users=["S_DATAOPS"], channels=["C_DATAOPS"]),
     AccessRule(action="run:amd_*", users=["U_ANNA", "S_DATAOPS"]),
     AccessRule(action="stats*"),

@@ -3,7 +3,19 @@
 from pathlib import Path
 
 from bot.render.console import plain, to_text
-from bot.render.message import Actions, Button, Code, Context, Divider, Fields, Header, Image, Message, Table, Text
+from bot.render.message import (
+    Actions,
+    Button,
+    Code,
+    Context,
+    Divider,
+    Fields,
+    Header,
+    Image,
+    Message,
+    Table,
+    Text,
+)
 from bot.render.slack import MAX_BLOCKS, MAX_SECTION_TEXT, parse_action_id, to_blocks
 from tests.support.golden import assert_golden
 
@@ -69,4 +81,7 @@ def test_a_long_table_is_cut_with_a_visible_count() -> None:
 
 
 def test_console_turns_slack_markup_into_plain_text() -> None:
-    assert plain("*bold* <@U1> <!subteam^S9> <https://x.y/z|link> :white_check_mark:") == "bold @U1 @S9 link (https://x.y/z) ✓"
+    assert (
+        plain("*bold* <@U1> <!subteam^S9> <https://x.y/z|link> :white_check_mark:")
+        == "bold @U1 @S9 link (https://x.y/z) ✓"
+    )

@@ -2,25 +2,12 @@
 The PostgreSQL runs also show what several replicas sharing one database rely on."""
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from bot.backends.state_schema import MIGRATIONS, schema_version
 from bot.backends.state_sql import AuditEntry, SqlState
-from tests.support.postgres import scratch_database
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-async def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'state.db'}"
-        return
-    async for url in scratch_database("amd_state_test"):
-        yield url
 
 
 async def test_migrations_apply_once_and_record_their_versions(state_url: str) -> None:

@@ -17,6 +17,8 @@ from sqlalchemy import (
     Column,
     Connection,
     DateTime,
+    Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -107,6 +109,111 @@ live_cards = Table(
 )
 
 
+# Migration ledger (issue 5). One row per chunk, replaced by a later report of the same chunk, so a
+# retried chunk never counts twice; (migration, reported_at) serves the rate window.
+migration_chunks = Table(
+    "amd_migration_chunks",
+    metadata,
+    Column("migration", String(128), primary_key=True),
+    Column("source", String(128), primary_key=True),
+    Column("chunk", String(255), primary_key=True),  # token range, ObjectId range, partition, ...
+    Column("status", String(16), nullable=False),  # ok | failed
+    Column("row_count", BigInteger, nullable=False),
+    Column("byte_count", BigInteger, nullable=False),
+    Column("checksum", String(128)),  # as the copy job computed it from the source rows
+    Column("target_checksum", String(128)),  # the same, over the target rows, set by a validation
+    Column("attempts", Integer, nullable=False),
+    Column("reported_at", UtcDateTime(), nullable=False),
+    Index("ix_amd_migration_chunks_recent", "migration", "reported_at"),
+)
+
+migration_sources = Table(
+    "amd_migration_sources",
+    metadata,
+    Column("migration", String(128), primary_key=True),
+    Column("source", String(128), primary_key=True),
+    Column("expected", BigInteger),  # counted in the source by the copy job (overrides config)
+    Column("expected_at", UtcDateTime()),
+    Column("target_rows", BigInteger),  # counted in the target by the last validation
+    Column("validated_at", UtcDateTime()),
+)
+
+# Operator intent, read by copy jobs between chunks: the bot cannot stop a job, only ask it to wait.
+migration_control = Table(
+    "amd_migration_control",
+    metadata,
+    Column("migration", String(128), primary_key=True),
+    Column("intent", String(16), nullable=False),  # run | pause
+    Column("by", String(64), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+)
+
+
+# dbt test runs (`/amd test`). One row per invocation, and one per test result, so the buttons of a
+# card work on any replica and after a restart, and the digest can ask for "failed since <time>".
+test_runs = Table(
+    "amd_test_runs",
+    metadata,
+    Column("run_key", String(100), primary_key=True),
+    Column("command", String(32), nullable=False),  # test | source freshness
+    Column("selector", Text),
+    Column("requested_by", String(64), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("card_ts", String(64)),  # the card's message in `channel`
+    Column("status", String(16), nullable=False),  # running | done | error | cancelled
+    Column("exit_code", Integer),
+    Column("invocation_id", String(64)),
+    Column("counts", JSON, nullable=False),  # status -> number of tests (or sources)
+    Column("error", Text),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("ended_at", UtcDateTime()),
+    Index("ix_amd_test_runs_requester", "requested_by", "started_at"),
+)
+
+test_results = Table(
+    "amd_test_results",
+    metadata,
+    Column("run_key", String(100), primary_key=True),
+    Column("unique_id", String(512), primary_key=True),
+    Column("invocation_id", String(64), nullable=False),
+    Column("name", String(512), nullable=False),
+    Column("status", String(16), nullable=False),  # pass | warn | fail | error | skipped
+    Column("failures", BigInteger, nullable=False),
+    Column("model", String(512)),  # unique_id of the tested node
+    Column("owner", String(128)),  # the model's owner handle when the test ran
+    Column("column_name", String(256)),
+    Column("severity", String(16), nullable=False),
+    Column("execution_time", Float, nullable=False),
+    Column("message", Text),
+    Column("compiled_code", Text),  # kept only for tests that did not pass (Show SQL)
+    Column("failures_relation", JSON),  # {"database", "schema", "name"} of the stored failing rows
+    Column("requested_by", String(64), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),  # when the invocation ended
+    Index("ix_amd_test_results_status_at", "status", "at"),
+)
+
+
+# Confirmations of `/amd run` (issue 3). The Airflow dag_run_id derives from the row's id, so a double
+# click, a Slack retry or a restart between two presses can only ever start one run; `state` moves from
+# pending exactly once, by a compare-and-set update, so a Trigger and a Cancel pressed together race safely.
+run_confirmations = Table(
+    "amd_run_confirmations",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(16), nullable=False),  # trigger: start a run | rerun: clear its failed tasks
+    Column("dag", String(250), nullable=False),
+    Column("conf", JSON, nullable=False),
+    Column("logical_date", UtcDateTime()),
+    Column("requester", String(64), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | triggered | cancelled | expired
+    Column("decided_by", String(64)),
+    Column("dag_run_id", String(250), nullable=False),
+)
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -128,4 +235,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "audit log, processed events, claims, live cards",
         _create(audit_log, processed_events, claims, live_cards),
     ),
+    Migration(2, "run confirmations", _create(run_confirmations)),
+    Migration(3, "dbt test runs and results", _create(test_runs, test_results)),
+    Migration(4, "migration ledger", _create(migration_chunks, migration_sources, migration_control)),
 )

@@ -83,6 +83,9 @@ class Message:
     public: bool = False  # False: only the requester sees it (ephemeral)
     live: bool = False  # True while the card will still change (a run in progress)
     mentions: tuple[str, ...] = field(default=())  # Slack ids to @-mention when the card settles
+    # As the answer to a button press: replace the message that had the button. Refusals and errors
+    # don't, so a bystander pressing a button on a public card cannot wipe it for everyone.
+    replace: bool = True
 
     def buttons(self) -> tuple[Button, ...]:
         return tuple(b for p in self.parts if isinstance(p, Actions) for b in p.buttons if b.url is None)
@@ -92,7 +95,7 @@ def error(text: str, *, hint: str | None = None) -> Message:
     parts: list[Part] = [Text(f":warning: {text}")]
     if hint:
         parts.append(Context((hint,)))
-    return Message(tuple(parts), fallback=text)
+    return Message(tuple(parts), fallback=text, replace=False)
 
 
 def note(text: str) -> Message:

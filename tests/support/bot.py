@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Sequence
@@ -53,8 +54,6 @@ class Reply:
     elapsed_s: float
 
     def json(self) -> Any:
-        import json
-
         return json.loads(self.body) if self.body else {}
 
 
@@ -97,11 +96,70 @@ class BotHarness:
 
     async def answers(self, reply: Reply, count: int = 1, timeout: float = 30) -> list[dict[str, Any]]:
         """The posts that reached the command's response_url, once `count` of them arrived."""
-        return await self.slack.wait_for_response(reply.response_url, count=count, timeout=timeout)
+        return await self.answers_at(reply.response_url, count, timeout)
+
+    def click_body(
+        self,
+        element: dict[str, Any],
+        *,
+        user: str,
+        channel: str,
+        message_ts: str = "1.000001",
+        ephemeral: bool = False,
+    ) -> tuple[bytes, str]:
+        """A click on a rendered button `element`, as the form body Slack posts (block_actions), and the
+        click's own response_url."""
+        response_url = self.slack.new_response_url(channel=channel, user=user)
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T1"},
+            "api_app_id": "A1",
+            "token": "unused-legacy-verification-token",
+            "container": {
+                "type": "message",
+                "message_ts": message_ts,
+                "channel_id": channel,
+                "is_ephemeral": ephemeral,
+            },
+            "trigger_id": self.slack.new_trigger_id(),
+            "team": {"id": "T1", "domain": "fintech"},
+            "channel": {"id": channel, "name": "data-ops"},
+            "response_url": response_url,
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": element["action_id"],
+                    "block_id": "b1",
+                    "text": element.get("text", {"type": "plain_text", "text": "?"}),
+                    "value": element.get("value", ""),
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+        return urllib.parse.urlencode({"payload": json.dumps(payload)}).encode(), response_url
+
+    async def click(self, element: dict[str, Any], *, user: str, channel: str, message_ts: str) -> Reply:
+        body, response_url = self.click_body(element, user=user, channel=channel, message_ts=message_ts)
+        started = time.monotonic()
+        status, answer = await self.post(body, sign(body))
+        return Reply(status, answer, response_url, time.monotonic() - started)
+
+    async def press(self, channel: str, card: dict[str, Any], label: str, user: str = "U1") -> Reply:
+        """Click the button labelled `label` on a posted card (as FakeSlack holds it)."""
+        elements = [e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        (button,) = [e for e in elements if e["text"]["text"] == label]
+        return await self.click(button, user=user, channel=channel, message_ts=card["ts"])
+
+    async def answers_at(
+        self, response_url: str, count: int = 1, timeout: float = 30
+    ) -> list[dict[str, Any]]:
+        return await self.slack.wait_for_response(response_url, count=count, timeout=timeout)
 
     async def console(self, *texts: str) -> str:
         out: list[str] = []
-        shell = Console(self.router, commands.COMMANDS, user="U_CONSOLE", channel="C_CONSOLE", write=out.append)
+        shell = Console(
+            self.router, commands.COMMANDS, user="U_CONSOLE", channel="C_CONSOLE", write=out.append
+        )
         for text in texts:
             await shell.execute(text)
         return "".join(out)
@@ -123,7 +181,7 @@ async def running_bot(settings: Settings, *, warehouse: Warehouse | None = None)
         )
         backends = await build_backends(configured, warehouse=warehouse)
         router = Router(commands.COMMANDS, backends, prefix=configured.command)
-        runner = web.AppRunner(http_app(create_app(configured, backends, router), backends))
+        runner = web.AppRunner(http_app(create_app(configured, backends, router), backends, router))
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()

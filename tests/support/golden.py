@@ -15,4 +15,6 @@ def assert_golden(name: str, data: Any) -> None:
     rendered = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True, default=str) + "\n"
     if os.environ.get("AMD_UPDATE_GOLDEN") == "1" or not path.exists():
         path.write_text(rendered)
-    assert json.loads(path.read_text()) == json.loads(rendered), f"{name} differs; AMD_UPDATE_GOLDEN=1 to accept"
+    assert json.loads(path.read_text()) == json.loads(rendered), (
+        f"{name} differs; AMD_UPDATE_GOLDEN=1 to accept"
+    )

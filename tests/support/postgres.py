@@ -26,7 +26,10 @@ async def scratch_database(prefix: str) -> AsyncIterator[str]:
     try:
         admin = await _admin()
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        pytest.skip(f"PostgreSQL not reachable at {ADMIN_URL} ({type(exc).__name__}: {exc}); set AMD_TEST_POSTGRES_URL")
+        pytest.skip(
+            f"PostgreSQL not reachable at {ADMIN_URL} ({type(exc).__name__}: {exc}); "
+            "start it or point AMD_TEST_POSTGRES_URL at one"
+        )
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
