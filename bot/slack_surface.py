@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+import aiohttp
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -31,9 +32,13 @@ def retry_handlers() -> list[AsyncRetryHandler]:
     ]
 
 
-def web_client(settings: Settings) -> AsyncWebClient:
+def web_client(settings: Settings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
+    """Without a `session` slack_sdk opens a new HTTP session (and connection) for every call: the
+    running bot passes one shared session so calls reuse kept-alive connections."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    return AsyncWebClient(token=token, base_url=settings.slack_api_url, retry_handlers=retry_handlers())
+    return AsyncWebClient(
+        token=token, base_url=settings.slack_api_url, retry_handlers=retry_handlers(), session=session
+    )
 
 
 class SlackSurface:
@@ -55,7 +60,9 @@ class SlackSurface:
     async def respond(self, message: Message) -> None:
         blocks, text = to_blocks(message), fallback_text(message)
         if self.response_url:
-            hook = AsyncWebhookClient(self.response_url, retry_handlers=retry_handlers())
+            hook = AsyncWebhookClient(
+                self.response_url, session=self.client.session, retry_handlers=retry_handlers()
+            )
             sent = await hook.send(
                 text=text,
                 blocks=blocks,

@@ -181,7 +181,8 @@ async def running_bot(settings: Settings, *, warehouse: Warehouse | None = None)
         )
         backends = await build_backends(configured, warehouse=warehouse)
         router = Router(commands.COMMANDS, backends, prefix=configured.command)
-        runner = web.AppRunner(http_app(create_app(configured, backends, router), backends, router))
+        session = aiohttp.ClientSession()
+        runner = web.AppRunner(http_app(create_app(configured, backends, router, session), backends, router))
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
@@ -192,6 +193,7 @@ async def running_bot(settings: Settings, *, warehouse: Warehouse | None = None)
         finally:
             await harness.close()
             await runner.cleanup()
+            await session.close()
             await backends.close()
 
 
