@@ -1,5 +1,5 @@
 """`create_app`: the Bolt AsyncApp and its listeners. No business logic: everything goes through
-the router, and every listener acks first (Slack's 3-second rule) and works in a lazy listener."""
+the router, and every listener acks first (Slack's 3-second rule), then works."""
 
 from __future__ import annotations
 
@@ -34,7 +34,8 @@ def create_app(
     async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         # Bolt answers Slack's HTTP request (or Socket Mode envelope) as soon as ack() is called
         # (process_before_response=False) and lets this listener go on: the ack leaves first, the
-        # work follows, and tests prove the ack does not wait for a 5 s backend.
+        # work follows. Not Bolt's lazy listeners: they deep-copy the request, and with it the Web
+        # API client's shared HTTP session, which cannot be copied.
         user, channel, text = command["user_id"], command["channel_id"], command.get("text", "")
         prepared = router.prepare(text, user=user, channel=channel)
         if isinstance(prepared, Refusal):
@@ -47,7 +48,8 @@ def create_app(
     async def ack_only(ack: AsyncAck) -> None:
         await ack()
 
-    async def press(body: dict[str, Any]) -> None:
+    async def press(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
         action = body["actions"][0]
         container = body.get("container", {})
         channel = body.get("channel", {}).get("id") or container.get("channel_id", "")
@@ -68,7 +70,8 @@ def create_app(
             clicked=CardRef(channel, ts) if ts else None,
         )
 
-    async def mention(body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def mention(ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]) -> None:
+        await ack()
         # Slack retries events it thinks were lost (same event_id): answer each only once.
         if not await backends.state.first_time(body.get("event_id", "")):
             return
@@ -82,8 +85,8 @@ def create_app(
         answer 404 and Slack would retry every message."""
 
     app.command(settings.command)(on_command)
-    app.action(re.compile(r"^amd:"))(ack=ack_only, lazy=[press])
+    app.action(re.compile(r"^amd:"))(press)
     app.action(re.compile(r"^link:"))(ack_only)  # URL buttons also send an action that must be acked
-    app.event("app_mention")(ack=ack_only, lazy=[mention])
+    app.event("app_mention")(mention)
     app.event("message")(ignore_message)
     return app

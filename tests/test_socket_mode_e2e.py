@@ -48,6 +48,27 @@ async def test_socket_mode_acks_answers_and_reconnects(bot_settings: Settings) -
             payload = slack.slash_command_payload("help")
             ack = await socket_mode.wait_for_ack(await socket_mode.send_slash_command(payload))
             assert ack.latency is not None and ack.latency < 3.0
+
+            # Slack retries an event it thinks was lost with the same event_id: one answer only.
+            mention = {
+                "type": "app_mention",
+                "user": "U1",
+                "channel": "C9",
+                "ts": "1700000000.000200",
+                "text": "<@UBOT> is payment fresh?",
+            }
+            for attempt in range(2):
+                envelope = await socket_mode.send_event(
+                    mention,
+                    event_id="Ev0MENTION1",
+                    retry_attempt=attempt,
+                    retry_reason="timeout" if attempt else "",
+                )
+                await socket_mode.wait_for_ack(envelope)
+            (reply,) = await slack.wait_for("chat.postMessage")
+            assert reply.args["thread_ts"] == "1700000000.000200"
+            await asyncio.sleep(0.5)
+            assert len(slack.calls_to("chat.postMessage")) == 1
         finally:
             serving.cancel()
             with contextlib.suppress(asyncio.CancelledError):
