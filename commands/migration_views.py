@@ -53,10 +53,6 @@ def eta(progress: Progress) -> str:
     return fmt.age(timedelta(seconds=progress.eta_s))
 
 
-def validation(valid: bool | None) -> str:
-    return {True: ":white_check_mark:", False: ":x:", None: "—"}[valid]
-
-
 def mention(owner: str | None, owners: Mapping[str, str]) -> str:
     """A Slack id as a mention; an owner handle through `settings.owners`, else as plain text."""
     if not owner:
@@ -71,7 +67,7 @@ def mention(owner: str | None, owners: Mapping[str, str]) -> str:
 
 def source_line(source: SourceProgress) -> str:
     failed = f" · :x: {source.failed} failed" if source.failed else ""
-    checked = f" · valid {validation(source.valid)}" if source.done else ""
+    checked = f" · valid {fmt.check(source.valid)}" if source.done else ""
     return (
         f"`{bar(source.percent)}` {percent(source.percent)}  *{source.source}* ({source.kind})  "
         f"{rows(source.rows, source.expected)}{failed}{checked}"
@@ -205,7 +201,7 @@ def follow_up(
         text = f":x: {len(new)} chunk(s) failed: " + ", ".join(new[:SHOWN_FAILURES])
         notes.append(Message((Text(text),), fallback=text))
     if progress.valid is not None and memo.get("valid") != progress.valid:
-        text = f"Validation {validation(progress.valid)} {_validation_text(progress)}"
+        text = f"Validation: {_validation_text(progress)}"
         notes.append(Message((Text(text),), fallback=f"validation {_plain(progress.valid)}"))
     now_failed = [f"{source} `{chunk}`" for source, chunk in failed]
     return tuple(notes), {

@@ -23,7 +23,7 @@ _EMOJI = {
 }
 _LINK = re.compile(r"<(https?://[^|>]+|file://[^|>]+)\|([^>]+)>")
 _BARE_LINK = re.compile(r"<((?:https?|file)://[^>]+)>")
-_USER = re.compile(r"<@([A-Z0-9]+)>")
+_USER = re.compile(r"<@([A-Z0-9_]+)>")
 _GROUP = re.compile(r"<!subteam\^([A-Z0-9]+)>")
 _BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
 
