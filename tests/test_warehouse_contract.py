@@ -25,8 +25,9 @@ import pytest
 import snowflake.connector
 from pydantic import SecretStr
 
-from bot.backends.duckdb import DuckDBWarehouse, quote
+from bot.backends.duckdb import DuckDBWarehouse
 from bot.backends.snowflake import SnowflakeWarehouse, quote_ident
+from bot.backends.sql import quote
 from bot.ports import BackendUnavailable, Relation, StatsQuery, Warehouse
 from bot.settings import Settings
 from tests.support.demo import copy_entities_to_snowflake, entity_queries, isolated_settings

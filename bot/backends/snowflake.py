@@ -17,7 +17,7 @@ from typing import Any
 from snowflake.connector import SnowflakeConnection, connect
 from snowflake.connector.errors import Error, InterfaceError, OperationalError
 
-from bot.backends.duckdb import (
+from bot.backends.sql import (
     as_utc,
     count_sql,
     qualified,
