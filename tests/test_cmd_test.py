@@ -157,9 +157,12 @@ async def test_an_unknown_selector_is_refused_with_a_suggestion_and_runs_nothing
 @pytest.mark.slow
 async def test_cancel_stops_my_running_tests(bot: BotHarness) -> None:
     await bot.slash("/amd test", user="U7", channel="C3")
+    # The card is posted when the run starts; dbt then needs seconds to parse, so the cancel below
+    # lands mid-run. (Waiting for the card's "Running:" text raced: updates are throttled to one
+    # per 2 s, and a fast run can go from "Starting" to its final state without showing it.)
     async with asyncio.timeout(60):
-        while not any("Running:" in text_of(m) for m in bot.slack.messages("C3")):
-            await asyncio.sleep(0.1)
+        while not any("dbt test: every test" in text_of(m) for m in bot.slack.messages("C3")):
+            await asyncio.sleep(0.05)
 
     reply = await bot.slash("/amd test cancel", user="U7", channel="C3")
     (answer,) = await bot.answers(reply)
