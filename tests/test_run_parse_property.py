@@ -15,7 +15,7 @@ import commands
 from bot.router import Invocation, Refusal, Router
 from bot.settings import Settings
 from bot.wiring import build_backends
-from commands.run import CONF_KEY, MAX_CONF_BYTES, MAX_CONF_KEYS, MAX_DAYS_AHEAD, RunArgs
+from commands.run_args import CONF_KEY, MAX_CONF_BYTES, MAX_CONF_KEYS, MAX_DAYS_AHEAD, RunArgs
 
 
 @pytest.fixture(scope="module")

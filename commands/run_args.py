@@ -1,0 +1,148 @@
+"""Parsing `/amd run …` into validated args. Pure: it runs before Slack's 3-second ack, so it does
+no I/O; names are resolved from the catalog, and a name it does not know passes as a possible DAG id
+for the handler to check against the orchestrator."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
+
+from bot.catalog import Catalog
+from bot.command import UsageError
+from bot.suggest import unknown
+
+DAG_ID = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,249}$"  # Airflow's rule, minus a leading "-" (an option)
+CONF_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+MAX_CONF_KEYS = 20
+MAX_CONF_BYTES = 4096
+MAX_DAYS_AHEAD = 1  # a logical date may be tomorrow somewhere on Earth, not later
+STATUS_RUNS = 10
+_INT = re.compile(r"[+-]?\d+")
+MAX_INT_DIGITS = 18  # longer numbers stay text: JSON readers (and Airflow's UI) lose precision
+_FLOAT = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d{1,3})?")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+ConfValue = Annotated[StrictBool | StrictInt | StrictFloat | StrictStr, Field(union_mode="left_to_right")]
+
+
+class RunArgs(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mode: Literal["trigger", "status"] = "trigger"
+    dag: str | None = Field(None, pattern=DAG_ID)  # None only for `run status` of every DAG
+    entity: str | None = None  # the catalog entity the user named, when it was one
+    verified: bool = False  # found in the catalog; otherwise the handler asks the orchestrator
+    conf: dict[str, ConfValue] = Field(default_factory=dict)
+    logical_date: date | None = None
+
+    @field_validator("conf")
+    @classmethod
+    def _bounded(cls, conf: dict[str, ConfValue]) -> dict[str, ConfValue]:
+        if len(conf) > MAX_CONF_KEYS:
+            raise ValueError(f"at most {MAX_CONF_KEYS} conf keys")
+        for key, value in conf.items():
+            if not CONF_KEY.fullmatch(key):
+                raise ValueError(f"`{key[:70]}` is not a conf key (letters, digits, _; not a digit first)")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"`{key}` must be a finite number")
+        size = len(json.dumps(conf, ensure_ascii=False).encode())
+        if size > MAX_CONF_BYTES:
+            raise ValueError(f"conf is {size:,} bytes as JSON; at most {MAX_CONF_BYTES:,}")
+        return conf
+
+    @field_validator("logical_date")
+    @classmethod
+    def _not_far_ahead(cls, day: date | None) -> date | None:
+        latest = datetime.now(UTC).date() + timedelta(days=MAX_DAYS_AHEAD)
+        if day is not None and day > latest:
+            raise ValueError(f"{day.isoformat()} is in the future; the latest logical date is {latest}")
+        return day
+
+    @model_validator(mode="after")
+    def _complete(self) -> RunArgs:
+        if self.mode == "trigger" and self.dag is None:
+            raise ValueError("which DAG or entity should run?")
+        if self.mode == "status" and (self.conf or self.logical_date):
+            raise ValueError("`run status` takes no conf and no date")
+        return self
+
+
+def parse(words: Sequence[str], catalog: Catalog) -> RunArgs:
+    if not words:
+        raise UsageError(f"Which DAG or entity should run? Entities: {', '.join(catalog.entity_names())}.")
+    if words[0].lower() == "status":
+        if len(words) > 2:
+            raise UsageError("`run status` takes at most one DAG or entity.")
+        target = _target(words[1], catalog) if len(words) == 2 else {}
+        return RunArgs(mode="status", **target)
+    conf: dict[str, ConfValue] = {}
+    day: date | None = None
+    rest = list(words[1:])
+    while rest:
+        word = rest.pop(0)
+        if word == "--date" or word.startswith("--date="):
+            if day is not None:
+                raise UsageError("`--date` is given twice.")
+            day = _date(word.partition("=")[2] if "=" in word else (rest.pop(0) if rest else ""))
+        elif word.startswith("-"):
+            raise UsageError(f"Unknown option `{word[:40]}`; the only one is `--date YYYY-MM-DD`.")
+        elif "=" in word:
+            key, _, raw = word.partition("=")
+            if key in conf:
+                raise UsageError(f"Conf key `{key[:64]}` is given twice.")
+            conf[key] = _value(raw)
+        else:
+            raise UsageError(f"`{word[:40]}` is not `key=value`; conf goes as `key=value` pairs.")
+    return RunArgs(**_target(words[0], catalog), conf=conf, logical_date=day)
+
+
+def _target(word: str, catalog: Catalog) -> dict[str, str | bool]:
+    try:
+        entity = catalog.entity(word)
+    except UsageError:
+        entity = None
+    if entity is not None:
+        if not entity.dag:
+            raise UsageError(f"Entity `{entity.name}` has no DAG (no `meta.dag` in dbt).")
+        return {"dag": entity.dag, "entity": entity.name, "verified": True}
+    if word in catalog.dags():
+        return {"dag": word, "verified": True}
+    if re.fullmatch(DAG_ID, word):
+        return {"dag": word}
+    message, guess = unknown("DAG or entity", word, [*catalog.entity_names(), *catalog.dags()])
+    raise UsageError(message, suggestion=f"run {guess}" if guess else None)
+
+
+def _value(raw: str) -> bool | int | float | str:
+    if raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    if _INT.fullmatch(raw):
+        return int(raw) if len(raw.lstrip("+-")) <= MAX_INT_DIGITS else raw
+    if _FLOAT.fullmatch(raw) and math.isfinite(number := float(raw)):
+        return number
+    return raw
+
+
+def _date(raw: str) -> date:
+    try:
+        if _DATE.fullmatch(raw):
+            return date.fromisoformat(raw)
+    except ValueError:
+        pass
+    raise UsageError(f"`--date` needs a date as YYYY-MM-DD, not `{raw[:40]}`.")
