@@ -11,6 +11,7 @@ import pytest
 from bot.settings import Settings
 from tests.slack_fake.blocks import validate_blocks
 from tests.support.airflow import airflow_server  # noqa: F401 - a fixture
+from tests.support.airflow2 import airflow2_server  # noqa: F401 - a fixture
 from tests.support.bot import BotHarness, running_bot
 from tests.support.demo import demo_settings  # noqa: F401 - a fixture
 from tests.support.postgres import scratch_database

@@ -1,4 +1,6 @@
-"""The Airflow adapter against a real Apache Airflow 3 (tests/support/airflow.py starts it for the session).
+"""The Airflow adapter against real Apache Airflows: the same contract tests run on Airflow 3 (/api/v2, JWT;
+tests/support/airflow.py) and Airflow 2.10 (/api/v1, basic auth; tests/support/airflow2.py), each started
+once for the session.
 
 amd_ok has two quick tasks that succeed; amd_fail's `flaky` task fails until the file named in its conf
 exists, and `publish` runs after it.
@@ -19,24 +21,43 @@ import pytest
 from pydantic import SecretStr
 
 from bot.backends.airflow import AirflowOrchestrator
+from bot.backends.airflow_auth import JwtAuth
 from bot.ports import BackendUnavailable, DagRunRef, RunAlreadyExists, RunState
 from tests.support.airflow import AirflowServer
 from tests.support.demo import isolated_settings
 
 
+@pytest.fixture(scope="module", params=["3", "2"], ids=["airflow3", "airflow2"])
+def server(request: pytest.FixtureRequest) -> AirflowServer:
+    """Each contract test runs on both majors (module scope: all of one major's tests, then the other's)."""
+    server: AirflowServer = request.getfixturevalue(
+        "airflow_server" if request.param == "3" else "airflow2_server"
+    )
+    return server
+
+
 @pytest.fixture
-async def airflow(airflow_server: AirflowServer, tmp_path: Path) -> AsyncIterator[AirflowOrchestrator]:
+async def airflow(server: AirflowServer, tmp_path: Path) -> AsyncIterator[AirflowOrchestrator]:
     """Built the way the bot builds it: from its settings."""
     settings = isolated_settings(
         tmp_path,
         orchestrator="airflow",
-        airflow_url=airflow_server.url,
-        airflow_username=airflow_server.username,
-        airflow_password=airflow_server.password,
+        airflow_url=server.url,
+        airflow_username=server.username,
+        airflow_password=server.password,
     )
     orchestrator = AirflowOrchestrator.from_settings(settings)
     yield orchestrator
     await orchestrator.close()
+
+
+def ui_url(server: AirflowServer, dag_id: str, run_id: str, task_id: str | None = None) -> str:
+    """Where a person looks at a run or a task's log: Airflow 3's UI routes by path, Airflow 2's by query."""
+    if server.major == 3:
+        run = f"{server.url}/dags/{dag_id}/runs/{run_id}"
+        return f"{run}/tasks/{task_id}?try_number=1" if task_id else run
+    grid = f"{server.url}/dags/{dag_id}/grid?dag_run_id={run_id}"
+    return f"{grid}&task_id={task_id}&tab=logs" if task_id else grid
 
 
 def new_run_id(label: str) -> str:
@@ -55,24 +76,25 @@ async def follow(airflow: AirflowOrchestrator, ref: DagRunRef, timeout_s: float 
 @pytest.mark.airflow
 async def test_amd_ok_is_triggered_and_followed_to_success(
     airflow: AirflowOrchestrator,
-    airflow_server: AirflowServer,
+    server: AirflowServer,
 ) -> None:
     assert {"amd_ok", "amd_fail"} <= set(await airflow.list_dags())
+    assert (await airflow.http.connection()).api == ("v2" if server.major == 3 else "v1")  # found, not told
     run_id = new_run_id("ok")
 
     started = await airflow.trigger("amd_ok", run_id, {"entity": "payment"}, None, note="from amd-bot tests")
 
     assert started.state in ("queued", "running")
     assert started.conf == {"entity": "payment"}
-    assert started.url == f"{airflow_server.url}/dags/amd_ok/runs/{run_id}"
-    assert airflow.environment == f"airflow: {airflow_server.url}"
+    assert started.url == ui_url(server, "amd_ok", run_id)
+    assert airflow.environment == f"airflow: {server.url}"
     done = await follow(airflow, started.ref)
     assert done.state == "success"
     assert done.started_at is not None
     assert done.ended_at is not None
     tasks = {t.task_id: t for t in await airflow.task_states(started.ref)}
     assert {t: s.state for t, s in tasks.items()} == {"extract": "success", "load": "success"}
-    assert tasks["load"].log_url == f"{airflow_server.url}/dags/amd_ok/runs/{run_id}/tasks/load?try_number=1"
+    assert tasks["load"].log_url == ui_url(server, "amd_ok", run_id, "load")
     assert [r.run_id for r in await airflow.latest_runs(["amd_ok"], 1)] == [run_id]
 
 
@@ -114,7 +136,7 @@ async def test_a_repeated_trigger_raises_run_already_exists_and_makes_no_second_
 
 
 @pytest.mark.airflow
-async def test_many_followed_runs_are_read_with_one_request(airflow_server: AirflowServer) -> None:
+async def test_many_followed_runs_are_read_with_one_request(server: AirflowServer) -> None:
     requests = SimpleNamespace(count=0)
 
     async def count(*_: object) -> None:
@@ -124,7 +146,7 @@ async def test_many_followed_runs_are_read_with_one_request(airflow_server: Airf
     tracing.on_request_start.append(count)
     async with aiohttp.ClientSession(trace_configs=[tracing]) as session:
         airflow = AirflowOrchestrator.with_password(
-            airflow_server.url, airflow_server.username, SecretStr(airflow_server.password), session=session
+            server.url, server.username, SecretStr(server.password), session=session
         )
         refs = [
             (await airflow.trigger(dag_id, new_run_id("batch"), {"succeed": True}, None)).ref
@@ -139,9 +161,9 @@ async def test_many_followed_runs_are_read_with_one_request(airflow_server: Airf
 
 
 @pytest.mark.airflow
-async def test_a_wrong_password_is_reported_without_the_password(airflow_server: AirflowServer) -> None:
+async def test_a_wrong_password_is_reported_without_the_password(server: AirflowServer) -> None:
     wrong = f"wrong-{secrets.token_hex(6)}"
-    airflow = AirflowOrchestrator.with_password(airflow_server.url, airflow_server.username, SecretStr(wrong))
+    airflow = AirflowOrchestrator.with_password(server.url, server.username, SecretStr(wrong))
     try:
         with pytest.raises(BackendUnavailable) as refused:
             await airflow.trigger("amd_ok", new_run_id("denied"), {}, None)
@@ -149,11 +171,30 @@ async def test_a_wrong_password_is_reported_without_the_password(airflow_server:
         await airflow.close()
 
     message = str(refused.value)
-    assert airflow_server.url in message
+    assert server.url in message
     assert "401" in message
     assert "rejected" in message
     assert wrong not in message
-    assert airflow_server.password not in message
+    assert server.password not in message
+
+
+@pytest.mark.airflow
+async def test_airflow3_logs_in_again_when_its_jwt_is_no_longer_accepted(
+    airflow_server: AirflowServer,
+) -> None:
+    airflow = AirflowOrchestrator.with_password(
+        airflow_server.url, airflow_server.username, SecretStr(airflow_server.password)
+    )
+    try:
+        auth = (await airflow.http.connection()).auth
+        assert isinstance(auth, JwtAuth)
+        assert "amd_ok" in await airflow.list_dags()
+        auth._token = "not.a.jwt"  # as if the server's signing key had changed, or the token expired
+
+        assert "amd_ok" in await airflow.list_dags()
+        assert auth._token != "not.a.jwt"
+    finally:
+        await airflow.close()
 
 
 async def test_a_server_that_is_down_is_reported_as_unavailable() -> None:

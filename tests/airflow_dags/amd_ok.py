@@ -1,8 +1,13 @@
 """Test DAG for amd-bot's Airflow integration tests: two quick tasks that succeed."""
 
-from airflow.providers.standard.operators.bash import BashOperator
-from airflow.providers.standard.operators.python import PythonOperator
-from airflow.sdk import DAG
+try:  # Airflow 3: operators live in the standard provider, DAG in the task SDK
+    from airflow.providers.standard.operators.bash import BashOperator
+    from airflow.providers.standard.operators.python import PythonOperator
+    from airflow.sdk import DAG
+except ImportError:  # Airflow 2 (the contract tests run against 2.10 too)
+    from airflow import DAG
+    from airflow.operators.bash import BashOperator
+    from airflow.operators.python import PythonOperator
 
 
 def _load() -> str:

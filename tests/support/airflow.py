@@ -5,6 +5,9 @@ version stamp matches), its own database on the local PostgreSQL, LocalExecutor,
 with a password file we write, and tests/airflow_dags as DAGs folder. `api-server`, `scheduler` and
 `dag-processor` run as separate process groups and are stopped by group at the end. No PostgreSQL, or no
 PyPI to install from: the tests are skipped with a message naming what is missing, never silently.
+
+What does not depend on the version (venv, database, processes, logs) is shared with airflow2.py, which
+starts an Airflow 2.10 the same way.
 """
 
 from __future__ import annotations
@@ -21,17 +24,17 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager, suppress
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, Any, ClassVar, NamedTuple
 
 import asyncpg
 import pytest
 
 from tests.support.postgres import ADMIN_URL
 
-AIRFLOW_SPEC = ["apache-airflow==3.3.*", "psycopg2-binary", "asyncpg"]  # Airflow 3 also opens an async engine
+AIRFLOW_SPEC = ("apache-airflow==3.3.*", "psycopg2-binary", "asyncpg")  # Airflow 3 also opens an async engine
 VENV = Path(os.environ.get("AMD_AIRFLOW_VENV") or Path.home() / ".cache" / "amd-bot" / "airflow-venv")
 DAGS = Path(__file__).resolve().parents[1] / "airflow_dags"
 DB_PREFIX = "amd_airflow_test"
@@ -43,6 +46,7 @@ class AirflowServer(NamedTuple):
     url: str
     username: str
     password: str
+    major: int = 3  # 3: /api/v2 with a JWT; 2: /api/v1 with basic auth
 
 
 @pytest.fixture(scope="session")
@@ -50,59 +54,55 @@ async def airflow_server(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> AsyncIterator[AirflowServer]:
     # Registered once, in tests/conftest.py: a test module importing it too would start a second Airflow.
-    server = await _start(tmp_path_factory, request)
-    try:
-        yield AirflowServer(server.url, USERNAME, server.password)
-    finally:
-        await _stop(server)
+    async with running(_Airflow3, tmp_path_factory, request) as server:
+        yield server
 
 
-async def _start(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> _Airflow:
+@asynccontextmanager
+async def running(
+    kind: type[_Airflow], tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> AsyncIterator[AirflowServer]:
+    """An Airflow of `kind`, from its database and virtualenv up, until the block ends."""
     began = time.monotonic()
-    database = f"{DB_PREFIX}_{os.getpid()}"
-    sql_conn = await _fresh_database(database)  # first: no PostgreSQL skips before the slow install
+    database = f"{kind.db_prefix}_{os.getpid()}"
+    sql_conn = await _fresh_database(kind.db_prefix, database)  # first: skips without PostgreSQL
     server: _Airflow | None = None
     try:
-        airflow = await asyncio.to_thread(_install)
+        airflow = await asyncio.to_thread(_install, kind.venv, kind.spec)
         installed = time.monotonic()
-        server = _Airflow(airflow, tmp_path_factory.mktemp("airflow-home"), sql_conn)
+        server = kind(airflow, tmp_path_factory.mktemp(f"airflow{kind.major}-home"), sql_conn)
         await asyncio.to_thread(server.start)
-    except BaseException:  # pytest.skip and pytest.fail are BaseExceptions
+        _report(
+            request,
+            f"Airflow {kind.major} at {server.url}: db + venv {installed - began:.1f} s, {server.timings}",
+        )
+        yield AirflowServer(server.url, USERNAME, server.password, kind.major)
+    finally:  # also after pytest.skip and pytest.fail, which are BaseExceptions
         if server is not None:
             await asyncio.to_thread(server.stop)
         await _drop_database(database)
-        raise
-    _report(request, f"Airflow 3 at {server.url}: db + venv {installed - began:.1f} s, {server.timings}")
-    return server
 
 
-async def _stop(server: _Airflow) -> None:
-    await asyncio.to_thread(server.stop)
-    await _drop_database(server.sql_conn.rsplit("/", 1)[1])
-
-
-def _install() -> Path:
+def _install(venv: Path, spec: Sequence[str]) -> Path:
     """Airflow's own virtualenv: Airflow pins what it needs, and those pins must not meet the bot's."""
-    stamp = f"{' '.join(AIRFLOW_SPEC)} python{sys.version_info.major}.{sys.version_info.minor}"
-    airflow = VENV / "bin" / "airflow"
-    VENV.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(VENV.parent / "airflow-venv.lock"):  # two pytest sessions must not build it at once
-        stamp_file = VENV / ".amd-stamp"
+    stamp = f"{' '.join(spec)} python{sys.version_info.major}.{sys.version_info.minor}"
+    airflow = venv / "bin" / "airflow"
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(venv.parent / f"{venv.name}.lock"):  # two pytest sessions must not build it at once
+        stamp_file = venv / ".amd-stamp"
         if stamp_file.is_file() and stamp_file.read_text() == stamp and airflow.is_file():
             return airflow
-        shutil.rmtree(VENV, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         pip = subprocess.run(
-            [str(VENV / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", *AIRFLOW_SPEC],
+            [str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", *spec],
             capture_output=True,
             text=True,
             timeout=900,
         )
         if pip.returncode != 0:
             errors = [line for line in pip.stderr.splitlines() if "is ignored" not in line][-5:]
-            pytest.skip(
-                f"could not install {' '.join(AIRFLOW_SPEC)} into {VENV} (no network to PyPI?): {errors}"
-            )
+            pytest.skip(f"could not install {' '.join(spec)} into {venv} (no network to PyPI?): {errors}")
         stamp_file.write_text(stamp)
         return airflow
 
@@ -121,12 +121,12 @@ async def _admin() -> asyncpg.Connection:
         pytest.skip(f"Airflow tests need PostgreSQL at {ADMIN_URL} ({type(exc).__name__}: {exc})")
 
 
-async def _fresh_database(name: str) -> str:
+async def _fresh_database(prefix: str, name: str) -> str:
     """A new database for this session (named by pid: sessions may run side by side); dead sessions' go."""
     admin = await _admin()
     try:
         for (old,) in await admin.fetch(
-            "SELECT datname FROM pg_database WHERE datname LIKE $1", f"{DB_PREFIX}_%"
+            "SELECT datname FROM pg_database WHERE datname LIKE $1", f"{prefix}_%"
         ):
             pid = old.rsplit("_", 1)[1]
             if old == name or not Path(f"/proc/{pid}").exists():
@@ -146,14 +146,21 @@ async def _drop_database(name: str) -> None:
 
 
 class _Airflow:
+    """One Airflow's processes, each in its own process group, with their logs in its AIRFLOW_HOME."""
+
+    major: ClassVar[int]
+    spec: ClassVar[tuple[str, ...]]
+    venv: ClassVar[Path]
+    db_prefix: ClassVar[str]
+    commands: ClassVar[tuple[tuple[str, ...], ...]]  # the long-running processes, as `airflow` subcommands
+
     def __init__(self, airflow: Path, home: Path, sql_conn: str) -> None:
         self.airflow, self.home, self.sql_conn = airflow, home, sql_conn
         self.password = secrets.token_urlsafe(12)
-        port = _free_port()
-        self.url = f"http://127.0.0.1:{port}"
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
         self.timings = ""
         self._processes: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
-        (home / "passwords.json").write_text(json.dumps({USERNAME: self.password}))
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")} | {
             "PATH": f"{airflow.parent}{os.pathsep}{os.environ.get('PATH', '')}",
             "AIRFLOW_HOME": str(home),
@@ -163,29 +170,13 @@ class _Airflow:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USERNAME}:admin",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
-            # Task processes report to the execution API of *this* api-server, not the default :8080.
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
-            "AIRFLOW__API__BASE_URL": f"{self.url}/",
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__PORT": str(port),
-            "AIRFLOW__API__WORKERS": "1",
-            # Shared by all three processes, so tokens one signs the others accept.
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
-            "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
         }
 
     def start(self) -> None:
         began = time.monotonic()
-        migrate = subprocess.run(
-            [str(self.airflow), "db", "migrate"], env=self.env, capture_output=True, timeout=300
-        )
-        if migrate.returncode != 0:
-            output = (migrate.stdout + migrate.stderr).decode(errors="replace")
-            pytest.fail(f"airflow db migrate failed:\n{output[-4000:]}")
-        migrated = time.monotonic()
-        for command in (["api-server"], ["scheduler", "--skip-serve-logs"], ["dag-processor"]):
+        self.prepare()
+        prepared = time.monotonic()
+        for command in self.commands:
             log = (self.home / f"{command[0]}.log").open("wb")
             process = subprocess.Popen(
                 [str(self.airflow), *command],
@@ -197,40 +188,37 @@ class _Airflow:
             self._processes.append((process, log))
         self._wait_until_ready()
         self.timings = (
-            f"db migrate {migrated - began:.1f} s, processes ready {time.monotonic() - migrated:.1f} s"
+            f"db setup {prepared - began:.1f} s, processes ready {time.monotonic() - prepared:.1f} s"
         )
+
+    def prepare(self) -> None:
+        """What must be done before the processes start: the database schema, users."""
+        raise NotImplementedError
+
+    def ready(self) -> bool:
+        """Healthy, with amd_ok and amd_fail parsed and unpaused; may raise OSError, KeyError, ValueError."""
+        raise NotImplementedError
+
+    def cli(self, *args: str) -> None:
+        """A one-off `airflow` command that must succeed."""
+        done = subprocess.run([str(self.airflow), *args], env=self.env, capture_output=True, timeout=300)
+        if done.returncode != 0:
+            output = (done.stdout + done.stderr).decode(errors="replace")
+            pytest.fail(f"airflow {args[0]} {args[1]} failed:\n{output[-4000:]}")
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        healthy, token = False, None
         while time.monotonic() < deadline:
             if any(p.poll() is not None for p, _ in self._processes):
-                pytest.fail(f"an Airflow process exited during startup:\n{self._log_tails()}")
-            try:
-                if not healthy:
-                    health = _get_json(f"{self.url}/api/v2/monitor/health")
-                    healthy = all(
-                        health[part]["status"] == "healthy" for part in ("scheduler", "dag_processor")
-                    )
-                if healthy:
-                    token = token or self._token()
-                    dags = _get_json(f"{self.url}/api/v2/dags", token)["dags"]
-                    if {"amd_ok", "amd_fail"} <= {d["dag_id"] for d in dags if not d["is_paused"]}:
-                        return
-            except (OSError, KeyError, ValueError):
-                pass  # not up yet
+                pytest.fail(f"an Airflow {self.major} process exited during startup:\n{self._log_tails()}")
+            with suppress(OSError, KeyError, ValueError):  # not up yet
+                if self.ready():
+                    return
             time.sleep(0.3)
         pytest.fail(
-            f"Airflow not ready with amd_ok and amd_fail after {STARTUP_TIMEOUT_S:g} s:\n{self._log_tails()}"
+            f"Airflow {self.major} not ready with amd_ok and amd_fail after {STARTUP_TIMEOUT_S:g} s:\n"
+            f"{self._log_tails()}"
         )
-
-    def _token(self) -> str:
-        body = json.dumps({"username": USERNAME, "password": self.password}).encode()
-        req = urllib.request.Request(
-            f"{self.url}/auth/token", data=body, headers={"Content-Type": "application/json"}, method="POST"
-        )
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            return str(json.load(resp)["access_token"])
 
     def _log_tails(self) -> str:
         return "\n".join(
@@ -239,27 +227,104 @@ class _Airflow:
         )
 
     def stop(self) -> None:
-        for process, _ in self._processes:
-            _signal_group(process, signal.SIGTERM)
+        # Some children make process groups of their own (Airflow 2's DAG file processor manager): found
+        # now, while they are still our processes' descendants, and ended with the rest.
+        groups = [process.pid for process, _ in self._processes]
+        strays = _descendant_groups(groups)
+        for group in groups:
+            _signal_group(group, signal.SIGTERM)
         # A grace period, not a full graceful stop: the scheduler would wait for running tasks, and the
         # database is dropped next anyway.
         deadline = time.monotonic() + 5
         for process, log in self._processes:
             with suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=max(deadline - time.monotonic(), 0.1))
-            _signal_group(process, signal.SIGKILL)  # also whatever its workers left behind in its group
+            _signal_group(process.pid, signal.SIGKILL)  # also whatever its workers left behind in its group
             process.wait()
             log.close()
+        for group, started in strays.items():
+            if started and _start_time(group) == started:  # still the same process, not a reused pid
+                _signal_group(group, signal.SIGKILL)
 
 
-def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+class _Airflow3(_Airflow):
+    major = 3
+    spec = AIRFLOW_SPEC
+    venv = VENV
+    db_prefix = DB_PREFIX
+    commands = (("api-server",), ("scheduler", "--skip-serve-logs"), ("dag-processor",))
+
+    def __init__(self, airflow: Path, home: Path, sql_conn: str) -> None:
+        super().__init__(airflow, home, sql_conn)
+        self._token: str | None = None
+        (home / "passwords.json").write_text(json.dumps({USERNAME: self.password}))
+        self.env |= {
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USERNAME}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+            # Task processes report to the execution API of *this* api-server, not the default :8080.
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
+            "AIRFLOW__API__BASE_URL": f"{self.url}/",
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(self.port),
+            "AIRFLOW__API__WORKERS": "1",
+            # Shared by all three processes, so tokens one signs the others accept.
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+            "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
+        }
+
+    def prepare(self) -> None:
+        self.cli("db", "migrate")
+
+    def ready(self) -> bool:
+        if self._token is None:
+            health = _get_json(f"{self.url}/api/v2/monitor/health")
+            if not all(health[part]["status"] == "healthy" for part in ("scheduler", "dag_processor")):
+                return False
+            self._token = self._login()
+        dags = _get_json(f"{self.url}/api/v2/dags", {"Authorization": f"Bearer {self._token}"})["dags"]
+        return {"amd_ok", "amd_fail"} <= {d["dag_id"] for d in dags if not d["is_paused"]}
+
+    def _login(self) -> str:
+        body = json.dumps({"username": USERNAME, "password": self.password}).encode()
+        req = urllib.request.Request(
+            f"{self.url}/auth/token", data=body, headers={"Content-Type": "application/json"}, method="POST"
+        )
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return str(json.load(resp)["access_token"])
+
+
+def _descendant_groups(pids: Sequence[int]) -> dict[int, str]:
+    """The process groups that descendants of `pids` lead outside `pids`' own groups, with start times."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents[int(stat.parent.name)] = int(fields[1])
+    descendants, frontier = set(), set(pids)
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - descendants
+        descendants |= frontier
+    groups = {}
+    for pid in descendants:
+        with suppress(OSError):
+            if os.getpgid(pid) == pid and pid not in pids:
+                groups[pid] = _start_time(pid)
+    return groups
+
+
+def _start_time(pid: int) -> str:
+    with suppress(OSError, IndexError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    return ""
+
+
+def _signal_group(group: int, sig: signal.Signals) -> None:
     with suppress(ProcessLookupError):
-        os.killpg(process.pid, sig)
+        os.killpg(group, sig)
 
 
-def _get_json(url: str, token: str | None = None) -> Any:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as resp:
+def _get_json(url: str, headers: dict[str, str] | None = None) -> Any:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=5) as resp:
         return json.load(resp)
 
 
