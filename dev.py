@@ -2,7 +2,7 @@
 """Set-up and the two everyday commands, with nothing but Python 3.11+ installed:
 
     python3 dev.py start   # create .venv, install amd-bot, start it (the local console by default)
-    python3 dev.py test    # the same set-up, then ruff, mypy and the whole pytest suite
+    python3 dev.py test    # the same set-up, then ruff, mypy, the import contracts and the whole pytest suite
 
 The virtualenv is (re)installed only when pyproject.toml changed since the last install.
 Standard library only: this file runs before anything is installed.
@@ -48,6 +48,7 @@ def test(extra: list[str]) -> None:
     _run(BIN / "ruff", "check", ".")
     _run(BIN / "ruff", "format", "--check", ".")
     _run(BIN / "mypy")
+    _run(BIN / "lint-imports", "--no-cache")
     _run(BIN / "python", "-m", "pytest", *extra)
 
 

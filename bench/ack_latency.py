@@ -90,9 +90,9 @@ async def serve(mode: str, port: int, api_url: str, home: Path) -> None:
         app.add_routes([web.post("/slack/events", events)])
     else:
         import commands
-        from bot.app import create_app
-        from bot.http import http_app
-        from bot.router import Router
+        from bot.core.router import Router
+        from bot.surfaces.bolt import create_app
+        from bot.surfaces.serve import http_app
         from bot.wiring import build_backends, build_warehouse
         from tests.support.slow import SlowWarehouse
 

@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.backends.dbt_artifacts import load_json, outcomes_from
-from bot.ports import DbtInvocation
+from bot.adapters.dbt.artifacts import load_json, outcomes_from
+from bot.foundation.ports import DbtInvocation
 from bot.render.console import to_text
 from bot.render.slack import to_blocks
 from commands.test_views import Owners, TestRequest, failure_list, result_card

@@ -33,13 +33,14 @@ from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot import cards
-from bot.backends.state_sql import SqlState
-from bot.migration_client import ChunkReport
-from bot.migration_http import migration_routes
-from bot.migrations import Ledger, MigrationSpec, SourceSpec
-from bot.settings import Settings
-from bot.slack_surface import SlackSurface, web_client
+from bot.core import cards
+from bot.foundation.migration_specs import MigrationSpec, SourceSpec
+from bot.foundation.settings import Settings
+from bot.migration.client import ChunkReport
+from bot.migration.ingest import migration_routes
+from bot.migration.ledger import Ledger
+from bot.state.store import SqlState
+from bot.surfaces.slack import SlackSurface, web_client
 from commands import migration
 from commands.migration_views import card
 from tests.slack_fake.web_api import FakeSlack

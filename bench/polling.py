@@ -28,8 +28,8 @@ from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.backends.airflow import AirflowOrchestrator
-from bot.ports import DagRunRef
+from bot.adapters.orchestrator.airflow import AirflowOrchestrator
+from bot.foundation.ports import DagRunRef
 
 LATENCY_S = 0.002
 MAX_PAGE = 100

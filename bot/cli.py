@@ -9,8 +9,9 @@ import sys
 from pydantic import ValidationError
 
 from bot import runtime
-from bot.migration_cli import add_migration_commands
-from bot.settings import Settings
+from bot.foundation.settings import Settings
+from bot.migration.cli import add_migration_commands
+from demo.migration.cli import add_demo_migrate
 
 
 def load_settings() -> Settings:
@@ -59,7 +60,8 @@ def parser() -> argparse.ArgumentParser:
     demo_sub = demo.add_subparsers(dest="demo_cmd", required=True)
     build = demo_sub.add_parser("build", help="build (or rebuild with --force) the demo warehouse")
     build.add_argument("--force", action="store_true")
-    add_migration_commands(sub, demo=demo_sub)
+    add_demo_migrate(demo_sub)
+    add_migration_commands(sub)
     return top
 
 

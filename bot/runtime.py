@@ -14,10 +14,11 @@ from typing import Any
 
 import aiohttp
 
-from bot.console import Console
-from bot.router import Router
-from bot.settings import Settings
-from bot.wiring import Backends, build_backends
+from bot.core.backends import Backends
+from bot.core.router import Router
+from bot.foundation.settings import Settings
+from bot.surfaces.console import Console
+from bot.wiring import build_backends
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +69,8 @@ async def console(settings: Settings, texts: list[str], *, wait_s: float, user: 
 
 async def serve(settings: Settings, *, http: bool, host: str, port: int) -> None:
     import commands
-    from bot.app import create_app
-    from bot.http import serve_http, serve_socket_mode
+    from bot.surfaces.bolt import create_app
+    from bot.surfaces.serve import serve_http, serve_socket_mode
 
     async with started(settings) as (backends, router), aiohttp.ClientSession() as session:
         app = create_app(settings, backends, router, session)

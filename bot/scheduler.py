@@ -10,11 +10,11 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import cards
-from bot.cards import Refresh
-from bot.command import Command
-from bot.surface import Surface
-from bot.wiring import Backends
+from bot.core import cards
+from bot.core.backends import Backends
+from bot.core.cards import Refresh
+from bot.core.command import Command
+from bot.core.surface import Surface
 from commands.migration import check_stalls
 
 log = logging.getLogger(__name__)

@@ -6,57 +6,35 @@ clients take seconds to import and the embedded default never needs them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from bot.backends.state_sql import SqlState
-from bot.catalog import Catalog
-from bot.ports import DbtRunner, Orchestrator, Warehouse
-from bot.rbac import Policy
-from bot.settings import Settings
-from bot.stats import StatsService
-
-
-@dataclass
-class Backends:
-    settings: Settings
-    catalog: Catalog
-    warehouse: Warehouse
-    orchestrator: Orchestrator
-    dbt: DbtRunner
-    state: SqlState
-    stats: StatsService
-    policy: Policy
-
-    def reload_catalog(self) -> None:
-        """Pick up a new dbt manifest (after a deploy or `dbt parse`) without a restart."""
-        self.catalog = Catalog.load(self.settings.manifest_path, self.settings.owners)
-
-    async def close(self) -> None:
-        await self.orchestrator.close()
-        await self.warehouse.close()
-        await self.state.close()
+from bot.core.access import Policy
+from bot.core.backends import Backends
+from bot.core.stats import StatsService
+from bot.foundation.catalog import Catalog
+from bot.foundation.ports import Orchestrator, Warehouse
+from bot.foundation.settings import Settings
+from bot.state.store import SqlState
 
 
 def build_warehouse(settings: Settings) -> Warehouse:
     if settings.warehouse == "snowflake":
-        from bot.backends.snowflake import SnowflakeWarehouse
+        from bot.adapters.warehouse.snowflake import SnowflakeWarehouse
 
         return SnowflakeWarehouse(settings)
-    from bot.backends.duckdb import DuckDBWarehouse
+    from bot.adapters.warehouse.duckdb import DuckDBWarehouse
 
     return DuckDBWarehouse(settings.warehouse_path)
 
 
 def build_orchestrator(settings: Settings) -> Orchestrator:
     if settings.orchestrator == "airflow":
-        from bot.backends.airflow import AirflowOrchestrator
+        from bot.adapters.orchestrator.airflow import AirflowOrchestrator
 
         return AirflowOrchestrator.from_settings(settings)
     if settings.orchestrator == "composer":
-        from bot.backends.composer import ComposerOrchestrator
+        from bot.adapters.orchestrator.composer import ComposerOrchestrator
 
         return ComposerOrchestrator.from_settings(settings)
-    from bot.backends.local_runner import LocalRunner
+    from bot.adapters.orchestrator.local_runner import LocalRunner
 
     return LocalRunner(settings)
 
@@ -64,7 +42,7 @@ def build_orchestrator(settings: Settings) -> Orchestrator:
 async def build_backends(settings: Settings, *, warehouse: Warehouse | None = None) -> Backends:
     """Construct every adapter and bring the state schema up to date. `warehouse` lets tests and
     benchmarks wrap the real adapter (e.g. to make it slow) without a second wiring path."""
-    from bot.backends.dbt_cli import DbtCliRunner
+    from bot.adapters.dbt.cli import DbtCliRunner
 
     state = SqlState(settings.state_dsn)
     await state.migrate()

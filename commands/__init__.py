@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.command import Command
-from commands import help, migration, run, stats, test
+from bot.core.command import Command
+from commands import migration, run, stats, test
+from commands.help import help_command
 
 COMMANDS: tuple[Command[Any], ...] = (
-    help.command,
+    help_command(lambda: COMMANDS),
     stats.command,
     run.command,
     test.command,

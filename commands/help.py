@@ -2,32 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from pydantic import BaseModel
 
-from bot.catalog import Catalog
-from bot.command import Command, Ctx, UsageError
+from bot.core.command import Command, Ctx
+from bot.foundation.catalog import Catalog
+from bot.foundation.errors import UsageError
+from bot.foundation.suggest import unknown
 from bot.render.message import Context, Divider, Header, Message, Part, Text
-from bot.suggest import unknown
 
 
 class HelpArgs(BaseModel):
     topic: str | None = None
 
 
-def all_commands() -> Sequence[Command[BaseModel]]:
-    import commands  # the registry imports this module, so look it up when asked, not at import
-
-    return commands.COMMANDS
+Listing = Callable[[], Sequence[Command[Any]]]
 
 
-def parse(words: Sequence[str], _catalog: Catalog) -> HelpArgs:
+def parse(words: Sequence[str], names: Sequence[str]) -> HelpArgs:
     if len(words) > 1:
         raise UsageError("`help` takes at most one command name.")
     if not words:
         return HelpArgs()
-    names = [c.name for c in all_commands()]
     topic = words[0].lower()
     if topic not in names:
         message, guess = unknown("command", words[0], names)
@@ -59,21 +57,27 @@ def view_command(prefix: str, command: Command[BaseModel]) -> Message:
     return Message(tuple(parts), fallback=f"help for {command.name}")
 
 
-async def handle(args: HelpArgs, ctx: Ctx) -> Message:
-    prefix = ctx.backends.settings.command
-    available = all_commands()
-    if args.topic is None:
-        return view_overview(prefix, available)
-    return view_command(prefix, next(c for c in available if c.name == args.topic))
+def help_command(listing: Listing) -> Command[HelpArgs]:
+    """The registry passes how to list the commands (itself included), so this module never imports
+    the registry that imports it."""
 
+    def parse_args(words: Sequence[str], _catalog: Catalog) -> HelpArgs:
+        return parse(words, [c.name for c in listing()])
 
-command = Command(
-    name="help",
-    summary="List the commands, or explain one.",
-    usage="help [command]",
-    examples=("help", "help stats"),
-    parse=parse,
-    handle=handle,
-    permission=lambda _args: "help",
-    ack=lambda _args: "",
-)
+    async def handle(args: HelpArgs, ctx: Ctx) -> Message:
+        prefix = ctx.backends.settings.command
+        available = listing()
+        if args.topic is None:
+            return view_overview(prefix, available)
+        return view_command(prefix, next(c for c in available if c.name == args.topic))
+
+    return Command(
+        name="help",
+        summary="List the commands, or explain one.",
+        usage="help [command]",
+        examples=("help", "help stats"),
+        parse=parse_args,
+        handle=handle,
+        permission=lambda _args: "help",
+        ack=lambda _args: "",
+    )

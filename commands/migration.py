@@ -1,7 +1,7 @@
 """`/amd migration [name] [pause|resume]`: live progress of history migrations.
 
-Copy jobs report chunks to the ledger (bot/migrations.py) at whatever rate they run; the card is a
-live card (bot/cards.py): the scheduler re-renders it, and `refresh` below lets a card change at
+Copy jobs report chunks to the ledger (bot/migration/ledger.py) at whatever rate they run; the card is a
+live card (bot/core/cards.py): the scheduler re-renders it, and `refresh` below lets a card change at
 most once per UPDATE_EVERY_S, so 1,000 reports/s still cost a handful of chat.update calls a minute.
 Milestones, failed chunks and the validation verdict go into the card's thread. `check_stalls` is
 the scheduled job that tells the migration's channel once per stall.
@@ -15,18 +15,20 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
-from bot import cards
-from bot.catalog import Catalog
-from bot.command import Action, Command, Ctx, UsageError
-from bot.migration_math import Progress
-from bot.migrations import Ledger, MigrationSpec
+from bot.core import cards
+from bot.core.command import Action, Command, Ctx
+from bot.foundation.catalog import Catalog
+from bot.foundation.errors import UsageError
+from bot.foundation.migration_specs import MigrationSpec
+from bot.foundation.suggest import unknown
+from bot.migration.ledger import Ledger
+from bot.migration.progress import Progress
 from bot.render.message import Message, Text
-from bot.suggest import unknown
 from commands import migration_views as views
 
 if TYPE_CHECKING:
-    from bot.surface import Surface
-    from bot.wiring import Backends
+    from bot.core.backends import Backends
+    from bot.core.surface import Surface
 
 # chat.update is Tier 3 (~50/min per workspace, shared by every card): one migration card takes at
 # most 6 of them, on top of the scheduler's own tick interval.
@@ -206,6 +208,7 @@ command = Command(
         "resume": Action(_resume, lambda value: f"migration:{value}:control"),
     },
     refresh=refresh,
-    details="Copy jobs report through `amd-bot migration report`, the `bot.migrations.Reporter` client or "
+    details="Copy jobs report through `amd-bot migration report`, the `bot.migration.ledger.Reporter` "
+    "client or "
     "`POST /migrations/<name>/chunks`. Pause and resume need `migration:<name>:control`.",
 )

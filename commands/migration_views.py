@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.migration_math import Progress, SourceProgress
-from bot.migrations import MigrationSpec
+from bot.foundation.migration_specs import MigrationSpec
+from bot.migration.progress import Progress, SourceProgress
 from bot.render import format as fmt
 from bot.render.message import Actions, Button, Context, Fields, Header, Message, Table, Text
 

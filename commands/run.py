@@ -16,17 +16,18 @@ from datetime import UTC, datetime, time
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
-from bot.cards import CardUpdate, LiveCard
-from bot.command import Action, Command, Ctx, UsageError
-from bot.ports import BackendUnavailable, DagRunRef, Orchestrator, TaskState
+from bot.core.cards import CardUpdate, LiveCard
+from bot.core.command import Action, Command, Ctx
+from bot.foundation.errors import UsageError
+from bot.foundation.ports import BackendUnavailable, DagRunRef, Orchestrator, TaskState
+from bot.foundation.suggest import unknown
 from bot.render.message import Message
-from bot.suggest import unknown
 from commands import run_confirm as confirm
 from commands import run_views as views
 from commands.run_args import STATUS_RUNS, RunArgs, parse
 
 if TYPE_CHECKING:
-    from bot.wiring import Backends
+    from bot.core.backends import Backends
 
 log = logging.getLogger(__name__)
 

@@ -23,9 +23,9 @@ from pydantic import (
     model_validator,
 )
 
-from bot.catalog import Catalog
-from bot.command import UsageError
-from bot.suggest import unknown
+from bot.foundation.catalog import Catalog
+from bot.foundation.errors import UsageError
+from bot.foundation.suggest import unknown
 
 DAG_ID = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,249}$"  # Airflow's rule, minus a leading "-" (an option)
 CONF_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")

@@ -17,11 +17,12 @@ from typing import Any, Literal
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import cards
-from bot.backends.state_schema import run_confirmations
-from bot.command import Ctx, UsageError
-from bot.ports import BackendUnavailable, DagRunRef, RunAlreadyExists, RunState
+from bot.core import cards
+from bot.core.command import Ctx
+from bot.foundation.errors import UsageError
+from bot.foundation.ports import BackendUnavailable, DagRunRef, RunAlreadyExists, RunState
 from bot.render.message import Message, Text, note
+from bot.state.schema import run_confirmations
 from commands.run_views import RunMemo, confirmation_card, run_card
 
 KIND = "run"  # the command's name, under which its live cards are stored and refreshed

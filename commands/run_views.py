@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.ports import RunState, TaskState
+from bot.foundation.ports import RunState, TaskState
 from bot.render import format as fmt
 from bot.render.message import Actions, Button, Context, Fields, Header, Message, Part, Table, Text
 

@@ -1,6 +1,6 @@
 """`/amd stats [entity]`: rows, last load and freshness against SLA, from the warehouse.
 
-All entities cost one warehouse query (shared and cached by bot.stats.StatsService); one entity
+All entities cost one warehouse query (shared and cached by bot.core.stats.StatsService); one entity
 adds its 30-day daily volume and a chart.
 """
 
@@ -11,13 +11,14 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
-from bot.catalog import Catalog
-from bot.command import Command, Ctx, UsageError
-from bot.ports import DailyVolume
+from bot.core.command import Command, Ctx
+from bot.core.stats import EntityStatus
+from bot.foundation.catalog import Catalog
+from bot.foundation.errors import UsageError
+from bot.foundation.ports import DailyVolume
 from bot.render import format as fmt
 from bot.render.charts import volume_chart
 from bot.render.message import Context, Fields, Header, Image, Message, Table, Text
-from bot.stats import EntityStatus
 
 CHART_DAYS = 30
 

@@ -1,9 +1,9 @@
 """`/amd test [selector]` · `/amd test --freshness` · `/amd test cancel`: dbt tests from Slack.
 
-The selector is checked against the manifest before anything runs (bot/selector.py). One card is
+The selector is checked against the manifest before anything runs (bot/foundation/selector.py). One card is
 posted and updated in place while dbt runs (at most one update per UPDATE_EVERY_S), then replaced by
 the result; owners of failing models are mentioned in the card's thread, where mentions notify.
-Every run and test result is stored (bot/backends/state_tests.py) so the buttons work later too.
+Every run and test result is stored (bot/state/results.py) so the buttons work later too.
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from bot.backends.state_tests import StoredTest, TestResults, TestRun
-from bot.catalog import Catalog
-from bot.command import Action, Command, Ctx, UsageError
-from bot.ports import BackendUnavailable, DbtInvocation, DbtProgress
+from bot.core.command import Action, Command, Ctx
+from bot.core.surface import CardRef
+from bot.foundation.catalog import Catalog
+from bot.foundation.errors import UsageError
+from bot.foundation.ports import BackendUnavailable, DbtInvocation, DbtProgress
+from bot.foundation.selector import check_selector
 from bot.render.message import Message, note
-from bot.selector import check_selector
-from bot.surface import CardRef
+from bot.state.results import StoredTest, TestResults, TestRun
 from commands.test_views import (
     TOP_FAILURES,
     Owners,
@@ -171,7 +172,7 @@ async def _cancel_latest(ctx: Ctx) -> Message:
     return note("Nothing you started is running.")
 
 
-# A button's answer replaces the card it is on (bot/app.py), so these answer in the card's thread
+# A button's answer replaces the card it is on (bot/surfaces/bolt.py), so these answer in the card's thread
 # and return None: the card with its other buttons stays.
 
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.ports import DbtInvocation, DbtProgress, Rows, SourceFreshness, TestOutcome
+from bot.foundation.ports import DbtInvocation, DbtProgress, Rows, SourceFreshness, TestOutcome
 from bot.render import format as fmt
 from bot.render.message import (
     Actions,

@@ -18,10 +18,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.backends.dbt_artifacts import EventTracker
-from bot.backends.dbt_cli import run_dbt
-from bot.backends.dbt_gate import writer_lock
-from bot.settings import Settings
+from bot.adapters.dbt.artifacts import EventTracker
+from bot.adapters.dbt.cli import run_dbt
+from bot.adapters.dbt.gate import writer_lock
+from bot.foundation.settings import Settings
 from demo.events import SEED, write_events
 
 # Bump whenever events.py or demo/dbt changes what the world contains.

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.settings import Settings
+from bot.foundation.settings import Settings
 from tests.slack_fake.blocks import validate_blocks
 from tests.support.airflow import airflow_server  # noqa: F401 - a fixture
 from tests.support.airflow2 import airflow2_server  # noqa: F401 - a fixture

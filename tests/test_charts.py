@@ -7,7 +7,7 @@ import struct
 from datetime import date, timedelta
 from pathlib import Path
 
-from bot.ports import DailyVolume
+from bot.foundation.ports import DailyVolume
 from bot.render.charts import volume_chart
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

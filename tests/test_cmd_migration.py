@@ -13,17 +13,18 @@ from typing import Any
 import pytest
 
 import commands
-from bot import cards
-from bot.cards import LiveCard
-from bot.migration_client import ChunkReport, ExpectedTotals, ValidationReport
-from bot.migration_math import SourceTotals, Window, progress
-from bot.migrations import Ledger, MigrationSpec, SourceSpec, default_migrations
+from bot.core import cards
+from bot.core.cards import LiveCard
+from bot.core.surface import CardRef
+from bot.foundation.migration_specs import MigrationSpec, SourceSpec, default_migrations
+from bot.foundation.settings import AccessRule, Settings
+from bot.migration.client import ChunkReport, ExpectedTotals, ValidationReport
+from bot.migration.ledger import Ledger
+from bot.migration.progress import SourceTotals, Window, progress
 from bot.render.console import to_text
 from bot.render.slack import to_blocks
 from bot.scheduler import live_kinds
-from bot.settings import AccessRule, Settings
-from bot.slack_surface import SlackSurface, web_client
-from bot.surface import CardRef
+from bot.surfaces.slack import SlackSurface, web_client
 from commands import migration
 from commands import migration_views as views
 from tests.support.bot import BotHarness, running_bot

@@ -24,19 +24,19 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 import commands
-from bot import cards
-from bot.backends.airflow import AirflowOrchestrator
-from bot.backends.state_schema import run_confirmations
-from bot.backends.state_sql import SqlState
-from bot.command import UsageError
-from bot.console import Console
-from bot.ports import DagRunRef, Orchestrator, RunState, TaskState
+from bot.adapters.orchestrator.airflow import AirflowOrchestrator
+from bot.core import cards
+from bot.core.surface import Surface
+from bot.foundation.errors import UsageError
+from bot.foundation.ports import DagRunRef, Orchestrator, RunState, TaskState
+from bot.foundation.settings import AccessRule, Settings
 from bot.render.console import to_text
 from bot.render.slack import to_blocks
 from bot.scheduler import live_kinds
-from bot.settings import AccessRule, Settings
-from bot.slack_surface import SlackSurface, web_client
-from bot.surface import Surface
+from bot.state.schema import run_confirmations
+from bot.state.store import SqlState
+from bot.surfaces.console import Console
+from bot.surfaces.slack import SlackSurface, web_client
 from commands import run as run_command
 from commands.run_confirm import Confirmation, Confirmations, new_confirmation
 from commands.run_views import RunMemo, confirmation_card, run_card

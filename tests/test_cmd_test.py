@@ -16,12 +16,12 @@ from typing import Any
 import duckdb
 import pytest
 
-from bot import ports
-from bot.backends import state_tests
-from bot.ports import DbtInvocation, DbtProgress, Relation, SourceFreshness
+from bot.foundation import ports
+from bot.foundation.ports import DbtInvocation, DbtProgress, Relation, SourceFreshness
+from bot.foundation.settings import Settings
 from bot.render.console import to_text
 from bot.render.slack import MAX_BLOCKS, MAX_TOTAL_TEXT, to_blocks
-from bot.settings import Settings
+from bot.state import results as state_tests
 from commands import test_views as views
 from commands.test_views import Owners, failure_list, freshness_card, progress_card, result_card
 from tests.support.bot import BotHarness, running_bot

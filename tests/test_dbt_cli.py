@@ -9,11 +9,11 @@ import json
 import duckdb
 import pytest
 
-from bot.backends.dbt_artifacts import EventTracker, freshness_from, outcomes_from
-from bot.backends.dbt_cli import DbtCliRunner
-from bot.backends.dbt_gate import FifoGate
-from bot.ports import DbtInvocation, DbtProgress, Relation
-from bot.settings import Settings
+from bot.adapters.dbt.artifacts import EventTracker, freshness_from, outcomes_from
+from bot.adapters.dbt.cli import DbtCliRunner
+from bot.adapters.dbt.gate import FifoGate
+from bot.foundation.ports import DbtInvocation, DbtProgress, Relation
+from bot.foundation.settings import Settings
 
 FAILING = "non_negative_payment_amount_cents"
 

@@ -16,8 +16,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from bot.backends.state_sql import SqlState
-from bot.migrations import Ledger, Reporter, default_migrations
+from bot.foundation.migration_specs import default_migrations
+from bot.migration.ledger import Ledger, Reporter
+from bot.state.store import SqlState
 from demo.migration import normalise
 from demo.migration.job import NAME, migrate
 from demo.migration.sources import SIZES, SourcePaths, ensure_sources, truth

@@ -12,8 +12,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from bot.backends.dbt_cli import run_dbt
-from bot.settings import Settings
+from bot.adapters.dbt.cli import run_dbt
+from bot.foundation.settings import Settings
 from demo.events import SEED, generate_events
 from demo.world import DEMO_VERSION, PROJECT_DIR, ensure_demo, marker_path
 from tests.support.demo import ENTITIES, isolated_settings

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.settings import Settings
+from bot.foundation.settings import Settings
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 K8S_KINDS = {

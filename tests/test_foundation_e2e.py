@@ -3,7 +3,7 @@
 import asyncio
 import time
 
-from bot.settings import Settings
+from bot.foundation.settings import Settings
 from tests.support.bot import BotHarness, running_bot, sign
 from tests.support.slow import SlowWarehouse
 

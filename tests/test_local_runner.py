@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from bot.backends.dbt_cli import DbtCliRunner
-from bot.backends.local_runner import LocalRunner
-from bot.ports import BackendUnavailable, DagRunRef, RunAlreadyExists, RunState
-from bot.settings import Settings
+from bot.adapters.dbt.cli import DbtCliRunner
+from bot.adapters.orchestrator.local_runner import LocalRunner
+from bot.foundation.ports import BackendUnavailable, DagRunRef, RunAlreadyExists, RunState
+from bot.foundation.settings import Settings
 
 FAILING = "non_negative_payment_amount_cents"
 

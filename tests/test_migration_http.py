@@ -20,11 +20,12 @@ from aiohttp import web
 from pydantic import SecretStr
 from sqlalchemy import delete, func, select
 
-from bot.backends.state_schema import migration_chunks, migration_control, migration_sources
-from bot.backends.state_sql import SqlState
-from bot.migration_client import HttpTransport, IngestRefused
-from bot.migration_http import migration_routes
-from bot.migrations import Ledger, MigrationSpec, Reporter, SourceSpec
+from bot.foundation.migration_specs import MigrationSpec, SourceSpec
+from bot.migration.client import HttpTransport, IngestRefused
+from bot.migration.ingest import migration_routes
+from bot.migration.ledger import Ledger, Reporter
+from bot.state.schema import migration_chunks, migration_control, migration_sources
+from bot.state.store import SqlState
 
 TOKEN = "ingest-token-0123456789abcdef"
 SPEC = MigrationSpec(

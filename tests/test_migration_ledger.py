@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import delete
 
-from bot.backends.state_schema import migration_chunks, migration_control, migration_sources
-from bot.backends.state_sql import SqlState
-from bot.migration_client import ChunkReport, ExpectedTotals, ValidationReport
-from bot.migration_math import SourceTotals, Window, eta, percent, rate, stalled_for, valid
-from bot.migrations import Ledger, MigrationSpec, SourceSpec, UnknownMigration, UnknownSource
+from bot.foundation.migration_specs import MigrationSpec, SourceSpec
+from bot.migration.client import ChunkReport, ExpectedTotals, ValidationReport
+from bot.migration.ledger import Ledger, UnknownMigration, UnknownSource
+from bot.migration.progress import SourceTotals, Window, eta, percent, rate, stalled_for, valid
+from bot.state.schema import migration_chunks, migration_control, migration_sources
+from bot.state.store import SqlState
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)

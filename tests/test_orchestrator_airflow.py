@@ -20,9 +20,9 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
-from bot.backends.airflow import AirflowOrchestrator
-from bot.backends.airflow_auth import JwtAuth
-from bot.ports import BackendUnavailable, DagRunRef, RunAlreadyExists, RunState
+from bot.adapters.orchestrator.airflow import AirflowOrchestrator
+from bot.adapters.orchestrator.airflow_auth import JwtAuth
+from bot.foundation.ports import BackendUnavailable, DagRunRef, RunAlreadyExists, RunState
 from tests.support.airflow import AirflowServer
 from tests.support.demo import isolated_settings
 

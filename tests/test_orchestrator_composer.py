@@ -20,8 +20,8 @@ from google.api_core.exceptions import PermissionDenied
 from google.auth.credentials import Credentials
 from google.cloud.orchestration.airflow.service_v1 import Environment, EnvironmentConfig
 
-from bot.backends.composer import ComposerOrchestrator
-from bot.ports import BackendUnavailable, DagRunRef
+from bot.adapters.orchestrator.composer import ComposerOrchestrator
+from bot.foundation.ports import BackendUnavailable, DagRunRef
 from tests.support.demo import isolated_settings
 
 ENVIRONMENT = "projects/acme-data/locations/europe-west1/environments/prod-eu"

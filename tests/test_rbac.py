@@ -2,8 +2,8 @@
 
 import pytest
 
-from bot.rbac import Policy
-from bot.settings import AccessRule
+from bot.core.access import Policy
+from bot.foundation.settings import AccessRule
 
 RULES = [
     AccessRule(

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import commands
-from bot.router import Invocation, Refusal, Router
-from bot.settings import Settings
+from bot.core.router import Invocation, Refusal, Router
+from bot.foundation.settings import Settings
 from bot.wiring import build_backends
 from commands.run_args import CONF_KEY, MAX_CONF_BYTES, MAX_CONF_KEYS, MAX_DAYS_AHEAD, RunArgs
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.settings import Settings
+from bot.foundation.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,10 +7,10 @@ import contextlib
 from pydantic import SecretStr
 
 import commands
-from bot.app import create_app
-from bot.http import serve_socket_mode
-from bot.router import Router
-from bot.settings import Settings
+from bot.core.router import Router
+from bot.foundation.settings import Settings
+from bot.surfaces.bolt import create_app
+from bot.surfaces.serve import serve_socket_mode
 from bot.wiring import build_backends
 from tests.slack_fake.socket_mode import SocketModeServer
 from tests.slack_fake.web_api import FakeSlack

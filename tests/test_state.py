@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.backends.state_schema import MIGRATIONS, schema_version
-from bot.backends.state_sql import AuditEntry, SqlState
+from bot.state.schema import MIGRATIONS, schema_version
+from bot.state.store import AuditEntry, SqlState
 
 
 async def test_migrations_apply_once_and_record_their_versions(state_url: str) -> None:

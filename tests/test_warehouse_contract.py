@@ -25,11 +25,11 @@ import pytest
 import snowflake.connector
 from pydantic import SecretStr
 
-from bot.backends.duckdb import DuckDBWarehouse
-from bot.backends.snowflake import SnowflakeWarehouse, quote_ident
-from bot.backends.sql import quote
-from bot.ports import BackendUnavailable, Relation, StatsQuery, Warehouse
-from bot.settings import Settings
+from bot.adapters.warehouse.duckdb import DuckDBWarehouse
+from bot.adapters.warehouse.snowflake import SnowflakeWarehouse, quote_ident
+from bot.adapters.warehouse.sql import quote
+from bot.foundation.ports import BackendUnavailable, Relation, StatsQuery, Warehouse
+from bot.foundation.settings import Settings
 from tests.support.demo import copy_entities_to_snowflake, entity_queries, isolated_settings
 
 SECRET = "hunter2-do-not-show"

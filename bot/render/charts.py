@@ -17,7 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from bot.ports import DailyVolume
+from bot.foundation.ports import DailyVolume
 
 _BAR = "#2f6fb0"
 _WEEKEND = "#8fb3d9"

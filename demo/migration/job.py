@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.migrations import Reporter
+from bot.migration.ledger import Reporter
 from demo.migration.chunks import Chunk, SourceReader
 from demo.migration.normalise import DirtyRecord, checksum
 from demo.migration.sources import ensure_sources

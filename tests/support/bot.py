@@ -22,13 +22,14 @@ import aiohttp
 from aiohttp import web
 
 import commands
-from bot.app import create_app
-from bot.console import Console
-from bot.http import http_app
-from bot.ports import Warehouse
-from bot.router import Router
-from bot.settings import Settings
-from bot.wiring import Backends, build_backends
+from bot.core.backends import Backends
+from bot.core.router import Router
+from bot.foundation.ports import Warehouse
+from bot.foundation.settings import Settings
+from bot.surfaces.bolt import create_app
+from bot.surfaces.console import Console
+from bot.surfaces.serve import http_app
+from bot.wiring import build_backends
 from tests.slack_fake.web_api import FakeSlack
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"

@@ -15,8 +15,8 @@ import duckdb
 import pytest
 from snowflake.connector.cursor import SnowflakeCursor
 
-from bot.ports import Relation, StatsQuery
-from bot.settings import Settings
+from bot.foundation.ports import Relation, StatsQuery
+from bot.foundation.settings import Settings
 from demo.world import ensure_demo
 
 ENTITIES = ("user", "purchase", "payment", "delivery_address")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from bot.ports import DailyVolume, EntityStats, Relation, Rows, StatsQuery, Warehouse
+from bot.foundation.ports import DailyVolume, EntityStats, Relation, Rows, StatsQuery, Warehouse
 
 
 class SlowWarehouse:

@@ -1,0 +1,1 @@
+"""dbt: the CLI as a subprocess (one per invocation) and its artifacts."""

@@ -1,0 +1,1 @@
+"""Orchestrators: Airflow REST (v1/v2), Cloud Composer, and the local dbt runner."""

@@ -1,0 +1,219 @@
+"""The Orchestrator port over Airflow's stable REST API: `/api/v2` (Airflow 3) or `/api/v1` (Airflow 2).
+
+Followed runs are polled with ONE `POST /dags/~/dagRuns/list` per tick, not one GET per run. How a request
+is authenticated, retried and turned into a user-safe error lives in airflow_http.py and airflow_auth.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from pydantic import SecretStr
+
+from bot.adapters.orchestrator.airflow_auth import Connection, password_connector, public_url
+from bot.adapters.orchestrator.airflow_http import AirflowHttp, Json
+from bot.foundation.ports import (
+    BackendUnavailable,
+    DagRunRef,
+    RunAlreadyExists,
+    RunState,
+    RunStateName,
+    TaskState,
+)
+from bot.foundation.settings import Settings
+
+_EPOCH = datetime.fromtimestamp(0, UTC)
+_RUN_STATES: dict[str, RunStateName] = {
+    "queued": "queued",
+    "running": "running",
+    "success": "success",
+    "failed": "failed",
+}
+
+
+class AirflowOrchestrator:
+    def __init__(self, http: AirflowHttp, *, environment: str) -> None:
+        self.environment = environment  # shown on confirmation cards
+        self.http = http
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AirflowOrchestrator:
+        url, username, password = settings.airflow_url, settings.airflow_username, settings.airflow_password
+        if not (url and username and password):
+            raise ValueError(
+                "orchestrator=airflow needs AMD_AIRFLOW_URL, AMD_AIRFLOW_USERNAME and AMD_AIRFLOW_PASSWORD"
+            )
+        return cls.with_password(url, username, password)
+
+    @classmethod
+    def with_password(
+        cls, url: str, username: str, password: SecretStr, **options: Any
+    ) -> AirflowOrchestrator:
+        """Open-source Airflow 2 or 3; `options` tune the HTTP client (see AirflowHttp)."""
+        http = AirflowHttp(password_connector(url, username, password), where=public_url(url), **options)
+        return cls(http, environment=f"airflow: {public_url(url)}")
+
+    async def list_dags(self) -> list[str]:
+        return [d["dag_id"] for d in await self.http.get_all(("dags",), "dags", action="list DAGs")]
+
+    async def trigger(
+        self,
+        dag_id: str,
+        run_id: str,
+        conf: Mapping[str, Any],
+        logical_date: datetime | None,
+        *,
+        note: str | None = None,
+    ) -> RunState:
+        body: Json = {"dag_run_id": run_id, "conf": dict(conf)}
+        # Airflow 3 requires the key (null: no logical date) and rejects unknown keys (422); Airflow 2
+        # refuses null (400) and takes "now" when the key is missing.
+        if logical_date is not None or (await self.http.connection()).api == "v2":
+            body["logical_date"] = _iso(logical_date)
+        if note is not None:
+            body["note"] = note
+        # Retrying is safe because the id is ours: an attempt that did land turns the retry into a 409.
+        reply = await self.http.call(
+            "POST", ("dags", dag_id, "dagRuns"), payload=body, expect={409}, action=f"trigger DAG {dag_id}"
+        )
+        if reply.status != 409:
+            return _run_state(reply.conn, reply.body)
+        existing = await self.get_run(DagRunRef(dag_id, run_id))
+        if existing is None:  # Airflow 2 also answers 409 for a second run at the same logical date
+            raise BackendUnavailable(
+                f"Airflow at {public_url(reply.conn.base_url)} refused run {run_id} of DAG {dag_id}: "
+                "another run has the same logical date"
+            )
+        raise RunAlreadyExists(existing)
+
+    async def get_run(self, ref: DagRunRef) -> RunState | None:
+        """One run by id (one GET); None when Airflow does not know it."""
+        reply = await self.http.call(
+            "GET", ("dags", ref.dag_id, "dagRuns", ref.run_id), expect={404}, action=f"read run {ref.run_id}"
+        )
+        return None if reply.status == 404 else _run_state(reply.conn, reply.body)
+
+    async def get_runs(self, refs: Sequence[DagRunRef]) -> list[RunState]:
+        """Many runs with one POST /dags/~/dagRuns/list per page of 100; the order follows `refs`.
+
+        A run missing from the answer is gone from Airflow: stop following it, since looking for it
+        reads every page of its DAG's runs.
+        """
+        wanted = set(refs)
+        found: dict[DagRunRef, RunState] = {}
+        if wanted:
+            async for page in self._run_pages([r.dag_id for r in refs], self.http.page_limit):
+                found.update((run.ref, run) for run in page if run.ref in wanted)
+                if len(found) == len(wanted):
+                    break
+        return [found[ref] for ref in dict.fromkeys(refs) if ref in found]
+
+    async def latest_runs(self, dag_ids: Sequence[str], limit: int) -> list[RunState]:
+        """The `limit` newest runs across `dag_ids`, newest first."""
+        runs: list[RunState] = []
+        if dag_ids and limit > 0:
+            async for page in self._run_pages(dag_ids, min(limit, self.http.page_limit)):
+                runs.extend(page)
+                if len(runs) >= limit:
+                    break
+        return runs[:limit]
+
+    async def task_states(self, ref: DagRunRef) -> list[TaskState]:
+        """In the order they started (not started yet: last, by task id)."""
+        path = ("dags", ref.dag_id, "dagRuns", ref.run_id, "taskInstances")
+        action = f"read the tasks of run {ref.run_id}"
+        instances = await self.http.get_all(path, "task_instances", action=action)
+        conn = await self.http.connection()
+        tasks = [_task_state(conn, ti) for ti in instances]
+        return sorted(tasks, key=lambda t: (t.started_at is None, t.started_at or _EPOCH, t.task_id))
+
+    async def clear_failed(self, ref: DagRunRef) -> list[str]:
+        body = {"dag_run_id": ref.run_id, "only_failed": True, "dry_run": False, "reset_dag_runs": True}
+        # Not retried: after a clear that landed, a repeat finds nothing failed and would report nothing.
+        reply = await self.http.call(
+            "POST",
+            ("dags", ref.dag_id, "clearTaskInstances"),
+            payload=body,
+            retry=False,
+            action=f"clear the failed tasks of run {ref.run_id} of DAG {ref.dag_id}",
+        )
+        return sorted({ti["task_id"] for ti in reply.body["task_instances"]})
+
+    async def close(self) -> None:
+        await self.http.close()
+
+    async def _run_pages(self, dag_ids: Sequence[str], page_limit: int) -> AsyncIterator[list[RunState]]:
+        # Newest first: runs created while we page push older ones down: a run may repeat, never go missing.
+        body: Json = {"dag_ids": list(dict.fromkeys(dag_ids)), "order_by": "-id", "page_limit": page_limit}
+        offset = 0
+        while True:
+            reply = await self.http.call(
+                "POST",
+                ("dags", "~", "dagRuns", "list"),
+                payload={**body, "page_offset": offset},
+                action="list runs",
+            )
+            page = reply.body["dag_runs"]
+            yield [_run_state(reply.conn, raw) for raw in page]
+            offset += len(page)  # servers cap page_limit at their maximum, so count what came back
+            if not page or offset >= reply.body.get("total_entries", 0):
+                return
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    # Airflow needs an aware timestamp; a naive one here means UTC, like everything else in the bot.
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+def _dt(raw: str | None) -> datetime | None:
+    return datetime.fromisoformat(raw) if raw else None
+
+
+def _run_state(conn: Connection, raw: Json) -> RunState:
+    dag_id, run_id = raw["dag_id"], raw["dag_run_id"]
+    # DagRunState has exactly these four values; anything else (a plugin's) reads as not finished.
+    state = _RUN_STATES.get(raw.get("state") or "", "running" if raw.get("start_date") else "queued")
+    return RunState(
+        dag_id=dag_id,
+        run_id=run_id,
+        state=state,
+        logical_date=_dt(raw.get("logical_date")),
+        started_at=_dt(raw.get("start_date")),
+        ended_at=_dt(raw.get("end_date")),
+        conf=raw.get("conf") or {},
+        url=_ui(conn, dag_id, run_id),
+    )
+
+
+def _task_state(conn: Connection, ti: Json) -> TaskState:
+    return TaskState(
+        task_id=ti["task_id"],
+        state=ti.get("state") or "none",  # null: not scheduled yet ("no status" in the UI)
+        try_number=ti.get("try_number") or 0,
+        started_at=_dt(ti.get("start_date")),
+        ended_at=_dt(ti.get("end_date")),
+        log_url=_ui(conn, ti["dag_id"], ti["dag_run_id"], ti),
+    )
+
+
+def _ui(conn: Connection, dag_id: str, run_id: str, ti: Json | None = None) -> str:
+    """Links into the web UI: Airflow 3's React UI routes by path, Airflow 2's grid view by query."""
+    base, dag, run = public_url(conn.base_url), quote(dag_id, safe=""), quote(run_id, safe="")
+    map_index = ti.get("map_index", -1) if ti else -1
+    if conn.api == "v2":
+        if ti is None:
+            return f"{base}/dags/{dag}/runs/{run}"
+        mapped = f"/mapped/{map_index}" if map_index >= 0 else ""
+        try_number = f"?try_number={ti['try_number']}" if ti.get("try_number") else ""
+        return f"{base}/dags/{dag}/runs/{run}/tasks/{quote(ti['task_id'], safe='')}{mapped}{try_number}"
+    query: dict[str, Any] = {"dag_run_id": run_id}
+    if ti is not None:
+        query |= {"task_id": ti["task_id"], "tab": "logs"} | (
+            {"map_index": map_index} if map_index >= 0 else {}
+        )
+    return f"{base}/dags/{dag}/grid?{urlencode(query)}"

@@ -1,0 +1,152 @@
+"""The Orchestrator port on Cloud Composer: the Airflow REST client of airflow.py with Google credentials.
+
+The web server's URL is read once from the Composer API (`get_environment` → `config.airflow_uri`) and
+cached; each request carries a Google OAuth access token. google-auth refreshes tokens with blocking I/O,
+so refreshing runs in a thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+import aiohttp
+import google.auth
+import google.auth.transport.requests
+from google.api_core import exceptions as api_errors
+from google.auth import exceptions as auth_errors
+from google.auth.credentials import Credentials
+
+from bot.adapters.orchestrator.airflow import AirflowOrchestrator
+from bot.adapters.orchestrator.airflow_auth import Connection, Connector, Transient, detect_api
+from bot.adapters.orchestrator.airflow_http import AirflowHttp
+from bot.foundation.ports import BackendUnavailable
+from bot.foundation.settings import Settings
+
+SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
+COMPOSER_HINTS = {
+    401: "the bot's Google credentials were rejected (expired, revoked, or of another project)",
+    403: (
+        "the bot's Google identity may not {action}: give its Airflow user the Op or User role in the "
+        "environment's Airflow RBAC (Viewer only reads), and IAM permission composer.environments.get"
+    ),
+}
+
+
+class EnvironmentReader(Protocol):
+    """The part of `service_v1.EnvironmentsAsyncClient` we use; returns a `service_v1.Environment`."""
+
+    async def get_environment(self, *, name: str) -> Any: ...
+
+
+class GoogleAuth:
+    """Bearer tokens from Application Default Credentials (or the given ones), refreshed in a thread."""
+
+    def __init__(self, credentials: Credentials | None = None) -> None:
+        self._credentials = credentials
+        self._stale = False
+        self._lock = asyncio.Lock()  # one refresh at a time; the others wait for its token
+
+    async def credentials(self) -> Credentials:
+        if self._credentials is None:
+            try:
+                found, _project = await asyncio.to_thread(google.auth.default, scopes=SCOPES)
+            except auth_errors.DefaultCredentialsError as exc:
+                raise BackendUnavailable(
+                    "no Google credentials for Cloud Composer: run with a service account "
+                    f"or set GOOGLE_APPLICATION_CREDENTIALS ({exc})"
+                ) from None
+            self._credentials = found
+        return self._credentials
+
+    async def headers(self, session: aiohttp.ClientSession) -> dict[str, str]:
+        async with self._lock:
+            credentials = await self.credentials()
+            if self._stale or not credentials.valid:
+                await self._refresh(credentials)
+                self._stale = False
+            return {"Authorization": f"Bearer {credentials.token}"}
+
+    def invalidate(self) -> None:
+        self._stale = True
+
+    @staticmethod
+    async def _refresh(credentials: Credentials) -> None:
+        try:
+            await asyncio.to_thread(credentials.refresh, google.auth.transport.requests.Request())
+        except auth_errors.TransportError as exc:
+            raise Transient(f"Google token endpoint unreachable: {exc}") from None
+        except auth_errors.RefreshError as exc:
+            raise BackendUnavailable(f"the bot's Google credentials could not be refreshed: {exc}") from None
+
+
+def composer_connector(
+    name: str, auth: GoogleAuth, environments: EnvironmentReader | None = None
+) -> Connector:
+    """Finds the environment's Airflow web server and which REST API it serves."""
+
+    async def connect(session: aiohttp.ClientSession) -> Connection:
+        client = environments or _default_client(await auth.credentials())
+        environment = await _get_environment(client, name)
+        airflow_uri = str(environment.config.airflow_uri).rstrip("/")
+        if not airflow_uri:
+            raise BackendUnavailable(f"Composer environment {name} has no Airflow web server yet")
+        # Composer runs Airflow 2 or 3; the proxy rejects anonymous calls, so the probe carries the token.
+        api = await detect_api(session, airflow_uri, await auth.headers(session))
+        return Connection(airflow_uri, api, auth, COMPOSER_HINTS)
+
+    return connect
+
+
+def _default_client(credentials: Credentials) -> EnvironmentReader:
+    # Imported here: the gRPC client is heavy, and only a Composer deployment needs it.
+    from google.cloud.orchestration.airflow.service_v1 import EnvironmentsAsyncClient
+
+    client: EnvironmentReader = EnvironmentsAsyncClient(credentials=credentials)
+    return client
+
+
+async def _get_environment(client: EnvironmentReader, name: str) -> Any:
+    try:
+        return await client.get_environment(name=name)
+    except api_errors.PermissionDenied:
+        raise BackendUnavailable(
+            f"Composer environment {name}: permission denied — the bot's Google identity needs IAM "
+            "permission composer.environments.get (e.g. role roles/composer.user)"
+        ) from None
+    except api_errors.NotFound:
+        raise BackendUnavailable(
+            f"Composer environment {name} not found (expected projects/P/locations/L/environments/E)"
+        ) from None
+    except api_errors.Unauthenticated:
+        raise BackendUnavailable(f"Composer API rejected the bot's Google credentials for {name}") from None
+    except api_errors.GoogleAPIError as exc:
+        raise BackendUnavailable(f"Composer API could not read environment {name}: {exc}") from None
+
+
+class ComposerOrchestrator(AirflowOrchestrator):
+    """Airflow on Composer: the same REST client, found through the Composer API, with Google auth."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ComposerOrchestrator:
+        if not settings.composer_environment:
+            raise ValueError(
+                "orchestrator=composer needs AMD_COMPOSER_ENVIRONMENT (projects/P/locations/L/environments/E)"
+            )
+        return cls.for_environment(settings.composer_environment)
+
+    @classmethod
+    def for_environment(
+        cls,
+        name: str,  # projects/P/locations/L/environments/E
+        *,
+        environments: EnvironmentReader | None = None,  # default: the real EnvironmentsAsyncClient
+        credentials: Credentials | None = None,  # default: Application Default Credentials
+        **options: Any,  # tune the HTTP client (see AirflowHttp)
+    ) -> ComposerOrchestrator:
+        short = name.rsplit("/", 1)[-1]
+        connector = composer_connector(name, GoogleAuth(credentials), environments)
+        return cls(
+            AirflowHttp(connector, where=f"Composer environment {short}", **options),
+            environment=f"composer: {short}",
+        )

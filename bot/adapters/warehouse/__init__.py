@@ -1,0 +1,1 @@
+"""Warehouses: DuckDB (embedded default) and Snowflake, one SQL dialect module they share."""

@@ -1,1 +1,0 @@
-"""Adapters: one module per outside system, chosen only in bot/wiring.py."""

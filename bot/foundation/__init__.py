@@ -1,0 +1,1 @@
+"""The vocabulary every layer shares: ports, settings, the dbt catalog and its allowlists, errors."""

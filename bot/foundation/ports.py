@@ -1,0 +1,214 @@
+"""The ports: what amd-bot needs from each outside system, as small typed Protocols.
+
+Adapters live in `bot/adapters/` (one module per system) and are chosen only in `bot/wiring.py`.
+The data types here are plain and immutable so they can cross threads, be cached and be rendered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal, Protocol
+
+# --- warehouse -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A table in the warehouse, named from the dbt catalog (never from user text)."""
+
+    database: str | None
+    schema: str
+    name: str
+
+
+@dataclass(frozen=True)
+class EntityStats:
+    entity: str
+    rows: int
+    last_loaded_at: datetime | None  # timezone-aware UTC; None when the table is empty
+
+
+@dataclass(frozen=True)
+class DailyVolume:
+    day: date
+    rows: int
+
+
+@dataclass(frozen=True)
+class Rows:
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+
+@dataclass(frozen=True)
+class StatsQuery:
+    """What the warehouse needs to know of one entity to count it."""
+
+    entity: str
+    relation: Relation
+    load_column: str | None  # the entity's own load timestamp column, if it has one
+
+
+class Warehouse(Protocol):
+    async def entity_stats(self, queries: Sequence[StatsQuery]) -> list[EntityStats]:
+        """Rows and last load of every entity in ONE query (UNION ALL)."""
+
+    async def daily_volume(self, query: StatsQuery, days: int) -> list[DailyVolume]:
+        """Rows per day of `load_column` over the last `days` days (missing days are zero)."""
+
+    async def sample_rows(self, relation: Relation, limit: int) -> Rows:
+        """Up to `limit` rows of a relation (e.g. a dbt --store-failures table)."""
+
+    async def count_rows(self, relation: Relation, group_by: str | None = None) -> dict[str, int]:
+        """Row count, optionally per value of one column (key '' when not grouped)."""
+
+    async def close(self) -> None: ...
+
+
+# --- orchestrator ----------------------------------------------------------------------------------
+
+RunStateName = Literal["queued", "running", "success", "failed"]
+
+
+@dataclass(frozen=True)
+class DagRunRef:
+    dag_id: str
+    run_id: str
+
+
+@dataclass(frozen=True)
+class TaskState:
+    task_id: str
+    state: str  # Airflow task states: success, failed, running, queued, skipped, upstream_failed, ...
+    try_number: int = 1
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    log_url: str | None = None
+
+
+@dataclass(frozen=True)
+class RunState:
+    dag_id: str
+    run_id: str
+    state: RunStateName
+    logical_date: datetime | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    conf: Mapping[str, Any] = field(default_factory=dict)
+    url: str | None = None
+
+    @property
+    def ref(self) -> DagRunRef:
+        return DagRunRef(self.dag_id, self.run_id)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("success", "failed")
+
+
+class RunAlreadyExists(Exception):
+    """The caller-chosen dag_run_id was used already (Airflow answers 409): the trigger is a repeat."""
+
+    def __init__(self, run: RunState) -> None:
+        super().__init__(f"run {run.run_id} of {run.dag_id} exists already")
+        self.run = run
+
+
+class BackendUnavailable(Exception):
+    """An outside system could not be reached or refused us; the message is safe to show a user."""
+
+
+class Orchestrator(Protocol):
+    environment: str  # shown on confirmation cards, e.g. "composer: prod-eu" or "local"
+
+    async def list_dags(self) -> list[str]: ...
+
+    async def trigger(
+        self, dag_id: str, run_id: str, conf: Mapping[str, Any], logical_date: datetime | None
+    ) -> RunState:
+        """Start a run with a caller-chosen id; raises RunAlreadyExists for a repeat."""
+
+    async def get_runs(self, refs: Sequence[DagRunRef]) -> list[RunState]:
+        """Current state of many runs in ONE call (Airflow: POST /dags/~/dagRuns/list)."""
+
+    async def latest_runs(self, dag_ids: Sequence[str], limit: int) -> list[RunState]: ...
+
+    async def task_states(self, ref: DagRunRef) -> list[TaskState]: ...
+
+    async def clear_failed(self, ref: DagRunRef) -> list[str]:
+        """Clear the failed task instances of a run so they run again; returns their ids."""
+
+    async def close(self) -> None: ...
+
+
+# --- dbt -------------------------------------------------------------------------------------------
+
+TestStatus = Literal["pass", "warn", "fail", "error", "skipped"]
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    unique_id: str
+    name: str
+    status: TestStatus
+    failures: int
+    message: str | None
+    model: str | None  # unique_id of the node the test is attached to
+    column: str | None
+    severity: str  # "error" | "warn"
+    execution_time: float
+    compiled_code: str | None = None
+    failures_relation: Relation | None = None  # where --store-failures put the failing rows
+
+
+@dataclass(frozen=True)
+class DbtProgress:
+    done: int
+    total: int
+    last: str | None = None  # name of the node that just finished
+    queued: int = 0  # position in the queue while waiting for a slot (1 = next); 0 once running
+
+
+@dataclass(frozen=True)
+class SourceFreshness:
+    """One source table's `dbt source freshness` result (sources.json, or the log for runtime errors)."""
+
+    unique_id: str
+    name: str  # "<source>.<table>"
+    status: str  # pass | warn | error | runtime error
+    max_loaded_at: datetime | None
+    age_s: float | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class DbtInvocation:
+    invocation_id: str
+    command: str  # "test" | "build" | "source freshness"
+    selector: str | None
+    exit_code: int  # 0 ok, 1 a test failed, 2 dbt could not run
+    outcomes: tuple[TestOutcome, ...]
+    started_at: datetime
+    ended_at: datetime
+    error: str | None = None  # dbt's own error message when exit_code == 2
+    sources: tuple[SourceFreshness, ...] = ()  # `source freshness` results
+    cancelled: bool = False  # stopped by DbtRunner.cancel (exit_code is then 2)
+
+
+ProgressCallback = Callable[[DbtProgress], Awaitable[None]]
+
+
+class DbtRunner(Protocol):
+    async def test(
+        self, selector: str | None, *, run_key: str, on_progress: ProgressCallback | None = None
+    ) -> DbtInvocation:
+        """`dbt test` of a selector already validated against the manifest. While waiting for a slot,
+        on_progress gets `DbtProgress(queued=position)`; a cancelled run returns `cancelled=True`."""
+
+    async def freshness(self, *, run_key: str, on_progress: ProgressCallback | None = None) -> DbtInvocation:
+        """`dbt source freshness`: the result is in `DbtInvocation.sources`."""
+
+    async def cancel(self, run_key: str) -> bool:
+        """Stop a running invocation or take it out of the queue; False when it is not active."""

@@ -1,0 +1,175 @@
+"""Typed settings, read once at start from the environment, `.env` and an optional TOML file.
+
+Slack's own variables keep their conventional names (SLACK_BOT_TOKEN, ...); everything else is AMD_*.
+Nothing else in the code reads os.environ.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from bot.foundation.migration_specs import MigrationSpec, default_migrations
+
+DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
+_PLACEHOLDERS = {"", "changeme", "change-me", "xoxb-your-token", "xapp-your-token", "your-signing-secret"}
+
+
+def _default_home() -> Path:
+    # The per-user data directory (XDG) is the sensible default for a tool run by a person.
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "amd-bot"
+
+
+class AccessRule(BaseModel):
+    """One RBAC rule: who may do what where. Patterns are globs, e.g. action `run:prod_*`."""
+
+    action: str = "*"
+    users: list[str] = Field(default_factory=lambda: ["*"])  # Slack user ids or user-group ids (S…)
+    channels: list[str] = Field(default_factory=lambda: ["*"])  # channel ids, or "*"
+    allow: bool = True
+    name: str = ""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="AMD_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,  # a copied .env.example has empty values: they mean "default"
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # Slack
+    slack_bot_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
+    slack_app_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_APP_TOKEN"))
+    slack_signing_secret: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET")
+    )
+    slack_api_url: str = Field("https://slack.com/api/", validation_alias=AliasChoices("SLACK_API_URL"))
+    command: str = "/amd"
+
+    home: Path = Field(default_factory=_default_home, validation_alias=AliasChoices("AMD_HOME"))
+
+    # Warehouse
+    warehouse: Literal["duckdb", "snowflake"] = "duckdb"
+    duckdb_path: Path | None = None  # default: $AMD_HOME/demo/warehouse.duckdb
+    snowflake_account: str | None = None
+    snowflake_user: str | None = None
+    snowflake_password: SecretStr | None = None
+    snowflake_private_key_file: Path | None = None
+    snowflake_private_key_file_pwd: SecretStr | None = None
+    snowflake_role: str | None = None
+    snowflake_warehouse: str | None = None
+    snowflake_database: str | None = None
+    snowflake_schema: str | None = None
+    snowflake_host: str | None = None  # only for emulators and private links
+    snowflake_port: int | None = None
+    snowflake_protocol: Literal["https", "http"] = "https"
+    snowflake_query_tag: str = "amd-bot"
+    snowflake_statement_timeout_s: int = 120
+    stats_cache_ttl_s: float = 300.0
+
+    # Orchestrator
+    orchestrator: Literal["local", "airflow", "composer"] = "local"
+    airflow_url: str | None = None
+    airflow_username: str | None = None
+    airflow_password: SecretStr | None = None
+    composer_environment: str | None = None  # projects/P/locations/L/environments/E
+    poll_interval_s: float = 5.0
+    run_confirm_ttl_s: float = 600.0  # how long a `/amd run` confirmation's Trigger button works
+    run_skip_confirmation: list[str] = Field(default_factory=list)  # DAG globs triggered at once…
+    run_production: list[str] = Field(default_factory=lambda: ["*"])  # …unless one of these matches
+
+    # dbt
+    dbt_project_dir: Path = DEMO_DIR / "dbt"
+    dbt_profiles_dir: Path | None = None  # default: the project dir (the demo ships profiles.yml)
+    dbt_target: str | None = None
+    dbt_executable: str = "dbt"
+    dbt_manifest: Path | None = None  # default: $AMD_HOME/dbt/target/manifest.json
+    dbt_max_concurrency: int = Field(2, ge=1, le=16)
+
+    # State
+    state_url: str | None = None  # default: sqlite+aiosqlite:///$AMD_HOME/state.db
+
+    # People and access
+    owners: dict[str, str] = Field(default_factory=dict)  # dbt owner name -> Slack user/group id
+    admins: list[str] = Field(default_factory=list)
+    groups: dict[str, list[str]] = Field(default_factory=dict)  # user-group id -> member user ids
+    access: list[AccessRule] = Field(default_factory=list)  # empty: everyone may do everything
+
+    # Migrations
+    migrations: list[MigrationSpec] = Field(default_factory=default_migrations)  # history migrations shown
+    migration_ingest_token: SecretStr | None = None  # bearer token copy jobs send; unset: no ingest API
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = os.environ.get("AMD_CONFIG")
+        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings, dotenv_settings)
+        if toml_file:
+            sources += (TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_file)),)
+        return (*sources, file_secret_settings)
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Self:
+        token = self.migration_ingest_token
+        weak = token is not None and (
+            token.get_secret_value().strip().lower() in _PLACEHOLDERS or len(token) < 16
+        )
+        if weak:
+            raise ValueError("AMD_MIGRATION_INGEST_TOKEN is a placeholder or shorter than 16 characters")
+        if self.slack_bot_token is None:
+            return self
+        for name in ("slack_bot_token", "slack_app_token", "slack_signing_secret"):
+            secret: SecretStr | None = getattr(self, name)
+            if secret is not None and secret.get_secret_value().strip().lower() in _PLACEHOLDERS:
+                raise ValueError(f"{name.upper()} is a placeholder; set the real value or unset it")
+        if self.slack_app_token is None and self.slack_signing_secret is None:
+            raise ValueError(
+                "SLACK_BOT_TOKEN needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP)"
+            )
+        return self
+
+    # Derived paths: one place decides where the embedded default keeps its files.
+    @property
+    def demo_home(self) -> Path:
+        return self.home / "demo"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.duckdb_path or self.demo_home / "warehouse.duckdb"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.dbt_manifest or self.home / "dbt" / "target" / "manifest.json"
+
+    @property
+    def charts_dir(self) -> Path:
+        return self.home / "charts"
+
+    @property
+    def state_dsn(self) -> str:
+        return self.state_url or f"sqlite+aiosqlite:///{self.home / 'state.db'}"
+
+    @property
+    def slack_mode(self) -> Literal["socket", "http", "console"]:
+        if self.slack_bot_token is None:
+            return "console"
+        return "socket" if self.slack_app_token is not None else "http"

@@ -1,0 +1,1 @@
+"""The bot's own store (SQLite or PostgreSQL): schema, schema migrations, repositories."""

@@ -1,0 +1,130 @@
+"""The state store on SQLAlchemy (async): SQLite for the embedded default, PostgreSQL for replicas.
+
+Feature stores (runs, test results, migration ledger) take this object's `engine` and own their
+tables' queries; this module owns the engine, schema migrations and the cross-cutting records.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, delete, event, insert, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bot.state.schema import MIGRATIONS, audit_log, claims, processed_events, schema_version
+
+log = logging.getLogger(__name__)
+_MIGRATION_LOCK_ID = 0x616D64  # any constant; PostgreSQL advisory locks are per database
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: datetime
+    user_id: str
+    channel_id: str
+    command: str
+    text: str
+    outcome: str
+    duration_ms: int
+    detail: Mapping[str, Any]
+
+
+class SqlState:
+    def __init__(self, url: str) -> None:
+        if url.startswith("sqlite") and ":///" in url and not url.endswith(":memory:"):
+            Path(url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.holder = f"{socket.gethostname()}:{id(self):x}"
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    async def migrate(self) -> int:
+        """Bring the schema up to date; safe when several replicas start at once. Returns the version."""
+        async with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
+            return await conn.run_sync(_apply_migrations)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def record_audit(self, entry: AuditEntry) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(insert(audit_log).values({**entry.__dict__, "detail": dict(entry.detail)}))
+
+    async def recent_audit(self, limit: int = 50, *, command: str | None = None) -> list[AuditEntry]:
+        query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+        if command is not None:
+            query = query.where(audit_log.c.command == command)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [AuditEntry(**{k: v for k, v in row.items() if k != "id"}) for row in rows]
+
+    async def claim(self, key: str) -> bool:
+        """True for exactly one caller per key, across replicas: the caller then does the work."""
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(insert(claims).values(key=key, at=_now(), holder=self.holder))
+        except IntegrityError:
+            return False
+        return True
+
+    async def release(self, key: str) -> None:
+        """Give a claim back when its work failed, so a later tick (or replica) retries it."""
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(claims).where(claims.c.key == key))
+
+    async def first_time(self, event_id: str) -> bool:
+        """True the first time an event id is seen (Slack retries carry the same event_id)."""
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(insert(processed_events).values(event_id=event_id, at=_now()))
+        except IntegrityError:
+            return False
+        return True
+
+    async def forget_events_before(self, cutoff: datetime) -> int:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(delete(processed_events).where(processed_events.c.at < cutoff))
+        return int(result.rowcount or 0)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Copy jobs report into the same SQLite file the bot reads: WAL lets readers and one writer
+    # overlap, and a busy timeout turns a brief lock into a short wait instead of an error.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def _apply_migrations(conn: Connection) -> int:
+    schema_version.create(conn, checkfirst=True)
+    done: Sequence[int] = conn.execute(select(schema_version.c.version)).scalars().all()
+    for migration in MIGRATIONS:
+        if migration.version in done:
+            continue
+        log.info("state schema: applying %d (%s)", migration.version, migration.description)
+        migration.apply(conn)
+        conn.execute(
+            insert(schema_version).values(
+                version=migration.version, description=migration.description, applied_at=_now()
+            )
+        )
+    return max((m.version for m in MIGRATIONS), default=0)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

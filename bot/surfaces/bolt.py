@@ -1,0 +1,92 @@
+"""`create_app`: the Bolt AsyncApp and its listeners. No business logic: everything goes through
+the router, and every listener acks first (Slack's 3-second rule), then works."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import aiohttp
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot.core.backends import Backends
+from bot.core.router import Refusal, Router
+from bot.core.surface import CardRef
+from bot.foundation.settings import Settings
+from bot.render.slack import fallback_text, parse_action_id, to_blocks
+from bot.surfaces.slack import SlackSurface, web_client
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings, backends: Backends, router: Router, session: aiohttp.ClientSession | None = None
+) -> AsyncApp:
+    secret = settings.slack_signing_secret
+    app = AsyncApp(
+        client=web_client(settings, session),
+        signing_secret=secret.get_secret_value() if secret else None,
+        request_verification_enabled=secret is not None,
+        process_before_response=False,
+    )
+
+    async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+        # Bolt answers Slack's HTTP request (or Socket Mode envelope) as soon as ack() is called
+        # (process_before_response=False) and lets this listener go on: the ack leaves first, the
+        # work follows. Not Bolt's lazy listeners: they deep-copy the request, and with it the Web
+        # API client's shared HTTP session, which cannot be copied.
+        user, channel, text = command["user_id"], command["channel_id"], command.get("text", "")
+        prepared = router.prepare(text, user=user, channel=channel)
+        if isinstance(prepared, Refusal):
+            await ack(text=fallback_text(prepared.message), blocks=to_blocks(prepared.message))
+        else:
+            await ack(text=router.ack_text(prepared))
+        surface = SlackSurface(app.client, channel=channel, user=user, response_url=command["response_url"])
+        await router.run(text, user=user, channel=channel, surface=surface, refusal_shown=True)
+
+    async def ack_only(ack: AsyncAck) -> None:
+        await ack()
+
+    async def press(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        action = body["actions"][0]
+        container = body.get("container", {})
+        channel = body.get("channel", {}).get("id") or container.get("channel_id", "")
+        ts = container.get("message_ts")
+        surface = SlackSurface(
+            app.client,
+            channel=channel,
+            user=body["user"]["id"],
+            response_url=body.get("response_url"),
+            replace=True,
+        )
+        await router.press(
+            parse_action_id(action["action_id"]),
+            action.get("value", ""),
+            user=body["user"]["id"],
+            channel=channel,
+            surface=surface,
+            clicked=CardRef(channel, ts) if ts else None,
+        )
+
+    async def mention(ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]) -> None:
+        await ack()
+        # Slack retries events it thinks were lost (same event_id): answer each only once.
+        if not await backends.state.first_time(body.get("event_id", "")):
+            return
+        text = f"I answer `{settings.command}` commands here; `{settings.command} help` lists them."
+        await app.client.chat_postMessage(
+            channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"], text=text
+        )
+
+    async def ignore_message() -> None:
+        """Channel messages are subscribed for help-channel answers; without a listener Bolt would
+        answer 404 and Slack would retry every message."""
+
+    app.command(settings.command)(on_command)
+    app.action(re.compile(r"^amd:"))(press)
+    app.action(re.compile(r"^link:"))(ack_only)  # URL buttons also send an action that must be acked
+    app.event("app_mention")(mention)
+    app.event("message")(ignore_message)
+    return app

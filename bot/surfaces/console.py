@@ -1,0 +1,121 @@
+"""The local console: the same router and handlers as Slack, answers rendered as text.
+
+A message's buttons are numbered; typing `N` presses button N of the latest message with buttons.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from bot.core import cards
+from bot.core.command import Command
+from bot.core.router import Router
+from bot.core.surface import CardRef
+from bot.render.console import to_text
+from bot.render.message import Button, Message, error
+from bot.scheduler import live_kinds
+
+PROMPT = "amd> "
+
+
+class ConsoleSurface:
+    def __init__(self, write: Callable[[str], None], channel: str = "console") -> None:
+        self.write = write
+        self.channel = channel
+        self._counter = 0
+        self.buttons: list[tuple[Button, CardRef]] = []  # of the latest message that had any
+
+    def _show(self, message: Message, ref: CardRef, prefix: str) -> None:
+        body = to_text(message)
+        if message.buttons():
+            self.buttons = [(b, ref) for b in message.buttons()]
+        self.write("\n".join(prefix + line if line else line for line in body.splitlines()) + "\n")
+
+    def _ref(self, channel: str | None) -> CardRef:
+        self._counter += 1
+        return CardRef(channel or self.channel, str(self._counter))
+
+    async def respond(self, message: Message) -> None:
+        self._show(message, self._ref(None), "")
+
+    async def post(
+        self, message: Message, *, channel: str | None = None, thread: CardRef | None = None
+    ) -> CardRef:
+        ref = self._ref(channel)
+        self._show(message, ref, f"  ↳ (thread of #{thread.ts}) " if thread else f"[#{ref.ts}] ")
+        return ref
+
+    async def update(self, ref: CardRef, message: Message) -> None:
+        self._show(message, ref, f"[#{ref.ts} ↻] ")
+
+
+class Console:
+    def __init__(
+        self,
+        router: Router,
+        commands: Sequence[Command[Any]],
+        *,
+        user: str,
+        channel: str,
+        write: Callable[[str], None] | None = None,
+    ) -> None:
+        self.router = router
+        self.backends = router.backends
+        self.kinds = live_kinds(commands)
+        self.user = user
+        self.surface = ConsoleSurface(write or (lambda text: print(text, end="", flush=True)), channel)
+
+    async def execute(self, line: str) -> None:
+        line = line.strip()
+        if line.isdigit():
+            await self.press(int(line))
+            return
+        prefix = self.backends.settings.command
+        text = line[len(prefix) :] if line.startswith(prefix) else line
+        prepared = self.router.prepare(text, user=self.user, channel=self.surface.channel)
+        ack = self.router.ack_text(prepared)
+        if ack:
+            self.surface.write(f"… {ack}\n")
+        await self.router.run(text, user=self.user, channel=self.surface.channel, surface=self.surface)
+
+    async def press(self, number: int) -> None:
+        if not 1 <= number <= len(self.surface.buttons):
+            await self.surface.respond(error(f"There is no button {number} to press."))
+            return
+        button, ref = self.surface.buttons[number - 1]
+        self.surface.write(f"(pressed [{number}] {button.label})\n")
+        await self.router.press(
+            button.action,
+            button.value,
+            user=self.user,
+            channel=self.surface.channel,
+            surface=self.surface,
+            clicked=ref,
+        )
+
+    async def follow(self, wait_s: float, *, interval_s: float = 1.0) -> bool:
+        """Keep refreshing live cards until they settle or `wait_s` passes; True if all settled."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            await cards.tick(self.backends, self.surface, self.kinds)
+            if not await cards.unsettled(self.backends):
+                return True
+            if time.monotonic() >= deadline:
+                self.surface.write(f"(still changing after {wait_s:g} s; stopped following)\n")
+                return False
+            await asyncio.sleep(interval_s)
+
+    async def repl(self) -> None:
+        self.surface.write("amd-bot console — type `/amd help`, a button number, or `quit`.\n")
+        while True:
+            try:
+                line = await asyncio.to_thread(input, PROMPT)
+            except EOFError:
+                break
+            if line.strip() in {"quit", "exit"}:
+                break
+            if line.strip():
+                await self.execute(line)

@@ -1,0 +1,119 @@
+"""Answers into Slack: response_url for the requester, chat.postMessage/update for cards, and
+files_upload_v2 for charts and long snippets. Rate limits (429 + Retry-After) are retried by the SDK."""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.core.surface import CardRef
+from bot.foundation.settings import Settings
+from bot.render.message import Code, Image, Message
+from bot.render.slack import MAX_SECTION_TEXT, fallback_text, to_blocks
+
+log = logging.getLogger(__name__)
+
+
+def retry_handlers() -> list[AsyncRetryHandler]:
+    # Not on by default in slack_sdk: without them a 429 during a busy digest would drop a message.
+    return [
+        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        AsyncServerErrorRetryHandler(max_retry_count=2),
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+    ]
+
+
+def web_client(settings: Settings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
+    """Without a `session` slack_sdk opens a new HTTP session (and connection) for every call: the
+    running bot passes one shared session so calls reuse kept-alive connections."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return AsyncWebClient(
+        token=token, base_url=settings.slack_api_url, retry_handlers=retry_handlers(), session=session
+    )
+
+
+class SlackSurface:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        channel: str = "",
+        user: str = "",
+        response_url: str | None = None,
+        replace: bool = False,
+    ) -> None:
+        self.client = client
+        self.channel = channel
+        self.user = user
+        self.response_url = response_url
+        self.replace = replace  # a button's answer replaces the message that had the button
+
+    async def respond(self, message: Message) -> None:
+        blocks, text = to_blocks(message), fallback_text(message)
+        if self.response_url:
+            hook = AsyncWebhookClient(
+                self.response_url, session=self.client.session, retry_handlers=retry_handlers()
+            )
+            sent = await hook.send(
+                text=text,
+                blocks=blocks,
+                response_type="in_channel" if message.public else "ephemeral",
+                replace_original=self.replace and message.replace,
+            )
+            if sent.status_code != 200:
+                log.warning("response_url answered %s: %s", sent.status_code, sent.body[:200])
+        elif message.public:
+            await self.client.chat_postMessage(channel=self.channel, text=text, blocks=blocks)
+        else:
+            await self.client.chat_postEphemeral(
+                channel=self.channel, user=self.user, text=text, blocks=blocks
+            )
+        await self._attachments(message, self.channel, None)
+
+    async def post(
+        self, message: Message, *, channel: str | None = None, thread: CardRef | None = None
+    ) -> CardRef:
+        where = channel or self.channel
+        posted = await self.client.chat_postMessage(
+            channel=where,
+            text=fallback_text(message),
+            blocks=to_blocks(message),
+            thread_ts=thread.ts if thread else None,
+        )
+        ref = CardRef(str(posted["channel"]), str(posted["ts"]))
+        await self._attachments(message, ref.channel, thread or ref)
+        return ref
+
+    async def update(self, ref: CardRef, message: Message) -> None:
+        await self.client.chat_update(
+            channel=ref.channel, ts=ref.ts, text=fallback_text(message), blocks=to_blocks(message)
+        )
+
+    async def _attachments(self, message: Message, channel: str, thread: CardRef | None) -> None:
+        """Charts, and snippets too long for a block, go up as files next to the message."""
+        if not channel:
+            return
+        thread_ts = thread.ts if thread else None
+        for part in message.parts:
+            if isinstance(part, Image):
+                await self.client.files_upload_v2(
+                    channel=channel,
+                    file=str(part.path),
+                    title=part.title,
+                    alt_txt=part.alt,
+                    thread_ts=thread_ts,
+                )
+            elif isinstance(part, Code) and len(part.text) > MAX_SECTION_TEXT - 200:
+                name = (part.title or "snippet").replace(" ", "_")[:60] + ".txt"
+                await self.client.files_upload_v2(
+                    channel=channel, content=part.text, filename=name, title=part.title, thread_ts=thread_ts
+                )

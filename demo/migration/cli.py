@@ -1,0 +1,58 @@
+"""`amd-bot demo migrate`: the demo's resumable copy job, reporting to the ledger like a real one."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from bot.foundation.settings import Settings
+from bot.migration.cli import open_reporter, run_cli, transport_args
+from bot.runtime import prepare_demo
+from demo.migration.job import SimulatedFailure, migrate
+
+DEMO = "delivery_address_history"
+
+
+def add_demo_migrate(demo: Any) -> None:
+    """`demo` is the `demo` command's own subparsers (argparse refuses a second `demo`)."""
+    parser = demo.add_parser("migrate", help=f"run the demo migration {DEMO} (resumable)")
+    parser.add_argument("--rate", type=float, metavar="ROWS_PER_S", help="cap throughput to watch the card")
+    parser.add_argument("--fail-after", type=int, metavar="N", help="fail after N chunks (exit 3)")
+    transport_args(parser)
+    parser.set_defaults(migration_handler=demo_migrate)
+
+
+def demo_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    spec = next((m for m in settings.migrations if m.name == DEMO), None)
+    if spec is None:
+        raise SystemExit(f"amd-bot: the demo migration {DEMO} is not declared in the settings' migrations")
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    async def main() -> int:
+        await prepare_demo(settings)  # the table lands in the current world, not one about to be rebuilt
+        async with await open_reporter(args, settings, DEMO) as ledger:
+            try:
+                outcome = await migrate(
+                    ledger,
+                    sources_dir=settings.demo_home / "migration",
+                    warehouse=settings.warehouse_path,
+                    table=spec.target,
+                    rate=args.rate,
+                    fail_after=args.fail_after,
+                    say=say,
+                )
+            except SimulatedFailure as exc:
+                say(f"amd-bot: {exc}")
+                return 3
+        say(
+            f"copied {outcome.copied} chunks ({outcome.rows:,} rows), {outcome.skipped} already in the ledger"
+        )
+        if outcome.failed:
+            say(f"amd-bot: {len(outcome.failed)} chunk(s) failed: {', '.join(outcome.failed[:5])}")
+            return 1
+        return 0
+
+    return run_cli(main())
