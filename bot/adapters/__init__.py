@@ -1,1 +1,1 @@
-"""One module per outside system, behind the ports in bot/foundation/ports.py; chosen only in bot/wiring.py."""
+"""One module per outside system, behind the ports in bot/foundation/ports.py; chosen in bot/wiring.py."""

@@ -1,1 +1,1 @@
-"""What every request passes: command declarations, router, access policy, live cards, the surface protocol."""
+"""What every request passes: command declarations, router, access policy, live cards, surfaces."""
