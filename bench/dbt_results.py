@@ -23,7 +23,7 @@ from bot.adapters.dbt.artifacts import load_json, outcomes_from
 from bot.foundation.ports import DbtInvocation
 from bot.render.console import to_text
 from bot.render.slack import to_blocks
-from commands.test_views import Owners, TestRequest, failure_list, result_card
+from commands.test.views import Owners, TestRequest, failure_list, result_card
 
 REPEATS = 5
 

@@ -42,7 +42,7 @@ from bot.migration.ledger import Ledger
 from bot.state.store import SqlState
 from bot.surfaces.slack import SlackSurface, web_client
 from commands import migration
-from commands.migration_views import card
+from commands.migration.views import card
 from tests.slack_fake.web_api import FakeSlack
 
 TOKEN = "bench-ingest-token"

@@ -26,7 +26,7 @@ from bot.render.slack import to_blocks
 from bot.scheduler import live_kinds
 from bot.surfaces.slack import SlackSurface, web_client
 from commands import migration
-from commands import migration_views as views
+from commands.migration import views
 from tests.support.bot import BotHarness, running_bot
 from tests.support.golden import assert_golden
 

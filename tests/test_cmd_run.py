@@ -38,8 +38,8 @@ from bot.state.store import SqlState
 from bot.surfaces.console import Console
 from bot.surfaces.slack import SlackSurface, web_client
 from commands import run as run_command
-from commands.run_confirm import Confirmation, Confirmations, new_confirmation
-from commands.run_views import RunMemo, confirmation_card, run_card
+from commands.run.confirm import Confirmation, Confirmations, new_confirmation
+from commands.run.views import RunMemo, confirmation_card, run_card
 from tests.support.airflow import AirflowServer
 from tests.support.bot import BotHarness, running_bot, sign
 from tests.support.golden import assert_golden

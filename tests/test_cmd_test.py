@@ -22,8 +22,8 @@ from bot.foundation.settings import Settings
 from bot.render.console import to_text
 from bot.render.slack import MAX_BLOCKS, MAX_TOTAL_TEXT, to_blocks
 from bot.state import results as state_tests
-from commands import test_views as views
-from commands.test_views import Owners, failure_list, freshness_card, progress_card, result_card
+from commands.test import views
+from commands.test.views import Owners, failure_list, freshness_card, progress_card, result_card
 from tests.support.bot import BotHarness, running_bot
 from tests.support.golden import assert_golden
 

@@ -15,7 +15,7 @@ import commands
 from bot.core.router import Invocation, Refusal, Router
 from bot.foundation.settings import Settings
 from bot.wiring import build_backends
-from commands.run_args import CONF_KEY, MAX_CONF_BYTES, MAX_CONF_KEYS, MAX_DAYS_AHEAD, RunArgs
+from commands.run.args import CONF_KEY, MAX_CONF_BYTES, MAX_CONF_KEYS, MAX_DAYS_AHEAD, RunArgs
 
 
 @pytest.fixture(scope="module")

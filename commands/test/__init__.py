@@ -24,7 +24,7 @@ from bot.foundation.ports import BackendUnavailable, DbtInvocation, DbtProgress
 from bot.foundation.selector import check_selector
 from bot.render.message import Message, note
 from bot.state.results import StoredTest, TestResults, TestRun
-from commands.test_views import (
+from commands.test.views import (
     TOP_FAILURES,
     Owners,
     TestRequest,

@@ -24,7 +24,7 @@ from bot.foundation.suggest import unknown
 from bot.migration.ledger import Ledger
 from bot.migration.progress import Progress
 from bot.render.message import Message, Text
-from commands import migration_views as views
+from commands.migration import views
 
 if TYPE_CHECKING:
     from bot.core.backends import Backends

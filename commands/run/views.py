@@ -16,7 +16,7 @@ from bot.render import format as fmt
 from bot.render.message import Actions, Button, Context, Fields, Header, Message, Part, Table, Text
 
 if TYPE_CHECKING:
-    from commands.run_confirm import Confirmation  # the store imports these views
+    from commands.run.confirm import Confirmation  # the store imports these views
 
 BUCKETS = ("succeeded", "running", "failed", "queued", "skipped")
 _BUCKET = {

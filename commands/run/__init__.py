@@ -1,8 +1,8 @@
 """`/amd run <dag|entity> [key=value …] [--date YYYY-MM-DD]` · `/amd run status [dag]`.
 
-Parsing (commands/run_args.py) resolves names from the catalog only, before the ack. The handler then
+Parsing (commands/run/args.py) resolves names from the catalog only, before the ack. The handler then
 checks every DAG against the orchestrator (one `list_dags`) and answers a typo with a suggestion.
-Nothing starts before a confirmation (commands/run_confirm.py); the run's card is then refreshed by
+Nothing starts before a confirmation (commands/run/confirm.py); the run's card is then refreshed by
 `refresh`, for all run cards at once.
 """
 
@@ -22,9 +22,8 @@ from bot.foundation.errors import UsageError
 from bot.foundation.ports import BackendUnavailable, DagRunRef, Orchestrator, TaskState
 from bot.foundation.suggest import unknown
 from bot.render.message import Message
-from commands import run_confirm as confirm
-from commands import run_views as views
-from commands.run_args import STATUS_RUNS, RunArgs, parse
+from commands.run import confirm, views
+from commands.run.args import STATUS_RUNS, RunArgs, parse
 
 if TYPE_CHECKING:
     from bot.core.backends import Backends

@@ -23,7 +23,7 @@ from bot.foundation.errors import UsageError
 from bot.foundation.ports import BackendUnavailable, DagRunRef, RunAlreadyExists, RunState
 from bot.render.message import Message, Text, note
 from bot.state.schema import run_confirmations
-from commands.run_views import RunMemo, confirmation_card, run_card
+from commands.run.views import RunMemo, confirmation_card, run_card
 
 KIND = "run"  # the command's name, under which its live cards are stored and refreshed
 ConfirmationKind = Literal["trigger", "rerun"]
