@@ -17,6 +17,18 @@ class CardRef:
     ts: str
 
 
+class MessageGone(Exception):
+    """The message can never be changed again: deleted, or its channel archived or gone."""
+
+
+class RateLimited(Exception):
+    """Slack asked to wait `retry_after` seconds; nothing was changed."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limited for {retry_after:g} s")
+        self.retry_after = retry_after
+
+
 class Surface(Protocol):
     async def respond(self, message: Message) -> None:
         """Answer the person who asked: ephemeral unless `message.public`."""
@@ -27,4 +39,5 @@ class Surface(Protocol):
         """A message the whole channel sees (default: where the command was typed), optionally in a thread."""
 
     async def update(self, ref: CardRef, message: Message) -> None:
-        """Replace a posted card in place."""
+        """Replace a posted card in place. Raises MessageGone or RateLimited (from `post` too) so a
+        live card can be retired or tried again later instead of failing its whole round."""

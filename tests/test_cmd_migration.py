@@ -35,6 +35,12 @@ T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 OWNERS = {"data-platform": "S0DATAPLAT"}
 
 
+@pytest.fixture
+def bot_settings(bot_settings: Settings) -> Settings:
+    # These stories tick faster than one card's Slack budget allows (tests/test_live_cards.py).
+    return bot_settings.model_copy(update={"card_min_interval_s": 0.0})
+
+
 # --- the views (pure), pinned by golden files --------------------------------------------------------
 
 
