@@ -61,9 +61,10 @@ async def follow(
     requester: str,
     memo: Mapping[str, Any] | None = None,
 ) -> CardRef:
-    """Post a card where the command was typed and keep it updated until it settles."""
+    """Post a card where the command was typed and keep it updated until it settles. An older live
+    card of the same kind and key stops updating and says so: one card per thing shown."""
     ref = await surface.post(message)
-    await CardStore(backends.state.engine).add(
+    replaced = await CardStore(backends.state.engine).add(
         kind=kind,
         key=key,
         ref=ref,
@@ -73,6 +74,12 @@ async def follow(
         settled=not message.live,
         now=datetime.now(UTC),
     )
+    text = f":arrow_down: No longer updated: a newer card follows this in <#{ref.channel}>."
+    for old in replaced:
+        try:
+            await surface.update(old, Message((Text(text),), fallback=text, public=True))
+        except Exception:  # it is retired either way; the words are a courtesy
+            log.warning("could not mark the replaced card %s in %s", old.ts, old.channel, exc_info=True)
     return ref
 
 

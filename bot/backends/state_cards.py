@@ -14,12 +14,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.backends.state_schema import live_cards
 from bot.surface import CardRef
 
 _C = live_cards.c
+_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -49,23 +51,46 @@ class CardStore:
         fingerprint: str,
         settled: bool,
         now: datetime,
-    ) -> None:
+    ) -> list[CardRef]:
+        """Store a new card; the live cards showing the same thing retire (returned, to be told so).
+        A replica adding a card for the same key at the same moment makes the insert conflict:
+        trying again retires that one, so the newest request wins."""
+        row = {
+            "kind": kind,
+            "key": key,
+            "channel": ref.channel,
+            "ts": ref.ts,
+            "requester": requester,
+            "memo": dict(memo),
+            "fingerprint": fingerprint,
+            "settled": settled,
+            "version": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        attempt = 1
+        while True:
+            try:
+                return await self._insert_replacing(row)
+            except IntegrityError:
+                if attempt == _ATTEMPTS:
+                    raise
+                attempt += 1
+
+    async def _insert_replacing(self, row: dict[str, Any]) -> list[CardRef]:
+        live = (_C.kind == row["kind"], _C.key == row["key"], _C.settled.is_(False))
         async with self.engine.begin() as conn:
+            older = (await conn.execute(select(_C.id, _C.channel, _C.ts).where(*live))).all()
+            # A version bump, so a replica still sending to an older card records nothing after.
             await conn.execute(
-                insert(live_cards).values(
-                    kind=kind,
-                    key=key,
-                    channel=ref.channel,
-                    ts=ref.ts,
-                    requester=requester,
-                    memo=dict(memo),
-                    fingerprint=fingerprint,
-                    settled=settled,
-                    version=0,
-                    created_at=now,
-                    updated_at=now,
+                update(live_cards)
+                .where(*live)
+                .values(
+                    settled=True, retired="replaced", version=_C.version + 1, updated_at=row["updated_at"]
                 )
             )
+            await conn.execute(insert(live_cards).values(**row))
+        return [CardRef(r.channel, r.ts) for r in older]
 
     async def unsettled(self, *, due_at: datetime | None = None) -> list[LiveCard]:
         """Cards still changing; with `due_at`, only those nobody holds and nobody asked to wait."""

@@ -25,8 +25,11 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    func,
     inspect,
+    select,
     text,
+    update,
 )
 from sqlalchemy.engine import Dialect
 
@@ -115,6 +118,16 @@ live_cards = Table(
     Column("lease_until", UtcDateTime()),
     Column("not_before", UtcDateTime()),
     Column("retired", String(64)),
+)
+# One live card per thing shown (a migration, a run): every card costs updates from Slack's budget,
+# and two replicas answering `/amd migration X` at once must not leave two cards that both update.
+live_card_per_key = Index(
+    "ux_amd_live_cards_live_key",
+    live_cards.c.kind,
+    live_cards.c.key,
+    unique=True,
+    sqlite_where=live_cards.c.settled.is_(False),
+    postgresql_where=live_cards.c.settled.is_(False),
 )
 
 
@@ -245,6 +258,19 @@ def _add_columns(table: Table, *names: str) -> Callable[[Connection], None]:
     return apply
 
 
+def _live_cards_v5(conn: Connection) -> None:
+    _add_columns(live_cards, "lease_until", "not_before", "retired")(conn)
+    # Before one live card per key was enforced there could be several: the newest goes on.
+    c = live_cards.c
+    newest = select(func.max(c.id)).where(c.settled.is_(False)).group_by(c.kind, c.key)
+    conn.execute(
+        update(live_cards)
+        .where(c.settled.is_(False), c.id.not_in(newest))
+        .values(settled=True, retired="replaced")
+    )
+    live_card_per_key.create(conn, checkfirst=True)
+
+
 def _create(*tables: Table) -> Callable[[Connection], None]:
     def apply(conn: Connection) -> None:
         for table in tables:
@@ -264,7 +290,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "migration ledger", _create(migration_chunks, migration_sources, migration_control)),
     Migration(
         5,
-        "live cards: lease, not-before, retired",
-        _add_columns(live_cards, "lease_until", "not_before", "retired"),
+        "live cards: lease, not-before, retired; one live card per key",
+        _live_cards_v5,
     ),
 )
