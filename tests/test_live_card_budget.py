@@ -20,9 +20,8 @@ from bot.migrations import Ledger
 from bot.ports import DbtProgress
 from bot.settings import Settings
 from bot.slack_surface import SlackSurface
-from commands import migration, test
+from commands import migration, test, test_views
 from commands import migration_views as views
-from commands.test_views import TestRequest, progress_card
 from tests.slack_fake.web_api import FakeSlack
 from tests.support.bot import BotHarness, running_bot
 from tests.test_live_cards import ALPHA, BETA, copied, show, shown, spec, tick, until
@@ -93,10 +92,10 @@ async def test_a_card_is_updated_no_more_often_than_its_budget(bot: BotHarness) 
 
 
 async def test_a_running_test_card_changes_at_most_every_10_s() -> None:
-    request = TestRequest("test-budget", "test", None, "U1")
+    request = test_views.TestRequest("test-budget", "test", None, "U1")
     async with FakeSlack() as slack:
         surface = SlackSurface(AsyncWebClient(token="xoxb-test-budget", base_url=slack.api_url), channel="C1")
-        ref = await surface.post(progress_card(request, None))
+        ref = await surface.post(test_views.progress_card(request, None))
         card = test.ProgressCard(surface, ref, request)
         follower = asyncio.create_task(card.follow())
         started = time.monotonic()

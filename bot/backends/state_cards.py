@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -96,7 +96,7 @@ class CardStore:
         """Cards still changing; with `due_at`, only those nobody holds and nobody asked to wait."""
         query = select(live_cards).where(_C.settled.is_(False)).order_by(_C.id)
         if due_at is not None:
-            query = query.where(_free(due_at), or_(_C.not_before.is_(None), _C.not_before <= due_at))
+            query = query.where(_due(due_at))
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [
@@ -117,7 +117,7 @@ class CardStore:
         """True for one replica, and only while the card is as `card` saw it (same version)."""
         stmt = (
             update(live_cards)
-            .where(_C.id == card.id, _C.version == card.version, _C.settled.is_(False), _free(now))
+            .where(_C.id == card.id, _C.version == card.version, _C.settled.is_(False), _due(now))
             .values(version=card.version + 1, lease_until=now + lease)
         )
         return await self._changed(stmt)
@@ -148,8 +148,12 @@ class CardStore:
         return bool(result.rowcount == 1)
 
 
-def _free(now: datetime) -> ColumnElement[bool]:
-    return or_(_C.lease_until.is_(None), _C.lease_until < now)
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Nobody holds the card and nobody asked to wait (Slack's Retry-After, the card's budget)."""
+    return and_(
+        or_(_C.lease_until.is_(None), _C.lease_until < now),
+        or_(_C.not_before.is_(None), _C.not_before <= now),
+    )
 
 
 def _held(card: LiveCard) -> Any:
