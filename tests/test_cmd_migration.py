@@ -15,8 +15,8 @@ import pytest
 import commands
 from bot.core import cards
 from bot.core.cards import LiveCard
-from bot.core.surface import CardRef
 from bot.foundation.migration_specs import MigrationSpec, SourceSpec, default_migrations
+from bot.foundation.ports import CardRef
 from bot.foundation.settings import AccessRule, Settings
 from bot.migration.client import ChunkReport, ExpectedTotals, ValidationReport
 from bot.migration.ledger import Ledger
@@ -34,6 +34,12 @@ NAME = "delivery_address_history"
 SPEC = default_migrations()[0]
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 OWNERS = {"data-platform": "S0DATAPLAT"}
+
+
+@pytest.fixture
+def bot_settings(bot_settings: Settings) -> Settings:
+    # These stories tick faster than one card's Slack budget allows (tests/test_live_cards.py).
+    return bot_settings.model_copy(update={"card_min_interval_s": 0.0})
 
 
 # --- the views (pure), pinned by golden files --------------------------------------------------------

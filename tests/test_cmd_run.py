@@ -96,6 +96,12 @@ class CountingOrchestrator:
         return getattr(self.inner, name)
 
 
+@pytest.fixture
+def bot_settings(bot_settings: Settings) -> Settings:
+    # These stories tick faster than one card's Slack budget allows (tests/test_live_cards.py).
+    return bot_settings.model_copy(update={"card_min_interval_s": 0.0})
+
+
 @dataclass
 class Tick:
     cards: int

@@ -266,6 +266,42 @@ async def test_server_errors_and_slack_errors_can_be_injected(slack: FakeSlack) 
     assert [m["text"] for m in slack.messages("C1")] == ["after a 503"]
 
 
+async def test_failures_can_target_one_channel(slack: FakeSlack) -> None:
+    client = client_for(slack)
+    a = await client.chat_postMessage(channel="CA", text="card A")
+    b = await client.chat_postMessage(channel="CB", text="card B")
+    slack.fail_next("chat.update", status=429, retry_after=7, channel="CA")
+
+    await client.chat_update(channel="CB", ts=b["ts"], text="B moves on")
+    with pytest.raises(SlackApiError) as limited:
+        await client.chat_update(channel="CA", ts=a["ts"], text="A waits")
+    await client.chat_update(channel="CA", ts=a["ts"], text="A later")
+
+    assert limited.value.response.headers["Retry-After"] == "7"
+    assert [(c.args["channel"], c.status) for c in slack.calls_to("chat.update")] == [
+        ("CB", 200),
+        ("CA", 429),
+        ("CA", 200),
+    ]
+
+
+async def test_deleted_messages_and_archived_channels_answer_like_slack(slack: FakeSlack) -> None:
+    client = client_for(slack)
+    gone = await client.chat_postMessage(channel="C1", text="card")
+    await client.chat_postMessage(channel="C2", text="card")
+    slack.delete_message("C1", gone["ts"])
+    slack.archive("C2")
+
+    with pytest.raises(SlackApiError) as deleted:
+        await client.chat_update(channel="C1", ts=gone["ts"], text="tick")
+    with pytest.raises(SlackApiError) as archived:
+        await client.chat_postMessage(channel="C2", text="note")
+
+    assert deleted.value.response["error"] == "message_not_found"
+    assert archived.value.response["error"] == "is_archived"
+    assert slack.messages("C1") == []
+
+
 def test_the_limiter_allows_a_burst_then_the_documented_rate() -> None:
     now = [0.0]
     limiter = RateLimiter(

@@ -4,7 +4,7 @@ The PostgreSQL runs also show what several replicas sharing one database rely on
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, inspect, select, text
 
 from bot.state.schema import MIGRATIONS, schema_version
 from bot.state.store import AuditEntry, SqlState
@@ -74,5 +74,24 @@ async def test_events_are_handled_once_and_forgotten_later(state_url: str) -> No
         assert not await state.first_time("Ev1")  # Slack's retry of the same event
         assert await state.forget_events_before(datetime.now(UTC) + timedelta(seconds=1)) == 1
         assert await state.first_time("Ev1")
+    finally:
+        await state.close()
+
+
+async def test_a_store_from_before_version_5_gains_the_live_card_columns(state_url: str) -> None:
+    state = SqlState(state_url)
+    try:
+        await state.migrate()
+        async with state.engine.begin() as conn:  # back to the shape version 4 left behind
+            for column in ("lease_until", "not_before", "retired"):
+                await conn.execute(text(f'ALTER TABLE amd_live_cards DROP COLUMN "{column}"'))
+            await conn.execute(delete(schema_version).where(schema_version.c.version == 5))
+
+        assert await state.migrate() == MIGRATIONS[-1].version
+        async with state.engine.connect() as conn:
+            columns = await conn.run_sync(
+                lambda c: {col["name"] for col in inspect(c).get_columns("amd_live_cards")}
+            )
+        assert {"lease_until", "not_before", "retired"} <= columns
     finally:
         await state.close()

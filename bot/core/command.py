@@ -18,8 +18,9 @@ from bot.render.message import Message
 if TYPE_CHECKING:
     from bot.core.backends import Backends
     from bot.core.cards import Refresh
-    from bot.core.surface import CardRef, Surface
+    from bot.core.surface import Surface
     from bot.foundation.catalog import Catalog
+    from bot.foundation.ports import CardRef
 
 A = TypeVar("A", bound=BaseModel)
 

@@ -20,10 +20,10 @@ from pydantic import BaseModel, ValidationError
 
 from bot.core.backends import Backends
 from bot.core.command import Command, Ctx
-from bot.core.surface import CardRef, Surface
+from bot.core.surface import Surface
 from bot.foundation.catalog import CatalogMissing
 from bot.foundation.errors import UsageError
-from bot.foundation.ports import BackendUnavailable
+from bot.foundation.ports import BackendUnavailable, CardRef
 from bot.foundation.suggest import unknown
 from bot.render.message import Context, Message, Text, error
 from bot.state.store import AuditEntry

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
+from bot.foundation.ports import CardRef
 from bot.render.message import Message
 
 
-@dataclass(frozen=True)
-class CardRef:
-    """A posted message that can be updated in place or replied to in a thread. Serialisable, so
-    followed cards survive a restart (stored in the state store)."""
+class MessageGone(Exception):
+    """The message can never be changed again: deleted, or its channel archived or gone."""
 
-    channel: str
-    ts: str
+
+class RateLimited(Exception):
+    """Slack asked to wait `retry_after` seconds; nothing was changed."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limited for {retry_after:g} s")
+        self.retry_after = retry_after
 
 
 class Surface(Protocol):
@@ -27,4 +30,5 @@ class Surface(Protocol):
         """A message the whole channel sees (default: where the command was typed), optionally in a thread."""
 
     async def update(self, ref: CardRef, message: Message) -> None:
-        """Replace a posted card in place."""
+        """Replace a posted card in place. Raises MessageGone or RateLimited (from `post` too) so a
+        live card can be retired or tried again later instead of failing its whole round."""

@@ -212,3 +212,15 @@ class DbtRunner(Protocol):
 
     async def cancel(self, run_key: str) -> bool:
         """Stop a running invocation or take it out of the queue; False when it is not active."""
+
+
+# --- chat surfaces ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardRef:
+    """A posted message that can be updated in place or replied to in a thread. Serialisable, so
+    followed cards survive a restart (stored in the state store)."""
+
+    channel: str
+    ts: str

@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     airflow_password: SecretStr | None = None
     composer_environment: str | None = None  # projects/P/locations/L/environments/E
     poll_interval_s: float = 5.0
+    # The fewest seconds between two updates of one live card: ~10/min, of chat.update's ~50/min per
+    # workspace (Tier 3) that every card shares.
+    card_min_interval_s: float = Field(6.0, ge=0)
     run_confirm_ttl_s: float = 600.0  # how long a `/amd run` confirmation's Trigger button works
     run_skip_confirmation: list[str] = Field(default_factory=list)  # DAG globs triggered at once…
     run_production: list[str] = Field(default_factory=lambda: ["*"])  # …unless one of these matches

@@ -25,6 +25,11 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    func,
+    inspect,
+    select,
+    text,
+    update,
 )
 from sqlalchemy.engine import Dialect
 
@@ -102,10 +107,27 @@ live_cards = Table(
     Column("memo", JSON, nullable=False),  # the command's own memory between ticks
     Column("fingerprint", String(64), nullable=False),  # of the last posted render: skip no-op updates
     Column("settled", Boolean, nullable=False, index=True),
-    # Compare-and-set guard: of two replicas refreshing the same card, only one posts the change.
+    # Compare-and-set guard: a replica bumps it to claim the card before sending, so a render made
+    # before someone else's claim can never be sent after it (an older render never wins).
     Column("version", Integer, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # Added by migration 5. Who sends holds the card until `lease_until`; nobody sends before
+    # `not_before` (Slack's Retry-After, or the card's own update budget); `retired` says why a card
+    # stopped without settling (its message is gone, a newer card replaced it).
+    Column("lease_until", UtcDateTime()),
+    Column("not_before", UtcDateTime()),
+    Column("retired", String(64)),
+)
+# One live card per thing shown (a migration, a run): every card costs updates from Slack's budget,
+# and two replicas answering `/amd migration X` at once must not leave two cards that both update.
+live_card_per_key = Index(
+    "ux_amd_live_cards_live_key",
+    live_cards.c.kind,
+    live_cards.c.key,
+    unique=True,
+    sqlite_where=live_cards.c.settled.is_(False),
+    postgresql_where=live_cards.c.settled.is_(False),
 )
 
 
@@ -221,6 +243,34 @@ class Migration:
     apply: Callable[[Connection], None]
 
 
+def _add_columns(table: Table, *names: str) -> Callable[[Connection], None]:
+    """ALTER TABLE … ADD COLUMN for columns a table gained. A fresh database already has them: its
+    first migration creates the table from today's definition."""
+
+    def apply(conn: Connection) -> None:
+        present = {c["name"] for c in inspect(conn).get_columns(table.name)}
+        for name in names:
+            if name not in present:
+                column = table.c[name]
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{name}" {kind}'))
+
+    return apply
+
+
+def _live_cards_v5(conn: Connection) -> None:
+    _add_columns(live_cards, "lease_until", "not_before", "retired")(conn)
+    # Before one live card per key was enforced there could be several: the newest goes on.
+    c = live_cards.c
+    newest = select(func.max(c.id)).where(c.settled.is_(False)).group_by(c.kind, c.key)
+    conn.execute(
+        update(live_cards)
+        .where(c.settled.is_(False), c.id.not_in(newest))
+        .values(settled=True, retired="replaced")
+    )
+    live_card_per_key.create(conn, checkfirst=True)
+
+
 def _create(*tables: Table) -> Callable[[Connection], None]:
     def apply(conn: Connection) -> None:
         for table in tables:
@@ -238,4 +288,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "run confirmations", _create(run_confirmations)),
     Migration(3, "dbt test runs and results", _create(test_runs, test_results)),
     Migration(4, "migration ledger", _create(migration_chunks, migration_sources, migration_control)),
+    Migration(
+        5,
+        "live cards: lease, not-before, retired; one live card per key",
+        _live_cards_v5,
+    ),
 )

@@ -12,7 +12,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.core.backends import Backends
 from bot.core.router import Refusal, Router
-from bot.core.surface import CardRef
+from bot.foundation.ports import CardRef
 from bot.foundation.settings import Settings
 from bot.render.slack import fallback_text, parse_action_id, to_blocks
 from bot.surfaces.slack import SlackSurface, web_client

@@ -13,7 +13,7 @@ from typing import Any
 from bot.core import cards
 from bot.core.command import Command
 from bot.core.router import Router
-from bot.core.surface import CardRef
+from bot.foundation.ports import CardRef
 from bot.render.console import to_text
 from bot.render.message import Button, Message, error
 from bot.scheduler import live_kinds

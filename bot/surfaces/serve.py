@@ -24,7 +24,7 @@ from bot.core.router import Router
 from bot.migration.ingest import migration_routes
 from bot.migration.ledger import Ledger
 from bot.scheduler import start_scheduler
-from bot.surfaces.slack import SlackSurface
+from bot.surfaces.slack import SlackSurface, without_rate_limit_waits
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ async def serve_http(
     runner = web.AppRunner(http_app(app, backends, router))
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
-    scheduler = start_scheduler(backends, SlackSurface(app.client), commands)
+    scheduler = start_scheduler(backends, SlackSurface(without_rate_limit_waits(app.client)), commands)
     log.warning("serving Slack over HTTP on %s:%d (/slack/events)", host, port)
     try:
         await asyncio.Event().wait()
@@ -98,7 +98,7 @@ async def serve_socket_mode(app: AsyncApp, backends: Backends, commands: Sequenc
     token = backends.settings.slack_app_token
     assert token is not None, "Socket Mode needs SLACK_APP_TOKEN"
     handler = AsyncSocketModeHandler(app, token.get_secret_value())
-    scheduler = start_scheduler(backends, SlackSurface(app.client), commands)
+    scheduler = start_scheduler(backends, SlackSurface(without_rate_limit_waits(app.client)), commands)
     try:
         await handler.start_async()  # type: ignore[no-untyped-call]
     finally:

@@ -1,11 +1,16 @@
 """Answers into Slack: response_url for the requester, chat.postMessage/update for cards, and
-files_upload_v2 for charts and long snippets. Rate limits (429 + Retry-After) are retried by the SDK."""
+files_upload_v2 for charts and long snippets. Rate limits (429 + Retry-After) are retried by the SDK,
+except on the scheduler's client (`without_rate_limit_waits`): a live card keeps its own "not before"
+in the state store, so one rate-limited card never holds up the others' round."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import aiohttp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -15,12 +20,15 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.core.surface import CardRef
+from bot.core.surface import MessageGone, RateLimited
+from bot.foundation.ports import CardRef
 from bot.foundation.settings import Settings
 from bot.render.message import Code, Image, Message
 from bot.render.slack import MAX_SECTION_TEXT, fallback_text, to_blocks
 
 log = logging.getLogger(__name__)
+# Errors after which a message can never be changed again (docs.slack.dev, chat.update / postMessage).
+GONE = frozenset({"message_not_found", "channel_not_found", "is_archived"})
 
 
 def retry_handlers() -> list[AsyncRetryHandler]:
@@ -39,6 +47,27 @@ def web_client(settings: Settings, session: aiohttp.ClientSession | None = None)
     return AsyncWebClient(
         token=token, base_url=settings.slack_api_url, retry_handlers=retry_handlers(), session=session
     )
+
+
+def without_rate_limit_waits(client: AsyncWebClient) -> AsyncWebClient:
+    """The same client and session, but a 429 comes back at once as RateLimited instead of being
+    slept out inside the call (and so inside the scheduler's round)."""
+    handlers = [h for h in client.retry_handlers if not isinstance(h, AsyncRateLimitErrorRetryHandler)]
+    return AsyncWebClient(
+        token=client.token, base_url=client.base_url, session=client.session, retry_handlers=handlers
+    )
+
+
+@asynccontextmanager
+async def _card_errors() -> AsyncIterator[None]:
+    try:
+        yield
+    except SlackApiError as exc:
+        if exc.response.status_code == 429:
+            raise RateLimited(float(exc.response.headers.get("Retry-After", 1))) from exc
+        if exc.response.get("error") in GONE:
+            raise MessageGone(str(exc.response.get("error"))) from exc
+        raise
 
 
 class SlackSurface:
@@ -83,20 +112,22 @@ class SlackSurface:
         self, message: Message, *, channel: str | None = None, thread: CardRef | None = None
     ) -> CardRef:
         where = channel or self.channel
-        posted = await self.client.chat_postMessage(
-            channel=where,
-            text=fallback_text(message),
-            blocks=to_blocks(message),
-            thread_ts=thread.ts if thread else None,
-        )
+        async with _card_errors():
+            posted = await self.client.chat_postMessage(
+                channel=where,
+                text=fallback_text(message),
+                blocks=to_blocks(message),
+                thread_ts=thread.ts if thread else None,
+            )
         ref = CardRef(str(posted["channel"]), str(posted["ts"]))
         await self._attachments(message, ref.channel, thread or ref)
         return ref
 
     async def update(self, ref: CardRef, message: Message) -> None:
-        await self.client.chat_update(
-            channel=ref.channel, ts=ref.ts, text=fallback_text(message), blocks=to_blocks(message)
-        )
+        async with _card_errors():
+            await self.client.chat_update(
+                channel=ref.channel, ts=ref.ts, text=fallback_text(message), blocks=to_blocks(message)
+            )
 
     async def _attachments(self, message: Message, channel: str, thread: CardRef | None) -> None:
         """Charts, and snippets too long for a block, go up as files next to the message."""

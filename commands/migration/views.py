@@ -91,7 +91,8 @@ def card(
         f"({percent(progress.percent)})"
     )
     if progress.stalled_for_s is not None:
-        summary += f" · no report for {fmt.age(timedelta(seconds=progress.stalled_for_s))}"
+        # A time, not an age: an age would change the card (a chat.update) every minute of the stall.
+        summary += f" · no report since {fmt.when(progress.last_report_at)}"
     shown = ", ".join(f"{source} `{chunk}`" for source, chunk in failed[:SHOWN_FAILURES])
     more = (
         f" and {progress.failed - len(failed[:SHOWN_FAILURES])} more"
@@ -110,10 +111,12 @@ def card(
                 ("Validation", _validation_text(progress)),
             )
         ),
+        # No "as of" clock here: Slack shows when a message was edited, and a clock would cost
+        # a chat.update every minute whether or not anything moved.
         Context(
             (
                 f"`{spec.name}` → `{progress.target}` · owner {mention(spec.owner, owners)} · "
-                f"last report {fmt.when(progress.last_report_at)} · as of {fmt.when(progress.as_of)}",
+                f"last report {fmt.when(progress.last_report_at)}",
             )
         ),
     ]

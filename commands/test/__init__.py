@@ -17,10 +17,10 @@ from typing import Literal
 from pydantic import BaseModel
 
 from bot.core.command import Action, Command, Ctx
-from bot.core.surface import CardRef
+from bot.core.surface import Surface
 from bot.foundation.catalog import Catalog
 from bot.foundation.errors import UsageError
-from bot.foundation.ports import BackendUnavailable, DbtInvocation, DbtProgress
+from bot.foundation.ports import BackendUnavailable, CardRef, DbtInvocation, DbtProgress
 from bot.foundation.selector import check_selector
 from bot.render.message import Message, note
 from bot.state.results import StoredTest, TestResults, TestRun
@@ -39,7 +39,8 @@ from commands.test.views import (
 )
 
 log = logging.getLogger(__name__)
-UPDATE_EVERY_S = 2.0  # chat.update is Tier 3 (~50/min per workspace): one card must not eat it
+# chat.update is Tier 3 (~50/min per workspace, shared by every card): a running test card takes 6.
+UPDATE_EVERY_S = 10.0
 SAMPLE_ROWS = 10
 
 
@@ -86,7 +87,7 @@ async def run_and_show(ctx: Ctx, request: TestRequest) -> None:
     ctx.audit_detail["run_key"] = request.run_key
     ref = await ctx.surface.post(progress_card(request, None))
     await store.set_card(request.run_key, ref.ts)
-    live = _LiveCard(ctx, ref, request)
+    live = ProgressCard(ctx.surface, ref, request)
     follower = asyncio.create_task(live.follow())
     try:
         result = await _invoke(ctx, request, live)
@@ -103,7 +104,7 @@ async def run_and_show(ctx: Ctx, request: TestRequest) -> None:
     await _settle(ctx, store, ref, request, result)
 
 
-async def _invoke(ctx: Ctx, request: TestRequest, live: _LiveCard) -> DbtInvocation:
+async def _invoke(ctx: Ctx, request: TestRequest, live: ProgressCard) -> DbtInvocation:
     if request.command == "test":
         return await ctx.backends.dbt.test(
             request.selector, run_key=request.run_key, on_progress=live.progress
@@ -128,12 +129,13 @@ async def _settle(
         await ctx.surface.post(ping, channel=ref.channel, thread=ref)
 
 
-class _LiveCard:
+class ProgressCard:
     """Progress arrives per dbt node; the card shows the latest at most every UPDATE_EVERY_S, from its
-    own task, so a slow Slack never holds up reading dbt's output."""
+    own task, so a slow Slack never holds up reading dbt's output. A refused update is tried again
+    (with the newest progress) at the next turn."""
 
-    def __init__(self, ctx: Ctx, ref: CardRef, request: TestRequest) -> None:
-        self._ctx, self._ref, self._request = ctx, ref, request
+    def __init__(self, surface: Surface, ref: CardRef, request: TestRequest) -> None:
+        self._surface, self._ref, self._request = surface, ref, request
         self._latest: DbtProgress | None = None
 
     async def progress(self, progress: DbtProgress) -> None:
@@ -143,12 +145,14 @@ class _LiveCard:
         shown: DbtProgress | None = None
         while True:
             await asyncio.sleep(UPDATE_EVERY_S)
-            if self._latest != shown:
-                shown = self._latest
+            latest = self._latest
+            if latest != shown:
                 try:
-                    await self._ctx.surface.update(self._ref, progress_card(self._request, shown))
+                    await self._surface.update(self._ref, progress_card(self._request, latest))
                 except Exception:
                     log.warning("could not update test card %s", self._request.run_key, exc_info=True)
+                else:
+                    shown = latest
 
 
 def _owners(catalog: Catalog, result: DbtInvocation) -> Owners:

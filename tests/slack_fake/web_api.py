@@ -83,6 +83,10 @@ class _Failure:
     status: int
     retry_after: int
     error: str | None
+    channel: str | None  # None: whatever the channel
+
+    def matches(self, args: Args) -> bool:
+        return self.channel is None or self.channel == args.get("channel")
 
 
 class FakeSlack(LocalServer):
@@ -226,12 +230,22 @@ class FakeSlack(LocalServer):
         retry_after: int = 1,
         error: str | None = None,
         times: int = 1,
+        channel: str | None = None,
     ) -> None:
-        """Answer the next `times` calls to `method` with 429 (+ Retry-After), a 5xx, or 200 + `error`."""
+        """Answer the next `times` calls to `method` with 429 (+ Retry-After), a 5xx, or 200 + `error`;
+        with `channel`, only calls about that channel fail (one card's trouble, not everybody's)."""
         if status != 429 and status < 500 and error is None:
             raise ValueError(f"a {status} failure needs an `error`, e.g. error='not_in_channel'")
         queue = self._failures.setdefault(method, deque())
-        queue.extend(_Failure(status, retry_after, error) for _ in range(times))
+        queue.extend(_Failure(status, retry_after, error, channel) for _ in range(times))
+
+    def delete_message(self, channel: str, ts: str) -> None:
+        """Someone deleted the message: updating it answers `message_not_found` from now on."""
+        self.workspace.delete(channel, ts)
+
+    def archive(self, channel: str) -> None:
+        """The channel was archived: posting or updating there answers `is_archived` from now on."""
+        self.workspace.archived.add(channel)
 
     # --- HTTP ----------------------------------------------------------------------------------------
 
@@ -258,9 +272,9 @@ class FakeSlack(LocalServer):
             self._authenticate(method, args, token)
         except SlackError as exc:
             return 200, exc.body(), {}
-        failures = self._failures.get(method)
-        if failures:
-            return _forced(failures.popleft())
+        failure = self._take_failure(method, args)
+        if failure is not None:
+            return _forced(failure)
         retry_after = self._limiter.admit(method, args.get("channel"))
         if retry_after is not None:
             return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}
@@ -268,6 +282,13 @@ class FakeSlack(LocalServer):
             return 200, handler(args), {}
         except SlackError as exc:
             return 200, exc.body(), {}
+
+    def _take_failure(self, method: str, args: Args) -> _Failure | None:
+        queue = self._failures.get(method, deque())
+        failure = next((f for f in queue if f.matches(args)), None)
+        if failure is not None:
+            queue.remove(failure)
+        return failure
 
     def _authenticate(self, method: str, args: Args, token: Any) -> None:
         if not token:

@@ -104,6 +104,7 @@ class Workspace:
     ) -> None:
         self.base_url = ""  # set by the server once it knows its port
         self.uploads: dict[str, Upload] = {}
+        self.archived: set[str] = set()
         self._messages: dict[str, dict[str, Json]] = {}  # channel -> ts -> message
         self._users = {uid: dict(u) for uid, u in users.items()}
         self._usergroups = [dict(g) for g in usergroups]
@@ -122,6 +123,10 @@ class Workspace:
 
     def message(self, channel: str, ts: str) -> Json:
         return copy.deepcopy(self._find(channel, ts))
+
+    def delete(self, channel: str, ts: str) -> None:
+        self._find(channel, ts)
+        del self._messages[channel][ts]
 
     # --- tokens handed out with payloads ------------------------------------------------------------
 
@@ -319,9 +324,11 @@ class Workspace:
 
     def _channel(self, args: Args) -> str:
         channel = args.get("channel")
-        if isinstance(channel, str) and channel:
-            return channel
-        raise SlackError("channel_not_found")
+        if not isinstance(channel, str) or not channel:
+            raise SlackError("channel_not_found")
+        if channel in self.archived:
+            raise SlackError("is_archived")
+        return channel
 
     def _find(self, channel: str, ts: str) -> Json:
         message = self._messages.get(channel, {}).get(ts)

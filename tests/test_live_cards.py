@@ -1,0 +1,150 @@
+"""Live cards through Slack's refusals (issue #8): two migration cards in two channels, the scheduler's
+card tick run by hand, and FakeSlack answering errors, 429s and "gone" for one card while the other
+is fine. What Slack shows is read back from FakeSlack."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+import commands
+from bot.core import cards
+from bot.foundation.migration_specs import MigrationSpec, SourceSpec
+from bot.foundation.settings import Settings
+from bot.migration.client import ChunkReport
+from bot.migration.ledger import Ledger
+from bot.scheduler import live_kinds
+from bot.surfaces.slack import SlackSurface, web_client, without_rate_limit_waits
+from commands import migration
+from tests.support.bot import BotHarness, running_bot
+
+ALPHA, BETA = "alpha_history", "beta_history"
+
+
+def spec(name: str) -> MigrationSpec:
+    return MigrationSpec(
+        name=name,
+        target=f"amd.{name}",
+        sources=[SourceSpec(name="mongo", kind="mongodb", expected_rows=1_000)],
+    )
+
+
+@pytest.fixture
+async def bot(bot_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[BotHarness]:
+    # Every tick may show new numbers: these stories are about Slack's answers, not the budget.
+    monkeypatch.setattr(migration, "UPDATE_EVERY_S", 0.0)
+    settings = bot_settings.model_copy(
+        update={"migrations": [spec(ALPHA), spec(BETA)], "card_min_interval_s": 0.0}
+    )
+    async with running_bot(settings) as harness:
+        yield harness
+
+
+def text_of(message: dict[str, Any]) -> str:
+    return json.dumps(message.get("blocks", []), ensure_ascii=False) + str(message.get("text", ""))
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.05)
+
+
+async def show(bot: BotHarness, name: str, channel: str) -> str:
+    """`/amd migration <name>` in `channel`; the ts of the card it posts."""
+    await bot.slash(f"/amd migration {name}", channel=channel)
+    await until(lambda: any(name in text_of(m) for m in bot.slack.messages(channel)))
+    return next(m["ts"] for m in bot.slack.messages(channel) if name in text_of(m))
+
+
+async def copied(bot: BotHarness, name: str, rows: int) -> None:
+    ledger = Ledger.on(bot.backends.state, bot.backends.settings.migrations)
+    report = ChunkReport(source="mongo", chunk=f"ids:{rows}", rows=rows)
+    await ledger.report(name, report, at=datetime.now(UTC))
+
+
+async def tick(bot: BotHarness) -> int:
+    """One run of the scheduler's live-card job, on the surface the scheduler uses."""
+    surface = SlackSurface(without_rate_limit_waits(web_client(bot.backends.settings)))
+    return await cards.tick(bot.backends, surface, live_kinds(commands.COMMANDS))
+
+
+def shown(bot: BotHarness, channel: str, ts: str) -> str:
+    return text_of(bot.slack.message(channel, ts))
+
+
+async def test_an_update_slack_refused_is_sent_again_on_a_later_tick(bot: BotHarness) -> None:
+    card = await show(bot, ALPHA, "CA")
+    await copied(bot, ALPHA, 300)
+    bot.slack.fail_next("chat.update", status=200, error="fatal_error", channel="CA")
+
+    await tick(bot)
+    assert "300 / 1,000" not in shown(bot, "CA", card)
+
+    await tick(bot)
+    assert "300 / 1,000" in shown(bot, "CA", card)
+
+
+async def test_one_cards_error_does_not_stop_the_others(bot: BotHarness) -> None:
+    alpha = await show(bot, ALPHA, "CA")
+    beta = await show(bot, BETA, "CB")
+    await copied(bot, ALPHA, 300)
+    await copied(bot, BETA, 400)
+    bot.slack.fail_next("chat.update", status=200, error="fatal_error", channel="CA")
+
+    await tick(bot)
+
+    assert "400 / 1,000" in shown(bot, "CB", beta)
+    assert "300 / 1,000" not in shown(bot, "CA", alpha)
+
+
+async def test_a_card_whose_message_is_gone_for_good_is_retired(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    alpha = await show(bot, ALPHA, "CA")
+    await show(bot, BETA, "CB")
+    bot.slack.delete_message("CA", alpha)
+    bot.slack.archive("CB")
+    await copied(bot, ALPHA, 300)
+    await copied(bot, BETA, 400)
+
+    with caplog.at_level(logging.WARNING, logger="bot.core.cards"):
+        await tick(bot)
+
+    assert await cards.unsettled(bot.backends) == []
+    retired = [r.getMessage() for r in caplog.records if "retired" in r.getMessage()]
+    assert any("message_not_found" in line for line in retired)
+    assert any("is_archived" in line for line in retired)
+    calls = len(bot.slack.calls_to("chat.update"))
+    await copied(bot, ALPHA, 500)
+    await tick(bot)
+    assert len(bot.slack.calls_to("chat.update")) == calls  # nothing more is tried for them
+
+
+async def test_a_429_delays_one_card_without_holding_up_the_round(bot: BotHarness) -> None:
+    alpha = await show(bot, ALPHA, "CA")
+    beta = await show(bot, BETA, "CB")
+    await copied(bot, ALPHA, 300)
+    await copied(bot, BETA, 400)
+    bot.slack.fail_next("chat.update", status=429, retry_after=2, channel="CA")
+
+    started = time.monotonic()
+    await tick(bot)
+    assert time.monotonic() - started < 1.5  # no sleeping out Retry-After inside the round
+    assert "400 / 1,000" in shown(bot, "CB", beta)
+
+    await copied(bot, ALPHA, 600)
+    await tick(bot)  # within Retry-After: Slack is not asked again
+    assert [c.status for c in bot.slack.calls_to("chat.update") if c.args["channel"] == "CA"] == [429]
+
+    await asyncio.sleep(2.2)
+    await tick(bot)  # after it: the newest state, never the delayed one
+    assert "900 / 1,000" in shown(bot, "CA", alpha)
+    assert [c.status for c in bot.slack.calls_to("chat.update") if c.args["channel"] == "CA"] == [429, 200]
