@@ -126,7 +126,7 @@ def run_card(run: RunState, memo: RunMemo, *, requester: str, environment: str, 
                 ("Environment", environment),
                 ("Logical date", fmt.when(run.logical_date)),
                 ("Started", fmt.when(run.started_at)),
-                ("Duration", duration(run, now)),
+                ("Duration", duration(run)),
                 ("Conf", conf_text(run.conf)),
                 ("Asked by", f"<@{requester}>"),
             )
@@ -165,7 +165,7 @@ def status_card(dag: str | None, runs: Sequence[RunState], *, now: datetime) -> 
     if not runs:
         return Message((Header(title), Text("No runs yet.")), fallback=f"{title}: none")
     rows = tuple(
-        (r.dag_id, r.run_id, r.state, fmt.when(r.started_at), duration(r, now) if r.started_at else "—")
+        (r.dag_id, r.run_id, r.state, fmt.when(r.started_at), duration(r) if r.started_at else "—")
         for r in runs
     )
     table = Table(("DAG", "run", "state", "started", "duration"), rows)
@@ -175,14 +175,14 @@ def status_card(dag: str | None, runs: Sequence[RunState], *, now: datetime) -> 
     )
 
 
-def duration(run: RunState, now: datetime) -> str:
+def duration(run: RunState) -> str:
     if run.started_at is None:
         return "not started"
     if run.ended_at is not None:
         return fmt.age(run.ended_at - run.started_at)
-    # Whole minutes while it runs: a card whose text changes every tick costs a chat.update each time.
-    minutes = int((now - run.started_at).total_seconds() // 60)
-    return f"running for {minutes} min" if minutes else "running for < 1 min"
+    # No running count beside "Started": a card whose text changes with the clock alone costs a
+    # chat.update every tick (Tier 3) and tells the reader nothing new.
+    return "still running"
 
 
 def conf_text(conf: Mapping[str, Any]) -> str:
