@@ -33,7 +33,7 @@ def progress(step: str, fraction: float) -> None:
 
 async def prepare_demo(settings: Settings) -> None:
     """The embedded default builds its demo world on first start (later starts reuse it)."""
-    if settings.warehouse != "duckdb" or settings.duckdb_path is not None:
+    if not settings.uses_demo_project or settings.warehouse != "duckdb" or settings.duckdb_path is not None:
         return
     from demo.world import ensure_demo
 
@@ -45,7 +45,7 @@ async def started(settings: Settings) -> AsyncIterator[tuple[Backends, Router]]:
     import commands
 
     await prepare_demo(settings)
-    backends = await build_backends(settings)
+    backends = await build_backends(settings, progress=progress)
     try:
         yield backends, Router(commands.COMMANDS, backends, prefix=settings.command)
     finally:

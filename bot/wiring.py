@@ -6,6 +6,7 @@ clients take seconds to import and the embedded default never needs them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.backends.state_sql import SqlState
@@ -14,6 +15,8 @@ from bot.ports import DbtRunner, Orchestrator, Warehouse
 from bot.rbac import Policy
 from bot.settings import Settings
 from bot.stats import StatsService
+
+Progress = Callable[[str, float], None]
 
 
 @dataclass
@@ -29,12 +32,16 @@ class Backends:
 
     def reload_catalog(self) -> None:
         """Pick up a new dbt manifest (after a deploy or `dbt parse`) without a restart."""
-        self.catalog = Catalog.load(self.settings.manifest_path, self.settings.owners)
+        self.catalog = load_catalog(self.settings)
 
     async def close(self) -> None:
         await self.orchestrator.close()
         await self.warehouse.close()
         await self.state.close()
+
+
+def load_catalog(settings: Settings) -> Catalog:
+    return Catalog.load(settings.manifest_path, settings.owners, settings.entities)
 
 
 def build_warehouse(settings: Settings) -> Warehouse:
@@ -61,21 +68,31 @@ def build_orchestrator(settings: Settings) -> Orchestrator:
     return LocalRunner(settings)
 
 
-async def build_backends(settings: Settings, *, warehouse: Warehouse | None = None) -> Backends:
+async def build_backends(
+    settings: Settings, *, warehouse: Warehouse | None = None, progress: Progress | None = None
+) -> Backends:
     """Construct every adapter and bring the state schema up to date. `warehouse` lets tests and
-    benchmarks wrap the real adapter (e.g. to make it slow) without a second wiring path."""
-    from bot.backends.dbt_cli import DbtCliRunner
+    benchmarks wrap the real adapter (e.g. to make it slow) without a second wiring path.
 
+    The team's own dbt project is opened first: its profile may choose the warehouse, and its
+    manifest may need a `dbt parse` (reported through `progress`)."""
+    from bot.backends.build_log import BuildLog
+    from bot.backends.dbt_cli import DbtCliRunner
+    from bot.backends.project import open_project
+
+    settings = await open_project(settings, progress=progress)
+    catalog = load_catalog(settings)
     state = SqlState(settings.state_dsn)
     await state.migrate()
     chosen = warehouse or build_warehouse(settings)
+    orchestrator = build_orchestrator(settings)
     return Backends(
         settings=settings,
-        catalog=Catalog.load(settings.manifest_path, settings.owners),
+        catalog=catalog,
         warehouse=chosen,
-        orchestrator=build_orchestrator(settings),
+        orchestrator=orchestrator,
         dbt=DbtCliRunner(settings),
         state=state,
-        stats=StatsService(chosen, settings.stats_cache_ttl_s),
+        stats=StatsService(chosen, settings.stats_cache_ttl_s, builds=BuildLog(settings, orchestrator)),
         policy=Policy(settings.access, settings.admins, settings.groups),
     )
