@@ -50,8 +50,10 @@ def _age(status: EntityStatus) -> str:
     return "unknown" if status.age is None else fmt.age(status.age)
 
 
-def _names(statuses: Sequence[EntityStatus]) -> str:
-    return ", ".join(f"`{s.entity.name}`" for s in statuses)
+def _names(statuses: Sequence[EntityStatus], shown: int = 10) -> str:
+    # A project has hundreds of models: name a few, count the rest.
+    names = ", ".join(f"`{s.entity.name}`" for s in statuses[:shown])
+    return names + (f" and {len(statuses) - shown} more" if len(statuses) > shown else "")
 
 
 def _summary(statuses: Sequence[EntityStatus]) -> tuple[str, str]:
@@ -67,7 +69,7 @@ def _summary(statuses: Sequence[EntityStatus]) -> tuple[str, str]:
         lines.append(f"No SLA (`meta.freshness_sla_hours`) to judge {_names(no_sla)} by.")
     if not lines:
         return ":white_check_mark: Every entity is fresh.", "AMD entities: all fresh"
-    if not stale:
+    if not stale and any(s.fresh for s in statuses):
         lines.insert(0, ":white_check_mark: Nothing is stale by its SLA.")
     parts = (f"{len(stale)} stale", f"{len(unknown)} unknown", f"{len(no_sla)} without SLA")
     return "\n".join(lines), "AMD entities: " + ", ".join(p for p in parts if not p.startswith("0 "))
