@@ -88,9 +88,11 @@ class StatsService:
 
     async def _fetch(self, entities: Sequence[Entity]) -> list[EntityStatus]:
         stats = await self.warehouse.entity_stats([e.stats_query for e in entities])
-        builds = await self.builds.last_builds(entities) if self.builds else {}
-        as_of = datetime.now(UTC)
         by_name: dict[str, EntityStats] = {s.entity: s for s in stats}
+        # Builds are looked up only where the load column told nothing: it may cost an orchestrator call.
+        unloaded = [e for e in entities if e.name in by_name and by_name[e.name].last_loaded_at is None]
+        builds = await self.builds.last_builds(unloaded) if self.builds and unloaded else {}
+        as_of = datetime.now(UTC)
         return [
             _status(e, by_name[e.name], builds.get(e.name), as_of)
             for e in sorted(entities, key=lambda e: e.name)
