@@ -14,7 +14,9 @@ from typing import Any
 
 import aiohttp
 
+from bot.backends.project import ProjectError
 from bot.console import Console
+from bot.entity_selection import EntitySelectorError
 from bot.router import Router
 from bot.settings import Settings
 from bot.wiring import Backends, build_backends
@@ -45,7 +47,11 @@ async def started(settings: Settings) -> AsyncIterator[tuple[Backends, Router]]:
     import commands
 
     await prepare_demo(settings)
-    backends = await build_backends(settings, progress=progress)
+    try:
+        backends = await build_backends(settings, progress=progress)
+    except (ProjectError, EntitySelectorError) as exc:
+        # A configuration problem with the team's project: the message says what to change.
+        raise SystemExit(f"amd-bot: {exc}") from None
     try:
         yield backends, Router(commands.COMMANDS, backends, prefix=settings.command)
     finally:

@@ -51,7 +51,7 @@ def with_profile(settings: Settings) -> Settings:
         if _configured_without_profile(settings, explicit):
             log.info("dbt profile not used for the warehouse: %s", exc)
             return settings
-        raise ProjectError(f"amd-bot cannot connect to the project's warehouse: {exc}") from None
+        raise ProjectError(f"cannot connect to the project's warehouse: {exc}") from None
     if "warehouse" in explicit and found["warehouse"] != settings.warehouse:
         return settings  # AMD_WAREHOUSE chose another warehouse: its AMD_* settings describe it
     update: dict[str, Any] = {k: v for k, v in found.items() if k not in explicit}
