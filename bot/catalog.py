@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.command import UsageError
-from bot.entity_selection import entity_ids
+from bot.entity_selection import entity_ids, node_meta
 from bot.ports import Relation, StatsQuery
 from bot.suggest import unknown
 
@@ -114,17 +114,12 @@ class Catalog:
 
 
 def _owner(node: Mapping[str, Any], group_owners: Mapping[str, str]) -> str | None:
-    owner = _meta(node).get("owner")
+    owner = node_meta(node).get("owner")
     return str(owner) if owner else group_owners.get(node.get("group") or "")
 
 
-def _meta(node: Mapping[str, Any]) -> Mapping[str, Any]:
-    # dbt puts meta in both places depending on where it was declared; config.meta wins.
-    return {**node.get("meta", {}), **node.get("config", {}).get("meta", {})}
-
-
 def _entity(uid: str, node: Mapping[str, Any], owner: str | None, tests: tuple[str, ...]) -> Entity:
-    meta = _meta(node)
+    meta = node_meta(node)
     sla = meta.get("freshness_sla_hours")
     return Entity(
         name=node["name"],

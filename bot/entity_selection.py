@@ -32,7 +32,7 @@ def entity_ids(manifest: Mapping[str, Any], selector: str | None) -> list[str]:
     }
     if selector and selector.strip():
         return sorted(uid for uid, node in models.items() if _selected(node, selector, root))
-    marked = [uid for uid, node in models.items() if _meta(node).get("entity")]
+    marked = [uid for uid, node in models.items() if node_meta(node).get("entity")]
     if marked:
         return sorted(marked)
     return sorted(
@@ -47,7 +47,8 @@ def _latest(node: Node) -> bool:
     return version is None or latest is None or str(version) == str(latest)
 
 
-def _meta(node: Node) -> Mapping[str, Any]:
+def node_meta(node: Node) -> Mapping[str, Any]:
+    # dbt puts meta in both places depending on where it was declared; config.meta wins.
     return {**node.get("meta", {}), **node.get("config", {}).get("meta", {})}
 
 
