@@ -9,6 +9,7 @@ project itself, and until it sees a build it knows no last load.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -18,11 +19,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.backends.project import manifest_is_stale, open_project
 from bot.settings import Settings
 from bot.wiring import Backends
+from tests.support.airflow import AirflowServer
 from tests.support.bot import BotHarness, running_bot
 from tests.support.demo import isolated_settings
-from tests.test_cmd_run import Shell
+from tests.test_cmd_run import Shell, airflow_settings
 
 HARBOUR = Path(__file__).resolve().parent / "projects" / "harbour"
 MARTS = ("berth_usage", "port_calls", "vessels")
@@ -81,6 +84,18 @@ async def test_one_setting_is_enough_and_every_model_is_listed(bot: BotHarness, 
     assert "STALE" not in out and "never" not in out
 
 
+async def test_slack_gets_the_same_answer_and_no_chart_without_a_load_column(bot: BotHarness) -> None:
+    reply = await bot.slash("/amd stats", user="U1", channel="C1")
+    (listed,) = await bot.answers(reply)
+    (details,) = await bot.answers(await bot.slash("/amd stats vessels", channel="C1"))
+
+    assert reply.status == 200
+    assert "Last load unknown for" in str(listed["blocks"])
+    assert "Every entity is fresh" not in str(listed["blocks"])
+    assert "No daily volume chart" in str(details["blocks"])
+    assert bot.slack.uploads == {}
+
+
 async def test_stats_of_a_model_without_a_load_column_leaves_the_chart_out(bot: BotHarness) -> None:
     out = await bot.console("/amd stats port_calls")
 
@@ -134,6 +149,18 @@ async def test_run_builds_a_model_and_its_parents_after_the_confirmation(bot: Bo
     assert "Last load unknown for `berth_usage`, `port_calls`, `stg_port_calls`: no load column" in stats
 
 
+@pytest.mark.airflow
+async def test_on_airflow_a_model_without_a_dag_says_which_setting_is_missing(
+    harbour: Project, tmp_path: Path, airflow_server: AirflowServer
+) -> None:
+    settings = airflow_settings(harbour.settings(tmp_path), airflow_server)
+    async with running_bot(settings) as bot:
+        out = await bot.console("/amd run vessels")
+
+    assert "Entity `vessels` has no DAG: set `meta.dag` on the model to the DAG that builds it" in out
+    assert "Trigger" not in out
+
+
 async def test_entities_are_a_dbt_selector(harbour: Project, tmp_path: Path) -> None:
     async with running_bot(harbour.settings(tmp_path, entities="path:models/marts")) as bot:
         assert sorted(bot.backends.catalog.entities) == list(MARTS)
@@ -142,3 +169,18 @@ async def test_entities_are_a_dbt_selector(harbour: Project, tmp_path: Path) -> 
         out = await bot.console("/amd stats")
     assert "No model of the dbt project is selected as an entity. Set `AMD_ENTITIES`" in out
     assert "Every entity is fresh" not in out
+
+
+async def test_the_manifest_is_parsed_again_when_the_project_changed(
+    harbour: Project, tmp_path: Path
+) -> None:
+    settings = await open_project(harbour.settings(tmp_path))
+    assert not manifest_is_stale(settings)
+
+    parsed = settings.manifest_path.stat().st_mtime
+    edited = harbour.dir / "models" / "marts" / "vessels.sql"
+    os.utime(edited, (parsed + 60, parsed + 60))  # the team edits a model after the last parse
+
+    assert manifest_is_stale(settings)
+    await open_project(settings.model_copy(update={"dbt_manifest": settings.manifest_path}))
+    assert settings.manifest_path.stat().st_mtime == parsed  # AMD_DBT_MANIFEST is used as it is
