@@ -139,7 +139,9 @@ def _permission(args: RunArgs) -> str:
 def _ack(args: RunArgs) -> str:
     if args.mode == "status":
         return "Reading the latest runs…"
-    return f"Preparing the run of `{args.dag}`…" if args.verified else f"Looking for DAG `{args.dag}`…"
+    if args.verified or args.entity:  # an entity without meta.dag is a DAG of its own name (run_args)
+        return f"Preparing the run of `{args.dag}`…"
+    return f"Looking for DAG `{args.dag}`…"
 
 
 command = Command(

@@ -1,8 +1,8 @@
 """When each entity was last built successfully: the BuildLog of bot.stats, from facts only.
 
-Facts are dbt's own run_results.json files — the project's target (what the team's `dbt build` left),
-the bot's `/amd test` runs and its local runner's builds — and the orchestrator's latest successful
-run of an entity's DAG. A file is read again only when it changed, so asking costs a directory scan.
+Facts are dbt's own run_results.json files — the project's target (what the team's `dbt build` left)
+and the local runner's builds — and the orchestrator's latest successful run of an entity's DAG.
+A file is read again only when it changed, so asking costs a directory scan.
 """
 
 from __future__ import annotations
@@ -41,11 +41,11 @@ class BuildLog:
         return found
 
     def _files(self) -> list[Path]:
-        dbt_home = self._settings.home / "dbt"
+        # `/amd test` runs (settings.home/dbt/runs) build nothing; the local runner's builds do.
+        builds = self._settings.home / "dbt" / "local_runs"
         return [
             self._settings.manifest_path.parent / "run_results.json",
-            *dbt_home.glob("runs/*/target/run_results.json"),
-            *dbt_home.glob("local_runs/*/*/attempt-*/target/run_results.json"),
+            *builds.glob("*/*/attempt-*/target/run_results.json"),
         ]
 
     def _from_run_results(self) -> dict[str, datetime]:
