@@ -90,7 +90,8 @@ class StatsService:
         stats = await self.warehouse.entity_stats([e.stats_query for e in entities])
         by_name: dict[str, EntityStats] = {s.entity: s for s in stats}
         # Builds are looked up only where the load column told nothing: it may cost an orchestrator call.
-        unloaded = [e for e in entities if e.name in by_name and by_name[e.name].last_loaded_at is None]
+        loaded = {name for name, found in by_name.items() if found.last_loaded_at}
+        unloaded = [e for e in entities if e.name in by_name and not (e.load_column and e.name in loaded)]
         builds = await self.builds.last_builds(unloaded) if self.builds and unloaded else {}
         as_of = datetime.now(UTC)
         return [
@@ -102,7 +103,9 @@ class StatsService:
 
 def _status(entity: Entity, stats: EntityStats, built: datetime | None, as_of: datetime) -> EntityStatus:
     facts: list[tuple[datetime | None, LoadSource]] = [
-        (stats.last_loaded_at, "load column"),
+        # Only a load column gives a load time; the NULL the adapters select for the others is no fact
+        # (fakesnow's server even returns it as 1970).
+        (stats.last_loaded_at if entity.load_column else None, "load column"),
         (built, "last build"),
         (stats.last_altered, "last altered"),
     ]

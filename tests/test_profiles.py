@@ -17,8 +17,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.backends.project import ProjectError, with_profile
 from bot.backends.snowflake import SnowflakeWarehouse
-from bot.ports import Relation, StatsQuery
+from bot.catalog import Catalog
 from bot.settings import Settings
+from bot.stats import EntityStatus, StatsService
 
 PASSWORD = "s3cret-from-the-profile"
 PASSPHRASE = "key-passphrase-from-env"
@@ -139,15 +140,26 @@ def rsa_key(passphrase: str) -> bytes:
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
 
 
-async def orders_of(settings: Settings) -> tuple[int, Any]:
+ORDERS = {  # the manifest's node of a model with no `meta`: no load column, no build on record
+    "resource_type": "model",
+    "name": "orders",
+    "package_name": "team",
+    "database": "analytics",
+    "schema": "marts",
+    "alias": "orders",
+    "config": {"materialized": "table"},
+}
+
+
+async def orders_of(settings: Settings) -> EntityStatus:
+    manifest = {"metadata": {"project_name": "team"}, "nodes": {"model.team.orders": ORDERS}}
+    catalog = Catalog.from_manifest(manifest, {})
     warehouse = SnowflakeWarehouse(settings, login_timeout_s=10)
     try:
-        (stats,) = await warehouse.entity_stats(
-            [StatsQuery("orders", Relation("analytics", "marts", "orders"), None)]
-        )
+        (status,) = await StatsService(warehouse, ttl_s=0).status(list(catalog.entities.values()))
     finally:
         await warehouse.close()
-    return stats.rows, stats.last_altered
+    return status
 
 
 @pytest.fixture
@@ -173,10 +185,11 @@ async def test_a_password_profile_connects(tmp_path: Path, fake_snowflake: dict[
     assert settings.snowflake_password is not None
     assert settings.snowflake_password.get_secret_value() == PASSWORD
     assert PASSWORD not in repr(settings) and PASSWORD not in str(settings.model_dump())
-    rows, last_altered = await orders_of(settings)
-    assert rows == 3
-    # An entity without a load column gets the information schema's LAST_ALTERED (fakesnow: the epoch).
-    assert last_altered is not None and last_altered.year == 1970
+    orders = await orders_of(settings)
+    assert orders.rows == 3
+    # No load column, no build on record: the information schema's LAST_ALTERED (fakesnow: the epoch).
+    assert orders.source == "last altered"
+    assert orders.last_loaded_at is not None and orders.last_loaded_at.year == 1970
 
 
 @pytest.mark.usefixtures("sf_account")
@@ -195,7 +208,7 @@ async def test_a_key_pair_profile_connects_with_a_key_file(
 
     assert settings.snowflake_private_key_file == team / "keys" / "bot.p8"
     assert settings.snowflake_password is None
-    assert (await orders_of(settings))[0] == 3
+    assert (await orders_of(settings)).rows == 3
 
 
 @pytest.mark.usefixtures("sf_account")
@@ -211,4 +224,4 @@ async def test_a_key_pair_profile_connects_with_the_key_inline(
 
     assert settings.snowflake_private_key is not None
     assert "PRIVATE KEY" not in repr(settings)
-    assert (await orders_of(settings))[0] == 3
+    assert (await orders_of(settings)).rows == 3
