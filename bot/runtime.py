@@ -16,6 +16,8 @@ import aiohttp
 
 from bot.core.backends import Backends
 from bot.core.router import Router
+from bot.foundation.entity_selection import EntitySelectorError
+from bot.foundation.errors import ProjectError
 from bot.foundation.settings import Settings
 from bot.surfaces.console import Console
 from bot.wiring import build_backends
@@ -34,7 +36,7 @@ def progress(step: str, fraction: float) -> None:
 
 async def prepare_demo(settings: Settings) -> None:
     """The embedded default builds its demo world on first start (later starts reuse it)."""
-    if settings.warehouse != "duckdb" or settings.duckdb_path is not None:
+    if not settings.uses_demo_project or settings.warehouse != "duckdb" or settings.duckdb_path is not None:
         return
     from demo.world import ensure_demo
 
@@ -46,7 +48,11 @@ async def started(settings: Settings) -> AsyncIterator[tuple[Backends, Router]]:
     import commands
 
     await prepare_demo(settings)
-    backends = await build_backends(settings)
+    try:
+        backends = await build_backends(settings, progress=progress)
+    except (ProjectError, EntitySelectorError) as exc:
+        # A configuration problem with the team's project: the message says what to change.
+        raise SystemExit(f"amd-bot: {exc}") from None
     try:
         yield backends, Router(commands.COMMANDS, backends, prefix=settings.command)
     finally:

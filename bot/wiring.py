@@ -6,6 +6,8 @@ clients take seconds to import and the embedded default never needs them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.core.access import Policy
 from bot.core.backends import Backends
 from bot.core.stats import StatsService
@@ -13,6 +15,8 @@ from bot.foundation.catalog import Catalog
 from bot.foundation.ports import Orchestrator, Warehouse
 from bot.foundation.settings import Settings
 from bot.state.store import SqlState
+
+Progress = Callable[[str, float], None]
 
 
 def build_warehouse(settings: Settings) -> Warehouse:
@@ -39,21 +43,31 @@ def build_orchestrator(settings: Settings) -> Orchestrator:
     return LocalRunner(settings)
 
 
-async def build_backends(settings: Settings, *, warehouse: Warehouse | None = None) -> Backends:
+async def build_backends(
+    settings: Settings, *, warehouse: Warehouse | None = None, progress: Progress | None = None
+) -> Backends:
     """Construct every adapter and bring the state schema up to date. `warehouse` lets tests and
-    benchmarks wrap the real adapter (e.g. to make it slow) without a second wiring path."""
-    from bot.adapters.dbt.cli import DbtCliRunner
+    benchmarks wrap the real adapter (e.g. to make it slow) without a second wiring path.
 
+    The team's own dbt project is opened first: its profile may choose the warehouse, and its
+    manifest may need a `dbt parse` (reported through `progress`)."""
+    from bot.adapters.dbt.build_log import BuildLog
+    from bot.adapters.dbt.cli import DbtCliRunner
+    from bot.adapters.dbt.project import open_project
+
+    settings = await open_project(settings, progress=progress)
+    catalog = Catalog.load(settings.manifest_path, settings.owners, settings.entities)
     state = SqlState(settings.state_dsn)
     await state.migrate()
     chosen = warehouse or build_warehouse(settings)
+    orchestrator = build_orchestrator(settings)
     return Backends(
         settings=settings,
-        catalog=Catalog.load(settings.manifest_path, settings.owners),
+        catalog=catalog,
         warehouse=chosen,
-        orchestrator=build_orchestrator(settings),
+        orchestrator=orchestrator,
         dbt=DbtCliRunner(settings),
         state=state,
-        stats=StatsService(chosen, settings.stats_cache_ttl_s),
+        stats=StatsService(chosen, settings.stats_cache_ttl_s, builds=BuildLog(settings, orchestrator)),
         policy=Policy(settings.access, settings.admins, settings.groups),
     )

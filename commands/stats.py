@@ -1,7 +1,8 @@
 """`/amd stats [entity]`: rows, last load and freshness against SLA, from the warehouse.
 
 All entities cost one warehouse query (shared and cached by bot.core.stats.StatsService); one entity
-adds its 30-day daily volume and a chart.
+adds its 30-day daily volume and a chart when it has a load column to count by day. A last load that
+is not known is said to be unknown, with the reason: never guessed as fresh, never called stale.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from bot.foundation.errors import UsageError
 from bot.foundation.ports import DailyVolume
 from bot.render import format as fmt
 from bot.render.charts import volume_chart
-from bot.render.message import Context, Fields, Header, Image, Message, Table, Text
+from bot.render.message import Context, Fields, Header, Image, Message, Part, Table, Text
 
 CHART_DAYS = 30
 
@@ -33,66 +34,109 @@ def parse(words: Sequence[str], catalog: Catalog) -> StatsArgs:
     return StatsArgs(entity=catalog.entity(words[0]).name if words else None)
 
 
-def _freshness(status: EntityStatus) -> str:
-    return fmt.check(status.fresh)
+NO_ENTITIES = (
+    "No model of the dbt project is selected as an entity. Set `AMD_ENTITIES` to a dbt selector (e.g. "
+    "`tag:amd`, `path:models/marts` or `config.meta.entity:true`), or give models `meta: {entity: true}`."
+)
+_SOURCE_NOTE = {"load column": "", "last build": " (build)", "last altered": " (altered)", None: ""}
+
+
+def _verdict(status: EntityStatus) -> str:
+    if status.fresh is not None:
+        return "ok" if status.fresh else "STALE"
+    return "unknown" if status.last_loaded_at is None else "—"
+
+
+def _age(status: EntityStatus) -> str:
+    return "unknown" if status.age is None else fmt.age(status.age)
+
+
+def _names(statuses: Sequence[EntityStatus], shown: int = 10) -> str:
+    # A project has hundreds of models: name a few, count the rest.
+    names = ", ".join(f"`{s.entity.name}`" for s in statuses[:shown])
+    return names + (f" and {len(statuses) - shown} more" if len(statuses) > shown else "")
+
+
+def _summary(statuses: Sequence[EntityStatus]) -> tuple[str, str]:
+    """The verdict line and its fallback. "Every entity is fresh" only when each one is, by its SLA."""
+    stale = [s for s in statuses if s.fresh is False]
+    unknown = [s for s in statuses if s.last_loaded_at is None]
+    no_sla = [s for s in statuses if s.last_loaded_at is not None and s.fresh is None]
+    lines = [f":x: Stale: {_names(stale)}"] if stale else []
+    if unknown:
+        reasons = sorted({s.unknown_reason or "" for s in unknown})
+        lines.append(f":grey_question: Last load unknown for {_names(unknown)}: {'; '.join(reasons)}.")
+    if no_sla:
+        lines.append(f"No SLA (`meta.freshness_sla_hours`) to judge {_names(no_sla)} by.")
+    if not lines:
+        return ":white_check_mark: Every entity is fresh.", "AMD entities: all fresh"
+    if not stale and any(s.fresh for s in statuses):
+        lines.insert(0, ":white_check_mark: Nothing is stale by its SLA.")
+    parts = (f"{len(stale)} stale", f"{len(unknown)} unknown", f"{len(no_sla)} without SLA")
+    return "\n".join(lines), "AMD entities: " + ", ".join(p for p in parts if not p.startswith("0 "))
 
 
 def view_all(statuses: Sequence[EntityStatus], catalog: Catalog) -> Message:
+    if not statuses:
+        return Message((Header("AMD entities"), Text(NO_ENTITIES)), fallback=NO_ENTITIES, public=True)
     rows = tuple(
         (
             s.entity.name,
             fmt.count(s.rows),
-            fmt.when(s.last_loaded_at),
-            fmt.age(s.age),
+            fmt.when(s.last_loaded_at) + _SOURCE_NOTE[s.source],
+            _age(s),
             fmt.hours(s.entity.freshness_sla_hours),
-            {True: "ok", False: "STALE", None: "—"}[s.fresh],
+            _verdict(s),
             s.entity.owner or "—",
         )
         for s in statuses
     )
-    stale = [s.entity.name for s in statuses if s.fresh is False]
-    summary = (
-        f":x: Stale: {', '.join(f'`{n}`' for n in stale)}"
-        if stale
-        else ":white_check_mark: Every entity is fresh."
-    )
-    as_of = statuses[0].as_of if statuses else None
+    summary, fallback = _summary(statuses)
     return Message(
         (
             Header("AMD entities"),
             Table(("entity", "rows", "last load", "age", "SLA", "fresh", "owner"), rows, frozenset({1})),
             Text(summary),
-            Context((f"as of {fmt.when(as_of)} · `/amd stats <entity>` for details",)),
+            Context((f"as of {fmt.when(statuses[0].as_of)} · `/amd stats <entity>` for details",)),
         ),
-        fallback=f"AMD entities: {len(stale)} stale" if stale else "AMD entities: all fresh",
+        fallback=fallback,
         public=True,
     )
 
 
-def view_one(status: EntityStatus, volumes: Sequence[DailyVolume], chart: Image, catalog: Catalog) -> Message:
+def _last_load(status: EntityStatus) -> str:
+    if status.last_loaded_at is None:
+        return f"unknown: {status.unknown_reason}"
+    source = "" if status.source == "load column" else f", {status.source}"
+    return f"{fmt.when(status.last_loaded_at)} ({fmt.age(status.age)} ago{source})"
+
+
+def view_one(
+    status: EntityStatus, volumes: Sequence[DailyVolume] | None, chart: Image | None, catalog: Catalog
+) -> Message:
+    """`volumes` and `chart` are None for an entity without a load column: nothing to count by day."""
     entity = status.entity
-    total = sum(v.rows for v in volumes)
-    verdict = {True: "fresh", False: "*STALE*", None: "no SLA"}[status.fresh]
+    verdict = {"ok": "fresh", "STALE": "*STALE*", "—": "no SLA", "unknown": "unknown"}[_verdict(status)]
+    fields = [
+        ("Rows", fmt.count(status.rows)),
+        ("Last load", _last_load(status)),
+        ("Freshness", f"{fmt.check(status.fresh)} {verdict} · SLA {fmt.hours(entity.freshness_sla_hours)}"),
+        ("Owner", catalog.owner_mention(entity.owner)),
+        ("Support channel", entity.support_channel or "—"),
+        ("Columns", str(len(entity.columns))),
+    ]
+    if volumes is not None:
+        fields.append((f"Loaded in {len(volumes)} days", fmt.count(sum(v.rows for v in volumes))))
+    fields.append(("Built by", f"`{entity.dag}`" if entity.dag else "—"))
+    volume: Part = chart or Context(
+        ("No daily volume chart: the model has no load column to count by day (`meta.loaded_at_field`).",)
+    )
     return Message(
         (
             Header(f"{entity.name}"),
             Text(entity.description or "_No description in dbt._"),
-            Fields(
-                (
-                    ("Rows", fmt.count(status.rows)),
-                    ("Last load", f"{fmt.when(status.last_loaded_at)} ({fmt.age(status.age)} ago)"),
-                    (
-                        "Freshness",
-                        f"{_freshness(status)} {verdict} · SLA {fmt.hours(entity.freshness_sla_hours)}",
-                    ),
-                    ("Owner", catalog.owner_mention(entity.owner)),
-                    ("Support channel", entity.support_channel or "—"),
-                    ("Columns", str(len(entity.columns))),
-                    (f"Loaded in {len(volumes)} days", fmt.count(total)),
-                    ("Built by", f"`{entity.dag}`" if entity.dag else "—"),
-                )
-            ),
-            chart,
+            Fields(tuple(fields)),
+            volume,
             Context((f"as of {fmt.when(status.as_of)} · `{entity.relation.schema}.{entity.relation.name}`",)),
         ),
         fallback=f"{entity.name}: {fmt.count(status.rows)} rows, {verdict}",
@@ -106,6 +150,8 @@ async def handle(args: StatsArgs, ctx: Ctx) -> Message:
     if args.entity is None:
         return view_all(statuses, catalog)
     status = next(s for s in statuses if s.entity.name == args.entity)
+    if status.entity.load_column is None:
+        return view_one(status, None, None, catalog)
     volumes = await ctx.backends.warehouse.daily_volume(status.entity.stats_query, CHART_DAYS)
     charts_dir = ctx.backends.settings.charts_dir
     path = await asyncio.to_thread(volume_chart, args.entity, volumes, charts_dir)

@@ -27,7 +27,6 @@ import commands
 from bot.adapters.orchestrator.airflow import AirflowOrchestrator
 from bot.core import cards
 from bot.core.surface import Surface
-from bot.foundation.errors import UsageError
 from bot.foundation.ports import DagRunRef, Orchestrator, RunState, TaskState
 from bot.foundation.settings import AccessRule, Settings
 from bot.render.console import to_text
@@ -54,7 +53,7 @@ class Shell:
     def __init__(self, bot: BotHarness, *, user: str = "U1", channel: str = "C1") -> None:
         self.out: list[str] = []
         self.console = Console(
-            bot.router, commands.COMMANDS, user=user, channel=channel, write=self.out.append
+            bot.core.router, commands.COMMANDS, user=user, channel=channel, write=self.out.append
         )
 
     async def __call__(self, *lines: str, user: str | None = None) -> str:
@@ -630,12 +629,14 @@ def test_user_typed_conf_cannot_mention_the_channel_or_break_the_code_span() -> 
     assert "&lt;!channel&gt; 'x'" in text
 
 
-async def test_an_entity_without_a_dag_is_refused(bot: BotHarness) -> None:
+async def test_an_entity_without_a_dag_is_left_for_the_orchestrator_to_find(bot: BotHarness) -> None:
+    # The local runner builds it with its parents; Airflow is told which setting is missing
+    # (tests/test_own_project.py has both stories).
     catalog = bot.backends.catalog
     entity = next(iter(catalog.entities.values()))
     bare = replace(catalog, entities={entity.name: replace(entity, dag=None)})
-    with pytest.raises(UsageError, match="has no DAG"):
-        run_command.parse([entity.name], bare)
+    args = run_command.parse([entity.name], bare)
+    assert (args.dag, args.entity, args.verified) == (entity.name, entity.name, False)
 
 
 # --- a real Airflow 3 ----------------------------------------------------------------------------------

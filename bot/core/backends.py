@@ -26,7 +26,7 @@ class Backends:
 
     def reload_catalog(self) -> None:
         """Pick up a new dbt manifest (after a deploy or `dbt parse`) without a restart."""
-        self.catalog = Catalog.load(self.settings.manifest_path, self.settings.owners)
+        self.catalog = Catalog.load(self.settings.manifest_path, self.settings.owners, self.settings.entities)
 
     async def close(self) -> None:
         await self.orchestrator.close()

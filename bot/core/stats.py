@@ -2,18 +2,31 @@
 
 Cost matters on Snowflake: all entities are read in ONE query, answers are cached for a TTL, and
 concurrent askers share the query already in flight instead of starting their own.
+
+Freshness only from facts. The last load is, in order: the newest value of the entity's load column
+(`meta.loaded_at_field`); its last successful build (dbt's run_results of the project, of the bot's own
+runs, and the orchestrator's runs of its DAG); the warehouse's own last-altered time of the table.
+Where none is known the freshness is unknown, and the status says why.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal, Protocol
 
 from bot.foundation.catalog import Entity
 from bot.foundation.ports import EntityStats, Warehouse
+
+LoadSource = Literal["load column", "last build", "last altered"]
+
+
+class BuildLog(Protocol):
+    async def last_builds(self, entities: Sequence[Entity]) -> Mapping[str, datetime]:
+        """When each entity (by name) was last built successfully, where that is on record."""
 
 
 @dataclass(frozen=True)
@@ -22,6 +35,7 @@ class EntityStatus:
     rows: int
     last_loaded_at: datetime | None
     as_of: datetime
+    source: LoadSource | None = None  # where last_loaded_at comes from
 
     @property
     def age(self) -> timedelta | None:
@@ -29,19 +43,33 @@ class EntityStatus:
 
     @property
     def fresh(self) -> bool | None:
-        """None when there is no SLA to judge by; an empty table is never fresh."""
+        """None when there is no SLA to judge by, or no last load is known (see `unknown_reason`)."""
         sla = self.entity.freshness_sla_hours
-        if sla is None:
+        if sla is None or self.age is None:
             return None
-        return self.age is not None and self.age <= timedelta(hours=sla)
+        return self.age <= timedelta(hours=sla)
+
+    @property
+    def unknown_reason(self) -> str | None:
+        if self.last_loaded_at is not None:
+            return None
+        if self.entity.load_column:
+            return f"`{self.entity.load_column}` has no value and no successful build is on record"
+        return "no load column (`meta.loaded_at_field`) and no successful build on record"
 
 
 class StatsService:
     def __init__(
-        self, warehouse: Warehouse, ttl_s: float, *, monotonic: Callable[[], float] = time.monotonic
+        self,
+        warehouse: Warehouse,
+        ttl_s: float,
+        *,
+        builds: BuildLog | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.warehouse = warehouse
         self.ttl_s = ttl_s
+        self.builds = builds
         self._monotonic = monotonic
         self._cached: dict[tuple[str, ...], tuple[float, asyncio.Task[list[EntityStatus]]]] = {}
 
@@ -60,10 +88,28 @@ class StatsService:
 
     async def _fetch(self, entities: Sequence[Entity]) -> list[EntityStatus]:
         stats = await self.warehouse.entity_stats([e.stats_query for e in entities])
-        as_of = datetime.now(UTC)
         by_name: dict[str, EntityStats] = {s.entity: s for s in stats}
+        # Builds are looked up only where the load column told nothing: it may cost an orchestrator call.
+        loaded = {name for name, found in by_name.items() if found.last_loaded_at}
+        unloaded = [e for e in entities if e.name in by_name and not (e.load_column and e.name in loaded)]
+        builds = await self.builds.last_builds(unloaded) if self.builds and unloaded else {}
+        as_of = datetime.now(UTC)
         return [
-            EntityStatus(e, by_name[e.name].rows, by_name[e.name].last_loaded_at, as_of)
+            _status(e, by_name[e.name], builds.get(e.name), as_of)
             for e in sorted(entities, key=lambda e: e.name)
             if e.name in by_name
         ]
+
+
+def _status(entity: Entity, stats: EntityStats, built: datetime | None, as_of: datetime) -> EntityStatus:
+    facts: list[tuple[datetime | None, LoadSource]] = [
+        # Only a load column gives a load time; the NULL the adapters select for the others is no fact
+        # (fakesnow's server even returns it as 1970).
+        (stats.last_loaded_at if entity.load_column else None, "load column"),
+        (built, "last build"),
+        (stats.last_altered, "last altered"),
+    ]
+    for moment, source in facts:
+        if moment is not None:
+            return EntityStatus(entity, stats.rows, moment, as_of, source)
+    return EntityStatus(entity, stats.rows, None, as_of)

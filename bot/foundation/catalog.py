@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.foundation.entity_selection import entity_ids, node_meta
 from bot.foundation.errors import UsageError
 from bot.foundation.ports import Relation, StatsQuery
 from bot.foundation.suggest import unknown
@@ -44,29 +45,37 @@ class Catalog:
     nodes: Mapping[str, Mapping[str, Any]]  # every manifest node (models, tests, seeds, ...) by unique_id
     sources: Mapping[str, Mapping[str, Any]]
     owners: Mapping[str, str]  # owner handle -> Slack user or group id
+    group_owners: Mapping[str, str] = field(default_factory=dict)  # dbt group -> its owner's name or email
 
     @classmethod
-    def load(cls, manifest_path: Path, owners: Mapping[str, str]) -> Catalog:
+    def load(cls, manifest_path: Path, owners: Mapping[str, str], select: str | None = None) -> Catalog:
         try:
             manifest = json.loads(manifest_path.read_text())
         except FileNotFoundError as exc:
             raise CatalogMissing(f"no dbt manifest at {manifest_path}; run `dbt parse` first") from exc
-        return cls.from_manifest(manifest, owners)
+        return cls.from_manifest(manifest, owners, select)
 
     @classmethod
-    def from_manifest(cls, manifest: Mapping[str, Any], owners: Mapping[str, str]) -> Catalog:
+    def from_manifest(
+        cls, manifest: Mapping[str, Any], owners: Mapping[str, str], select: str | None = None
+    ) -> Catalog:
+        """`select`: the dbt selector of the entity models (AMD_ENTITIES), see foundation/entity_selection."""
         nodes: dict[str, Mapping[str, Any]] = dict(manifest.get("nodes", {}))
         tests_by_model: dict[str, list[str]] = {}
         for uid, node in nodes.items():
             if node.get("resource_type") == "test" and node.get("attached_node"):
                 tests_by_model.setdefault(node["attached_node"], []).append(uid)
+        group_owners = {
+            str(g["name"]): str(owner)
+            for g in manifest.get("groups", {}).values()
+            if (owner := g.get("owner", {}).get("name") or g.get("owner", {}).get("email"))
+        }
         entities = {}
-        for uid, node in nodes.items():
-            meta = _meta(node)
-            if node.get("resource_type") == "model" and meta.get("entity"):
-                entity = _entity(uid, node, meta, tuple(sorted(tests_by_model.get(uid, []))))
-                entities[entity.name] = entity
-        return cls(entities, nodes, dict(manifest.get("sources", {})), dict(owners))
+        for uid in entity_ids(manifest, select):
+            owner = _owner(nodes[uid], group_owners)
+            entity = _entity(uid, nodes[uid], owner, tuple(sorted(tests_by_model.get(uid, []))))
+            entities[entity.name] = entity
+        return cls(entities, nodes, dict(manifest.get("sources", {})), dict(owners), group_owners)
 
     def entity(self, word: str) -> Entity:
         """Resolve a typed name or alias; unknown names raise UsageError with a suggestion."""
@@ -87,6 +96,10 @@ class Catalog:
                 by_dag.setdefault(entity.dag, []).append(entity)
         return by_dag
 
+    def owner_of(self, unique_id: str) -> str | None:
+        """A node's owner: `meta.owner` (the bot's convention), else the owner of its dbt group."""
+        return _owner(self.nodes.get(unique_id, {}), self.group_owners)
+
     def owner_mention(self, owner: str | None) -> str:
         """`<@U…>` / `<!subteam^S…>` when the owner maps to a Slack id, else the handle as text."""
         if not owner:
@@ -100,18 +113,19 @@ class Catalog:
         return {n["name"] for n in self.nodes.values() if n.get("resource_type") == "model"}
 
 
-def _meta(node: Mapping[str, Any]) -> Mapping[str, Any]:
-    # dbt puts meta in both places depending on where it was declared; config.meta wins.
-    return {**node.get("meta", {}), **node.get("config", {}).get("meta", {})}
+def _owner(node: Mapping[str, Any], group_owners: Mapping[str, str]) -> str | None:
+    owner = node_meta(node).get("owner")
+    return str(owner) if owner else group_owners.get(node.get("group") or "")
 
 
-def _entity(uid: str, node: Mapping[str, Any], meta: Mapping[str, Any], tests: tuple[str, ...]) -> Entity:
+def _entity(uid: str, node: Mapping[str, Any], owner: str | None, tests: tuple[str, ...]) -> Entity:
+    meta = node_meta(node)
     sla = meta.get("freshness_sla_hours")
     return Entity(
         name=node["name"],
         unique_id=uid,
         relation=Relation(node.get("database"), node["schema"], node.get("alias") or node["name"]),
-        owner=meta.get("owner"),
+        owner=owner,
         support_channel=meta.get("support_channel"),
         freshness_sla_hours=float(sla) if sla is not None else None,
         dag=meta.get("dag"),

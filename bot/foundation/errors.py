@@ -10,3 +10,7 @@ class UsageError(Exception):
         super().__init__(message)
         self.message = message
         self.suggestion = suggestion
+
+
+class ProjectError(Exception):
+    """The dbt project cannot be used as configured; the message says what to change."""

@@ -28,6 +28,7 @@ class EntityStats:
     entity: str
     rows: int
     last_loaded_at: datetime | None  # timezone-aware UTC; None when the table is empty
+    last_altered: datetime | None = None  # the warehouse's own metadata, where it keeps one (Snowflake)
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     snowflake_password: SecretStr | None = None
     snowflake_private_key_file: Path | None = None
     snowflake_private_key_file_pwd: SecretStr | None = None
+    snowflake_private_key: SecretStr | None = None  # PEM or base64 DER text, as dbt profiles allow
+    snowflake_authenticator: str | None = None  # e.g. externalbrowser; key-pair implies SNOWFLAKE_JWT
     snowflake_role: str | None = None
     snowflake_warehouse: str | None = None
     snowflake_database: str | None = None
@@ -94,12 +96,16 @@ class Settings(BaseSettings):
     run_skip_confirmation: list[str] = Field(default_factory=list)  # DAG globs triggered at once…
     run_production: list[str] = Field(default_factory=lambda: ["*"])  # …unless one of these matches
 
-    # dbt
+    # dbt: a project dir is enough; the warehouse connection comes from its dbt profile (bot/project.py)
     dbt_project_dir: Path = DEMO_DIR / "dbt"
-    dbt_profiles_dir: Path | None = None  # default: the project dir (the demo ships profiles.yml)
-    dbt_target: str | None = None
+    # dbt's own variables count too, so the bot reads the profile dbt would read.
+    dbt_profiles_dir: Path | None = Field(
+        None, validation_alias=AliasChoices("AMD_DBT_PROFILES_DIR", "DBT_PROFILES_DIR")
+    )
+    dbt_target: str | None = Field(None, validation_alias=AliasChoices("AMD_DBT_TARGET", "DBT_TARGET"))
     dbt_executable: str = "dbt"
-    dbt_manifest: Path | None = None  # default: $AMD_HOME/dbt/target/manifest.json
+    dbt_manifest: Path | None = None  # default: the project's target/manifest.json (demo: under $AMD_HOME)
+    entities: str | None = None  # dbt selector of the entity models (foundation/entity_selection)
     dbt_max_concurrency: int = Field(2, ge=1, le=16)
 
     # State
@@ -160,8 +166,25 @@ class Settings(BaseSettings):
         return self.duckdb_path or self.demo_home / "warehouse.duckdb"
 
     @property
+    def uses_demo_project(self) -> bool:
+        return self.dbt_project_dir.resolve() == (DEMO_DIR / "dbt").resolve()
+
+    @property
     def manifest_path(self) -> Path:
-        return self.dbt_manifest or self.home / "dbt" / "target" / "manifest.json"
+        if self.dbt_manifest is not None:
+            return self.dbt_manifest
+        if self.uses_demo_project:  # the demo's manifest belongs to its world, which lives in $AMD_HOME
+            return self.home / "dbt" / "target" / "manifest.json"
+        return self.dbt_project_dir / "target" / "manifest.json"
+
+    @property
+    def profiles_dir(self) -> Path:
+        """Where dbt looks for profiles.yml: the setting, else the project dir if it has one, else ~/.dbt."""
+        if self.dbt_profiles_dir is not None:
+            return self.dbt_profiles_dir
+        if (self.dbt_project_dir / "profiles.yml").exists():
+            return self.dbt_project_dir
+        return Path.home() / ".dbt"
 
     @property
     def charts_dir(self) -> Path:

@@ -15,6 +15,7 @@ _EMOJI = {
     ":heavy_check_mark:": "✓",
     ":x:": "✗",
     ":warning:": "⚠",
+    ":grey_question:": "?",
     ":hourglass_flowing_sand:": "⏳",
     ":large_blue_circle:": "●",
     ":red_circle:": "●",

@@ -64,9 +64,14 @@ async def _known_dags(args: RunArgs, ctx: Ctx) -> set[str]:
     known = set(await ctx.backends.orchestrator.list_dags())
     if args.dag is not None and args.dag not in known:
         catalog = ctx.catalog
+        where = ctx.backends.orchestrator.environment
         if args.verified:
-            where = ctx.backends.orchestrator.environment
             raise UsageError(f"`{args.dag}` is in the dbt catalog but {where} has no such DAG.")
+        if args.entity is not None:
+            raise UsageError(
+                f"Entity `{args.entity}` has no DAG: set `meta.dag` on the model to the DAG that builds it "
+                f"in {where} (for many models at once: `+meta: {{dag: …}}` in dbt_project.yml)."
+            )
         message, _ = unknown("DAG or entity", args.dag, [*catalog.entity_names(), *catalog.dags(), *known])
         raise UsageError(message)
     return known | set(ctx.catalog.dags())
@@ -134,7 +139,9 @@ def _permission(args: RunArgs) -> str:
 def _ack(args: RunArgs) -> str:
     if args.mode == "status":
         return "Reading the latest runs…"
-    return f"Preparing the run of `{args.dag}`…" if args.verified else f"Looking for DAG `{args.dag}`…"
+    if args.verified or args.entity:  # an entity without meta.dag is a DAG of its own name (run_args)
+        return f"Preparing the run of `{args.dag}`…"
+    return f"Looking for DAG `{args.dag}`…"
 
 
 command = Command(

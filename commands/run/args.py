@@ -117,10 +117,12 @@ def _target(word: str, catalog: Catalog) -> dict[str, str | bool]:
         entity = catalog.entity(word)
     except UsageError:
         entity = None
-    if entity is not None:
-        if not entity.dag:
-            raise UsageError(f"Entity `{entity.name}` has no DAG (no `meta.dag` in dbt).")
+    if entity is not None and entity.dag:
         return {"dag": entity.dag, "entity": entity.name, "verified": True}
+    if entity is not None:
+        # No `meta.dag`: the local runner builds the model and its parents under the model's name;
+        # any other orchestrator must be told which DAG builds it (the handler says so).
+        return {"dag": entity.name, "entity": entity.name}
     if word in catalog.dags():
         return {"dag": word, "verified": True}
     if re.fullmatch(DAG_ID, word):

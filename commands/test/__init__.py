@@ -158,8 +158,7 @@ class ProgressCard:
 def _owners(catalog: Catalog, result: DbtInvocation) -> Owners:
     of_model: dict[str, str | None] = {}
     for model in {o.model for o in result.outcomes if o.model}:
-        node = catalog.nodes.get(model, {})
-        of_model[model] = {**node.get("meta", {}), **node.get("config", {}).get("meta", {})}.get("owner")
+        of_model[model] = catalog.owner_of(model)
     mention = {}
     for owner in {o for o in of_model.values() if o}:
         if owner in catalog.owners:

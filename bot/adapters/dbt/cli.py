@@ -111,7 +111,7 @@ class DbtCliRunner:
             proc = await run_dbt(
                 args,
                 project_dir=self._settings.dbt_project_dir,
-                profiles_dir=self._settings.dbt_profiles_dir or self._settings.dbt_project_dir,
+                profiles_dir=self._settings.profiles_dir,
                 target_path=run_dir / "target",
                 log_path=run_dir / "logs",
                 env=dbt_env(self._settings),

@@ -1,5 +1,6 @@
 """The Orchestrator port without Airflow: a DAG is the `meta.dag` group of entity models in the dbt
-manifest, and a run is `dbt build --select <its models>` in a background task.
+manifest (an entity without one is a DAG of its own, with its parents), and a run is
+`dbt build --select <its models>` in a background task.
 
 Run records live in memory and in one `run.json` per run, next to that run's dbt artifacts
 (settings.home/dbt/local_runs/<dag>/<run>/); a restart reloads them, and a run that was still going
@@ -27,9 +28,12 @@ from bot.foundation.settings import Settings
 
 
 class LocalRunner:
-    environment = "local (dbt-duckdb demo)"
-
     def __init__(self, settings: Settings) -> None:
+        self.environment = (
+            "local (dbt-duckdb demo)"
+            if settings.uses_demo_project
+            else f"local (dbt build in {settings.dbt_project_dir.name})"
+        )
         self._settings = settings
         self._dir = settings.home / "dbt" / "local_runs"
         self._writer = writer_lock(settings)
@@ -140,7 +144,7 @@ class LocalRunner:
                     # Names of this project's nodes, one argv element: dbt splits it into a union.
                     ["build", "--select", " ".join(select), "--indirect-selection", "cautious"],
                     project_dir=self._settings.dbt_project_dir,
-                    profiles_dir=self._settings.dbt_profiles_dir or self._settings.dbt_project_dir,
+                    profiles_dir=self._settings.profiles_dir,
                     target_path=attempt_dir / "target",
                     log_path=attempt_dir / "logs",
                     env=dbt_env(self._settings),
@@ -197,7 +201,11 @@ class LocalRunner:
                 f"No dbt manifest at {path} yet; the demo world builds it on start."
             ) from exc
         if self._catalog is None or self._catalog[0] != mtime:
-            catalog = await asyncio.to_thread(Catalog.load, path, {})
+            catalog = await asyncio.to_thread(Catalog.load, path, {}, self._settings.entities)
             dags = {dag: sorted(e.name for e in entities) for dag, entities in catalog.dags().items()}
+            # An entity without `meta.dag` is a DAG of its own: the model and its parents (`+model`).
+            for entity in catalog.entities.values():
+                if not entity.dag:
+                    dags.setdefault(entity.name, [f"+{entity.name}"])
             self._catalog = (mtime, dags)
         return self._catalog[1]

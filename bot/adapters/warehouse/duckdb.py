@@ -1,4 +1,4 @@
-"""The demo warehouse: a DuckDB file that dbt subprocesses build and the bot reads.
+"""A DuckDB warehouse (the demo's, or a team project's): a file that dbt builds and the bot reads.
 
 DuckDB allows one writing process per file and a writer excludes readers, so every call opens a
 short-lived read-only connection (a long-lived one would block `dbt run`) and waits politely while
@@ -79,7 +79,8 @@ class DuckDBWarehouse:
                     raise BackendUnavailable(f"the warehouse file {self.path} cannot be opened") from exc
                 if time.monotonic() + delay > deadline:
                     raise BackendUnavailable(
-                        "the demo warehouse is busy with a dbt run; try again in a few seconds"
+                        f"the DuckDB warehouse {self.path.name} is busy with a dbt run (it held the file "
+                        f"for more than {self.busy_timeout_s:g} s); try again in a few seconds"
                     ) from exc
             time.sleep(delay)
             delay = min(delay * 2, 1.0)

@@ -8,12 +8,16 @@ identifier can confuse client-side formatting; identifiers come from the dbt cat
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 import threading
 from collections.abc import Sequence
 from contextlib import suppress
+from datetime import datetime
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from pydantic import SecretStr
 from snowflake.connector import SnowflakeConnection, connect
 from snowflake.connector.errors import Error, InterfaceError, OperationalError
 
@@ -35,13 +39,17 @@ _UNQUOTED = re.compile(r"[a-z_][a-z0-9_$]*")
 Result = tuple[list[str], list[tuple[Any, ...]]]
 
 
-def quote_ident(identifier: str) -> str:
-    """Quote an identifier the way dbt-snowflake created it.
+def stored_name(identifier: str) -> str:
+    """The name as Snowflake stored it when dbt-snowflake created it.
 
     dbt-snowflake does not quote by default, so Snowflake stored `payment` as PAYMENT while the manifest
     says `payment`; quoting it as written would miss the table. Anything else was created quoted.
     """
-    return quote(identifier.upper() if _UNQUOTED.fullmatch(identifier) else identifier)
+    return identifier.upper() if _UNQUOTED.fullmatch(identifier) else identifier
+
+
+def quote_ident(identifier: str) -> str:
+    return quote(stored_name(identifier))
 
 
 class SnowflakeWarehouse:
@@ -56,7 +64,33 @@ class SnowflakeWarehouse:
         if not queries:
             return []
         _, rows = await self._query(stats_sql(queries, quote_ident), [q.entity for q in queries])
-        return [EntityStats(str(entity), int(count), as_utc(last)) for entity, count, last in rows]
+        # LAST_ALTERED also moves on background maintenance, so it is read only for entities that have
+        # no load column of their own, as the last resort before "unknown" (bot.core.stats).
+        altered = await self._last_altered([q for q in queries if q.load_column is None])
+        return [
+            EntityStats(str(entity), int(count), as_utc(last), altered.get(str(entity)))
+            for entity, count, last in rows
+        ]
+
+    async def _last_altered(self, queries: Sequence[StatsQuery]) -> dict[str, datetime]:
+        """The information schema's LAST_ALTERED of each entity that is a table (views have none)."""
+        if not queries:
+            return {}
+        parts, params = [], []
+        for query in queries:
+            database = query.relation.database
+            tables = (
+                f"{quote_ident(database)}.INFORMATION_SCHEMA.TABLES"
+                if database
+                else "INFORMATION_SCHEMA.TABLES"
+            )
+            parts.append(
+                f"SELECT ? AS entity, LAST_ALTERED FROM {tables} "
+                "WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND TABLE_TYPE = 'BASE TABLE'"
+            )
+            params += [query.entity, stored_name(query.relation.schema), stored_name(query.relation.name)]
+        _, rows = await self._query("\nUNION ALL\n".join(parts), params)
+        return {str(entity): moment for entity, value in rows if (moment := as_utc(value)) is not None}
 
     async def daily_volume(self, query: StatsQuery, days: int) -> list[DailyVolume]:
         sql = volume_sql(query, quote_ident)
@@ -141,18 +175,38 @@ class SnowflakeWarehouse:
             args["protocol"] = s.snowflake_protocol
         if s.snowflake_password is not None:
             args["password"] = s.snowflake_password.get_secret_value()
+        if s.snowflake_authenticator:
+            args["authenticator"] = s.snowflake_authenticator
         if s.snowflake_private_key_file is not None:
             args["authenticator"] = "SNOWFLAKE_JWT"
             args["private_key_file"] = str(s.snowflake_private_key_file)
             if s.snowflake_private_key_file_pwd is not None:
                 args["private_key_file_pwd"] = s.snowflake_private_key_file_pwd.get_secret_value()
+        elif s.snowflake_private_key is not None:
+            args["authenticator"] = "SNOWFLAKE_JWT"
+            args["private_key"] = private_key_der(s.snowflake_private_key, s.snowflake_private_key_file_pwd)
         return {key: value for key, value in args.items() if value is not None}
 
     def _safe_message(self, what: str, exc: Error) -> str:
         """A message for Slack: the connector's own text, with every secret we hold blanked out."""
         text = f"{exc.msg or type(exc).__name__}"
-        for secret in (self._settings.snowflake_password, self._settings.snowflake_private_key_file_pwd):
+        s = self._settings
+        for secret in (s.snowflake_password, s.snowflake_private_key_file_pwd, s.snowflake_private_key):
             if secret is not None and secret.get_secret_value():
                 text = text.replace(secret.get_secret_value(), "***")
         account = self._settings.snowflake_account or self._settings.snowflake_host or "?"
         return f"amd-bot {what} Snowflake (account {account}): {text}"
+
+
+def private_key_der(key: SecretStr, passphrase: SecretStr | None) -> bytes:
+    """A key given as text (PEM, or base64 DER as dbt-snowflake's `private_key` allows) as the
+    unencrypted PKCS#8 DER bytes the connector takes."""
+    text = key.get_secret_value().strip()
+    password = passphrase.get_secret_value().encode() if passphrase else None
+    if text.startswith("-----BEGIN"):
+        loaded = serialization.load_pem_private_key(text.encode(), password)
+    else:
+        loaded = serialization.load_der_private_key(base64.b64decode(text), password)
+    return loaded.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )

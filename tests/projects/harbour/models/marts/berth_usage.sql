@@ -1,0 +1,1 @@
+select berth, hours from {{ ref('berth_hours') }}
