@@ -53,7 +53,7 @@ class Shell:
     def __init__(self, bot: BotHarness, *, user: str = "U1", channel: str = "C1") -> None:
         self.out: list[str] = []
         self.console = Console(
-            bot.core.router, commands.COMMANDS, user=user, channel=channel, write=self.out.append
+            bot.router, commands.COMMANDS, user=user, channel=channel, write=self.out.append
         )
 
     async def __call__(self, *lines: str, user: str | None = None) -> str:

@@ -70,7 +70,7 @@ def table_row(out: str, entity: str) -> list[str]:
 async def test_one_setting_is_enough_and_every_model_is_listed(bot: BotHarness, harbour: Project) -> None:
     backends: Backends = bot.backends
 
-    out = await bot.surfaces.console("/amd stats")
+    out = await bot.console("/amd stats")
 
     assert (harbour.dir / "target" / "manifest.json").exists()  # made by the bot's own `dbt parse`
     assert backends.settings.duckdb_path == harbour.dir / "harbour.duckdb"  # from the profile, made absolute
@@ -97,7 +97,7 @@ async def test_slack_gets_the_same_answer_and_no_chart_without_a_load_column(bot
 
 
 async def test_stats_of_a_model_without_a_load_column_leaves_the_chart_out(bot: BotHarness) -> None:
-    out = await bot.surfaces.console("/amd stats port_calls")
+    out = await bot.console("/amd stats port_calls")
 
     assert "Something went wrong" not in out
     assert "Rows             5" in out
@@ -114,7 +114,7 @@ async def test_the_teams_own_build_is_a_fact_of_freshness(bot: BotHarness, harbo
         for r in json.loads((harbour.own_build / "run_results.json").read_text())["results"]
     }
     try:
-        out = await bot.surfaces.console("/amd stats vessels")
+        out = await bot.console("/amd stats vessels")
     finally:
         (harbour.dir / "target" / "run_results.json").unlink()
 
@@ -125,7 +125,7 @@ async def test_the_teams_own_build_is_a_fact_of_freshness(bot: BotHarness, harbo
 
 
 async def test_test_runs_the_projects_own_tests(bot: BotHarness) -> None:
-    out = await bot.surfaces.console("/amd test port_calls")
+    out = await bot.console("/amd test port_calls")
 
     assert "not_null_port_calls_departed_at" in out
     assert "1 of 3 tests failed." in out
@@ -155,7 +155,7 @@ async def test_on_airflow_a_model_without_a_dag_says_which_setting_is_missing(
 ) -> None:
     settings = airflow_settings(harbour.settings(tmp_path), airflow_server)
     async with running_bot(settings) as bot:
-        out = await bot.surfaces.console("/amd run vessels")
+        out = await bot.console("/amd run vessels")
 
     assert "Entity `vessels` has no DAG: set `meta.dag` on the model to the DAG that builds it" in out
     assert "Trigger" not in out
@@ -166,7 +166,7 @@ async def test_entities_are_a_dbt_selector(harbour: Project, tmp_path: Path) -> 
         assert sorted(bot.backends.catalog.entities) == list(MARTS)
 
     async with running_bot(harbour.settings(tmp_path, entities="tag:amd")) as bot:
-        out = await bot.surfaces.console("/amd stats")
+        out = await bot.console("/amd stats")
     assert "No model of the dbt project is selected as an entity. Set `AMD_ENTITIES`" in out
     assert "Every entity is fresh" not in out
 
