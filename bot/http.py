@@ -30,6 +30,11 @@ log = logging.getLogger(__name__)
 
 
 def http_app(app: AsyncApp, backends: Backends, router: Router) -> web.Application:
+    if backends.settings.slack_signing_secret is None:
+        raise ValueError(
+            "Slack's HTTP endpoint needs SLACK_SIGNING_SECRET: unsigned requests are never served"
+        )
+
     async def slack_events(request: web.Request) -> web.Response:
         return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
 

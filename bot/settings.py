@@ -106,7 +106,8 @@ class Settings(BaseSettings):
     owners: dict[str, str] = Field(default_factory=dict)  # dbt owner name -> Slack user/group id
     admins: list[str] = Field(default_factory=list)
     groups: dict[str, list[str]] = Field(default_factory=dict)  # user-group id -> member user ids
-    access: list[AccessRule] = Field(default_factory=list)  # empty: everyone may do everything
+    access: list[AccessRule] = Field(default_factory=list)  # empty: everyone may do everything…
+    access_open: bool = False  # …which Slack modes refuse unless this says it is meant
 
     # Migrations
     migrations: list[MigrationSpec] = Field(default_factory=default_migrations)  # history migrations shown
@@ -146,6 +147,22 @@ class Settings(BaseSettings):
                 "SLACK_BOT_TOKEN needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP)"
             )
         return self
+
+    def serve_refusal(self, *, http: bool) -> str | None:
+        """Why Slack must not be served with these settings, or None. The console and the demo are
+        one person's own tools; in Slack every member of the workspace can reach the bot."""
+        if http and self.slack_signing_secret is None:
+            return (
+                "serving Slack over HTTP needs SLACK_SIGNING_SECRET (the app's Basic Information page): "
+                "requests are verified with it, and unsigned requests are never served"
+            )
+        if not self.access and not self.access_open:
+            return (
+                "no access rules are configured (AMD_ACCESS, or [[access]] in the AMD_CONFIG file), so "
+                "everyone in the workspace could do everything, production runs included. Add rules, "
+                "or set AMD_ACCESS_OPEN=true (access_open = true in the config file) if that is meant"
+            )
+        return None
 
     # Derived paths: one place decides where the embedded default keeps its files.
     @property
