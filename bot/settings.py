@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     airflow_username: str | None = None
     airflow_password: SecretStr | None = None
     composer_environment: str | None = None  # projects/P/locations/L/environments/E
+    airflow_timeout_s: float = Field(30.0, gt=0)  # one Airflow REST request (Airflow and Composer)
+    composer_timeout_s: float = Field(30.0, gt=0)  # reading the environment from the Composer API
     poll_interval_s: float = 5.0
     run_confirm_ttl_s: float = 600.0  # how long a `/amd run` confirmation's Trigger button works
     run_skip_confirmation: list[str] = Field(default_factory=list)  # DAG globs triggered at once…
