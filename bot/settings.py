@@ -100,6 +100,7 @@ class Settings(BaseSettings):
     dbt_executable: str = "dbt"
     dbt_manifest: Path | None = None  # default: $AMD_HOME/dbt/target/manifest.json
     dbt_max_concurrency: int = Field(2, ge=1, le=16)
+    dbt_timeout_s: float = Field(7200.0, gt=0)  # wall clock per dbt invocation; then it is stopped
 
     # State
     state_url: str | None = None  # default: sqlite+aiosqlite:///$AMD_HOME/state.db
