@@ -77,7 +77,9 @@ class Settings(BaseSettings):
     snowflake_port: int | None = None
     snowflake_protocol: Literal["https", "http"] = "https"
     snowflake_query_tag: str = "amd-bot"
-    snowflake_statement_timeout_s: int = 120
+    snowflake_statement_timeout_s: int = 120  # server side: Snowflake cancels longer statements
+    snowflake_network_timeout_s: int = Field(60, ge=1)  # client side: login and each request
+    duckdb_timeout_s: float = Field(60.0, gt=0)  # a demo-warehouse query is interrupted after this
     stats_cache_ttl_s: float = 300.0
 
     # Orchestrator
