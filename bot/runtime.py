@@ -12,8 +12,6 @@ from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
-import aiohttp
-
 from bot.console import Console
 from bot.router import Router
 from bot.settings import Settings
@@ -70,8 +68,9 @@ async def serve(settings: Settings, *, http: bool, host: str, port: int) -> None
     import commands
     from bot.app import create_app
     from bot.http import serve_http, serve_socket_mode
+    from bot.slack_surface import slack_session
 
-    async with started(settings) as (backends, router), aiohttp.ClientSession() as session:
+    async with started(settings) as (backends, router), slack_session(settings) as session:
         app = create_app(settings, backends, router, session)
         freeze_startup_heap()
         if http:

@@ -57,6 +57,7 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET")
     )
     slack_api_url: str = Field("https://slack.com/api/", validation_alias=AliasChoices("SLACK_API_URL"))
+    slack_timeout_s: int = Field(30, ge=1)  # one Web API or response_url request
     command: str = "/amd"
 
     home: Path = Field(default_factory=_default_home, validation_alias=AliasChoices("AMD_HOME"))

@@ -28,6 +28,7 @@ from bot.http import http_app
 from bot.ports import Warehouse
 from bot.router import Router
 from bot.settings import Settings
+from bot.slack_surface import slack_session
 from bot.wiring import Backends, build_backends
 from tests.slack_fake.web_api import FakeSlack
 
@@ -181,7 +182,7 @@ async def running_bot(settings: Settings, *, warehouse: Warehouse | None = None)
         )
         backends = await build_backends(configured, warehouse=warehouse)
         router = Router(commands.COMMANDS, backends, prefix=configured.command)
-        session = aiohttp.ClientSession()
+        session = slack_session(configured)
         runner = web.AppRunner(http_app(create_app(configured, backends, router, session), backends, router))
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
