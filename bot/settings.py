@@ -106,7 +106,8 @@ class Settings(BaseSettings):
     dbt_timeout_s: float = Field(7200.0, gt=0)  # wall clock per dbt invocation; then it is stopped
 
     # State
-    state_url: str | None = None  # default: sqlite+aiosqlite:///$AMD_HOME/state.db
+    # Default: sqlite+aiosqlite:///$AMD_HOME/state.db. A secret: a PostgreSQL URL carries a password.
+    state_url: SecretStr | None = None
 
     # People and access
     owners: dict[str, str] = Field(default_factory=dict)  # dbt owner name -> Slack user/group id
@@ -189,7 +190,9 @@ class Settings(BaseSettings):
 
     @property
     def state_dsn(self) -> str:
-        return self.state_url or f"sqlite+aiosqlite:///{self.home / 'state.db'}"
+        if self.state_url is not None:
+            return self.state_url.get_secret_value()
+        return f"sqlite+aiosqlite:///{self.home / 'state.db'}"
 
     @property
     def slack_mode(self) -> Literal["socket", "http", "console"]:
