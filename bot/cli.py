@@ -25,6 +25,13 @@ def load_settings() -> Settings:
         raise SystemExit(2) from None
 
 
+def refuse_unsafe_serving(settings: Settings, *, http: bool) -> None:
+    refusal = settings.serve_refusal(http=http)
+    if refusal is not None:
+        print(f"amd-bot: refusing to start: {refusal}.", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="amd-bot", description="Slack data-ops bot for the AMD.")
     top.add_argument("-v", "--verbose", action="store_true", help="log debug details")
@@ -83,6 +90,7 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(
                 "amd-bot serve needs SLACK_BOT_TOKEN (and SLACK_APP_TOKEN or SLACK_SIGNING_SECRET)"
             )
+        refuse_unsafe_serving(settings, http=args.http)
         runtime.run(runtime.serve(settings, http=args.http, host=args.host, port=args.port))
     elif args.cmd == "demo" and args.demo_cmd == "build":
         from demo.world import ensure_demo
@@ -92,8 +100,10 @@ def main(argv: list[str] | None = None) -> None:
         print("amd-bot: no Slack tokens set; starting the local console (embedded demo).", file=sys.stderr)
         runtime.run(runtime.console(settings, [], wait_s=0, user="U_CONSOLE", channel="C_CONSOLE"))
     else:
+        http = settings.slack_mode == "http"
+        refuse_unsafe_serving(settings, http=http)
         print(f"amd-bot: connecting to Slack ({settings.slack_mode} mode).", file=sys.stderr)
-        runtime.run(runtime.serve(settings, http=settings.slack_mode == "http", host="0.0.0.0", port=8080))  # noqa: S104
+        runtime.run(runtime.serve(settings, http=http, host="0.0.0.0", port=8080))  # noqa: S104
 
 
 if __name__ == "__main__":

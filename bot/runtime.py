@@ -12,8 +12,6 @@ from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
-import aiohttp
-
 from bot.core.backends import Backends
 from bot.core.router import Router
 from bot.foundation.entity_selection import EntitySelectorError
@@ -77,8 +75,9 @@ async def serve(settings: Settings, *, http: bool, host: str, port: int) -> None
     import commands
     from bot.surfaces.bolt import create_app
     from bot.surfaces.serve import serve_http, serve_socket_mode
+    from bot.surfaces.slack import slack_session
 
-    async with started(settings) as (backends, router), aiohttp.ClientSession() as session:
+    async with started(settings) as (backends, router), slack_session(settings) as session:
         app = create_app(settings, backends, router, session)
         freeze_startup_heap()
         if http:

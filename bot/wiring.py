@@ -26,7 +26,7 @@ def build_warehouse(settings: Settings) -> Warehouse:
         return SnowflakeWarehouse(settings)
     from bot.adapters.warehouse.duckdb import DuckDBWarehouse
 
-    return DuckDBWarehouse(settings.warehouse_path)
+    return DuckDBWarehouse(settings.warehouse_path, timeout_s=settings.duckdb_timeout_s)
 
 
 def build_orchestrator(settings: Settings) -> Orchestrator:

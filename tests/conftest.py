@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from bot.foundation.settings import Settings
 from tests.slack_fake.blocks import validate_blocks
@@ -39,7 +40,8 @@ async def state_url(
 @pytest.fixture
 def bot_settings(demo_settings: Settings, tmp_path: Path) -> Settings:  # noqa: F811
     """The demo world with a state store of this test's own."""
-    return demo_settings.model_copy(update={"state_url": f"sqlite+aiosqlite:///{tmp_path / 'state.db'}"})
+    state_url = SecretStr(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}")
+    return demo_settings.model_copy(update={"state_url": state_url})
 
 
 @pytest.fixture

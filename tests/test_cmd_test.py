@@ -11,6 +11,7 @@ import logging
 import re
 import zlib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -171,6 +172,31 @@ async def test_cancel_stops_my_running_tests(bot: BotHarness) -> None:
     assert "Cancelled before it finished" in text_of(card)
     nothing = await bot.answers(await bot.slash("/amd test cancel", user="U7", channel="C3"))
     assert "Nothing you started is running" in str(nothing)
+
+
+async def test_a_dbt_run_over_its_time_limit_is_stopped_and_the_card_says_so(bot_settings: Settings) -> None:
+    settings = bot_settings.model_copy(update={"dbt_timeout_s": 1.0})  # dbt needs seconds to parse
+    async with running_bot(settings) as bot:
+        await bot.slash("/amd test payment", user="U1", channel="C5")
+        card = await settled_card(bot, "C5", title="dbt test: payment", timeout=60)
+
+        shown = text_of(card)
+        assert "Stopped after" in shown
+        assert "longer than the time limit for dbt runs (AMD_DBT_TIMEOUT_S)" in shown
+        assert dbt_processes_under(settings.home) == []  # the whole process group is gone
+
+
+def dbt_processes_under(home: Path) -> list[str]:
+    """Command lines of live processes whose arguments point into `home` (the bot's dbt runs)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(str(home).encode() in arg for arg in argv):
+            found.append(b" ".join(argv).decode(errors="replace"))
+    return found
 
 
 # --- through the console ---------------------------------------------------------------------------

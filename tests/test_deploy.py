@@ -184,3 +184,19 @@ def test_the_image_runs_the_http_server_as_a_non_root_user(bot: dict[str, Any]) 
     healthcheck = "\n".join(final_stage[final_stage.index(instructions["HEALTHCHECK"]) :][:2])
     assert "http://127.0.0.1:8080/healthz" in healthcheck
     assert instructions["EXPOSE"] == f"EXPOSE {bot['ports'][0]['containerPort']}"
+
+
+def test_the_deployment_passes_the_start_checks_of_http_mode(bot: dict[str, Any]) -> None:
+    """The pods start only with a signing secret and access rules: both must be there, on purpose."""
+    env = {e["name"]: e for e in bot["env"]}
+    text = k8s("configmap.yaml")["data"]["amd.toml"]
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        slack_bot_token="xoxb-deploy-check",
+        slack_signing_secret="deploy-check-secret",
+        **tomllib.loads(text),
+    )
+
+    assert not env["SLACK_SIGNING_SECRET"]["valueFrom"]["secretKeyRef"].get("optional", False)
+    assert "AMD_ACCESS_OPEN" not in env and "access_open" not in tomllib.loads(text)
+    assert settings.serve_refusal(http=True) is None

@@ -3,7 +3,12 @@
 import asyncio
 import time
 
+import pytest
+
 from bot.foundation.settings import Settings
+from bot.render.message import Message, Text
+from bot.surfaces.slack import SlackSurface, slack_session, web_client
+from tests.support.blackhole import black_hole
 from tests.support.bot import BotHarness, running_bot, sign
 from tests.support.slow import SlowWarehouse
 
@@ -120,3 +125,25 @@ async def test_a_refused_button_press_answers_without_replacing_the_card(bot: Bo
     (answer,) = await bot.answers(click)
     assert answer["replace_original"] is False  # the public card stays as it was
     assert "older version of amd-bot" in answer["text"]
+
+
+async def test_a_slack_that_never_answers_costs_at_most_the_configured_timeout(
+    bot_settings: Settings,
+) -> None:
+    async with black_hole() as port:
+        settings = bot_settings.model_copy(
+            update={"slack_api_url": f"http://127.0.0.1:{port}/api/", "slack_timeout_s": 1}
+        )
+        async with slack_session(settings) as session:
+            client = web_client(settings, session)
+            hook = f"http://127.0.0.1:{port}/commands/T1/1"
+            message = Message((Text("hello"),), fallback="hello")
+            for call in (
+                SlackSurface(client, channel="C1").post(message),
+                SlackSurface(client, channel="C1", response_url=hook).respond(message),
+            ):
+                started = time.monotonic()
+                async with asyncio.timeout(15):  # 1 s per attempt, and the SDK's retries
+                    with pytest.raises(TimeoutError):
+                        await call
+                assert time.monotonic() - started < 15

@@ -24,6 +24,7 @@ from bot.adapters.orchestrator.airflow import AirflowOrchestrator
 from bot.adapters.orchestrator.airflow_auth import JwtAuth
 from bot.foundation.ports import BackendUnavailable, DagRunRef, RunAlreadyExists, RunState
 from tests.support.airflow import AirflowServer
+from tests.support.blackhole import black_hole
 from tests.support.demo import isolated_settings
 
 
@@ -218,3 +219,25 @@ async def test_a_server_that_is_down_is_reported_as_unavailable() -> None:
             await airflow.trigger("amd_ok", "amd__x", {}, None)
     finally:
         await airflow.close()
+
+
+async def test_a_server_that_never_answers_times_out_after_the_configured_limit(tmp_path: Path) -> None:
+    async with black_hole() as port:
+        url = f"http://127.0.0.1:{port}"
+        settings = isolated_settings(
+            tmp_path,
+            orchestrator="airflow",
+            airflow_url=url,
+            airflow_username="admin",
+            airflow_password="pw",
+            airflow_timeout_s=0.3,
+        )
+        airflow = AirflowOrchestrator.from_settings(settings)
+        try:
+            async with asyncio.timeout(10):  # 4 attempts at the 0.3 s limit, with backoff between them
+                with pytest.raises(BackendUnavailable) as hung:
+                    await airflow.get_runs([DagRunRef("amd_ok", "any")])
+        finally:
+            await airflow.close()
+
+    assert f"Airflow at {url} is unreachable (timed out after 0.3 s)" in str(hung.value)

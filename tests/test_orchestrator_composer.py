@@ -8,6 +8,7 @@ google-auth's `Credentials` whose refresh hands out numbered tokens.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from google.cloud.orchestration.airflow.service_v1 import Environment, Environme
 
 from bot.adapters.orchestrator.composer import ComposerOrchestrator
 from bot.foundation.ports import BackendUnavailable, DagRunRef
+from tests.support.blackhole import black_hole
 from tests.support.demo import isolated_settings
 
 ENVIRONMENT = "projects/acme-data/locations/europe-west1/environments/prod-eu"
@@ -242,3 +244,33 @@ async def test_an_airflow_2_environment_is_spoken_to_through_api_v1(airflow: Air
         "/api/v1/dags/amd_ok/dagRuns",
     ]
     assert run.url == f"{airflow.url}/dags/amd_ok/grid?dag_run_id=amd__7"
+
+
+async def test_a_composer_api_that_never_answers_fails_fast_instead_of_freezing_every_call() -> None:
+    """One black-holed get_environment used to hold the connection lock forever, and every Airflow
+    call queued behind it. The real gRPC client talks to a local socket that accepts and stays silent."""
+    import grpc
+    from google.cloud.orchestration.airflow.service_v1 import EnvironmentsAsyncClient
+    from google.cloud.orchestration.airflow.service_v1.services.environments.transports import (
+        EnvironmentsGrpcAsyncIOTransport,
+    )
+
+    async with black_hole() as port:
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+        client = EnvironmentsAsyncClient(transport=EnvironmentsGrpcAsyncIOTransport(channel=channel))
+        orchestrator = ComposerOrchestrator.for_environment(
+            ENVIRONMENT, environments=client, credentials=NumberedTokens(), composer_timeout_s=0.5
+        )
+        try:
+            async with asyncio.timeout(10):
+                first, second = await asyncio.gather(
+                    orchestrator.list_dags(), orchestrator.list_dags(), return_exceptions=True
+                )
+        finally:
+            await orchestrator.close()
+            await channel.close()
+
+    for failure in (first, second):
+        assert isinstance(failure, BackendUnavailable)
+        assert "Composer API did not answer within 0.5 s" in str(failure)
+        assert "prod-eu" in str(failure)

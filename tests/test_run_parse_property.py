@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from pydantic import SecretStr
 
 import commands
 from bot.core.router import Invocation, Refusal, Router
@@ -22,7 +23,7 @@ from commands.run.args import CONF_KEY, MAX_CONF_BYTES, MAX_CONF_KEYS, MAX_DAYS_
 async def router(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Router]:
     state = tmp_path_factory.mktemp("run-parse") / "state.db"
     backends = await build_backends(
-        demo_settings.model_copy(update={"state_url": f"sqlite+aiosqlite:///{state}"})
+        demo_settings.model_copy(update={"state_url": SecretStr(f"sqlite+aiosqlite:///{state}")})
     )
     yield Router(commands.COMMANDS, backends)
     await backends.close()

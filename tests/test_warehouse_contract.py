@@ -8,11 +8,13 @@ the contract only uses non-empty tables; the NULL cases are checked on DuckDB al
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -30,6 +32,7 @@ from bot.adapters.warehouse.snowflake import SnowflakeWarehouse, quote_ident
 from bot.adapters.warehouse.sql import quote
 from bot.foundation.ports import BackendUnavailable, Relation, StatsQuery, Warehouse
 from bot.foundation.settings import Settings
+from tests.support.blackhole import black_hole
 from tests.support.demo import copy_entities_to_snowflake, entity_queries, isolated_settings
 
 SECRET = "hunter2-do-not-show"
@@ -134,9 +137,13 @@ def snowflake_world(settings: Settings, demo_settings: Settings) -> World:
 
     def broken() -> Warehouse:
         bad = settings.model_copy(
-            update={"snowflake_port": closed_port(), "snowflake_password": SecretStr(SECRET)}
+            update={
+                "snowflake_port": closed_port(),
+                "snowflake_password": SecretStr(SECRET),
+                "snowflake_network_timeout_s": 5,
+            }
         )
-        return SnowflakeWarehouse(bad, login_timeout_s=5)
+        return SnowflakeWarehouse(bad)
 
     queries = [
         replace(q, relation=replace(q.relation, database=SF_DATABASE)) for q in entity_queries(demo_settings)
@@ -254,7 +261,39 @@ def test_snowflake_quotes_identifiers_as_dbt_created_them() -> None:
     assert quote_ident('weird "q" %s') == '"weird ""q"" %s"'
 
 
+async def test_a_snowflake_that_never_answers_is_unavailable_within_the_network_timeout(
+    snowflake_settings: Settings,
+) -> None:
+    async with black_hole() as port:
+        silent = snowflake_settings.model_copy(
+            update={"snowflake_port": port, "snowflake_network_timeout_s": 1}
+        )
+        warehouse = SnowflakeWarehouse(silent)
+        try:
+            async with asyncio.timeout(20):  # the connector retries its login until the timeout
+                with pytest.raises(BackendUnavailable, match="cannot connect to Snowflake"):
+                    await warehouse.entity_stats([StatsQuery("user", Relation(None, "amd", "user"), None)])
+        finally:
+            await warehouse.close()
+
+
 # --- DuckDB only ---------------------------------------------------------------------------------
+
+
+async def test_a_duckdb_query_over_its_time_limit_is_interrupted(tmp_path: Path) -> None:
+    path = tmp_path / "slow.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE amd_ok AS SELECT 1 AS n")
+        # A scan that never finds its row: runs for hours unless interrupted.
+        con.execute("CREATE VIEW never AS SELECT i FROM range(9223372036854775807) t(i) WHERE hash(i) = 1")
+    warehouse = DuckDBWarehouse(path, timeout_s=0.5)
+
+    started = time.monotonic()
+    with pytest.raises(BackendUnavailable, match=r"did not finish within 0\.5 s .*AMD_DUCKDB_TIMEOUT_S"):
+        await warehouse.sample_rows(Relation(None, "main", "never"), 1)
+
+    assert time.monotonic() - started < 5
+    assert await warehouse.count_rows(Relation(None, "main", "amd_ok")) == {"": 1}  # the next one runs
 
 
 async def test_duckdb_reports_null_load_times_as_none(duckdb_file: Path) -> None:

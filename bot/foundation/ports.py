@@ -196,6 +196,7 @@ class DbtInvocation:
     error: str | None = None  # dbt's own error message when exit_code == 2
     sources: tuple[SourceFreshness, ...] = ()  # `source freshness` results
     cancelled: bool = False  # stopped by DbtRunner.cancel (exit_code is then 2)
+    timed_out: bool = False  # stopped at the dbt time limit (exit_code is then 2)
 
 
 ProgressCallback = Callable[[DbtProgress], Awaitable[None]]

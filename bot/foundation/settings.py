@@ -57,6 +57,7 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET")
     )
     slack_api_url: str = Field("https://slack.com/api/", validation_alias=AliasChoices("SLACK_API_URL"))
+    slack_timeout_s: int = Field(30, ge=1)  # one Web API or response_url request
     command: str = "/amd"
 
     home: Path = Field(default_factory=_default_home, validation_alias=AliasChoices("AMD_HOME"))
@@ -79,7 +80,9 @@ class Settings(BaseSettings):
     snowflake_port: int | None = None
     snowflake_protocol: Literal["https", "http"] = "https"
     snowflake_query_tag: str = "amd-bot"
-    snowflake_statement_timeout_s: int = 120
+    snowflake_statement_timeout_s: int = 120  # server side: Snowflake cancels longer statements
+    snowflake_network_timeout_s: int = Field(60, ge=1)  # client side: login and each request
+    duckdb_timeout_s: float = Field(60.0, gt=0)  # a demo-warehouse query is interrupted after this
     stats_cache_ttl_s: float = 300.0
 
     # Orchestrator
@@ -88,6 +91,8 @@ class Settings(BaseSettings):
     airflow_username: str | None = None
     airflow_password: SecretStr | None = None
     composer_environment: str | None = None  # projects/P/locations/L/environments/E
+    airflow_timeout_s: float = Field(30.0, gt=0)  # one Airflow REST request (Airflow and Composer)
+    composer_timeout_s: float = Field(30.0, gt=0)  # reading the environment from the Composer API
     poll_interval_s: float = 5.0
     # The fewest seconds between two updates of one live card: ~10/min, of chat.update's ~50/min per
     # workspace (Tier 3) that every card shares.
@@ -107,15 +112,18 @@ class Settings(BaseSettings):
     dbt_manifest: Path | None = None  # default: the project's target/manifest.json (demo: under $AMD_HOME)
     entities: str | None = None  # dbt selector of the entity models (foundation/entity_selection)
     dbt_max_concurrency: int = Field(2, ge=1, le=16)
+    dbt_timeout_s: float = Field(7200.0, gt=0)  # wall clock per dbt invocation; then it is stopped
 
     # State
-    state_url: str | None = None  # default: sqlite+aiosqlite:///$AMD_HOME/state.db
+    # Default: sqlite+aiosqlite:///$AMD_HOME/state.db. A secret: a PostgreSQL URL carries a password.
+    state_url: SecretStr | None = None
 
     # People and access
     owners: dict[str, str] = Field(default_factory=dict)  # dbt owner name -> Slack user/group id
     admins: list[str] = Field(default_factory=list)
     groups: dict[str, list[str]] = Field(default_factory=dict)  # user-group id -> member user ids
-    access: list[AccessRule] = Field(default_factory=list)  # empty: everyone may do everything
+    access: list[AccessRule] = Field(default_factory=list)  # empty: everyone may do everything…
+    access_open: bool = False  # …which Slack modes refuse unless this says it is meant
 
     # Migrations
     migrations: list[MigrationSpec] = Field(default_factory=default_migrations)  # history migrations shown
@@ -156,6 +164,22 @@ class Settings(BaseSettings):
             )
         return self
 
+    def serve_refusal(self, *, http: bool) -> str | None:
+        """Why Slack must not be served with these settings, or None. The console and the demo are
+        one person's own tools; in Slack every member of the workspace can reach the bot."""
+        if http and self.slack_signing_secret is None:
+            return (
+                "serving Slack over HTTP needs SLACK_SIGNING_SECRET (the app's Basic Information page): "
+                "requests are verified with it, and unsigned requests are never served"
+            )
+        if not self.access and not self.access_open:
+            return (
+                "no access rules are configured (AMD_ACCESS, or [[access]] in the AMD_CONFIG file), so "
+                "everyone in the workspace could do everything, production runs included. Add rules, "
+                "or set AMD_ACCESS_OPEN=true (access_open = true in the config file) if that is meant"
+            )
+        return None
+
     # Derived paths: one place decides where the embedded default keeps its files.
     @property
     def demo_home(self) -> Path:
@@ -192,7 +216,9 @@ class Settings(BaseSettings):
 
     @property
     def state_dsn(self) -> str:
-        return self.state_url or f"sqlite+aiosqlite:///{self.home / 'state.db'}"
+        if self.state_url is not None:
+            return self.state_url.get_secret_value()
+        return f"sqlite+aiosqlite:///{self.home / 'state.db'}"
 
     @property
     def slack_mode(self) -> Literal["socket", "http", "console"]:

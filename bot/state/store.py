@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, delete, event, insert, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import URL, Connection, delete, event, insert, make_url, select, text
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bot.foundation.ports import BackendUnavailable
 from bot.state.schema import MIGRATIONS, audit_log, claims, processed_events, schema_version
 
 log = logging.getLogger(__name__)
@@ -38,9 +39,19 @@ class AuditEntry:
 
 class SqlState:
     def __init__(self, url: str) -> None:
+        # The URL may carry a password: errors about it name the setting, never echo it.
+        try:
+            parsed = make_url(url)
+            self.engine: AsyncEngine = create_async_engine(parsed, pool_pre_ping=True)
+        except (ArgumentError, ValueError) as exc:
+            raise BackendUnavailable(
+                f"AMD_STATE_URL is not a usable database URL ({type(exc).__name__}); expected e.g. "
+                "postgresql+asyncpg://user:password@host:5432/db or sqlite+aiosqlite:///path/state.db"
+            ) from None
+        self._password = parsed.password
+        self.where = _public(parsed)
         if url.startswith("sqlite") and ":///" in url and not url.endswith(":memory:"):
             Path(url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.holder = f"{socket.gethostname()}:{id(self):x}"
@@ -51,10 +62,19 @@ class SqlState:
 
     async def migrate(self) -> int:
         """Bring the schema up to date; safe when several replicas start at once. Returns the version."""
-        async with self.engine.begin() as conn:
-            if self.dialect == "postgresql":
-                await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
-            return await conn.run_sync(_apply_migrations)
+        try:
+            async with self.engine.begin() as conn:
+                if self.dialect == "postgresql":
+                    await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
+                return await conn.run_sync(_apply_migrations)
+        except (OSError, SQLAlchemyError) as exc:
+            # The first contact at start: rewrapped, so no driver message can carry the URL's password.
+            detail = str(exc).split("\n", 1)[0]
+            if self._password:
+                detail = detail.replace(str(self._password), "***")
+            raise BackendUnavailable(
+                f"the state store at {self.where} cannot be used: {type(exc).__name__}: {detail}"
+            ) from None
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -98,6 +118,12 @@ class SqlState:
         async with self.engine.begin() as conn:
             result = await conn.execute(delete(processed_events).where(processed_events.c.at < cutoff))
         return int(result.rowcount or 0)
+
+
+def _public(url: URL) -> str:
+    """Where the store is, for people: no password, and no query string (it may hold key files)."""
+    bare = URL.create(url.drivername, url.username, None, url.host, url.port, url.database)
+    return bare.render_as_string(hide_password=False)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

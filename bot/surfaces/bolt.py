@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from typing import Any
 
 import aiohttp
@@ -26,8 +27,11 @@ def create_app(
     secret = settings.slack_signing_secret
     app = AsyncApp(
         client=web_client(settings, session),
-        signing_secret=secret.get_secret_value() if secret else None,
-        request_verification_enabled=secret is not None,
+        # Verification stays on in every mode. Socket Mode has no signing secret: a random one makes
+        # any HTTP request that reaches this app anyway fail verification (Bolt would otherwise read
+        # the environment, and an empty secret is one anybody can sign with).
+        signing_secret=secret.get_secret_value() if secret else secrets.token_hex(32),
+        request_verification_enabled=True,
         process_before_response=False,
     )
 

@@ -8,14 +8,19 @@ behind a load balancer on one PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
-from collections.abc import Sequence
+import re
+import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
+from slack_bolt.request.internals import parse_body
 from sqlalchemy import text
 
 from bot.core.backends import Backends
@@ -27,11 +32,32 @@ from bot.scheduler import start_scheduler
 from bot.surfaces.slack import SlackSurface, without_rate_limit_waits
 
 log = logging.getLogger(__name__)
+REPLAY_WINDOW_S = 300  # Slack's: a signed request older (or newer) than this is refused as a replay
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits, and few: int() of 5,000 digits raises
 
 
 def http_app(app: AsyncApp, backends: Backends, router: Router) -> web.Application:
+    signing_secret = backends.settings.slack_signing_secret
+    if signing_secret is None:
+        raise ValueError(
+            "Slack's HTTP endpoint needs SLACK_SIGNING_SECRET: unsigned requests are never served"
+        )
+    secret = signing_secret.get_secret_value().encode()
+
     async def slack_events(request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+        # Checked before Bolt sees the request: Bolt answers a non-numeric timestamp, or a body that
+        # is neither form nor JSON, with a 500 and a traceback. Bolt then verifies the signature again.
+        raw = await request.read()
+        refusal = slack_request_refusal(secret, request.headers, raw, now=time.time())
+        if refusal is not None:
+            log.debug("refused a request to /slack/events: %s", refusal)
+            return web.json_response({"error": "invalid request"}, status=401)
+        body = slack_body(raw, request.content_type)
+        if body is None:
+            return web.json_response({"error": "the body is neither a form nor a JSON object"}, status=400)
+        headers: Any = request.headers  # Bolt reads a multidict as it reads a dict of lists
+        bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=headers)
+        return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
@@ -61,6 +87,32 @@ def http_app(app: AsyncApp, backends: Backends, router: Router) -> web.Applicati
     if token is not None:
         web_app.add_routes(migration_routes(Ledger.on(backends.state, backends.settings.migrations), token))
     return web_app
+
+
+def slack_request_refusal(
+    secret: bytes, headers: Mapping[str, str], body: bytes, *, now: float
+) -> str | None:
+    """Why a request is not one Slack signed within the replay window, or None when it is."""
+    timestamp = headers.get("X-Slack-Request-Timestamp", "")
+    if not _TIMESTAMP.fullmatch(timestamp):
+        return "missing or malformed timestamp"
+    if abs(now - int(timestamp)) > REPLAY_WINDOW_S:
+        return "timestamp outside the replay window"
+    base = b"v0:" + timestamp.encode() + b":" + body
+    expected = b"v0=" + hmac.new(secret, base, hashlib.sha256).hexdigest().encode()
+    given = headers.get("X-Slack-Signature", "").encode(errors="replace")
+    return None if hmac.compare_digest(expected, given) else "signature does not match"
+
+
+def slack_body(raw: bytes, content_type: str) -> str | None:
+    """The body as text if it is what Slack sends (a form, or JSON, holding an object), else None.
+    Parsed by Bolt's own parser, so what passes here Bolt can read."""
+    try:
+        text = raw.decode()
+        parsed = parse_body(text, content_type)
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return None
+    return text if isinstance(parsed, dict) else None
 
 
 def prometheus_text(router: Router) -> str:

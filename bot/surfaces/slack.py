@@ -40,12 +40,22 @@ def retry_handlers() -> list[AsyncRetryHandler]:
     ]
 
 
+def slack_session(settings: Settings) -> aiohttp.ClientSession:
+    """The HTTP session Slack calls share. slack_sdk applies its `timeout` only to sessions it opens
+    itself; with a given one, that session's timeout is all there is (aiohttp's default: 5 min)."""
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.slack_timeout_s))
+
+
 def web_client(settings: Settings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
     """Without a `session` slack_sdk opens a new HTTP session (and connection) for every call: the
     running bot passes one shared session so calls reuse kept-alive connections."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     return AsyncWebClient(
-        token=token, base_url=settings.slack_api_url, retry_handlers=retry_handlers(), session=session
+        token=token,
+        base_url=settings.slack_api_url,
+        timeout=settings.slack_timeout_s,
+        retry_handlers=retry_handlers(),
+        session=session,
     )
 
 
@@ -90,7 +100,10 @@ class SlackSurface:
         blocks, text = to_blocks(message), fallback_text(message)
         if self.response_url:
             hook = AsyncWebhookClient(
-                self.response_url, session=self.client.session, retry_handlers=retry_handlers()
+                self.response_url,
+                timeout=self.client.timeout,
+                session=self.client.session,
+                retry_handlers=retry_handlers(),
             )
             sent = await hook.send(
                 text=text,

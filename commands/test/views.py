@@ -86,6 +86,12 @@ def progress_card(request: TestRequest, progress: DbtProgress | None) -> Message
 def result_card(request: TestRequest, result: DbtInvocation, owners: Owners) -> Message:
     if result.cancelled:
         return _ended(request, result, ":warning: Cancelled before it finished.")
+    if result.timed_out:
+        took = fmt.age(result.ended_at - result.started_at)
+        status = (
+            f":stopwatch: Stopped after {took}: longer than the time limit for dbt runs (AMD_DBT_TIMEOUT_S)."
+        )
+        return _ended(request, result, status)
     if result.exit_code == 2:
         return _ended(
             request, result, ":red_circle: dbt could not run.", Code(result.error or "", title="dbt said")

@@ -29,6 +29,7 @@ from bot.foundation.settings import Settings
 from bot.surfaces.bolt import create_app
 from bot.surfaces.console import Console
 from bot.surfaces.serve import http_app
+from bot.surfaces.slack import slack_session
 from bot.wiring import build_backends
 from tests.slack_fake.web_api import FakeSlack
 
@@ -182,7 +183,7 @@ async def running_bot(settings: Settings, *, warehouse: Warehouse | None = None)
         )
         backends = await build_backends(configured, warehouse=warehouse)
         router = Router(commands.COMMANDS, backends, prefix=configured.command)
-        session = aiohttp.ClientSession()
+        session = slack_session(configured)
         runner = web.AppRunner(http_app(create_app(configured, backends, router, session), backends, router))
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -118,6 +118,7 @@ class DbtCliRunner:
                 executable=self._settings.dbt_executable,
                 target=self._settings.dbt_target,
                 on_event=on_event,
+                timeout_s=self._settings.dbt_timeout_s,
             )
         return await asyncio.to_thread(_invocation, proc, command, selector, tracker)
 
@@ -147,6 +148,7 @@ def _invocation(proc: DbtProcess, command: str, selector: str | None, tracker: E
         ended_at=proc.ended_at,
         error=proc.error if proc.exit_code == 2 else None,
         sources=sources,
+        timed_out=proc.timed_out,
     )
 
 

@@ -41,6 +41,7 @@ class DbtProcess:
     started_at: datetime
     ended_at: datetime
     error: str | None  # dbt's error events (or the end of stderr) when exit_code != 0
+    timed_out: bool = False  # stopped at its time limit (exit_code is then 2)
 
     @property
     def run_results(self) -> Path:
@@ -78,8 +79,10 @@ async def run_dbt(
     executable: str = "dbt",
     target: str | None = None,
     on_event: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+    timeout_s: float | None = None,
 ) -> DbtProcess:
-    """Run one dbt command (`args`, e.g. ["test", "--select", "payment"]) to completion.
+    """Run one dbt command (`args`, e.g. ["test", "--select", "payment"]) to completion, or until
+    `timeout_s` has passed: then it is stopped and the result says `timed_out`.
 
     Every `--log-format json` event on stdout is passed to `on_event`. Cancelling the awaiting task
     stops dbt's whole process group (SIGINT, then SIGKILL after a grace period) and re-raises."""
@@ -110,19 +113,26 @@ async def run_dbt(
     assert proc.stderr is not None
     stderr_task = asyncio.create_task(_collect(proc.stderr, stderr_tail))
     try:
-        async for raw in proc.stdout:
-            event = _event(raw)
-            if event is None:
-                stderr_tail.append(raw.decode(errors="replace").rstrip())
-                continue
-            info = event.get("info", {})
-            invocation_id = invocation_id or info.get("invocation_id")
-            if info.get("level") == "error" and info.get("msg"):
-                errors.append(str(info["msg"]))
-            if on_event is not None:
-                await _deliver(on_event, event)
-        await stderr_task
-        code = await proc.wait()
+        async with asyncio.timeout(timeout_s):
+            async for raw in proc.stdout:
+                event = _event(raw)
+                if event is None:
+                    stderr_tail.append(raw.decode(errors="replace").rstrip())
+                    continue
+                info = event.get("info", {})
+                invocation_id = invocation_id or info.get("invocation_id")
+                if info.get("level") == "error" and info.get("msg"):
+                    errors.append(str(info["msg"]))
+                if on_event is not None:
+                    await _deliver(on_event, event)
+            await stderr_task
+            code = await proc.wait()
+    except TimeoutError:
+        stderr_task.cancel()
+        await _stop(proc)
+        limit = f"dbt was stopped after {timeout_s:g} s, its time limit (AMD_DBT_TIMEOUT_S)"
+        ended = datetime.now(UTC)
+        return DbtProcess(2, target_path, log_path, invocation_id, started, ended, limit, timed_out=True)
     except BaseException:
         stderr_task.cancel()
         await _stop(proc)

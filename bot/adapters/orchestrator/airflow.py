@@ -46,7 +46,7 @@ class AirflowOrchestrator:
             raise ValueError(
                 "orchestrator=airflow needs AMD_AIRFLOW_URL, AMD_AIRFLOW_USERNAME and AMD_AIRFLOW_PASSWORD"
             )
-        return cls.with_password(url, username, password)
+        return cls.with_password(url, username, password, timeout_s=settings.airflow_timeout_s)
 
     @classmethod
     def with_password(

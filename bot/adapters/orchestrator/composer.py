@@ -81,13 +81,13 @@ class GoogleAuth:
 
 
 def composer_connector(
-    name: str, auth: GoogleAuth, environments: EnvironmentReader | None = None
+    name: str, auth: GoogleAuth, environments: EnvironmentReader | None = None, *, timeout_s: float
 ) -> Connector:
     """Finds the environment's Airflow web server and which REST API it serves."""
 
     async def connect(session: aiohttp.ClientSession) -> Connection:
         client = environments or _default_client(await auth.credentials())
-        environment = await _get_environment(client, name)
+        environment = await _get_environment(client, name, timeout_s)
         airflow_uri = str(environment.config.airflow_uri).rstrip("/")
         if not airflow_uri:
             raise BackendUnavailable(f"Composer environment {name} has no Airflow web server yet")
@@ -106,9 +106,17 @@ def _default_client(credentials: Credentials) -> EnvironmentReader:
     return client
 
 
-async def _get_environment(client: EnvironmentReader, name: str) -> Any:
+async def _get_environment(client: EnvironmentReader, name: str, timeout_s: float) -> Any:
+    # Bounded here, whatever the client's own retry settings: every Airflow call waits on this one
+    # (the connection lock), so a silent Composer API must fail fast, and the next call tries again.
     try:
-        return await client.get_environment(name=name)
+        async with asyncio.timeout(timeout_s):
+            return await client.get_environment(name=name)
+    except TimeoutError:
+        raise BackendUnavailable(
+            f"Composer API did not answer within {timeout_s:g} s reading environment {name} "
+            "(AMD_COMPOSER_TIMEOUT_S)"
+        ) from None
     except api_errors.PermissionDenied:
         raise BackendUnavailable(
             f"Composer environment {name}: permission denied — the bot's Google identity needs IAM "
@@ -133,7 +141,11 @@ class ComposerOrchestrator(AirflowOrchestrator):
             raise ValueError(
                 "orchestrator=composer needs AMD_COMPOSER_ENVIRONMENT (projects/P/locations/L/environments/E)"
             )
-        return cls.for_environment(settings.composer_environment)
+        return cls.for_environment(
+            settings.composer_environment,
+            composer_timeout_s=settings.composer_timeout_s,
+            timeout_s=settings.airflow_timeout_s,
+        )
 
     @classmethod
     def for_environment(
@@ -142,10 +154,13 @@ class ComposerOrchestrator(AirflowOrchestrator):
         *,
         environments: EnvironmentReader | None = None,  # default: the real EnvironmentsAsyncClient
         credentials: Credentials | None = None,  # default: Application Default Credentials
+        composer_timeout_s: float = 30.0,  # for reading the environment from the Composer API
         **options: Any,  # tune the HTTP client (see AirflowHttp)
     ) -> ComposerOrchestrator:
         short = name.rsplit("/", 1)[-1]
-        connector = composer_connector(name, GoogleAuth(credentials), environments)
+        connector = composer_connector(
+            name, GoogleAuth(credentials), environments, timeout_s=composer_timeout_s
+        )
         return cls(
             AirflowHttp(connector, where=f"Composer environment {short}", **options),
             environment=f"composer: {short}",

@@ -151,6 +151,7 @@ class LocalRunner:
                     executable=self._settings.dbt_executable,
                     target=self._settings.dbt_target,
                     on_event=on_event,
+                    timeout_s=self._settings.dbt_timeout_s,
                 )
             results = await asyncio.to_thread(load_json, proc.run_results)
             log_url = self._log_url(run)

@@ -2,12 +2,14 @@
 
 DuckDB allows one writing process per file and a writer excludes readers, so every call opens a
 short-lived read-only connection (a long-lived one would block `dbt run`) and waits politely while
-dbt holds the lock.
+dbt holds the lock. A query still running at its time limit is interrupted: its thread would
+otherwise go on for as long as the query does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,12 +29,35 @@ from bot.adapters.warehouse.sql import (
 from bot.foundation.ports import BackendUnavailable, DailyVolume, EntityStats, Relation, Rows, StatsQuery
 
 _LOCK_CONFLICT = "Could not set lock on file"
+Result = tuple[list[str], list[tuple[Any, ...]]]
+
+
+class _Stoppable:
+    """The connection of one query, so the event loop can interrupt it in its thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self.stopped = False
+
+    def attach(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        with self._lock:
+            if self.stopped and con is not None:
+                con.interrupt()  # stopped before it began: its first statement fails at once
+            self._con = con
+
+    def stop(self) -> None:
+        with self._lock:
+            self.stopped = True
+            if self._con is not None:
+                self._con.interrupt()
 
 
 class DuckDBWarehouse:
-    def __init__(self, path: Path, *, busy_timeout_s: float = 10.0) -> None:
+    def __init__(self, path: Path, *, busy_timeout_s: float = 10.0, timeout_s: float = 60.0) -> None:
         self.path = path
         self.busy_timeout_s = busy_timeout_s
+        self.timeout_s = timeout_s
         self.queries = 0  # statements sent, so tests can check how much work a feature costs
 
     async def entity_stats(self, queries: Sequence[StatsQuery]) -> list[EntityStats]:
@@ -60,20 +85,40 @@ class DuckDBWarehouse:
     async def close(self) -> None:
         """Nothing to release: connections live only as long as one call."""
 
-    async def _query(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
+    async def _query(self, sql: str, params: Sequence[Any]) -> Result:
         self.queries += 1
-        return await asyncio.to_thread(self._run, sql, params)
+        query = _Stoppable()
+        work = asyncio.ensure_future(asyncio.to_thread(self._run, sql, params, query))
+        try:
+            done, _ = await asyncio.wait({work}, timeout=self.timeout_s)
+        except asyncio.CancelledError:
+            query.stop()
+            work.add_done_callback(_discard)  # nobody is left to read its InterruptException
+            raise
+        if not done:
+            query.stop()
+            await asyncio.wait({work})  # an interrupted query ends at once
+            if work.exception() is not None:
+                raise BackendUnavailable(
+                    f"the warehouse query did not finish within {self.timeout_s:g} s and was stopped "
+                    "(AMD_DUCKDB_TIMEOUT_S)"
+                )
+        return work.result()
 
-    def _run(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
+    def _run(self, sql: str, params: Sequence[Any], query: _Stoppable) -> Result:
         deadline = time.monotonic() + self.busy_timeout_s
         delay = 0.05
-        while True:
+        while not query.stopped:
             try:
                 with duckdb.connect(str(self.path), read_only=True) as con:
-                    con.execute("SET TimeZone = 'UTC'")  # so CAST(timestamptz AS DATE) is a UTC day
-                    cursor = con.execute(sql, list(params))
-                    columns = [d[0] for d in cursor.description or ()]
-                    return columns, cursor.fetchall()
+                    query.attach(con)
+                    try:
+                        con.execute("SET TimeZone = 'UTC'")  # so CAST(timestamptz AS DATE) is a UTC day
+                        cursor = con.execute(sql, list(params))
+                        columns = [d[0] for d in cursor.description or ()]
+                        return columns, cursor.fetchall()
+                    finally:
+                        query.attach(None)
             except duckdb.IOException as exc:
                 if _LOCK_CONFLICT not in str(exc):
                     raise BackendUnavailable(f"the warehouse file {self.path} cannot be opened") from exc
@@ -84,3 +129,8 @@ class DuckDBWarehouse:
                     ) from exc
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
+        raise BackendUnavailable("the warehouse query was stopped")
+
+
+def _discard(task: asyncio.Future[Result]) -> None:
+    task.exception()

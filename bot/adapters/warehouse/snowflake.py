@@ -53,9 +53,8 @@ def quote_ident(identifier: str) -> str:
 
 
 class SnowflakeWarehouse:
-    def __init__(self, settings: Settings, *, login_timeout_s: int = 30) -> None:
+    def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._login_timeout_s = login_timeout_s
         self._conn: SnowflakeConnection | None = None
         self._connect_lock = threading.Lock()
         self.queries = 0  # statements sent, so tests can check how much work a feature costs
@@ -163,7 +162,12 @@ class SnowflakeWarehouse:
             "host": s.snowflake_host,
             "port": s.snowflake_port,
             "paramstyle": "qmark",
-            "login_timeout": self._login_timeout_s,
+            # A thread blocked in the connector cannot be interrupted from here: these bound it.
+            # Logging in and each request wait at most the network timeout; a whole query, the
+            # server's statement timeout plus that, so the server's clearer error comes first.
+            "login_timeout": s.snowflake_network_timeout_s,
+            "socket_timeout": s.snowflake_network_timeout_s,
+            "network_timeout": s.snowflake_statement_timeout_s + s.snowflake_network_timeout_s,
             "session_parameters": {
                 "QUERY_TAG": s.snowflake_query_tag,  # lets the data team see what the bot costs
                 "STATEMENT_TIMEOUT_IN_SECONDS": s.snowflake_statement_timeout_s,
