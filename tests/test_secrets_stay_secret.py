@@ -31,6 +31,7 @@ SECRETS = {
     "SLACK_SIGNING_SECRET": f"{MARK}-signing",
     "AMD_SNOWFLAKE_PASSWORD": f"{MARK}-snowflake",
     "AMD_SNOWFLAKE_PRIVATE_KEY_FILE_PWD": f"{MARK}-key-pwd",
+    "AMD_SNOWFLAKE_PRIVATE_KEY": f"{MARK}-private-key",
     "AMD_AIRFLOW_PASSWORD": f"{MARK}-airflow",
     "AMD_MIGRATION_INGEST_TOKEN": f"{MARK}-ingest-token",
 }
