@@ -154,11 +154,11 @@ command = Command(
     ack=_ack,
     actions={
         "trigger": Action(confirm.press_trigger, confirm.trigger_permission),
-        "cancel": Action(confirm.press_cancel, confirm.trigger_permission),
+        "cancel": Action(confirm.press_cancel, confirm.cancel_permission),
         "rerun": Action(confirm.press_rerun, confirm.rerun_permission),
     },
     refresh=refresh,
     details="An entity runs its DAG. Values are read as numbers or true/false when they look like one. "
-    "Nothing starts before you press Trigger; only you or an admin can. Access: `run:<dag>` to run, "
-    "`runs:<dag>` to read runs.",
+    "Nothing starts before you press Trigger; only you or an admin can. Access: `run:<dag>` to ask, "
+    "`run.trigger:<dag>` to press Trigger, `runs:<dag>` to read runs (README: every action name).",
 )

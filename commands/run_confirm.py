@@ -273,10 +273,15 @@ def _link(run: RunState) -> str:
 
 
 def trigger_permission(value: str) -> str:
-    """RBAC for a confirmation's buttons (value `<confirmation id> <dag>`): the same as running the DAG."""
-    return f"run:{value.partition(' ')[2]}"
+    """RBAC for a confirmation's Trigger (or Re-run failed tasks) button; value `<confirmation id> <dag>`."""
+    return f"run.trigger:{value.partition(' ')[2]}"
+
+
+def cancel_permission(value: str) -> str:
+    """RBAC for a confirmation's Cancel button; value `<confirmation id> <dag>`."""
+    return f"run.cancel:{value.partition(' ')[2]}"
 
 
 def rerun_permission(value: str) -> str:
-    """RBAC for a run card's Re-run button (value `<dag> <run id>`)."""
-    return f"run:{value.partition(' ')[0]}"
+    """RBAC for a failed run card's Re-run button, which asks first (value `<dag> <run id>`)."""
+    return f"run.rerun:{value.partition(' ')[0]}"

@@ -21,7 +21,7 @@ from bot.catalog import Catalog
 from bot.command import Action, Command, Ctx, UsageError
 from bot.ports import BackendUnavailable, DbtInvocation, DbtProgress
 from bot.render.message import Message, note
-from bot.selector import check_selector
+from bot.selector import atoms, check_selector
 from bot.surface import CardRef
 from commands.test_views import (
     TOP_FAILURES,
@@ -177,6 +177,12 @@ async def _cancel_latest(ctx: Ctx) -> Message:
 
 async def _cancel_button(value: str, ctx: Ctx) -> Message | None:
     # The run's own handler turns the card into "Cancelled"; a run that ended already needs nothing.
+    run = await TestResults(ctx.backends.state.engine).run(value)
+    if run is None:
+        return None
+    if ctx.user != run.requested_by and not ctx.backends.policy.is_admin(ctx.user):
+        ctx.audit_detail["refused"] = "not the requester"
+        raise UsageError(f"Only <@{run.requested_by}>, who started it, or an amd-bot admin can cancel it.")
     await ctx.backends.dbt.cancel(value)
     return None
 
@@ -230,6 +236,13 @@ async def _reply_in_thread(ctx: Ctx, message: Message) -> None:
         await ctx.surface.post(message, channel=ctx.clicked.channel, thread=ctx.clicked)
 
 
+def _permission(args: TestArgs) -> str | tuple[str, ...]:
+    # One action per selector atom: a grant of `test:payment*` must not let `payment user` through.
+    if args.mode != "test":
+        return f"test.{args.mode}"
+    return tuple(f"test:{atom}" for atom in atoms(args.selector)) if args.selector else "test:*"
+
+
 def _run_key() -> str:
     return f"test-{uuid.uuid4().hex[:12]}"
 
@@ -247,17 +260,17 @@ command = Command(
     ),
     parse=parse,
     handle=handle,
-    permission=lambda args: f"test:{args.mode if args.mode != 'test' else args.selector or '*'}",
+    permission=_permission,
     ack=lambda args: {
         "test": f"Running dbt tests on `{args.selector or 'everything'}`…",
         "freshness": "Checking source freshness with dbt…",
         "cancel": "Cancelling your latest dbt run…",
     }[args.mode],
     actions={
-        "rows": Action(_show_rows, lambda _value: "test:rows"),
-        "sql": Action(_show_sql, lambda _value: "test:sql"),
-        "rerun": Action(_rerun_failed, lambda _value: "test:rerun"),
-        "cancel": Action(_cancel_button, lambda _value: "test:cancel"),
+        "rows": Action(_show_rows, lambda _value: "test.rows"),
+        "sql": Action(_show_sql, lambda _value: "test.sql"),
+        "rerun": Action(_rerun_failed, lambda _value: "test.rerun"),
+        "cancel": Action(_cancel_button, lambda _value: "test.cancel"),
     },
     details="Selectors: node names, `+` graph operators, `tag:`, `source:`, `path:`, `test_name:`, "
     "`test_type:`; only names in the dbt manifest. Failing tests get buttons: failing rows, SQL, re-run.",

@@ -364,7 +364,8 @@ async def test_only_the_requester_or_an_admin_may_press(bot_settings: Settings) 
 
 async def test_access_rules_decide_who_runs_which_dag_where_and_are_named(bot_settings: Settings) -> None:
     rules = [
-        AccessRule(action="run:amd_user", users=["U1"], channels=["C_OPS"], name="ops may run amd_user"),
+        # `run*:` covers asking (`run:`), the buttons (`run.trigger:`, …) and reading (`runs:`).
+        AccessRule(action="run*:amd_user", users=["U1"], channels=["C_OPS"], name="ops may run amd_user"),
         AccessRule(action="run:amd_pay*", allow=False, name="payments DAGs are the payments team's"),
     ]
     async with running_bot(bot_settings.model_copy(update={"access": rules})) as bot:
@@ -380,7 +381,7 @@ async def test_access_rules_decide_who_runs_which_dag_where_and_are_named(bot_se
         assert default in other_user  # the user
         assert "You may not `run:amd_payment` here: payments DAGs are the payments team's." in payment
         assert "Trigger amd_user?" in allowed
-        assert "You may not do that here: no rule allows `run:amd_user`" in pressed_by_other  # the button
+        assert "You may not do that here: no rule allows `run.trigger:amd_user`" in pressed_by_other
         outcomes = [a["outcome"] for a in await run_audit(bot)]
         assert outcomes == ["denied", "denied", "denied", "ok", "denied"]
 
