@@ -498,6 +498,43 @@ async def test_an_unavailable_orchestrator_gets_a_clear_answer_and_a_press_can_b
     assert len(await confirmations(bot)) == 1
 
 
+async def test_a_rerun_the_orchestrator_refused_is_not_claimed_and_its_buttons_stay(bot: BotHarness) -> None:
+    asked = new_confirmation(
+        kind="rerun", dag="amd_payment", requester="U1", channel="C1", now=datetime.now(UTC), ttl_s=600,
+        run_id="scheduled__2026-11-30",
+    )  # fmt: skip
+    await Confirmations(bot.backends.state.engine).add(asked)
+    card = {
+        "ts": "1.000001",
+        "blocks": to_blocks(confirmation_card(asked, environment=ENV, failed_tasks=[FAILING])),
+    }
+
+    local = bot.backends.orchestrator
+    async with airflow_in_maintenance() as down:
+        bot.backends.orchestrator = down
+        try:
+            (refused,) = await bot.answers(await bot.press("C1", card, "Re-run failed tasks"))
+        finally:
+            bot.backends.orchestrator = local
+    shown = json.dumps(refused)
+    assert "503 Service Unavailable" in shown
+    assert "Press again to retry" in shown
+    assert labels(refused) == ["Re-run failed tasks", "Cancel"]  # the question stays, with its buttons
+    (row,) = await confirmations(bot)
+    assert row["state"] == "pending"  # nothing was re-run, and the record does not say otherwise
+
+    (again,) = await bot.answers(await bot.press("C1", refused | {"ts": card["ts"]}, "Re-run failed tasks"))
+    assert f"Run `{asked.dag_run_id}` has no failed tasks now: nothing to re-run." in json.dumps(again)
+    (row,) = await confirmations(bot)
+    assert row["state"] != "triggered"
+
+
+def labels(message: dict[str, Any]) -> list[str]:
+    return [
+        e["text"]["text"] for b in message.get("blocks", []) if b["type"] == "actions" for e in b["elements"]
+    ]
+
+
 async def test_two_replicas_pressing_at_once_decide_a_confirmation_exactly_once(state_url: str) -> None:
     replicas = [SqlState(state_url), SqlState(state_url)]
     try:
