@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -56,8 +56,51 @@ def start_scheduler(
         max_instances=1,
         misfire_grace_time=120,
     )
+    scheduler.add_job(
+        housekeeping,
+        "interval",
+        hours=1,
+        args=(backends,),
+        id="housekeeping",
+        next_run_time=datetime.now(UTC),  # also right at start: a bot that restarts often still prunes
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=600,
+    )
+    scheduler.add_job(
+        watch_manifest,
+        "interval",
+        seconds=60,
+        args=(backends,),
+        id="manifest",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=120,
+    )
     scheduler.start()
     return scheduler
+
+
+async def housekeeping(backends: Backends, *, now: datetime | None = None) -> None:
+    """Prune what is past its retention. Deletes only: every replica may run it, at any time."""
+    now = now or datetime.now(UTC)
+    settings = backends.settings
+    pruned = await backends.state.prune(
+        records_before=now - timedelta(days=settings.retention_days),
+        events_before=now - timedelta(hours=settings.event_retention_hours),
+    )
+    if any(pruned.values()):
+        log.info("pruned %s", ", ".join(f"{n} {kind}" for kind, n in pruned.items() if n))
+
+
+async def watch_manifest(backends: Backends) -> bool:
+    """Reload the catalog when the dbt manifest changed (a deploy, `dbt parse`); True when it did."""
+    reloaded = await backends.reload_catalog()
+    if reloaded:
+        log.warning("dbt manifest changed: catalog reloaded (%d entities)", len(backends.catalog.entities))
+    return reloaded
 
 
 async def alert_stalled_migrations(backends: Backends, surface: Surface) -> None:

@@ -101,6 +101,10 @@ class Settings(BaseSettings):
 
     # State
     state_url: str | None = None  # default: sqlite+aiosqlite:///$AMD_HOME/state.db
+    # Pruned hourly by every replica: claims, closed confirmations, settled live cards…
+    retention_days: float = Field(30.0, gt=0)
+    # …and Slack event ids kept for dedupe (Slack retries within minutes: a day is ample).
+    event_retention_hours: float = Field(24.0, gt=0)
 
     # People and access
     owners: dict[str, str] = Field(default_factory=dict)  # dbt owner name -> Slack user/group id

@@ -6,14 +6,20 @@ clients take seconds to import and the embedded default never needs them.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot.backends.state_sql import SqlState
-from bot.catalog import Catalog
+from bot.catalog import Catalog, CatalogMissing
 from bot.ports import DbtRunner, Orchestrator, Warehouse
 from bot.rbac import Policy
 from bot.settings import Settings
 from bot.stats import StatsService
+
+log = logging.getLogger(__name__)
+Stamp = tuple[int, int]  # the manifest file's (mtime in ns, size): cheap to read every minute
 
 
 @dataclass
@@ -26,10 +32,22 @@ class Backends:
     state: SqlState
     stats: StatsService
     policy: Policy
+    manifest_stamp: Stamp | None = None
 
-    def reload_catalog(self) -> None:
-        """Pick up a new dbt manifest (after a deploy or `dbt parse`) without a restart."""
-        self.catalog = Catalog.load(self.settings.manifest_path, self.settings.owners)
+    async def reload_catalog(self) -> bool:
+        """Pick up a new dbt manifest (a deploy, `dbt parse`) without a restart, when the file changed.
+        A manifest that does not load (half copied) keeps the last catalog; the next check retries."""
+        path = self.settings.manifest_path
+        stamp = await asyncio.to_thread(_stamp, path)
+        if stamp is None or stamp == self.manifest_stamp:
+            return False
+        try:
+            catalog = await asyncio.to_thread(Catalog.load, path, self.settings.owners)
+        except (CatalogMissing, ValueError, KeyError) as exc:
+            log.warning("dbt manifest %s changed but does not load (%s); keeping the last one", path, exc)
+            return False
+        self.catalog, self.manifest_stamp = catalog, stamp
+        return True
 
     async def close(self) -> None:
         await self.orchestrator.close()
@@ -69,6 +87,7 @@ async def build_backends(settings: Settings, *, warehouse: Warehouse | None = No
     state = SqlState(settings.state_dsn)
     await state.migrate()
     chosen = warehouse or build_warehouse(settings)
+    stamp = _stamp(settings.manifest_path)  # before loading: a change in between is seen next check
     return Backends(
         settings=settings,
         catalog=Catalog.load(settings.manifest_path, settings.owners),
@@ -78,4 +97,13 @@ async def build_backends(settings: Settings, *, warehouse: Warehouse | None = No
         state=state,
         stats=StatsService(chosen, settings.stats_cache_ttl_s),
         policy=Policy(settings.access, settings.admins, settings.groups),
+        manifest_stamp=stamp,
     )
+
+
+def _stamp(path: Path) -> Stamp | None:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_mtime_ns, stat.st_size

@@ -18,7 +18,15 @@ from sqlalchemy import Connection, delete, event, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bot.backends.state_schema import MIGRATIONS, audit_log, claims, processed_events, schema_version
+from bot.backends.state_schema import (
+    MIGRATIONS,
+    audit_log,
+    claims,
+    live_cards,
+    processed_events,
+    run_confirmations,
+    schema_version,
+)
 
 log = logging.getLogger(__name__)
 _MIGRATION_LOCK_ID = 0x616D64  # any constant; PostgreSQL advisory locks are per database
@@ -94,10 +102,23 @@ class SqlState:
             return False
         return True
 
-    async def forget_events_before(self, cutoff: datetime) -> int:
+    async def prune(self, *, records_before: datetime, events_before: datetime) -> dict[str, int]:
+        """Delete what is past its retention; returns how many rows of each kind went. A claim outlives
+        its effect by the retention (a repeat that late finds the confirmation gone too); a live card
+        only goes once it settled, a confirmation once it can no longer be pressed."""
+        statements = {
+            "events": delete(processed_events).where(processed_events.c.at < events_before),
+            "claims": delete(claims).where(claims.c.at < records_before),
+            "confirmations": delete(run_confirmations).where(run_confirmations.c.expires_at < records_before),
+            "live cards": delete(live_cards).where(
+                live_cards.c.settled.is_(True), live_cards.c.updated_at < records_before
+            ),
+        }
+        pruned = {}
         async with self.engine.begin() as conn:
-            result = await conn.execute(delete(processed_events).where(processed_events.c.at < cutoff))
-        return int(result.rowcount or 0)
+            for kind, statement in statements.items():
+                pruned[kind] = int((await conn.execute(statement)).rowcount or 0)
+        return pruned
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
