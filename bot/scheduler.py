@@ -16,6 +16,7 @@ from bot.command import Command
 from bot.surface import Surface
 from bot.wiring import Backends
 from commands.migration import check_stalls
+from commands.test_lifecycle import reconcile_lost
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,18 @@ def start_scheduler(
         misfire_grace_time=120,
     )
     scheduler.add_job(
+        reconcile_lost_runs,
+        "interval",
+        seconds=backends.settings.lease_ttl_s,
+        args=(backends, surface),
+        id="lost-runs",
+        next_run_time=datetime.now(UTC),  # at start: runs of the process this one replaces
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=60,
+    )
+    scheduler.add_job(
         housekeeping,
         "interval",
         hours=1,
@@ -81,6 +94,14 @@ def start_scheduler(
     )
     scheduler.start()
     return scheduler
+
+
+async def reconcile_lost_runs(backends: Backends, surface: Surface) -> None:
+    # A run is lost once its replica's heartbeat is older than the lease TTL, so a process killed just
+    # before this one started is found by a later tick, not missed.
+    lost = await reconcile_lost(backends, surface, now=datetime.now(UTC))
+    if lost:
+        log.warning("test runs lost with their process: %s", ", ".join(lost))
 
 
 async def housekeeping(backends: Backends, *, now: datetime | None = None) -> None:

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.backends.state_leases import Leases
 from bot.backends.state_sql import SqlState
 from bot.catalog import Catalog, CatalogMissing
 from bot.ports import DbtRunner, Orchestrator, Warehouse
@@ -32,6 +33,7 @@ class Backends:
     state: SqlState
     stats: StatsService
     policy: Policy
+    leases: Leases
     manifest_stamp: Stamp | None = None
 
     async def reload_catalog(self) -> bool:
@@ -52,6 +54,7 @@ class Backends:
     async def close(self) -> None:
         await self.orchestrator.close()
         await self.warehouse.close()
+        await self.leases.close()
         await self.state.close()
 
 
@@ -86,6 +89,8 @@ async def build_backends(settings: Settings, *, warehouse: Warehouse | None = No
 
     state = SqlState(settings.state_dsn)
     await state.migrate()
+    leases = Leases(state.engine, ttl_s=settings.lease_ttl_s, poll_s=settings.cancel_poll_s)
+    await leases.start()
     chosen = warehouse or build_warehouse(settings)
     stamp = _stamp(settings.manifest_path)  # before loading: a change in between is seen next check
     return Backends(
@@ -93,10 +98,11 @@ async def build_backends(settings: Settings, *, warehouse: Warehouse | None = No
         catalog=Catalog.load(settings.manifest_path, settings.owners),
         warehouse=chosen,
         orchestrator=build_orchestrator(settings),
-        dbt=DbtCliRunner(settings),
+        dbt=DbtCliRunner(settings, leases),
         state=state,
         stats=StatsService(chosen, settings.stats_cache_ttl_s),
         policy=Policy(settings.access, settings.admins, settings.groups),
+        leases=leases,
         manifest_stamp=stamp,
     )
 

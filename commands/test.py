@@ -23,6 +23,7 @@ from bot.ports import BackendUnavailable, DbtInvocation, DbtProgress
 from bot.render.message import Message, note
 from bot.selector import atoms, check_selector
 from bot.surface import CardRef
+from commands import test_lifecycle as lifecycle
 from commands.test_views import (
     TOP_FAILURES,
     Owners,
@@ -61,13 +62,18 @@ def parse(words: Sequence[str], catalog: Catalog) -> TestArgs:
 
 async def handle(args: TestArgs, ctx: Ctx) -> Message | None:
     if args.mode == "cancel":
-        return await _cancel_latest(ctx)
+        return await lifecycle.cancel_latest(ctx)
     command = "source freshness" if args.mode == "freshness" else "test"
     await run_and_show(ctx, TestRequest(_run_key(), command, args.selector, ctx.user))
     return None
 
 
 async def run_and_show(ctx: Ctx, request: TestRequest) -> None:
+    async with lifecycle.held(ctx, request.run_key):
+        await _run_and_show(ctx, request)
+
+
+async def _run_and_show(ctx: Ctx, request: TestRequest) -> None:
     store = TestResults(ctx.backends.state.engine)
     started = ctx.now()
     await store.started(
@@ -164,27 +170,8 @@ def _owners(catalog: Catalog, result: DbtInvocation) -> Owners:
     return Owners(of_model, mention)
 
 
-async def _cancel_latest(ctx: Ctx) -> Message:
-    for run in await TestResults(ctx.backends.state.engine).active(requested_by=ctx.user):
-        if await ctx.backends.dbt.cancel(run.run_key):
-            return note(f"Cancelled `{run.run_key}` ({run.selector or run.command}).")
-    return note("Nothing you started is running.")
-
-
 # A button's answer replaces the card it is on (bot/app.py), so these answer in the card's thread
 # and return None: the card with its other buttons stays.
-
-
-async def _cancel_button(value: str, ctx: Ctx) -> Message | None:
-    # The run's own handler turns the card into "Cancelled"; a run that ended already needs nothing.
-    run = await TestResults(ctx.backends.state.engine).run(value)
-    if run is None:
-        return None
-    if ctx.user != run.requested_by and not ctx.backends.policy.is_admin(ctx.user):
-        ctx.audit_detail["refused"] = "not the requester"
-        raise UsageError(f"Only <@{run.requested_by}>, who started it, or an amd-bot admin can cancel it.")
-    await ctx.backends.dbt.cancel(value)
-    return None
 
 
 async def _show_rows(value: str, ctx: Ctx) -> Message | None:
@@ -270,7 +257,7 @@ command = Command(
         "rows": Action(_show_rows, lambda _value: "test.rows"),
         "sql": Action(_show_sql, lambda _value: "test.sql"),
         "rerun": Action(_rerun_failed, lambda _value: "test.rerun"),
-        "cancel": Action(_cancel_button, lambda _value: "test.cancel"),
+        "cancel": Action(lifecycle.cancel_pressed, lambda _value: "test.cancel"),
     },
     details="Selectors: node names, `+` graph operators, `tag:`, `source:`, `path:`, `test_name:`, "
     "`test_type:`; only names in the dbt manifest. Failing tests get buttons: failing rows, SQL, re-run.",

@@ -24,7 +24,7 @@ from bot.render.console import to_text
 from bot.render.slack import MAX_BLOCKS, MAX_TOTAL_TEXT, to_blocks
 from bot.settings import Settings
 from commands import test_views as views
-from commands.test_views import Owners, failure_list, freshness_card, progress_card, result_card
+from commands.test_views import Owners, failure_list, freshness_card, lost_card, progress_card, result_card
 from tests.support.bot import BotHarness, running_bot
 from tests.support.golden import assert_golden
 from tests.support.slow_dbt import slow_dbt
@@ -114,6 +114,9 @@ async def test_failing_tests_end_in_one_card_with_counts_owner_and_buttons(bot_s
         assert f"owner <!subteam^{PAYMENTS_GROUP}>" in shown
         labels = [e["text"]["text"] for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]]
         assert labels == ["Show failing rows", "Show SQL", "Re-run failed"]
+        async with asyncio.timeout(30):  # the ping follows the card's last update
+            while not thread(bot, "C1", card):
+                await asyncio.sleep(0.05)
         (ping,) = thread(bot, "C1", card)  # mentions notify only in a new message, not in an edit
         assert f"<!subteam^{PAYMENTS_GROUP}>" in ping["text"]
 
@@ -189,7 +192,7 @@ async def test_cancel_stops_my_running_tests(bot: BotHarness) -> None:
 
     reply = await bot.slash("/amd test cancel", user="U7", channel="C3")
     (answer,) = await bot.answers(reply)
-    assert "Cancelled `test-" in str(answer)
+    assert "Cancelling `test-" in str(answer)
     card = await settled_card(bot, "C3", title="dbt test: every test")
     assert "Cancelled before it finished" in text_of(card)
     nothing = await bot.answers(await bot.slash("/amd test cancel", user="U7", channel="C3"))
@@ -335,6 +338,7 @@ def both_faces(message: Any) -> dict[str, Any]:
             lambda: result_card(REQUEST, invocation(exit_code=2, error="cancelled", cancelled=True), OWNERS),
         ),
         ("test_card_500_failures.json", lambda: result_card(REQUEST, HUGE, OWNERS)),
+        ("test_card_lost.json", lambda: lost_card(REQUEST, "the amd-bot process running it ended.")),
         (
             "test_card_freshness.json",
             lambda: freshness_card(

@@ -2,7 +2,6 @@
 with the same envelope_id, the answer on response_url, then a disconnect and a reconnect."""
 
 import asyncio
-import contextlib
 
 from pydantic import SecretStr
 
@@ -10,6 +9,7 @@ import commands
 from bot.app import create_app
 from bot.http import serve_socket_mode
 from bot.router import Router
+from bot.runtime import drain
 from bot.settings import Settings
 from bot.wiring import build_backends
 from tests.slack_fake.socket_mode import SocketModeServer
@@ -27,7 +27,12 @@ async def test_socket_mode_acks_answers_and_reconnects(bot_settings: Settings) -
         )
         backends = await build_backends(settings)
         app = create_app(settings, backends, Router(commands.COMMANDS, backends))
-        serving = asyncio.create_task(serve_socket_mode(app, backends, commands.COMMANDS))
+        stop = asyncio.Event()
+        serving = asyncio.create_task(
+            serve_socket_mode(
+                app, backends, commands.COMMANDS, stopped=stop.wait, drain=lambda: drain(backends, 5)
+            )
+        )
         try:
             await socket_mode.wait_for_connections(1)
             payload = slack.slash_command_payload("stats paymnt")
@@ -70,7 +75,6 @@ async def test_socket_mode_acks_answers_and_reconnects(bot_settings: Settings) -
             await asyncio.sleep(0.5)
             assert len(slack.calls_to("chat.postMessage")) == 1
         finally:
-            serving.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await serving
+            stop.set()  # as SIGTERM does: disconnect, drain, return
+            await asyncio.wait_for(serving, 30)
             await backends.close()

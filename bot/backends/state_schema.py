@@ -214,6 +214,41 @@ run_confirmations = Table(
 )
 
 
+# Replicas (issue 8, point 11). Each process registers under an owner id and beats a heartbeat; one
+# whose heartbeat is older than the lease TTL is dead, and what it held is free (slots) or lost (work).
+replicas = Table(
+    "amd_replicas",
+    metadata,
+    Column("owner", String(128), primary_key=True),  # host:pid:random, new at every start
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("heartbeat_at", UtcDateTime(), nullable=False, index=True),
+)
+
+# Work a replica is doing (a dbt test run, by its run_key), so that a cancel pressed on any replica
+# reaches the one running it (it polls for `cancel_by`), and a dead replica's runs are found.
+held_work = Table(
+    "amd_held_work",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("owner", String(128), nullable=False, index=True),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("cancel_by", String(64)),  # who asked to cancel it; NULL: nobody yet
+    Column("cancel_at", UtcDateTime()),
+)
+
+# The dbt concurrency limit across replicas: slot numbers 0..limit-1, taken by inserting the row
+# (the primary key admits one holder), given back by deleting it; a dead owner's slots are free.
+dbt_slots = Table(
+    "amd_dbt_slots",
+    metadata,
+    Column("slot", Integer, primary_key=True),
+    Column("key", String(255), nullable=False),
+    Column("owner", String(128), nullable=False),
+    Column("taken_at", UtcDateTime(), nullable=False),
+)
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -238,4 +273,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "run confirmations", _create(run_confirmations)),
     Migration(3, "dbt test runs and results", _create(test_runs, test_results)),
     Migration(4, "migration ledger", _create(migration_chunks, migration_sources, migration_control)),
+    # 5 and 7 are other features' (merged separately); numbers need not be contiguous.
+    Migration(6, "replicas, held work and shared dbt slots", _create(replicas, held_work, dbt_slots)),
 )

@@ -22,8 +22,10 @@ from bot.backends.state_schema import (
     MIGRATIONS,
     audit_log,
     claims,
+    held_work,
     live_cards,
     processed_events,
+    replicas,
     run_confirmations,
     schema_version,
 )
@@ -113,6 +115,9 @@ class SqlState:
             "live cards": delete(live_cards).where(
                 live_cards.c.settled.is_(True), live_cards.c.updated_at < records_before
             ),
+            # Rows of processes long dead (a clean stop removes its own at once).
+            "held work": delete(held_work).where(held_work.c.started_at < records_before),
+            "replicas": delete(replicas).where(replicas.c.heartbeat_at < records_before),
         }
         pruned = {}
         async with self.engine.begin() as conn:
