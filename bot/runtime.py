@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import signal
 import sys
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
@@ -21,6 +22,7 @@ from bot.surfaces.console import Console
 from bot.wiring import build_backends
 
 log = logging.getLogger(__name__)
+_CANCEL_WAIT_S = 15.0  # after cancelling: dbt gets 10 s to stop (dbt_process.py), its card a moment more
 
 
 def progress(step: str, fraction: float) -> None:
@@ -80,10 +82,36 @@ async def serve(settings: Settings, *, http: bool, host: str, port: int) -> None
     async with started(settings) as (backends, router), slack_session(settings) as session:
         app = create_app(settings, backends, router, session)
         freeze_startup_heap()
+        terminated = asyncio.Event()
+        # Kubernetes (and any supervisor) asks a process to stop with SIGTERM, then kills it after its
+        # grace period: drain in between instead of dying with runs half done.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
+
+        async def drained() -> None:
+            await drain(backends, settings.shutdown_grace_s)
+
         if http:
-            await serve_http(app, router, commands.COMMANDS, host=host, port=port)
+
+            async def until() -> None:
+                await terminated.wait()
+                await drained()
+
+            await serve_http(app, router, commands.COMMANDS, host=host, port=port, until=until)
         else:
-            await serve_socket_mode(app, backends, commands.COMMANDS)
+            await serve_socket_mode(app, backends, commands.COMMANDS, stopped=terminated.wait, drain=drained)
+
+
+async def drain(backends: Backends, grace_s: float) -> None:
+    """Stop taking work, give what is running `grace_s` to finish, then cancel it and wait (bounded)
+    for the cancels to land, so its cards and rows end as cancelled, not "running" forever."""
+    leases = backends.leases
+    leases.stopping = True
+    if await leases.settled(grace_s):
+        return
+    log.warning("stopping: cancelling %d run(s) still going after %.0f s", leases.held, grace_s)
+    await leases.cancel_all()
+    if not await leases.settled(_CANCEL_WAIT_S):
+        log.warning("stopping with %d run(s) not stopped; another replica will mark them lost", leases.held)
 
 
 def freeze_startup_heap() -> None:

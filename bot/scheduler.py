@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -16,6 +16,7 @@ from bot.core.cards import Refresh
 from bot.core.command import Command
 from bot.core.surface import Surface
 from commands.migration import check_stalls
+from commands.test.lifecycle import reconcile_lost
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,71 @@ def start_scheduler(
         max_instances=1,
         misfire_grace_time=120,
     )
+    scheduler.add_job(
+        reconcile_lost_runs,
+        "interval",
+        seconds=backends.settings.lease_ttl_s,
+        args=(backends, surface),
+        id="lost-runs",
+        next_run_time=datetime.now(UTC),  # at start: runs of the process this one replaces
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=60,
+    )
+    scheduler.add_job(
+        housekeeping,
+        "interval",
+        hours=1,
+        args=(backends,),
+        id="housekeeping",
+        next_run_time=datetime.now(UTC),  # also right at start: a bot that restarts often still prunes
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=600,
+    )
+    scheduler.add_job(
+        watch_manifest,
+        "interval",
+        seconds=60,
+        args=(backends,),
+        id="manifest",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=120,
+    )
     scheduler.start()
     return scheduler
+
+
+async def reconcile_lost_runs(backends: Backends, surface: Surface) -> None:
+    # A run is lost once its replica's heartbeat is older than the lease TTL, so a process killed just
+    # before this one started is found by a later tick, not missed.
+    lost = await reconcile_lost(backends, surface, now=datetime.now(UTC))
+    if lost:
+        log.warning("test runs lost with their process: %s", ", ".join(lost))
+
+
+async def housekeeping(backends: Backends, *, now: datetime | None = None) -> None:
+    """Prune what is past its retention. Deletes only: every replica may run it, at any time."""
+    now = now or datetime.now(UTC)
+    settings = backends.settings
+    pruned = await backends.state.prune(
+        records_before=now - timedelta(days=settings.retention_days),
+        events_before=now - timedelta(hours=settings.event_retention_hours),
+    )
+    if any(pruned.values()):
+        log.info("pruned %s", ", ".join(f"{n} {kind}" for kind, n in pruned.items() if n))
+
+
+async def watch_manifest(backends: Backends) -> bool:
+    """Reload the catalog when the dbt manifest changed (a deploy, `dbt parse`); True when it did."""
+    reloaded = await backends.reload_catalog()
+    if reloaded:
+        log.warning("dbt manifest changed: catalog reloaded (%d entities)", len(backends.catalog.entities))
+    return reloaded
 
 
 async def alert_stalled_migrations(backends: Backends, surface: Surface) -> None:

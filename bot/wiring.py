@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.core.access import Policy
-from bot.core.backends import Backends
+from bot.core.backends import Backends, manifest_stamp
 from bot.core.stats import StatsService
 from bot.foundation.catalog import Catalog
 from bot.foundation.ports import Orchestrator, Warehouse
 from bot.foundation.settings import Settings
+from bot.state.leases import Leases
 from bot.state.store import SqlState
 
 Progress = Callable[[str, float], None]
@@ -56,9 +57,12 @@ async def build_backends(
     from bot.adapters.dbt.project import open_project
 
     settings = await open_project(settings, progress=progress)
+    stamp = manifest_stamp(settings.manifest_path)  # before loading: a change in between is seen next check
     catalog = Catalog.load(settings.manifest_path, settings.owners, settings.entities)
     state = SqlState(settings.state_dsn)
     await state.migrate()
+    leases = Leases(state.engine, ttl_s=settings.lease_ttl_s, poll_s=settings.cancel_poll_s)
+    await leases.start()
     chosen = warehouse or build_warehouse(settings)
     orchestrator = build_orchestrator(settings)
     return Backends(
@@ -66,8 +70,10 @@ async def build_backends(
         catalog=catalog,
         warehouse=chosen,
         orchestrator=orchestrator,
-        dbt=DbtCliRunner(settings),
+        dbt=DbtCliRunner(settings, leases),
         state=state,
         stats=StatsService(chosen, settings.stats_cache_ttl_s, builds=BuildLog(settings, orchestrator)),
         policy=Policy(settings.access, settings.admins, settings.groups),
+        leases=leases,
+        manifest_stamp=stamp,
     )

@@ -281,8 +281,8 @@ async def press(bot: BotHarness, channel: str, card: dict[str, Any], label: str,
 @pytest.fixture
 async def guarded(bot_settings: Settings) -> AsyncIterator[BotHarness]:
     rules = [
-        AccessRule(action="migration:*:control", users=["U1"]),
-        AccessRule(action="migration:*:control", allow=False, name="only the migration team controls copies"),
+        AccessRule(action="migration.*:*", users=["U1"]),
+        AccessRule(action="migration.*:*", allow=False, name="only the migration team controls copies"),
         AccessRule(action="*"),
     ]
     async with running_bot(bot_settings.model_copy(update={"access": rules})) as harness:
@@ -291,7 +291,7 @@ async def guarded(bot_settings: Settings) -> AsyncIterator[BotHarness]:
 
 async def test_only_those_allowed_may_pause(guarded: BotHarness) -> None:
     refused = await guarded.slash(f"/amd migration {NAME} pause", user="U2", channel="C7")
-    assert f"You may not `migration:{NAME}:control` here" in refused.body  # refused before the ack
+    assert f"You may not `migration.pause:{NAME}` here" in refused.body  # refused before the ack
     assert "only the migration team controls copies" in refused.body
     ledger = Ledger.on(guarded.backends.state, guarded.backends.settings.migrations)
     assert (await ledger.intent(NAME)).intent == "run"

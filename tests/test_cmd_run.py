@@ -369,7 +369,8 @@ async def test_only_the_requester_or_an_admin_may_press(bot_settings: Settings) 
 
 async def test_access_rules_decide_who_runs_which_dag_where_and_are_named(bot_settings: Settings) -> None:
     rules = [
-        AccessRule(action="run:amd_user", users=["U1"], channels=["C_OPS"], name="ops may run amd_user"),
+        # `run*:` covers asking (`run:`), the buttons (`run.trigger:`, …) and reading (`runs:`).
+        AccessRule(action="run*:amd_user", users=["U1"], channels=["C_OPS"], name="ops may run amd_user"),
         AccessRule(action="run:amd_pay*", allow=False, name="payments DAGs are the payments team's"),
     ]
     async with running_bot(bot_settings.model_copy(update={"access": rules})) as bot:
@@ -385,7 +386,7 @@ async def test_access_rules_decide_who_runs_which_dag_where_and_are_named(bot_se
         assert default in other_user  # the user
         assert "You may not `run:amd_payment` here: payments DAGs are the payments team's." in payment
         assert "Trigger amd_user?" in allowed
-        assert "You may not do that here: no rule allows `run:amd_user`" in pressed_by_other  # the button
+        assert "You may not do that here: no rule allows `run.trigger:amd_user`" in pressed_by_other
         outcomes = [a["outcome"] for a in await run_audit(bot)]
         assert outcomes == ["denied", "denied", "denied", "ok", "denied"]
 
@@ -500,6 +501,43 @@ async def test_an_unavailable_orchestrator_gets_a_clear_answer_and_a_press_can_b
             bot.backends.orchestrator = local
     assert "success" in await shell.follow()
     assert len(await confirmations(bot)) == 1
+
+
+async def test_a_rerun_the_orchestrator_refused_is_not_claimed_and_its_buttons_stay(bot: BotHarness) -> None:
+    asked = new_confirmation(
+        kind="rerun", dag="amd_payment", requester="U1", channel="C1", now=datetime.now(UTC), ttl_s=600,
+        run_id="scheduled__2026-11-30",
+    )  # fmt: skip
+    await Confirmations(bot.backends.state.engine).add(asked)
+    card = {
+        "ts": "1.000001",
+        "blocks": to_blocks(confirmation_card(asked, environment=ENV, failed_tasks=[FAILING])),
+    }
+
+    local = bot.backends.orchestrator
+    async with airflow_in_maintenance() as down:
+        bot.backends.orchestrator = down
+        try:
+            (refused,) = await bot.answers(await bot.press("C1", card, "Re-run failed tasks"))
+        finally:
+            bot.backends.orchestrator = local
+    shown = json.dumps(refused)
+    assert "503 Service Unavailable" in shown
+    assert "Press again to retry" in shown
+    assert labels(refused) == ["Re-run failed tasks", "Cancel"]  # the question stays, with its buttons
+    (row,) = await confirmations(bot)
+    assert row["state"] == "pending"  # nothing was re-run, and the record does not say otherwise
+
+    (again,) = await bot.answers(await bot.press("C1", refused | {"ts": card["ts"]}, "Re-run failed tasks"))
+    assert f"Run `{asked.dag_run_id}` has no failed tasks now: nothing to re-run." in json.dumps(again)
+    (row,) = await confirmations(bot)
+    assert row["state"] != "triggered"
+
+
+def labels(message: dict[str, Any]) -> list[str]:
+    return [
+        e["text"]["text"] for b in message.get("blocks", []) if b["type"] == "actions" for e in b["elements"]
+    ]
 
 
 async def test_two_replicas_pressing_at_once_decide_a_confirmation_exactly_once(state_url: str) -> None:

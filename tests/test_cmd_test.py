@@ -24,9 +24,10 @@ from bot.render.console import to_text
 from bot.render.slack import MAX_BLOCKS, MAX_TOTAL_TEXT, to_blocks
 from bot.state import results as state_tests
 from commands.test import views
-from commands.test.views import Owners, failure_list, freshness_card, progress_card, result_card
+from commands.test.views import Owners, failure_list, freshness_card, lost_card, progress_card, result_card
 from tests.support.bot import BotHarness, running_bot
 from tests.support.golden import assert_golden
+from tests.support.slow_dbt import slow_dbt
 
 FAILING = "non_negative_payment_amount_cents"
 PAYMENTS_GROUP = "S0PAYMENTS"
@@ -52,6 +53,27 @@ async def settled_card(
                 ):
                     return message
             await asyncio.sleep(0.1)
+
+
+async def posted_card(bot: BotHarness, channel: str, *, title: str, timeout: float = 60.0) -> dict[str, Any]:
+    """The top-level card with `title` as soon as it is posted."""
+    async with asyncio.timeout(timeout):
+        while True:
+            for message in bot.slack.messages(channel):
+                if "thread_ts" not in message and title in text_of(message):
+                    return message
+            await asyncio.sleep(0.05)
+
+
+def card_button(card: dict[str, Any], label: str) -> dict[str, Any]:
+    (button,) = [
+        e
+        for b in card["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["text"]["text"] == label
+    ]
+    return button
 
 
 def thread(bot: BotHarness, channel: str, card: dict[str, Any]) -> list[dict[str, Any]]:
@@ -92,6 +114,9 @@ async def test_failing_tests_end_in_one_card_with_counts_owner_and_buttons(bot_s
         assert f"owner <!subteam^{PAYMENTS_GROUP}>" in shown
         labels = [e["text"]["text"] for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]]
         assert labels == ["Show failing rows", "Show SQL", "Re-run failed"]
+        async with asyncio.timeout(30):  # the ping follows the card's last update
+            while not thread(bot, "C1", card):
+                await asyncio.sleep(0.05)
         (ping,) = thread(bot, "C1", card)  # mentions notify only in a new message, not in an edit
         assert f"<!subteam^{PAYMENTS_GROUP}>" in ping["text"]
 
@@ -167,7 +192,7 @@ async def test_cancel_stops_my_running_tests(bot: BotHarness) -> None:
 
     reply = await bot.slash("/amd test cancel", user="U7", channel="C3")
     (answer,) = await bot.answers(reply)
-    assert "Cancelled `test-" in str(answer)
+    assert "Cancelling `test-" in str(answer)
     card = await settled_card(bot, "C3", title="dbt test: every test")
     assert "Cancelled before it finished" in text_of(card)
     nothing = await bot.answers(await bot.slash("/amd test cancel", user="U7", channel="C3"))
@@ -197,6 +222,32 @@ def dbt_processes_under(home: Path) -> list[str]:
         if any(str(home).encode() in arg for arg in argv):
             found.append(b" ".join(argv).decode(errors="replace"))
     return found
+
+
+@pytest.mark.slow
+async def test_only_the_requester_or_an_admin_may_cancel_a_test_run(
+    bot_settings: Settings, tmp_path: Path
+) -> None:
+    settings = bot_settings.model_copy(
+        update={"admins": ["U_ADMIN"], "dbt_executable": slow_dbt(tmp_path, 60)}
+    )
+    async with running_bot(settings) as bot:
+        await bot.slash("/amd test payment", user="U7", channel="C4")
+        card = await posted_card(bot, "C4", title="dbt test: payment")
+        run_key = card_button(card, "Cancel")["value"]
+
+        refused = await bot.press("C4", card, "Cancel", user="U8")
+        (answer,) = await bot.answers(refused)
+        assert "Only <@U7>, who started it, or an amd-bot admin can cancel it." in str(answer)
+        nothing = await bot.answers(await bot.slash("/amd test cancel", user="U8", channel="C4"))
+        assert "Nothing you started is running" in str(nothing)
+        store = state_tests.TestResults(bot.backends.state.engine)
+        assert (await store.run(run_key)).status == "running"  # type: ignore[union-attr]
+
+        await press(bot, "C4", card, "Cancel", user="U_ADMIN")
+        cancelled = await settled_card(bot, "C4", title="dbt test: payment")
+        assert "Cancelled before it finished" in text_of(cancelled)
+        assert (await store.run(run_key)).status == "cancelled"  # type: ignore[union-attr]
 
 
 # --- through the console ---------------------------------------------------------------------------
@@ -312,6 +363,7 @@ def both_faces(message: Any) -> dict[str, Any]:
             lambda: result_card(REQUEST, invocation(exit_code=2, error="cancelled", cancelled=True), OWNERS),
         ),
         ("test_card_500_failures.json", lambda: result_card(REQUEST, HUGE, OWNERS)),
+        ("test_card_lost.json", lambda: lost_card(REQUEST, "the amd-bot process running it ended.")),
         (
             "test_card_freshness.json",
             lambda: freshness_card(

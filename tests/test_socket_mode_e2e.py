@@ -2,13 +2,13 @@
 with the same envelope_id, the answer on response_url, then a disconnect and a reconnect."""
 
 import asyncio
-import contextlib
 
 from pydantic import SecretStr
 
 import commands
 from bot.core.router import Router
 from bot.foundation.settings import Settings
+from bot.runtime import drain
 from bot.surfaces.bolt import create_app
 from bot.surfaces.serve import serve_socket_mode
 from bot.wiring import build_backends
@@ -27,7 +27,12 @@ async def test_socket_mode_acks_answers_and_reconnects(bot_settings: Settings) -
         )
         backends = await build_backends(settings)
         app = create_app(settings, backends, Router(commands.COMMANDS, backends))
-        serving = asyncio.create_task(serve_socket_mode(app, backends, commands.COMMANDS))
+        stop = asyncio.Event()
+        serving = asyncio.create_task(
+            serve_socket_mode(
+                app, backends, commands.COMMANDS, stopped=stop.wait, drain=lambda: drain(backends, 5)
+            )
+        )
         try:
             await socket_mode.wait_for_connections(1)
             payload = slack.slash_command_payload("stats paymnt")
@@ -70,7 +75,6 @@ async def test_socket_mode_acks_answers_and_reconnects(bot_settings: Settings) -
             await asyncio.sleep(0.5)
             assert len(slack.calls_to("chat.postMessage")) == 1
         finally:
-            serving.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await serving
+            stop.set()  # as SIGTERM does: disconnect, drain, return
+            await asyncio.wait_for(serving, 30)
             await backends.close()

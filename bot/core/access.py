@@ -1,6 +1,9 @@
 """Access control as data: ordered rules from config, first match wins, checked only by the router.
 
-An action names what is attempted, e.g. `stats`, `run:amd_payment`, `migration:dah:control`.
+An action names what is attempted: `<name>:<object>`, e.g. `stats:payment`, `run:amd_payment`,
+`migration.pause:dah`. Every button has a name of its own (`<command>.<button>`), so a grant of
+`migration:*` (reading) never matches `migration.pause:*` (control). A request that touches several
+objects (a dbt selector's atoms) is several actions, and every one must be allowed.
 With no rules configured everything is allowed (the embedded default); once any rule exists,
 anything no rule allows is denied, and the answer names the rule that decided.
 """
@@ -44,6 +47,15 @@ class Policy:
                 label = rule.name or f"rule #{index} ({'allow' if rule.allow else 'deny'} `{rule.action}`)"
                 return Decision(rule.allow, label)
         return Decision(False, f"no rule allows `{action}` for you in this channel")
+
+    def check_all(self, actions: Sequence[str], *, user: str, channel: str) -> tuple[str, Decision]:
+        """The first action refused and why, else the last one allowed: all or nothing."""
+        decided = ("", Decision(False, "nothing to check"))
+        for action in actions:
+            decided = (action, self.check(action, user=user, channel=channel))
+            if not decided[1].allowed:
+                break
+        return decided
 
     def _matches(self, rule: AccessRule, action: str, user: str, channel: str) -> bool:
         return (

@@ -3,14 +3,21 @@ bot's own state. Built in one place only (`bot/wiring.py`)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot.core.access import Policy
 from bot.core.stats import StatsService
-from bot.foundation.catalog import Catalog
+from bot.foundation.catalog import Catalog, CatalogMissing
 from bot.foundation.ports import DbtRunner, Orchestrator, Warehouse
 from bot.foundation.settings import Settings
+from bot.state.leases import Leases
 from bot.state.store import SqlState
+
+log = logging.getLogger(__name__)
+Stamp = tuple[int, int]  # the manifest file's (mtime in ns, size): cheap to read every minute
 
 
 @dataclass
@@ -23,12 +30,36 @@ class Backends:
     state: SqlState
     stats: StatsService
     policy: Policy
+    leases: Leases
+    manifest_stamp: Stamp | None = None
 
-    def reload_catalog(self) -> None:
-        """Pick up a new dbt manifest (after a deploy or `dbt parse`) without a restart."""
-        self.catalog = Catalog.load(self.settings.manifest_path, self.settings.owners, self.settings.entities)
+    async def reload_catalog(self) -> bool:
+        """Pick up a new dbt manifest (a deploy, `dbt parse`) without a restart, when the file changed.
+        A manifest that does not load (half copied) keeps the last catalog; the next check retries."""
+        path = self.settings.manifest_path
+        stamp = await asyncio.to_thread(manifest_stamp, path)
+        if stamp is None or stamp == self.manifest_stamp:
+            return False
+        try:
+            catalog = await asyncio.to_thread(
+                Catalog.load, path, self.settings.owners, self.settings.entities
+            )
+        except (CatalogMissing, ValueError, KeyError) as exc:
+            log.warning("dbt manifest %s changed but does not load (%s); keeping the last one", path, exc)
+            return False
+        self.catalog, self.manifest_stamp = catalog, stamp
+        return True
 
     async def close(self) -> None:
         await self.orchestrator.close()
         await self.warehouse.close()
+        await self.leases.close()
         await self.state.close()
+
+
+def manifest_stamp(path: Path) -> Stamp | None:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_mtime_ns, stat.st_size

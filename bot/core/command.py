@@ -54,7 +54,8 @@ ActionHandler = Callable[[str, Ctx], Awaitable[Message | None]]
 @dataclass(frozen=True)
 class Action:
     """A button's handler. `permission` names the RBAC action for the button's value, checked by the
-    router like a command's; the answer (if any) replaces the clicked message."""
+    router like a command's: `<command>.<key>:<object>`, a name no other button or command shares. The
+    answer (if any) replaces the clicked message."""
 
     handle: ActionHandler
     permission: Callable[[str], str]
@@ -63,7 +64,8 @@ class Action:
 @dataclass(frozen=True)
 class Command(Generic[A]):
     """A subcommand. `parse` turns the words after the subcommand into a validated args model (raising
-    UsageError or pydantic.ValidationError); `permission` names the RBAC action for those args;
+    UsageError or pydantic.ValidationError); `permission` names the RBAC action for those args (several
+    when the args name several objects: all must be allowed);
     `handle` does the work after the ack and returns the answer (None when it posted cards itself);
     `actions` answer button presses (`Button.action == f"{name}.{key}"`); `refresh` re-renders the
     live cards this command posted with `bot.core.cards.follow(kind=name, ...)`."""
@@ -74,7 +76,7 @@ class Command(Generic[A]):
     examples: tuple[str, ...]
     parse: Parse[A]
     handle: Handle[A]
-    permission: Callable[[A], str]
+    permission: Callable[[A], str | tuple[str, ...]]
     ack: Callable[[A], str] = lambda _args: "Working on it…"
     actions: Mapping[str, Action] = field(default_factory=dict)
     refresh: Refresh | None = None  # renders this command's live cards (bot/core/cards.py)

@@ -74,12 +74,13 @@ class Router:
             return self._usage(exc.message, command, suggestion=exc.suggestion)
         except ValidationError as exc:
             return self._usage(_first_problem(exc), command)
-        action = command.permission(args)
-        decision = self.backends.policy.check(action, user=user, channel=channel)
+        wanted = command.permission(args)
+        actions = (wanted,) if isinstance(wanted, str) else wanted
+        action, decision = self.backends.policy.check_all(actions, user=user, channel=channel)
         if not decision.allowed:
             text = f"You may not `{action}` here: {decision.reason}."
             return Refusal(error(text, hint="Ask an admin of amd-bot if you need it."), "denied", name)
-        return Invocation(command, args, action)
+        return Invocation(command, args, " ".join(actions))
 
     def ack_text(self, prepared: Invocation | Refusal) -> str:
         return prepared.command.ack(prepared.args) if isinstance(prepared, Invocation) else ""

@@ -24,12 +24,17 @@ _TEST_TYPES = ("generic", "singular", "unit", "data")
 _HELP = "Use node names, `+` graph operators, `tag:`, `source:`, `path:`, `test_name:` or `test_type:`."
 
 
+def atoms(selector: str) -> list[str]:
+    """The parts of a selector, each selecting on its own (words are a union, `,` an intersection)."""
+    return [atom for word in selector.split() for atom in word.split(",")]
+
+
 def check_selector(words: Sequence[str], catalog: Catalog) -> str:
     """The selector to pass to dbt, or UsageError naming the first thing that is not in the manifest."""
-    atoms = [atom for word in words for atom in word.split(",")]
-    if len(atoms) > MAX_ATOMS:
-        raise UsageError(f"That selects with {len(atoms)} parts; {MAX_ATOMS} at most.")
-    for atom in atoms:
+    parts = atoms(" ".join(words))
+    if len(parts) > MAX_ATOMS:
+        raise UsageError(f"That selects with {len(parts)} parts; {MAX_ATOMS} at most.")
+    for atom in parts:
         match = _ATOM.fullmatch(atom)
         if match is None or (match["at"] and (match["up"] or match["down"])):
             raise UsageError(f"`{atom[:60]}` is not a selector I accept. {_HELP}")

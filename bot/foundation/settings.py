@@ -111,12 +111,22 @@ class Settings(BaseSettings):
     dbt_executable: str = "dbt"
     dbt_manifest: Path | None = None  # default: the project's target/manifest.json (demo: under $AMD_HOME)
     entities: str | None = None  # dbt selector of the entity models (foundation/entity_selection)
-    dbt_max_concurrency: int = Field(2, ge=1, le=16)
+    dbt_max_concurrency: int = Field(2, ge=1, le=16)  # dbt runs at once, across every replica
     dbt_timeout_s: float = Field(7200.0, gt=0)  # wall clock per dbt invocation; then it is stopped
 
     # State
     # Default: sqlite+aiosqlite:///$AMD_HOME/state.db. A secret: a PostgreSQL URL carries a password.
     state_url: SecretStr | None = None
+    # Pruned hourly by every replica: claims, closed confirmations, settled live cards…
+    retention_days: float = Field(30.0, gt=0)
+    # …and Slack event ids kept for dedupe (Slack retries within minutes: a day is ample).
+    event_retention_hours: float = Field(24.0, gt=0)
+    # A replica whose heartbeat is older than this is dead: its dbt slots are free, its runs lost.
+    lease_ttl_s: float = Field(30.0, gt=0)
+    cancel_poll_s: float = Field(1.0, gt=0)  # how soon a cancel pressed on any replica reaches the run
+    # On SIGTERM: stop taking work, let runs finish this long, then cancel them and wait up to 15 s
+    # more (dbt gets 10 s to stop): within Kubernetes' 30 s termination grace.
+    shutdown_grace_s: float = Field(10.0, ge=0)
 
     # People and access
     owners: dict[str, str] = Field(default_factory=dict)  # dbt owner name -> Slack user/group id

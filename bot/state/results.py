@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, insert, select, update
+from sqlalchemy import RowMapping, Select, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.foundation.ports import DbtInvocation, Relation, TestOutcome
-from bot.state.schema import test_results, test_runs
+from bot.state.schema import held_work, test_results, test_runs
 
 FAILED = ("fail", "error")
 
@@ -29,7 +29,7 @@ class TestRun:
     requested_by: str
     channel: str
     card_ts: str | None
-    status: str  # running | done | error | cancelled
+    status: str  # running | done | error | cancelled | lost
     started_at: datetime
     ended_at: datetime | None = None
     invocation_id: str | None = None
@@ -112,6 +112,25 @@ class TestResults:
         )
         async with self._engine.connect() as conn:
             return [_run(r) for r in (await conn.execute(query)).mappings()]
+
+    async def orphaned(self, alive: Select[Any]) -> list[TestRun]:
+        """Runs still `running` that no live replica holds (`alive`: their owner ids): their process
+        died. Work is held before its run row is written and released after it is finished, so a
+        live run is never among them."""
+        held = select(held_work.c.key).where(held_work.c.owner.in_(alive))
+        query = select(test_runs).where(test_runs.c.status == "running", test_runs.c.run_key.not_in(held))
+        async with self._engine.connect() as conn:
+            return [_run(r) for r in (await conn.execute(query)).mappings()]
+
+    async def mark_lost(self, run_key: str, at: datetime, reason: str) -> bool:
+        """`running` → `lost`, True for exactly one caller (of several replicas reconciling at once)."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(test_runs)
+                .where(test_runs.c.run_key == run_key, test_runs.c.status == "running")
+                .values(status="lost", error=reason, ended_at=at)
+            )
+        return result.rowcount == 1
 
     async def result(self, run_key: str, unique_id: str) -> StoredTest | None:
         query = select(test_results).where(

@@ -236,6 +236,41 @@ run_confirmations = Table(
 )
 
 
+# Replicas (issue 8, point 11). Each process registers under an owner id and beats a heartbeat; one
+# whose heartbeat is older than the lease TTL is dead, and what it held is free (slots) or lost (work).
+replicas = Table(
+    "amd_replicas",
+    metadata,
+    Column("owner", String(128), primary_key=True),  # host:pid:random, new at every start
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("heartbeat_at", UtcDateTime(), nullable=False, index=True),
+)
+
+# Work a replica is doing (a dbt test run, by its run_key), so that a cancel pressed on any replica
+# reaches the one running it (it polls for `cancel_by`), and a dead replica's runs are found.
+held_work = Table(
+    "amd_held_work",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("owner", String(128), nullable=False, index=True),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("cancel_by", String(64)),  # who asked to cancel it; NULL: nobody yet
+    Column("cancel_at", UtcDateTime()),
+)
+
+# The dbt concurrency limit across replicas: slot numbers 0..limit-1, taken by inserting the row
+# (the primary key admits one holder), given back by deleting it; a dead owner's slots are free.
+dbt_slots = Table(
+    "amd_dbt_slots",
+    metadata,
+    Column("slot", Integer, primary_key=True),
+    Column("key", String(255), nullable=False),
+    Column("owner", String(128), nullable=False),
+    Column("taken_at", UtcDateTime(), nullable=False),
+)
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -293,4 +328,5 @@ MIGRATIONS: tuple[Migration, ...] = (
         "live cards: lease, not-before, retired; one live card per key",
         _live_cards_v5,
     ),
+    Migration(6, "replicas, held work and shared dbt slots", _create(replicas, held_work, dbt_slots)),
 )

@@ -19,7 +19,17 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.foundation.ports import BackendUnavailable
-from bot.state.schema import MIGRATIONS, audit_log, claims, processed_events, schema_version
+from bot.state.schema import (
+    MIGRATIONS,
+    audit_log,
+    claims,
+    held_work,
+    live_cards,
+    processed_events,
+    replicas,
+    run_confirmations,
+    schema_version,
+)
 
 log = logging.getLogger(__name__)
 _MIGRATION_LOCK_ID = 0x616D64  # any constant; PostgreSQL advisory locks are per database
@@ -114,10 +124,26 @@ class SqlState:
             return False
         return True
 
-    async def forget_events_before(self, cutoff: datetime) -> int:
+    async def prune(self, *, records_before: datetime, events_before: datetime) -> dict[str, int]:
+        """Delete what is past its retention; returns how many rows of each kind went. A claim outlives
+        its effect by the retention (a repeat that late finds the confirmation gone too); a live card
+        only goes once it settled, a confirmation once it can no longer be pressed."""
+        statements = {
+            "events": delete(processed_events).where(processed_events.c.at < events_before),
+            "claims": delete(claims).where(claims.c.at < records_before),
+            "confirmations": delete(run_confirmations).where(run_confirmations.c.expires_at < records_before),
+            "live cards": delete(live_cards).where(
+                live_cards.c.settled.is_(True), live_cards.c.updated_at < records_before
+            ),
+            # Rows of processes long dead (a clean stop removes its own at once).
+            "held work": delete(held_work).where(held_work.c.started_at < records_before),
+            "replicas": delete(replicas).where(replicas.c.heartbeat_at < records_before),
+        }
+        pruned = {}
         async with self.engine.begin() as conn:
-            result = await conn.execute(delete(processed_events).where(processed_events.c.at < cutoff))
-        return int(result.rowcount or 0)
+            for kind, statement in statements.items():
+                pruned[kind] = int((await conn.execute(statement)).rowcount or 0)
+        return pruned
 
 
 def _public(url: URL) -> str:

@@ -84,13 +84,8 @@ def create_app(
             channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"], text=text
         )
 
-    async def ignore_message() -> None:
-        """Channel messages are subscribed for help-channel answers; without a listener Bolt would
-        answer 404 and Slack would retry every message."""
-
     app.command(settings.command)(on_command)
     app.action(re.compile(r"^amd:"))(press)
     app.action(re.compile(r"^link:"))(ack_only)  # URL buttons also send an action that must be acked
     app.event("app_mention")(mention)
-    app.event("message")(ignore_message)
     return app

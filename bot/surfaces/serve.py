@@ -7,13 +7,12 @@ behind a load balancer on one PostgreSQL.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -63,6 +62,8 @@ def http_app(app: AsyncApp, backends: Backends, router: Router) -> web.Applicati
         return web.json_response({"ok": True})
 
     async def readyz(_request: web.Request) -> web.Response:
+        if backends.leases.stopping:  # the load balancer stops sending work while this one drains
+            return web.json_response({"ok": False, "state": "stopping"}, status=503)
         try:
             async with backends.state.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
@@ -131,8 +132,16 @@ def prometheus_text(router: Router) -> str:
 
 
 async def serve_http(
-    app: AsyncApp, router: Router, commands: Sequence[Command[Any]], *, host: str, port: int
+    app: AsyncApp,
+    router: Router,
+    commands: Sequence[Command[Any]],
+    *,
+    host: str,
+    port: int,
+    until: Callable[[], Awaitable[None]],
 ) -> None:
+    """Serve until `until()` returns: it waits for the stop signal and drains, while requests for the
+    work still going (a Cancel press) are served."""
     backends = router.backends
     runner = web.AppRunner(http_app(app, backends, router))
     await runner.setup()
@@ -140,19 +149,32 @@ async def serve_http(
     scheduler = start_scheduler(backends, SlackSurface(without_rate_limit_waits(app.client)), commands)
     log.warning("serving Slack over HTTP on %s:%d (/slack/events)", host, port)
     try:
-        await asyncio.Event().wait()
+        await until()
     finally:
         scheduler.shutdown(wait=False)
         await runner.cleanup()
 
 
-async def serve_socket_mode(app: AsyncApp, backends: Backends, commands: Sequence[Command[Any]]) -> None:
+async def serve_socket_mode(
+    app: AsyncApp,
+    backends: Backends,
+    commands: Sequence[Command[Any]],
+    *,
+    stopped: Callable[[], Awaitable[object]],
+    drain: Callable[[], Awaitable[None]],
+) -> None:
+    """Serve until `stopped()` returns, then disconnect (Slack sends the next events to another
+    connection) and `drain()` what is still going."""
     token = backends.settings.slack_app_token
     assert token is not None, "Socket Mode needs SLACK_APP_TOKEN"
     handler = AsyncSocketModeHandler(app, token.get_secret_value())
     scheduler = start_scheduler(backends, SlackSurface(without_rate_limit_waits(app.client)), commands)
     try:
-        await handler.start_async()  # type: ignore[no-untyped-call]
+        await handler.connect_async()  # type: ignore[no-untyped-call]
+        await stopped()
     finally:
-        scheduler.shutdown(wait=False)
         await handler.close_async()  # type: ignore[no-untyped-call]
+        try:
+            await drain()
+        finally:
+            scheduler.shutdown(wait=False)

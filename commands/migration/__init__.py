@@ -196,7 +196,7 @@ command = Command(
     parse=parse,
     handle=handle,
     permission=lambda args: (
-        f"migration:{args.name}:control" if args.action != "show" else f"migration:{args.name or '*'}"
+        f"migration.{args.action}:{args.name}" if args.action != "show" else f"migration:{args.name or '*'}"
     ),
     ack=lambda args: {
         "show": f"Reading the progress of `{args.name}`…" if args.name else "Reading the migrations…",
@@ -204,11 +204,11 @@ command = Command(
         "resume": f"Letting the copy jobs of `{args.name}` continue…",
     }[args.action],
     actions={
-        "pause": Action(_pause, lambda value: f"migration:{value}:control"),
-        "resume": Action(_resume, lambda value: f"migration:{value}:control"),
+        "pause": Action(_pause, lambda value: f"migration.pause:{value}"),
+        "resume": Action(_resume, lambda value: f"migration.resume:{value}"),
     },
     refresh=refresh,
     details="Copy jobs report through `amd-bot migration report`, the `bot.migration.ledger.Reporter` "
-    "client or "
-    "`POST /migrations/<name>/chunks`. Pause and resume need `migration:<name>:control`.",
+    "client or `POST /migrations/<name>/chunks`. Pause and resume need `migration.pause:<name>` and "
+    "`migration.resume:<name>`.",
 )

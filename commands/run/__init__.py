@@ -136,6 +136,21 @@ def _permission(args: RunArgs) -> str:
     return f"run:{args.dag}" if args.mode == "trigger" else f"runs:{args.dag or '*'}"
 
 
+def _trigger_permission(value: str) -> str:
+    """RBAC for a confirmation's Trigger (or Re-run failed tasks) button; value `<confirmation id> <dag>`."""
+    return f"run.trigger:{value.partition(' ')[2]}"
+
+
+def _cancel_permission(value: str) -> str:
+    """RBAC for a confirmation's Cancel button; value `<confirmation id> <dag>`."""
+    return f"run.cancel:{value.partition(' ')[2]}"
+
+
+def _rerun_permission(value: str) -> str:
+    """RBAC for a failed run card's Re-run button, which asks first (value `<dag> <run id>`)."""
+    return f"run.rerun:{value.partition(' ')[0]}"
+
+
 def _ack(args: RunArgs) -> str:
     if args.mode == "status":
         return "Reading the latest runs…"
@@ -160,12 +175,12 @@ command = Command(
     permission=_permission,
     ack=_ack,
     actions={
-        "trigger": Action(confirm.press_trigger, confirm.trigger_permission),
-        "cancel": Action(confirm.press_cancel, confirm.trigger_permission),
-        "rerun": Action(confirm.press_rerun, confirm.rerun_permission),
+        "trigger": Action(confirm.press_trigger, _trigger_permission),
+        "cancel": Action(confirm.press_cancel, _cancel_permission),
+        "rerun": Action(confirm.press_rerun, _rerun_permission),
     },
     refresh=refresh,
     details="An entity runs its DAG. Values are read as numbers or true/false when they look like one. "
-    "Nothing starts before you press Trigger; only you or an admin can. Access: `run:<dag>` to run, "
-    "`runs:<dag>` to read runs.",
+    "Nothing starts before you press Trigger; only you or an admin can. Access: `run:<dag>` to ask, "
+    "`run.trigger:<dag>` to press Trigger, `runs:<dag>` to read runs (README: every action name).",
 )

@@ -21,8 +21,9 @@ from bot.core import cards
 from bot.core.command import Ctx
 from bot.foundation.errors import UsageError
 from bot.foundation.ports import BackendUnavailable, DagRunRef, RunAlreadyExists, RunState
-from bot.render.message import Message, Text, note
+from bot.render.message import Message, note
 from bot.state.schema import run_confirmations
+from commands.run import views
 from commands.run.views import RunMemo, confirmation_card, run_card
 
 KIND = "run"  # the command's name, under which its live cards are stored and refreshed
@@ -98,27 +99,56 @@ async def press_trigger(value: str, ctx: Ctx) -> Message | None:
     store = Confirmations(ctx.backends.state.engine)
     c = await _confirmation(store, value, ctx)
     now = ctx.now()
+    if c.kind == "rerun":
+        return await _confirm_rerun(store, c, ctx, now)
     won = await store.decide(c.id, "triggered", by=ctx.user, now=now)
     c = replace(c, state="triggered", decided_by=ctx.user) if won else await _reload(store, c, ctx.user, now)
     if c.state != "triggered":
-        return _closed(c)
-    if c.kind == "trigger":
-        return await start_run(c, ctx)
-    if not won:
-        return _reply(c, f"<@{c.decided_by}> re-ran the failed tasks of `{c.dag_run_id}` already.")
-    return await _clear_failed(c, ctx)
+        return views.closed(c)
+    return await start_run(c, ctx)
+
+
+async def _confirm_rerun(store: Confirmations, c: Confirmation, ctx: Ctx, now: datetime) -> Message | None:
+    """Clearing failed tasks has no idempotency key like a trigger's run id, so the press claims the
+    confirmation first (a double click or a Cancel pressed meanwhile loses), and the row becomes
+    `triggered` only once the orchestrator accepted the clear: on an error the question stays."""
+    if c.state != "pending" or c.expires_at <= now:
+        c = await _reload(store, c, ctx.user, now)
+        if c.state == "triggered":
+            return views.reply(c, f"<@{c.decided_by}> re-ran the failed tasks of `{c.dag_run_id}` already.")
+        return views.closed(c)
+    claim = _rerun_claim(c)
+    if not await ctx.backends.state.claim(claim):
+        return None  # pressed twice at once: the press holding the claim answers
+    try:
+        cleared = await ctx.backends.orchestrator.clear_failed(DagRunRef(c.dag, c.dag_run_id))
+    except BackendUnavailable as exc:
+        await ctx.backends.state.release(claim)  # nothing was cleared: the next press may try
+        ctx.audit_detail["error"] = str(exc)
+        return confirmation_card(c, environment=ctx.backends.orchestrator.environment, problem=str(exc))
+    if not cleared:
+        await store.decide(c.id, "cancelled", by=ctx.user, now=now)
+        return views.reply(c, f"Run `{c.dag_run_id}` has no failed tasks now: nothing to re-run.")
+    await store.decide(c.id, "triggered", by=ctx.user, now=now)
+    return await _follow_rerun(c, cleared, ctx)
 
 
 async def press_cancel(value: str, ctx: Ctx) -> Message | None:
     store = Confirmations(ctx.backends.state.engine)
     c = await _confirmation(store, value, ctx)
     now = ctx.now()
+    if c.kind == "rerun" and not await ctx.backends.state.claim(_rerun_claim(c)):
+        return views.reply(c, "Too late to cancel: the failed tasks are being re-run (or were).")
     if await store.decide(c.id, "cancelled", by=ctx.user, now=now):
-        return _reply(c, f"Cancelled: `{c.dag}` was not {'re-run' if c.kind == 'rerun' else 'triggered'}.")
+        return views.reply(
+            c, f"Cancelled: `{c.dag}` was not {'re-run' if c.kind == 'rerun' else 'triggered'}."
+        )
     c = await _reload(store, c, ctx.user, now)
     if c.state == "triggered":
-        return _reply(c, f"Too late to cancel: <@{c.decided_by}> pressed it already (run `{c.dag_run_id}`).")
-    return _closed(c)
+        return views.reply(
+            c, f"Too late to cancel: <@{c.decided_by}> pressed it already (run `{c.dag_run_id}`)."
+        )
+    return views.closed(c)
 
 
 async def press_rerun(value: str, ctx: Ctx) -> Message | None:
@@ -165,11 +195,11 @@ async def start_run(c: Confirmation, ctx: Ctx, *, entity: str | None = None) -> 
     await _post_card_once(c, run, ctx)
     if first:
         return note(
-            f"Triggered `{c.dag}` in {orchestrator.environment} as run {_link(run)}; "
+            f"Triggered `{c.dag}` in {orchestrator.environment} as run {views.link(run)}; "
             "its card in the channel follows it."
         )
     ctx.audit_detail["repeat"] = True
-    return note(f"Already triggered: {_link(run)} ({run.state}).")
+    return note(f"Already triggered: {views.link(run)} ({run.state}).")
 
 
 async def _post_card_once(c: Confirmation, run: RunState, ctx: Ctx) -> None:
@@ -196,14 +226,10 @@ async def _post_card_once(c: Confirmation, run: RunState, ctx: Ctx) -> None:
         raise
 
 
-async def _clear_failed(c: Confirmation, ctx: Ctx) -> Message:
+async def _follow_rerun(c: Confirmation, cleared: list[str], ctx: Ctx) -> Message:
     orchestrator = ctx.backends.orchestrator
     ref = DagRunRef(c.dag, c.dag_run_id)
-    ctx.audit_detail.update(dag_id=c.dag, dag_run_id=c.dag_run_id, rerun=True)
-    cleared = await orchestrator.clear_failed(ref)
-    if not cleared:
-        return _reply(c, f"Run `{c.dag_run_id}` has no failed tasks now: nothing to re-run.")
-    ctx.audit_detail["cleared"] = cleared
+    ctx.audit_detail.update(dag_id=c.dag, dag_run_id=c.dag_run_id, rerun=True, cleared=cleared)
     (run,) = await orchestrator.get_runs([ref])
     # Remembering the tasks as they are now makes the thread tell the story: failed → queued → success.
     memo = RunMemo(run.state, {t.task_id: t.state for t in await orchestrator.task_states(ref)}, rerun=True)
@@ -220,7 +246,7 @@ async def _clear_failed(c: Confirmation, ctx: Ctx) -> Message:
     )
     names = ", ".join(f"`{t}`" for t in cleared)
     text = f"<@{ctx.user}> re-runs {names} of run `{c.dag_run_id}`; a new card in the channel follows it."
-    return _reply(c, text)
+    return views.reply(c, text)
 
 
 async def _confirmation(store: Confirmations, value: str, ctx: Ctx) -> Confirmation:
@@ -244,16 +270,8 @@ async def _reload(store: Confirmations, c: Confirmation, user: str, now: datetim
     return current
 
 
-def _closed(c: Confirmation) -> Message:
-    if c.state == "cancelled":
-        return _reply(c, f"<@{c.decided_by}> cancelled this; nothing was started.")
-    return _reply(
-        c,
-        f"This confirmation expired at {c.expires_at:%H:%M} UTC; nothing was started. "
-        f"Ask again with `/amd run {c.dag}`."
-        if c.kind == "trigger"
-        else "This confirmation expired; press Re-run failed tasks on the run's card again.",
-    )
+def _rerun_claim(c: Confirmation) -> str:
+    return f"run-rerun:{c.id}"
 
 
 async def _in_thread(ctx: Ctx, message: Message) -> None:
@@ -261,23 +279,3 @@ async def _in_thread(ctx: Ctx, message: Message) -> None:
         await ctx.surface.post(message)
     else:
         await ctx.surface.post(message, channel=ctx.clicked.channel, thread=ctx.clicked)
-
-
-def _reply(c: Confirmation, text: str) -> Message:
-    # A button's answer replaces its message: a re-run's confirmation was public (in the card's
-    # thread), a trigger's only its requester saw; the answer stays as visible as the question.
-    return Message((Text(text),), fallback=text, public=c.kind == "rerun")
-
-
-def _link(run: RunState) -> str:
-    return f"<{run.url}|{run.run_id}>" if run.url else f"`{run.run_id}`"
-
-
-def trigger_permission(value: str) -> str:
-    """RBAC for a confirmation's buttons (value `<confirmation id> <dag>`): the same as running the DAG."""
-    return f"run:{value.partition(' ')[2]}"
-
-
-def rerun_permission(value: str) -> str:
-    """RBAC for a run card's Re-run button (value `<dag> <run id>`)."""
-    return f"run:{value.partition(' ')[0]}"

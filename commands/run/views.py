@@ -215,3 +215,26 @@ def _cut(text: str, limit: int) -> str:
 def _mrkdwn_safe(text: str) -> str:
     """User-typed conf values: Slack reads `<!channel>` even in code spans, and a backtick ends the span."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
+
+
+def closed(c: Confirmation) -> Message:
+    """The answer to a press on a confirmation that was decided (cancelled) or ran out of time."""
+    if c.state == "cancelled":
+        return reply(c, f"<@{c.decided_by}> cancelled this; nothing was started.")
+    return reply(
+        c,
+        f"This confirmation expired at {c.expires_at:%H:%M} UTC; nothing was started. "
+        f"Ask again with `/amd run {c.dag}`."
+        if c.kind == "trigger"
+        else "This confirmation expired; press Re-run failed tasks on the run's card again.",
+    )
+
+
+def reply(c: Confirmation, text: str) -> Message:
+    # A button's answer replaces its message: a re-run's confirmation was public (in the card's
+    # thread), a trigger's only its requester saw; the answer stays as visible as the question.
+    return Message((Text(text),), fallback=text, public=c.kind == "rerun")
+
+
+def link(run: RunState) -> str:
+    return f"<{run.url}|{run.run_id}>" if run.url else f"`{run.run_id}`"

@@ -21,9 +21,10 @@ from bot.core.surface import Surface
 from bot.foundation.catalog import Catalog
 from bot.foundation.errors import UsageError
 from bot.foundation.ports import BackendUnavailable, CardRef, DbtInvocation, DbtProgress
-from bot.foundation.selector import check_selector
+from bot.foundation.selector import atoms, check_selector
 from bot.render.message import Message, note
 from bot.state.results import StoredTest, TestResults, TestRun
+from commands.test import lifecycle
 from commands.test.views import (
     TOP_FAILURES,
     Owners,
@@ -63,13 +64,18 @@ def parse(words: Sequence[str], catalog: Catalog) -> TestArgs:
 
 async def handle(args: TestArgs, ctx: Ctx) -> Message | None:
     if args.mode == "cancel":
-        return await _cancel_latest(ctx)
+        return await lifecycle.cancel_latest(ctx)
     command = "source freshness" if args.mode == "freshness" else "test"
     await run_and_show(ctx, TestRequest(_run_key(), command, args.selector, ctx.user))
     return None
 
 
 async def run_and_show(ctx: Ctx, request: TestRequest) -> None:
+    async with lifecycle.held(ctx, request.run_key):
+        await _run_and_show(ctx, request)
+
+
+async def _run_and_show(ctx: Ctx, request: TestRequest) -> None:
     store = TestResults(ctx.backends.state.engine)
     started = ctx.now()
     await store.started(
@@ -168,21 +174,8 @@ def _owners(catalog: Catalog, result: DbtInvocation) -> Owners:
     return Owners(of_model, mention)
 
 
-async def _cancel_latest(ctx: Ctx) -> Message:
-    for run in await TestResults(ctx.backends.state.engine).active(requested_by=ctx.user):
-        if await ctx.backends.dbt.cancel(run.run_key):
-            return note(f"Cancelled `{run.run_key}` ({run.selector or run.command}).")
-    return note("Nothing you started is running.")
-
-
 # A button's answer replaces the card it is on (bot/surfaces/bolt.py), so these answer in the card's thread
 # and return None: the card with its other buttons stays.
-
-
-async def _cancel_button(value: str, ctx: Ctx) -> Message | None:
-    # The run's own handler turns the card into "Cancelled"; a run that ended already needs nothing.
-    await ctx.backends.dbt.cancel(value)
-    return None
 
 
 async def _show_rows(value: str, ctx: Ctx) -> Message | None:
@@ -234,6 +227,13 @@ async def _reply_in_thread(ctx: Ctx, message: Message) -> None:
         await ctx.surface.post(message, channel=ctx.clicked.channel, thread=ctx.clicked)
 
 
+def _permission(args: TestArgs) -> str | tuple[str, ...]:
+    # One action per selector atom: a grant of `test:payment*` must not let `payment user` through.
+    if args.mode != "test":
+        return f"test.{args.mode}"
+    return tuple(f"test:{atom}" for atom in atoms(args.selector)) if args.selector else "test:*"
+
+
 def _run_key() -> str:
     return f"test-{uuid.uuid4().hex[:12]}"
 
@@ -251,17 +251,17 @@ command = Command(
     ),
     parse=parse,
     handle=handle,
-    permission=lambda args: f"test:{args.mode if args.mode != 'test' else args.selector or '*'}",
+    permission=_permission,
     ack=lambda args: {
         "test": f"Running dbt tests on `{args.selector or 'everything'}`…",
         "freshness": "Checking source freshness with dbt…",
         "cancel": "Cancelling your latest dbt run…",
     }[args.mode],
     actions={
-        "rows": Action(_show_rows, lambda _value: "test:rows"),
-        "sql": Action(_show_sql, lambda _value: "test:sql"),
-        "rerun": Action(_rerun_failed, lambda _value: "test:rerun"),
-        "cancel": Action(_cancel_button, lambda _value: "test:cancel"),
+        "rows": Action(_show_rows, lambda _value: "test.rows"),
+        "sql": Action(_show_sql, lambda _value: "test.sql"),
+        "rerun": Action(_rerun_failed, lambda _value: "test.rerun"),
+        "cancel": Action(lifecycle.cancel_pressed, lambda _value: "test.cancel"),
     },
     details="Selectors: node names, `+` graph operators, `tag:`, `source:`, `path:`, `test_name:`, "
     "`test_type:`; only names in the dbt manifest. Failing tests get buttons: failing rows, SQL, re-run.",

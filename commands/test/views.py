@@ -121,6 +121,13 @@ def result_card(request: TestRequest, result: DbtInvocation, owners: Owners) -> 
     )
 
 
+def lost_card(request: TestRequest, reason: str) -> Message:
+    """A run whose amd-bot process ended before it did: nothing runs it any more."""
+    text = f":grey_question: Stopped: {reason} Run it again to get a result."
+    parts = (Header(request.title), Text(text), _context(request))
+    return Message(parts, fallback=f"{request.title}: stopped, {reason}", public=True)
+
+
 def freshness_card(request: TestRequest, result: DbtInvocation) -> Message:
     if result.cancelled or result.exit_code == 2:
         return result_card(request, result, Owners({}, {}))

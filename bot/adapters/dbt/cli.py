@@ -1,16 +1,18 @@
 """The DbtRunner port on the dbt CLI: `dbt test` and `dbt source freshness` as subprocesses.
 
 Each invocation runs in its own directory, settings.home/dbt/runs/<run_key>/{target,logs}, so two
-runs never overwrite each other's artifacts. Admission (FIFO queue with positions, the DuckDB writer
-lock) is in `dbt_gate.py`; spawning and log streaming in `dbt_process.py`.
+runs never overwrite each other's artifacts. Admission: this process's FIFO queue with positions
+(`dbt_gate.py`), then one of the `dbt_max_concurrency` slots every replica shares (`state_leases.py`),
+then for the demo the DuckDB file's writer lock (`dbt_gate.py`). Spawning and log streaming are in
+`dbt_process.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from bot.adapters.dbt.gate import FifoGate, writer_lock
 from bot.adapters.dbt.process import DbtProcess, remember_target, run_dbt, safe_name
 from bot.foundation.ports import DbtInvocation, DbtProgress, ProgressCallback
 from bot.foundation.settings import Settings
+from bot.state.leases import Leases
 
 __all__ = ["DbtCliRunner", "DbtProcess", "dbt_env", "run_dbt"]
 
@@ -27,13 +30,14 @@ _KEEP_RUNS = 100  # per-run directories kept for inspection; older ones are remo
 
 
 class DbtCliRunner:
-    """The DbtRunner port on the dbt CLI. Invocations wait in one FIFO: the DuckDB file's writer
-    lock for the demo warehouse (see dbt_gate.py), else a gate of `settings.dbt_max_concurrency`."""
+    """The DbtRunner port on the dbt CLI. `leases` (the state store's) makes the concurrency limit hold
+    across replicas; without it (one process, e.g. a script) the local FIFO gate alone admits."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, leases: Leases | None = None) -> None:
         self._settings = settings
         self._runs_dir = settings.home / "dbt" / "runs"
         self._gate = FifoGate(settings.dbt_max_concurrency)
+        self._leases = leases
         self._writer = writer_lock(settings)
         self._active: dict[str, asyncio.Task[DbtInvocation]] = {}
         if settings.manifest_path.parent.is_dir():
@@ -41,7 +45,7 @@ class DbtCliRunner:
 
     @property
     def queued(self) -> int:
-        return self._writer.waiting if self._writer else self._gate.waiting
+        return self._gate.waiting + (self._writer.waiting if self._writer else 0)
 
     async def test(
         self, selector: str | None, *, run_key: str, on_progress: ProgressCallback | None = None
@@ -106,7 +110,7 @@ class DbtCliRunner:
                 await on_progress(progress)
 
         run_dir = self._runs_dir / safe_name(run_key)
-        async with self._admission(on_position):
+        async with self._admission(run_key, on_position):
             await asyncio.to_thread(_fresh_dir, run_dir, self._runs_dir)
             proc = await run_dbt(
                 args,
@@ -122,8 +126,21 @@ class DbtCliRunner:
             )
         return await asyncio.to_thread(_invocation, proc, command, selector, tracker)
 
-    def _admission(self, on_position: Callable[[int], Awaitable[None]]) -> AbstractAsyncContextManager[None]:
-        return self._writer.hold(on_position) if self._writer else self._gate.slot(on_position)
+    @asynccontextmanager
+    async def _admission(
+        self, run_key: str, on_position: Callable[[int], Awaitable[None]]
+    ) -> AsyncIterator[None]:
+        async def next_in_line() -> None:
+            await on_position(1)  # first here, waiting for another replica's run to end
+
+        shared: AbstractAsyncContextManager[None] = nullcontext()
+        if self._leases is not None:
+            shared = self._leases.dbt_slot(run_key, self._settings.dbt_max_concurrency, next_in_line)
+        writer: AbstractAsyncContextManager[None] = (
+            self._writer.hold(on_position) if self._writer else nullcontext()
+        )
+        async with self._gate.slot(on_position), shared, writer:
+            yield
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:

@@ -7,7 +7,8 @@ the same file fails with "Could not set lock on file". So every dbt invocation o
 (`DbtCliRunner` tests and freshness, `LocalRunner` builds) holds the file's `WriterLock` while its
 process lives: one FIFO per file within this process, plus an `flock` on a sidecar file so another
 process that takes the same lock (a second bot, the demo build) waits too. Snowflake has no such
-limit, so there the runner's own `FifoGate(dbt_max_concurrency)` is the only admission.
+limit; there the runner's `FifoGate(dbt_max_concurrency)` and the slots every replica shares
+(`state_leases.py`) admit.
 
 The alternative (a per-run profile attaching the warehouse read-only, failures stored in a per-run
 DuckDB file) was rejected: the failing rows would not be readable through the Warehouse port, and

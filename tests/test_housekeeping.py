@@ -1,0 +1,111 @@
+"""Nothing the bot keeps grows without bound, and a new dbt manifest is picked up without a restart.
+
+Every replica runs the same scheduled housekeeping (bot/scheduler.py): pruning is a delete of what is
+past its retention, so running it twice, or on two replicas at once, does no harm.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, insert, select
+
+import commands
+from bot.core.backends import Backends
+from bot.foundation.settings import Settings
+from bot.scheduler import housekeeping, start_scheduler, watch_manifest
+from bot.state.schema import claims, processed_events, run_confirmations
+from bot.surfaces.console import ConsoleSurface
+from bot.wiring import build_backends
+from commands.run.confirm import Confirmations, new_confirmation
+
+NOW = datetime.now(UTC)
+
+
+@pytest.fixture
+async def backends(bot_settings: Settings, tmp_path: Path) -> AsyncIterator[Backends]:
+    manifest = tmp_path / "manifest.json"
+    shutil.copy(bot_settings.manifest_path, manifest)
+    settings = bot_settings.model_copy(
+        update={"dbt_manifest": manifest, "retention_days": 30, "event_retention_hours": 24}
+    )
+    built = await build_backends(settings)
+    try:
+        yield built
+    finally:
+        await built.close()
+
+
+async def count(backends: Backends, table: object) -> int:
+    async with backends.state.engine.connect() as conn:
+        return int((await conn.execute(select(func.count()).select_from(table))).scalar_one())  # type: ignore[arg-type]
+
+
+async def test_old_events_claims_and_confirmations_are_pruned_and_recent_ones_kept(
+    backends: Backends,
+) -> None:
+    async with backends.state.engine.begin() as conn:
+        await conn.execute(
+            insert(processed_events),
+            [{"event_id": "Ev_OLD", "at": NOW - timedelta(hours=25)}, {"event_id": "Ev_NEW", "at": NOW}],
+        )
+        await conn.execute(
+            insert(claims),
+            [
+                {"key": "digest:old-window", "at": NOW - timedelta(days=31), "holder": "h"},
+                {"key": "digest:this-window", "at": NOW - timedelta(days=1), "holder": "h"},
+            ],
+        )
+    store = Confirmations(backends.state.engine)
+    for asked_at in (NOW - timedelta(days=40), NOW):
+        await store.add(
+            new_confirmation(
+                kind="trigger", dag="amd_user", requester="U1", channel="C1", now=asked_at, ttl_s=600
+            )
+        )
+
+    await housekeeping(backends, now=NOW)
+    await housekeeping(backends, now=NOW)  # again (another replica): nothing more to do, no error
+
+    assert not await backends.state.first_time("Ev_NEW")  # a retry of a recent event is still dropped
+    assert await backends.state.first_time("Ev_OLD")  # far beyond Slack's retries: forgotten
+    assert not await backends.state.claim("digest:this-window")
+    assert await backends.state.claim("digest:old-window")
+    assert await count(backends, run_confirmations) == 1
+
+
+async def test_housekeeping_and_the_manifest_watch_are_scheduled(backends: Backends) -> None:
+    scheduler = start_scheduler(backends, ConsoleSurface(lambda _text: None), commands.COMMANDS)
+    try:
+        assert {"housekeeping", "manifest"} <= {job.id for job in scheduler.get_jobs()}
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+async def test_a_changed_manifest_is_picked_up_without_a_restart(backends: Backends) -> None:
+    path = backends.settings.manifest_path
+    before = backends.catalog
+    assert not await watch_manifest(backends)  # unchanged: not even parsed again
+    assert backends.catalog is before
+
+    manifest = json.loads(path.read_text())
+    payment = next(
+        n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["name"] == "payment"
+    )
+    payment["config"]["meta"]["aliases"] = ["payouts"]
+    path.write_text(json.dumps(manifest))
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000_000))
+
+    assert await watch_manifest(backends)
+    assert "payouts" in backends.catalog.entities["payment"].aliases
+
+    path.write_text("{ half-written")  # a deploy copying the file: keep serving the last good catalog
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 2_000_000_000))
+    assert not await watch_manifest(backends)
+    assert "payouts" in backends.catalog.entities["payment"].aliases
