@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from pydantic import SecretStr
 
 from bot.foundation.settings import Settings
 from bot.migration.client import ChunkReport, ValidationReport
@@ -53,7 +54,8 @@ async def test_two_replicas_keep_cards_current_within_budget_through_slacks_refu
 ) -> None:
     settings = demo_settings.model_copy(
         update={
-            "state_url": database,
+            "state_url": SecretStr(database),
+            "access_open": True,  # Slack modes refuse open access unless it is chosen
             "migrations": [spec(ALPHA), spec(BETA), spec(GAMMA)],
             "poll_interval_s": 0.3,
             "card_min_interval_s": MIN_INTERVAL_S,

@@ -9,11 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import fakesnow
 import pytest
 import snowflake.connector
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from fakesnow import (
+    server as fakesnow_server,  # the function: calling it rebinds `fakesnow.server` to its module
+)
 
 from bot.adapters.dbt.project import ProjectError, with_profile
 from bot.adapters.warehouse.snowflake import SnowflakeWarehouse
@@ -100,7 +102,7 @@ def test_explicit_settings_override_the_profile(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def fake_snowflake() -> Iterator[dict[str, Any]]:
-    with fakesnow.server() as server:
+    with fakesnow_server() as server:
         conn = snowflake.connector.connect(**server)
         with conn, conn.cursor() as cur:
             cur.execute("CREATE DATABASE analytics")
@@ -154,7 +156,7 @@ ORDERS = {  # the manifest's node of a model with no `meta`: no load column, no 
 async def orders_of(settings: Settings) -> EntityStatus:
     manifest = {"metadata": {"project_name": "team"}, "nodes": {"model.team.orders": ORDERS}}
     catalog = Catalog.from_manifest(manifest, {})
-    warehouse = SnowflakeWarehouse(settings, login_timeout_s=10)
+    warehouse = SnowflakeWarehouse(settings.model_copy(update={"snowflake_network_timeout_s": 10.0}))
     try:
         (status,) = await StatsService(warehouse, ttl_s=0).status(list(catalog.entities.values()))
     finally:

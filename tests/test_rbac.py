@@ -55,9 +55,9 @@ def test_no_rules_means_open_embedded_default() -> None:
 async def test_a_selector_grant_covers_the_atoms_it_names_and_no_others(bot: BotHarness) -> None:
     bot.backends.policy = Policy([AccessRule(action="test:payment*", users=["U1"])])
 
-    assert isinstance(bot.core.router.prepare("test payment", user="U1", channel="C1"), Invocation)
+    assert isinstance(bot.router.prepare("test payment", user="U1", channel="C1"), Invocation)
     for text in ("test payment user delivery_address", "test payment,user", "test user payment"):
-        refused = bot.core.router.prepare(text, user="U1", channel="C1")
+        refused = bot.router.prepare(text, user="U1", channel="C1")
         assert isinstance(refused, Refusal), text
         assert refused.outcome == "denied"
         assert "You may not `test:user` here" in refused.message.fallback
@@ -67,8 +67,8 @@ async def test_reading_migrations_does_not_grant_pausing_them(bot: BotHarness) -
     name = bot.backends.settings.migrations[0].name
     bot.backends.policy = Policy([AccessRule(action="migration:*")])
 
-    assert isinstance(bot.core.router.prepare(f"migration {name}", user="U1", channel="C1"), Invocation)
-    refused = bot.core.router.prepare(f"migration {name} pause", user="U1", channel="C1")
+    assert isinstance(bot.router.prepare(f"migration {name}", user="U1", channel="C1"), Invocation)
+    refused = bot.router.prepare(f"migration {name} pause", user="U1", channel="C1")
     assert isinstance(refused, Refusal) and refused.outcome == "denied"
     for button in ("pause", "resume"):
         action = migration.command.actions[button].permission(name)

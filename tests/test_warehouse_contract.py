@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import fakesnow
 import pytest
 import snowflake.connector
+from fakesnow import (
+    server as fakesnow_server,  # the function: calling it rebinds `fakesnow.server` to its module
+)
 from pydantic import SecretStr
 
 from bot.adapters.warehouse.duckdb import DuckDBWarehouse
@@ -76,7 +78,7 @@ def duckdb_file(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactor
 
 @pytest.fixture(scope="session")
 def snowflake_settings(demo_settings: Settings, duckdb_file: Path) -> Iterator[Settings]:
-    with fakesnow.server() as server:
+    with fakesnow_server() as server:
         conn = snowflake.connector.connect(**server, paramstyle="pyformat")
         with conn, conn.cursor() as cur:
             copy_entities_to_snowflake(cur, duckdb_file, entity_queries(demo_settings), SF_DATABASE)

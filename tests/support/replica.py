@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from bot import runtime
 from bot.foundation.settings import Settings
 
@@ -23,6 +25,10 @@ def start(
 ) -> tuple[subprocess.Popen[bytes], int]:
     """Start a replica; returns the process (its log in `workdir/<name>.log`) and its port."""
     values: dict[str, Any] = {**settings.model_dump(mode="json"), **secrets}
+    # JSON mode masks every SecretStr; the replica needs the real values.
+    values.update(
+        {name: value.get_secret_value() for name, value in settings if isinstance(value, SecretStr)}
+    )
     config = workdir / f"{name}.json"
     config.write_text(json.dumps(values))
     port = _free_port()

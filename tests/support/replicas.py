@@ -130,6 +130,7 @@ async def replicas(
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": slack.api_url,
             "AMD_STATE_URL": state_url,
+            "AMD_ACCESS_OPEN": "true",  # open access is a choice in Slack modes; these stories make it
             "AMD_DUCKDB_PATH": str(demo.warehouse_path),
             "AMD_DBT_MANIFEST": str(demo.manifest_path),
             **{f"AMD_{name.upper()}": value for name, value in settings.items()},
