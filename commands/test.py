@@ -161,7 +161,8 @@ def _owners(catalog: Catalog, result: DbtInvocation) -> Owners:
         if owner in catalog.owners:
             mention[owner] = catalog.owner_mention(owner)
         else:
-            log.warning("dbt owner %r has no Slack id in settings.owners; shown as text", owner)
+            # Said once at start (bot/runtime.py), not at every test run.
+            log.debug("dbt owner %r has no Slack id in settings.owners; shown as text", owner)
     return Owners(of_model, mention)
 
 
