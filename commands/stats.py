@@ -62,7 +62,12 @@ def view_all(statuses: Sequence[EntityStatus], catalog: Catalog) -> Message:
             Header("AMD entities"),
             Table(("entity", "rows", "last load", "age", "SLA", "fresh", "owner"), rows, frozenset({1})),
             Text(summary),
-            Context((f"as of {fmt.when(as_of)} · `/amd stats <entity>` for details",)),
+            Context(
+                (
+                    f"as of {fmt.when(as_of)} · fresh = each entity's newest row within its SLA "
+                    "(dbt's sources: `/amd test --freshness`) · `/amd stats <entity>` for details",
+                )
+            ),
         ),
         fallback=f"AMD entities: {len(stale)} stale" if stale else "AMD entities: all fresh",
         public=True,

@@ -252,7 +252,8 @@ command = Command(
     permission=lambda args: f"test:{args.mode if args.mode != 'test' else args.selector or '*'}",
     ack=lambda args: {
         "test": f"Running dbt tests on `{args.selector or 'everything'}`…",
-        "freshness": "Checking source freshness with dbt…",
+        # `/amd stats` judges freshness per entity; say which one this is, or the two seem to disagree.
+        "freshness": "Checking each dbt source's freshness (per entity: `/amd stats`)…",
         "cancel": "Cancelling your latest dbt run…",
     }[args.mode],
     actions={

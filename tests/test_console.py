@@ -139,3 +139,11 @@ async def test_quiet_prints_a_live_card_only_when_it_settles() -> None:
     await surface.update(ref, card("success", live=False))
 
     assert printed == ["[#1 ↻] Run: success\n"]
+
+
+async def test_stats_and_source_freshness_each_say_what_they_measure(bot: BotHarness) -> None:
+    stats = await bot.console("/amd stats")
+    freshness = bot.router.ack_text(bot.router.prepare("test --freshness", user="U1", channel="C1"))
+
+    assert "fresh = each entity's newest row within its SLA (dbt's sources: `/amd test --freshness`)" in stats
+    assert freshness == "Checking each dbt source's freshness (per entity: `/amd stats`)…"
