@@ -4,7 +4,9 @@ the keyboard), answers read from what the console printed. Real router, real loc
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,6 +19,8 @@ from prompt_toolkit.output import DummyOutput
 
 import commands
 from bot.core.surface import CardRef
+from bot.foundation.settings import Settings
+from bot.render.console import to_text
 from bot.render.message import Message, Text
 from bot.runtime import unmapped_owners
 from bot.surfaces import terminal
@@ -147,3 +151,39 @@ async def test_stats_and_source_freshness_each_say_what_they_measure(bot: BotHar
 
     assert "fresh = each entity's newest row within its SLA (dbt's sources: `/amd test --freshness`)" in stats
     assert freshness == "Checking each dbt source's freshness (per entity: `/amd stats`)…"
+
+
+def test_colour_only_for_a_terminal_and_never_with_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert terminal.renderer() is to_text  # pytest captures stdout: not a terminal
+
+    monkeypatch.setenv("FORCE_COLOR", "1")  # as if stdout were a terminal
+    assert terminal.renderer() is not to_text
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert terminal.renderer() is to_text
+
+
+@pytest.mark.slow
+async def test_a_one_shot_command_prints_its_answer_and_nothing_else(
+    demo_settings: Settings, tmp_path: Path
+) -> None:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("AMD_", "SLACK_", "FORCE_COLOR"))}
+    env = keep | {
+        "AMD_HOME": str(demo_settings.home),
+        "AMD_STATE_URL": f"sqlite+aiosqlite:///{tmp_path}/s.db",
+    }
+    log = demo_settings.home / "amd-bot.log"
+    logged_before = log.read_text() if log.exists() else ""
+    amd_bot = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "from bot.cli import main; main()",
+        "console", "-c", "/amd test payment", "--wait", "120",
+        env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = (b.decode() for b in await asyncio.wait_for(amd_bot.communicate(), 240))
+
+    assert amd_bot.returncode == 0
+    assert err == ""  # no progress bar: the world was already built; no log lines either
+    assert "WARNING" not in out and "\x1b[" not in out  # a pipe gets plain text and only the answer
+    assert out.count("dbt test: payment\n") == 1  # the card once; each change prints only what changed
+    assert "✗ 1 of 7 tests failed." in out
+    logged = log.read_text()[len(logged_before) :]
+    assert logged.count("dbt owners without a Slack id") == 1  # one note at start, not one per test
