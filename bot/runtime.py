@@ -91,6 +91,9 @@ async def console(
                 if wait_s > 0:
                     await shell.follow(wait_s, interval_s=CONSOLE_REFRESH_S)
             return
+        if not sys.stdin.isatty():
+            await terminal.read_piped(shell, sys.stdin)
+            return
         if missing := unmapped_owners(backends.catalog):
             names = ", ".join(missing)
             shell.surface.write(

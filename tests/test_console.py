@@ -4,6 +4,7 @@ the keyboard), answers read from what the console printed. Real router, real loc
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import re
 import sys
@@ -187,3 +188,13 @@ async def test_a_one_shot_command_prints_its_answer_and_nothing_else(
     assert "✗ 1 of 7 tests failed." in out
     logged = log.read_text()[len(logged_before) :]
     assert logged.count("dbt owners without a Slack id") == 1  # one note at start, not one per test
+
+
+async def test_commands_piped_in_run_in_turn_until_quit(bot: BotHarness) -> None:
+    printed: list[str] = []
+    console = Console(bot.router, commands.COMMANDS, user="U1", channel="C1", write=printed.append)
+
+    await terminal.read_piped(console, io.StringIO("/amd help stats\n\nquit\n/amd help run\n"))
+
+    assert "/amd stats\n==========" in "".join(printed)
+    assert "/amd run\n" not in "".join(printed)  # after `quit`, nothing more runs

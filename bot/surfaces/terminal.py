@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TextIO
 
 import rich.console
 from prompt_toolkit import PromptSession
@@ -105,3 +106,12 @@ async def repl(
                 await console.execute(line)
     finally:
         live.cancel()
+
+
+async def read_piped(console: Console, lines: TextIO) -> None:
+    """Commands piped in (a script, a heredoc): no prompt to draw, no keys to edit; each line in turn."""
+    while line := await asyncio.to_thread(lines.readline):
+        if line.strip() in {"quit", "exit"}:
+            break
+        if line.strip():
+            await console.execute(line)
