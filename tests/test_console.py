@@ -22,7 +22,8 @@ import commands
 from bot.core.surface import CardRef
 from bot.foundation.settings import Settings
 from bot.render.console import to_text
-from bot.render.message import Message, Text
+from bot.render.message import Fields, Header, Message, Text
+from bot.render.terminal import to_ansi
 from bot.runtime import unmapped_owners
 from bot.surfaces import terminal
 from bot.surfaces.console import Console, ConsoleSurface
@@ -198,3 +199,18 @@ async def test_commands_piped_in_run_in_turn_until_quit(bot: BotHarness) -> None
 
     assert "/amd stats\n==========" in "".join(printed)
     assert "/amd run\n" not in "".join(printed)  # after `quit`, nothing more runs
+
+
+async def test_in_colour_too_a_change_prints_only_the_lines_that_changed() -> None:
+    printed: list[str] = []
+    surface = ConsoleSurface(printed.append, render=to_ansi)
+
+    def card(state: str) -> Message:
+        fields = Fields((("State", state), ("Duration", "—")))
+        return Message((Header("Run"), fields), fallback=state, live=True)
+
+    ref = await surface.post(card("queued"))
+    await surface.update(ref, card("running for a while now"))
+
+    change = re.sub(r"\x1b\[[0-9;]*m", "", printed[-1])
+    assert change == "[#1 ↻] State     running for a while now\n"  # not the header, not Duration

@@ -110,4 +110,6 @@ def to_ansi(message: Message, *, width: int = 100) -> str:
         file=out, force_terminal=True, color_system="standard", width=width, highlight=False, emoji=False
     )
     screen.print(Group(*renderables(message)), markup=False)
-    return out.getvalue().rstrip("\n")
+    # rich pads a grid's last column to its widest cell: without the padding, a field whose neighbour
+    # got longer is not a changed line (the console prints only changed lines of a live card).
+    return "\n".join(line.rstrip(" ") for line in out.getvalue().rstrip("\n").splitlines())
