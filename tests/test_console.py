@@ -7,6 +7,7 @@ import asyncio
 import io
 import os
 import re
+import signal
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -27,7 +28,9 @@ from bot.render.terminal import to_ansi
 from bot.runtime import unmapped_owners
 from bot.surfaces import terminal
 from bot.surfaces.console import Console, ConsoleSurface
-from tests.support.bot import BotHarness
+from bot.wiring import build_warehouse
+from tests.support.bot import BotHarness, running_bot
+from tests.support.slow import SlowWarehouse
 
 ENTER, CTRL_C, CTRL_D = "\r", "\x03", "\x04"
 
@@ -102,6 +105,21 @@ async def test_history_is_kept_across_sessions_and_ctrl_c_drops_the_line(
     assert "paymnt" not in first and "paymnt" not in history.read_text()  # the dropped line never ran
     assert "/amd help stats" in history.read_text()
     assert screen.count("`/amd help [command]`") == 1  # only the recalled line ran in the second session
+
+
+async def test_ctrl_c_stops_a_slow_command_and_the_console_goes_on(
+    bot_settings: Settings, tmp_path: Path
+) -> None:
+    slow = SlowWarehouse(build_warehouse(bot_settings), delay_s=60.0)
+    async with running_bot(bot_settings, warehouse=slow) as bot, session(bot, tmp_path / "history") as term:
+        term.keys.send_text("/amd stats" + ENTER)
+        await term.until(lambda s: "Reading all entities from the warehouse" in s)
+        signal.raise_signal(signal.SIGINT)  # Ctrl-C while the command runs: the terminal sends SIGINT
+        await term.until(lambda s: "(interrupted)" in s, timeout=10)
+        term.keys.send_text("/amd help stats" + ENTER)
+        screen = await term.until(lambda s: "/amd stats [entity]" in s, timeout=10)
+
+    assert "AMD entities\n============" not in screen  # the slow answer never came
 
 
 async def test_tab_completes_subcommands_entities_and_dags(bot: BotHarness) -> None:

@@ -1,11 +1,13 @@
 """The interactive console as a terminal app (prompt_toolkit): line editing, history kept across
 sessions, completion of subcommands and catalog names, and live cards that keep changing above the
-prompt while it waits for the next line. Ctrl-C drops the line being typed; Ctrl-D (or `quit`) ends.
+prompt while it waits for the next line. Ctrl-C drops the line being typed, or stops the command that
+is running; Ctrl-D (or `quit`) ends.
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -103,9 +105,32 @@ async def repl(
             if line.strip() in {"quit", "exit"}:
                 break
             if line.strip():
-                await console.execute(line)
+                await interruptible(console, line)
     finally:
         live.cancel()
+
+
+async def interruptible(console: Console, line: str) -> None:
+    """Run one line; Ctrl-C meanwhile stops that command, not the console. (At the prompt the terminal
+    is in raw mode and Ctrl-C is a key; while a command runs it is a signal.)"""
+    loop = asyncio.get_running_loop()
+    work = asyncio.ensure_future(console.execute(line))
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        loop.add_signal_handler(signal.SIGINT, work.cancel)
+    except (NotImplementedError, RuntimeError, ValueError):
+        previous = None  # Windows, or not the main thread: Ctrl-C ends the console as it always did
+    try:
+        await work
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise  # the console itself is being stopped
+        console.surface.write("(interrupted)\n")
+    finally:
+        if previous is not None:
+            loop.remove_signal_handler(signal.SIGINT)
+            signal.signal(signal.SIGINT, previous)  # asyncio.run's own handler, for Ctrl-C elsewhere
 
 
 async def read_piped(console: Console, lines: TextIO) -> None:
