@@ -33,7 +33,7 @@ def configure_logging(settings: Settings, *, console: bool, verbose: bool) -> No
     handlers: list[logging.Handler] = []
     if console:
         settings.home.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(settings.home / "amd-bot.log", encoding="utf-8"))
+        handlers.append(logging.FileHandler(settings.home / runtime.LOG_FILE, encoding="utf-8"))
     if verbose or not console:
         handlers.append(logging.StreamHandler(sys.stderr))
     logging.basicConfig(level=level, format=fmt, handlers=handlers, force=True)
@@ -114,7 +114,10 @@ def main(argv: list[str] | None = None) -> None:
     elif args.cmd == "demo" and args.demo_cmd == "build":
         from demo.world import ensure_demo
 
-        runtime.run(ensure_demo(settings, force=args.force, progress=runtime.ProgressBar()))
+        bar = runtime.ProgressBar()
+        runtime.run(ensure_demo(settings, force=args.force, progress=bar))
+        if not bar.drawing:
+            print("amd-bot: the demo world is current; `demo build --force` rebuilds it.", file=sys.stderr)
     elif settings.slack_mode == "console":
         print("amd-bot: no Slack tokens set; starting the local console (embedded demo).", file=sys.stderr)
         runtime.run(runtime.console(settings, [], wait_s=0, user="U_CONSOLE", channel="C_CONSOLE"))

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 # The console's cards are one person's and mostly local: refresh them about as fast as they change.
 CONSOLE_REFRESH_S = 1.0
+LOG_FILE = "amd-bot.log"  # under AMD_HOME: where the console's log goes instead of between its answers
 
 
 class ProgressBar:
@@ -94,6 +95,7 @@ async def console(
         if not sys.stdin.isatty():
             await terminal.read_piped(shell, sys.stdin)
             return
+        shell.surface.write(f"Log: {settings.home / LOG_FILE} (`amd-bot -v console` shows it here too)\n")
         if missing := unmapped_owners(backends.catalog):
             names = ", ".join(missing)
             shell.surface.write(
