@@ -18,7 +18,7 @@ from bot.core.command import Command
 from bot.core.router import Router
 from bot.core.surface import CardRef
 from bot.render.console import to_text
-from bot.render.message import Button, Message, error
+from bot.render.message import Button, Message, Text, error
 from bot.scheduler import live_kinds
 
 log = logging.getLogger(__name__)
@@ -106,8 +106,8 @@ class Console:
         text = line[len(prefix) :] if line.startswith(prefix) else line
         prepared = self.router.prepare(text, user=self.user, channel=self.surface.channel)
         ack = self.router.ack_text(prepared)
-        if ack:
-            self.surface.write(f"… {ack}\n")
+        if ack:  # rendered like any answer: its `code` spans are styled in a terminal
+            self.surface.write(self.surface.render(Message((Text(f"… {ack}"),), fallback=ack)) + "\n")
         await self.router.run(text, user=self.user, channel=self.surface.channel, surface=self.surface)
 
     async def press(self, number: int) -> None:
