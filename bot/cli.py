@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import TextIO
 
 from pydantic import ValidationError
 
@@ -25,6 +26,19 @@ def load_settings() -> Settings:
         raise SystemExit(2) from None
 
 
+class CurrentStderr(logging.StreamHandler[TextIO]):
+    """Writes to `sys.stderr` as it is at each record: under the console's prompt that is prompt_toolkit's
+    proxy, which prints above the prompt instead of through it."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        """StreamHandler.__init__ sets it; the property always follows sys.stderr instead."""
+
+
 def configure_logging(settings: Settings, *, console: bool, verbose: bool) -> None:
     """A console's log goes to a file under AMD_HOME (and to stderr with -v): log lines printed between
     answers read like part of them. A server logs to stderr, where its platform collects it."""
@@ -35,7 +49,7 @@ def configure_logging(settings: Settings, *, console: bool, verbose: bool) -> No
         settings.home.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(settings.home / runtime.LOG_FILE, encoding="utf-8"))
     if verbose or not console:
-        handlers.append(logging.StreamHandler(sys.stderr))
+        handlers.append(CurrentStderr())
     logging.basicConfig(level=level, format=fmt, handlers=handlers, force=True)
 
 
