@@ -42,6 +42,9 @@ def ensure_venv() -> None:
     _run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
     _run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[dev]")
     STAMP.write_text(wanted)
+    # The venv is not on PATH: a bare `amd-bot` would be "command not found".
+    where = BIN.relative_to(ROOT)
+    print(f"dev.py: installed as {where / 'amd-bot'} (`source {where / 'activate'}`: on PATH)", flush=True)
 
 
 def test(extra: list[str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import TextIO
 
 from pydantic import ValidationError
 
@@ -32,9 +33,41 @@ def refuse_unsafe_serving(settings: Settings, *, http: bool) -> None:
         raise SystemExit(2)
 
 
+class CurrentStderr(logging.StreamHandler[TextIO]):
+    """Writes to `sys.stderr` as it is at each record: under the console's prompt that is prompt_toolkit's
+    proxy, which prints above the prompt instead of through it."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        """StreamHandler.__init__ sets it; the property always follows sys.stderr instead."""
+
+
+def configure_logging(settings: Settings, *, console: bool, verbose: bool) -> None:
+    """A console's log goes to a file under AMD_HOME (and to stderr with -v): log lines printed between
+    answers read like part of them. A server logs to stderr, where its platform collects it."""
+    level = logging.DEBUG if verbose else logging.INFO if console else logging.WARNING
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    handlers: list[logging.Handler] = []
+    if console:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(settings.home / runtime.LOG_FILE, encoding="utf-8"))
+    if verbose or not console:
+        handlers.append(CurrentStderr())
+    logging.basicConfig(level=level, format=fmt, handlers=handlers, force=True)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="amd-bot", description="Slack data-ops bot for the AMD.")
-    top.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    top.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log debug details, to stderr as well",
+    )
     sub = top.add_subparsers(dest="cmd")
 
     console = sub.add_parser("console", help="the local console (no Slack needed)")
@@ -52,6 +85,9 @@ def parser() -> argparse.ArgumentParser:
         default=0.0,
         metavar="SECONDS",
         help="follow cards that are still changing until they settle or time is up",
+    )
+    console.add_argument(
+        "-q", "--quiet", action="store_true", help="with --wait: print a live card's final state only"
     )
     console.add_argument("--user", default="U_CONSOLE", help="Slack user id to act as (RBAC)")
     console.add_argument("--channel", default="C_CONSOLE", help="channel id to act in (RBAC)")
@@ -74,16 +110,21 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     settings = load_settings()
+    in_console = args.cmd == "console" or (args.cmd is None and settings.slack_mode == "console")
+    configure_logging(settings, console=in_console, verbose=args.verbose)
     if getattr(args, "migration_handler", None):
         raise SystemExit(args.migration_handler(args, settings))
     if args.cmd == "console":
         runtime.run(
-            runtime.console(settings, args.texts, wait_s=args.wait, user=args.user, channel=args.channel)
+            runtime.console(
+                settings,
+                args.texts,
+                wait_s=args.wait,
+                user=args.user,
+                channel=args.channel,
+                quiet=args.quiet,
+            )
         )
     elif args.cmd == "serve":
         if settings.slack_mode == "console":
@@ -95,7 +136,10 @@ def main(argv: list[str] | None = None) -> None:
     elif args.cmd == "demo" and args.demo_cmd == "build":
         from demo.world import ensure_demo
 
-        runtime.run(ensure_demo(settings, force=args.force, progress=runtime.progress))
+        bar = runtime.ProgressBar()
+        runtime.run(ensure_demo(settings, force=args.force, progress=bar))
+        if not bar.drawing:
+            print("amd-bot: the demo world is current; `demo build --force` rebuilds it.", file=sys.stderr)
     elif settings.slack_mode == "console":
         print("amd-bot: no Slack tokens set; starting the local console (embedded demo).", file=sys.stderr)
         runtime.run(runtime.console(settings, [], wait_s=0, user="U_CONSOLE", channel="C_CONSOLE"))

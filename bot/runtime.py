@@ -13,8 +13,11 @@ from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
+from prompt_toolkit.patch_stdout import patch_stdout
+
 from bot.core.backends import Backends
 from bot.core.router import Router
+from bot.foundation.catalog import Catalog
 from bot.foundation.entity_selection import EntitySelectorError
 from bot.foundation.errors import ProjectError
 from bot.foundation.settings import Settings
@@ -25,13 +28,28 @@ log = logging.getLogger(__name__)
 _CANCEL_WAIT_S = 15.0  # after cancelling: dbt gets 10 s to stop (dbt_process.py), its card a moment more
 
 
-def progress(step: str, fraction: float) -> None:
-    width = 30
-    filled = int(width * max(0.0, min(1.0, fraction)))
-    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {fraction:4.0%} {step:<48}")
-    if fraction >= 1.0:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
+# The console's cards are one person's and mostly local: refresh them about as fast as they change.
+CONSOLE_REFRESH_S = 1.0
+LOG_FILE = "amd-bot.log"  # under AMD_HOME: where the console's log goes instead of between its answers
+
+
+class ProgressBar:
+    """Drawn on stderr only once a build is under way: a world that is already current says nothing,
+    so a one-shot command's answer is all it prints."""
+
+    def __init__(self) -> None:
+        self.drawing = False
+
+    def __call__(self, step: str, fraction: float) -> None:
+        if fraction >= 1.0 and not self.drawing:
+            return
+        self.drawing = True
+        width = 30
+        filled = int(width * max(0.0, min(1.0, fraction)))
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {fraction:4.0%} {step:<48}")
+        if fraction >= 1.0:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
 
 
 async def prepare_demo(settings: Settings) -> None:
@@ -40,7 +58,12 @@ async def prepare_demo(settings: Settings) -> None:
         return
     from demo.world import ensure_demo
 
-    await ensure_demo(settings, progress=progress)
+    await ensure_demo(settings, progress=ProgressBar())
+
+
+def unmapped_owners(catalog: Catalog) -> list[str]:
+    """dbt owners with no Slack id in `owners`: they are named as text, never mentioned."""
+    return sorted({e.owner for e in catalog.entities.values() if e.owner and e.owner not in catalog.owners})
 
 
 @asynccontextmanager
@@ -49,28 +72,47 @@ async def started(settings: Settings) -> AsyncIterator[tuple[Backends, Router]]:
 
     await prepare_demo(settings)
     try:
-        backends = await build_backends(settings, progress=progress)
+        backends = await build_backends(settings, progress=ProgressBar())
     except (ProjectError, EntitySelectorError) as exc:
         # A configuration problem with the team's project: the message says what to change.
         raise SystemExit(f"amd-bot: {exc}") from None
+    if missing := unmapped_owners(backends.catalog):
+        log.warning("dbt owners without a Slack id in `owners` are named as text: %s", ", ".join(missing))
     try:
         yield backends, Router(commands.COMMANDS, backends, prefix=settings.command)
     finally:
         await backends.close()
 
 
-async def console(settings: Settings, texts: list[str], *, wait_s: float, user: str, channel: str) -> None:
+async def console(
+    settings: Settings, texts: list[str], *, wait_s: float, user: str, channel: str, quiet: bool = False
+) -> None:
     import commands
+    from bot.surfaces import terminal
 
-    async with started(settings) as (_backends, router):
-        shell = Console(router, commands.COMMANDS, user=user, channel=channel)
-        if not texts:
-            await shell.repl()
+    async with started(settings) as (backends, router):
+        render = terminal.renderer()
+        shell = Console(router, commands.COMMANDS, user=user, channel=channel, render=render, quiet=quiet)
+        if texts:
+            for text in texts:
+                await shell.execute(text)
+                if wait_s > 0:
+                    await shell.follow(wait_s, interval_s=CONSOLE_REFRESH_S)
             return
-        for text in texts:
-            await shell.execute(text)
-            if wait_s > 0:
-                await shell.follow(wait_s)
+        if not sys.stdin.isatty():
+            await terminal.read_piped(shell, sys.stdin)
+            return
+        shell.surface.write(f"Log: {settings.home / LOG_FILE} (`amd-bot -v console` shows it here too)\n")
+        if missing := unmapped_owners(backends.catalog):
+            names = ", ".join(missing)
+            shell.surface.write(
+                "Note: these dbt owners have no Slack id in `owners`, "
+                f"so they are named, not mentioned: {names}.\n"
+            )
+        with patch_stdout(raw=True):  # answers and card changes print above the prompt, not through it
+            await terminal.repl(
+                shell, history=settings.home / "console_history", interval_s=CONSOLE_REFRESH_S
+            )
 
 
 async def serve(settings: Settings, *, http: bool, host: str, port: int) -> None:

@@ -97,7 +97,12 @@ def view_all(statuses: Sequence[EntityStatus], catalog: Catalog) -> Message:
             Header("AMD entities"),
             Table(("entity", "rows", "last load", "age", "SLA", "fresh", "owner"), rows, frozenset({1})),
             Text(summary),
-            Context((f"as of {fmt.when(statuses[0].as_of)} · `/amd stats <entity>` for details",)),
+            Context(
+                (
+                    f"as of {fmt.when(statuses[0].as_of)} · fresh = each entity's last load within its SLA "
+                    "(dbt's sources: `/amd test --freshness`) · `/amd stats <entity>` for details",
+                )
+            ),
         ),
         fallback=fallback,
         public=True,

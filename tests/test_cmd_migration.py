@@ -202,6 +202,9 @@ async def test_the_list_and_an_unknown_name(bot: BotHarness) -> None:
     assert f"Did you mean `{NAME}`?" in str(answer)
     refused = await bot.slash(f"/amd migration {NAME} stop")  # refused before the ack: in its body
     assert "is not `pause` or `resume`" in refused.body
+    odd = await bot.slash("/amd migration 9-lives")
+    assert "`9-lives` is not a migration name" in odd.body
+    assert "String should match" not in odd.body  # the bot's words, not pydantic's
 
 
 async def test_one_card_follows_the_migration_to_its_validated_end(

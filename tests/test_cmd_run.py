@@ -27,6 +27,7 @@ import commands
 from bot.adapters.orchestrator.airflow import AirflowOrchestrator
 from bot.core import cards
 from bot.core.surface import Surface
+from bot.foundation.errors import UsageError
 from bot.foundation.ports import DagRunRef, Orchestrator, RunState, TaskState
 from bot.foundation.settings import AccessRule, Settings
 from bot.render.console import to_text
@@ -397,11 +398,11 @@ async def test_access_rules_decide_who_runs_which_dag_where_and_are_named(bot_se
         ("user bad-key=1", "`bad-key` is not a conf key"),
         ("user 1st=2", "`1st` is not a conf key"),
         ("user a=1 a=2", "Conf key `a` is given twice."),
-        ("user " + " ".join(f"k{i}=1" for i in range(21)), "at most 20 conf keys"),
+        ("user " + " ".join(f"k{i}=1" for i in range(21)), "That is 21 conf keys; at most 20."),
         ("user --date 2026-13-45", "`--date` needs a date as YYYY-MM-DD, not `2026-13-45`."),
         ("user --date 26-1-1", "`--date` needs a date as YYYY-MM-DD"),
         ("user --date", "`--date` needs a date as YYYY-MM-DD"),
-        ("user --date 2999-01-01", "2999-01-01 is in the future"),
+        ("user --date 2999-01-01", "`--date 2999-01-01` is in the future; the latest logical date is today"),
         ("user --date=2020-01-01 --date 2020-01-02", "`--date` is given twice."),
         ("user --force", "Unknown option `--force`"),
         ("user now", "`now` is not `key=value`"),
@@ -414,7 +415,18 @@ async def test_bad_arguments_get_the_reason_and_the_usage(bot: BotHarness, text:
 
     assert reason in answer
     assert "Usage: `/amd run DAG|ENTITY" in answer
+    assert "Value error" not in answer  # the bot's words, not pydantic's
+    assert "logical_date" not in answer  # nor a field name the user never typed
     assert not await confirmations(bot)
+
+
+async def test_the_latest_logical_date_is_today_in_utc(bot: BotHarness) -> None:
+    today = datetime.now(UTC).date()
+    tomorrow = await Shell(bot)(f"/amd run user --date {today + timedelta(days=1)}")
+    on_today = await Shell(bot)(f"/amd run user --date {today}")
+
+    assert f"the latest logical date is today, {today} (UTC)." in tomorrow
+    assert "Trigger amd_user?" in on_today
 
 
 async def test_conf_values_are_typed_and_the_whole_conf_is_bounded(bot: BotHarness) -> None:
@@ -425,7 +437,7 @@ async def test_conf_values_are_typed_and_the_whole_conf_is_bounded(bot: BotHarne
     assert '"big": "12345678901234567890"}`' in asked  # past 18 digits a number stays text
 
     words = ["user", *(f"k{i}={'x' * 250}" for i in range(17))]
-    with pytest.raises(ValueError, match="at most 4,096"):
+    with pytest.raises(UsageError, match="at most 4,096"):
         run_command.parse(words, bot.backends.catalog)
 
 

@@ -220,3 +220,13 @@ async def test_killed_twice_and_resumed_the_target_holds_each_source_row_exactly
     )
     assert len(rows) == 200_000
     assert [(*r[:7], normalise.timestamp(r[7])) for r in rows] == expected
+
+    # 4. --reset: the demo can be tried again as written; it starts from nothing, not "done".
+    code, output = await _finish(await _cli(home, "--reset", "--fail-after", "30"))
+    assert code == 3, output
+    assert "already in the ledger" not in output
+    state = SqlState(f"sqlite+aiosqlite:///{home / 'state.db'}")
+    again = await Ledger.on(state, default_migrations()).progress(NAME, now=datetime.now(UTC))
+    await state.close()
+    assert (sum(s.chunks_ok for s in again.sources), again.failed) == (30, 1)
+    assert len(await asyncio.to_thread(_target_rows, home / "warehouse.duckdb")) < 200_000

@@ -1,5 +1,6 @@
 """The renderers: one Message, two faces. Slack's limits are enforced by bot/render/slack.py alone."""
 
+import re
 from pathlib import Path
 
 from bot.render.console import plain, to_text
@@ -17,6 +18,7 @@ from bot.render.message import (
     Text,
 )
 from bot.render.slack import MAX_BLOCKS, MAX_SECTION_TEXT, parse_action_id, to_blocks
+from bot.render.terminal import to_ansi
 from tests.support.golden import assert_golden
 
 CARD = Message(
@@ -85,3 +87,21 @@ def test_console_turns_slack_markup_into_plain_text() -> None:
         plain("*bold* <@U1> <!subteam^S9> <https://x.y/z|link> :white_check_mark:")
         == "bold @U1 @S9 link (https://x.y/z) ✓"
     )
+
+
+def test_console_drops_italic_markers_but_not_underscores_in_names() -> None:
+    assert plain("_…and 3 more._ see `amd_payment`") == "…and 3 more. see `amd_payment`"
+
+
+def test_a_terminal_gets_styles_instead_of_slack_markup() -> None:
+    styled = to_ansi(CARD, width=100)
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", styled)
+
+    assert "\x1b[1;4mRun amd_payment\x1b[0m" in styled  # a bold, underlined header
+    assert "\x1b[1mState:\x1b[0m running" in styled  # *State:* is bold, without its asterisks
+    assert "\x1b[36mamd_payment\x1b[0m" in styled  # `code` is coloured, without its backticks
+    assert "Open in Airflow (https://airflow.example/dags/amd_payment)" in shown  # a link as text
+    assert "[1] Trigger  [2] Cancel  Open in Airflow: https://airflow.example/x" in shown  # same numbers
+    assert re.search(r"stg_payments +success", shown)  # a table, its columns aligned
+    marks = to_ansi(Message((Text(":white_check_mark: ok · :x: failed · :warning: late"),), fallback=""))
+    assert marks == "\x1b[1;32m✓\x1b[0m ok · \x1b[1;31m✗\x1b[0m failed · \x1b[1;33m⚠\x1b[0m late"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Table, and_, bindparam, case, func, select, update
+from sqlalchemy import Insert, Table, and_, bindparam, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -107,6 +107,12 @@ class MigrationStore:
             },
         )
         return upsert
+
+    async def forget(self, migration: str) -> None:
+        """Drop everything recorded for `migration` (chunks, totals, intent): it starts from nothing."""
+        async with self.engine.begin() as conn:
+            for table in (migration_chunks, migration_sources, migration_control):
+                await conn.execute(delete(table).where(table.c.migration == migration))
 
     async def put_expected(self, migration: str, totals: Mapping[str, int], at: datetime) -> None:
         async with self.engine.begin() as conn:

@@ -27,17 +27,23 @@ _BARE_LINK = re.compile(r"<((?:https?|file)://[^>]+)>")
 _USER = re.compile(r"<@([A-Z0-9_]+)>")
 _GROUP = re.compile(r"<!subteam\^([A-Z0-9]+)>")
 _BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
+# Underscores inside names (`amd_payment`) are not italics: only a span with no word character outside.
+_ITALIC = re.compile(r"(?<![\w_])_([^_\n]+)_(?![\w_])")
 
 
-def plain(markdown: str) -> str:
+def plain_links(markdown: str) -> str:
+    """Links, mentions and emoji codes as a terminal shows them; emphasis is left to the caller."""
     text = _LINK.sub(r"\2 (\1)", markdown)
     text = _BARE_LINK.sub(r"\1", text)
     text = _USER.sub(r"@\1", text)
     text = _GROUP.sub(r"@\1", text)
-    text = _BOLD.sub(r"\1", text)
     for code, symbol in _EMOJI.items():
         text = text.replace(code, symbol)
     return text
+
+
+def plain(markdown: str) -> str:
+    return _ITALIC.sub(r"\1", _BOLD.sub(r"\1", plain_links(markdown)))
 
 
 def to_text(message: Message, *, first_button: int = 1) -> str:

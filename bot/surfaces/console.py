@@ -1,11 +1,14 @@
 """The local console: the same router and handlers as Slack, answers rendered as text.
 
 A message's buttons are numbered; typing `N` presses button N of the latest message with buttons.
+A card that changes is printed once; each later change prints only the lines that are new (a
+terminal cannot update a message in place above a prompt without repainting the screen).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -15,24 +18,43 @@ from bot.core.command import Command
 from bot.core.router import Router
 from bot.foundation.ports import CardRef
 from bot.render.console import to_text
-from bot.render.message import Button, Message, error
+from bot.render.message import Button, Message, Text, error
 from bot.scheduler import live_kinds
 
-PROMPT = "amd> "
+log = logging.getLogger(__name__)
+
+Render = Callable[[Message], str]
 
 
 class ConsoleSurface:
-    def __init__(self, write: Callable[[str], None], channel: str = "console") -> None:
+    """`quiet`: a live card is printed when posted and when it settles, not at every change."""
+
+    def __init__(
+        self,
+        write: Callable[[str], None],
+        channel: str = "console",
+        *,
+        render: Render = to_text,
+        quiet: bool = False,
+    ) -> None:
         self.write = write
         self.channel = channel
+        self.render = render
+        self.quiet = quiet
         self._counter = 0
+        self._shown: dict[str, list[str]] = {}  # card ts -> its lines as last printed
         self.buttons: list[tuple[Button, CardRef]] = []  # of the latest message that had any
 
-    def _show(self, message: Message, ref: CardRef, prefix: str) -> None:
-        body = to_text(message)
+    def _show(self, message: Message, ref: CardRef, prefix: str, *, changes_only: bool = False) -> None:
+        lines = self.render(message).splitlines()
         if message.buttons():
             self.buttons = [(b, ref) for b in message.buttons()]
-        self.write("\n".join(prefix + line if line else line for line in body.splitlines()) + "\n")
+        before = self._shown.get(ref.ts)
+        self._shown[ref.ts] = lines
+        if changes_only and before is not None:
+            lines = [line for line in lines if line not in before]
+        if lines:
+            self.write("\n".join(prefix + line if line else line for line in lines) + "\n")
 
     def _ref(self, channel: str | None) -> CardRef:
         self._counter += 1
@@ -49,7 +71,9 @@ class ConsoleSurface:
         return ref
 
     async def update(self, ref: CardRef, message: Message) -> None:
-        self._show(message, ref, f"[#{ref.ts} ↻] ")
+        if self.quiet and message.live:
+            return
+        self._show(message, ref, f"[#{ref.ts} ↻] ", changes_only=not self.quiet)
 
 
 class Console:
@@ -61,12 +85,17 @@ class Console:
         user: str,
         channel: str,
         write: Callable[[str], None] | None = None,
+        render: Render = to_text,
+        quiet: bool = False,
     ) -> None:
         self.router = router
         self.backends = router.backends
+        self.commands = commands
         self.kinds = live_kinds(commands)
         self.user = user
-        self.surface = ConsoleSurface(write or (lambda text: print(text, end="", flush=True)), channel)
+        self.surface = ConsoleSurface(
+            write or (lambda text: print(text, end="", flush=True)), channel, render=render, quiet=quiet
+        )
 
     async def execute(self, line: str) -> None:
         line = line.strip()
@@ -77,8 +106,8 @@ class Console:
         text = line[len(prefix) :] if line.startswith(prefix) else line
         prepared = self.router.prepare(text, user=self.user, channel=self.surface.channel)
         ack = self.router.ack_text(prepared)
-        if ack:
-            self.surface.write(f"… {ack}\n")
+        if ack:  # rendered like any answer: its `code` spans are styled in a terminal
+            self.surface.write(self.surface.render(Message((Text(f"… {ack}"),), fallback=ack)) + "\n")
         await self.router.run(text, user=self.user, channel=self.surface.channel, surface=self.surface)
 
     async def press(self, number: int) -> None:
@@ -108,14 +137,12 @@ class Console:
                 return False
             await asyncio.sleep(interval_s)
 
-    async def repl(self) -> None:
-        self.surface.write("amd-bot console — type `/amd help`, a button number, or `quit`.\n")
+    async def keep_live(self, interval_s: float) -> None:
+        """Refresh live cards until cancelled: what the scheduler does for Slack, for an open console."""
         while True:
             try:
-                line = await asyncio.to_thread(input, PROMPT)
-            except EOFError:
-                break
-            if line.strip() in {"quit", "exit"}:
-                break
-            if line.strip():
-                await self.execute(line)
+                await cards.tick(self.backends, self.surface, self.kinds)
+            except Exception:
+                # A state store hiccup must not end the console; the next tick retries.
+                log.exception("refreshing the console's live cards failed")
+            await asyncio.sleep(interval_s)

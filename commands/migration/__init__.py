@@ -9,6 +9,7 @@ the scheduled job that tells the migration's channel once per stall.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
@@ -36,8 +37,11 @@ UPDATE_EVERY_S = 10.0
 KIND = "migration"
 
 
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
 class MigrationArgs(BaseModel):
-    name: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    name: str | None = Field(None, pattern=NAME.pattern)
     action: Literal["show", "pause", "resume"] = "show"
 
 
@@ -49,6 +53,8 @@ def parse(words: Sequence[str], _catalog: Catalog) -> MigrationArgs:
         raise UsageError(f"`{words[1][:40]}` is not `pause` or `resume`.")
     if not words:
         return MigrationArgs()
+    if not NAME.fullmatch(words[0].lower()):  # said here in the bot's words, not by pydantic
+        raise UsageError(f"`{words[0][:40]}` is not a migration name (letters, digits and _).")
     action = words[1].lower() if len(words) == 2 else "show"
     return MigrationArgs(name=words[0].lower(), action=action)
 

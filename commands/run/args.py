@@ -8,7 +8,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -19,6 +19,7 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StrictStr,
+    ValidationError,
     field_validator,
     model_validator,
 )
@@ -31,7 +32,6 @@ DAG_ID = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,249}$"  # Airflow's rule, minus a lead
 CONF_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_CONF_KEYS = 20
 MAX_CONF_BYTES = 4096
-MAX_DAYS_AHEAD = 1  # a logical date may be tomorrow somewhere on Earth, not later
 STATUS_RUNS = 10
 _INT = re.compile(r"[+-]?\d+")
 MAX_INT_DIGITS = 18  # longer numbers stay text: JSON readers (and Airflow's UI) lose precision
@@ -55,29 +55,33 @@ class RunArgs(BaseModel):
     @classmethod
     def _bounded(cls, conf: dict[str, ConfValue]) -> dict[str, ConfValue]:
         if len(conf) > MAX_CONF_KEYS:
-            raise ValueError(f"at most {MAX_CONF_KEYS} conf keys")
+            raise ValueError(f"That is {len(conf)} conf keys; at most {MAX_CONF_KEYS}.")
         for key, value in conf.items():
             if not CONF_KEY.fullmatch(key):
-                raise ValueError(f"`{key[:70]}` is not a conf key (letters, digits, _; not a digit first)")
+                raise ValueError(f"`{key[:70]}` is not a conf key (letters, digits, _; not a digit first).")
             if isinstance(value, float) and not math.isfinite(value):
-                raise ValueError(f"`{key}` must be a finite number")
+                raise ValueError(f"Conf `{key}` must be a finite number.")
         size = len(json.dumps(conf, ensure_ascii=False).encode())
         if size > MAX_CONF_BYTES:
-            raise ValueError(f"conf is {size:,} bytes as JSON; at most {MAX_CONF_BYTES:,}")
+            raise ValueError(f"The conf is {size:,} bytes as JSON; at most {MAX_CONF_BYTES:,}.")
         return conf
 
     @field_validator("logical_date")
     @classmethod
-    def _not_far_ahead(cls, day: date | None) -> date | None:
-        latest = datetime.now(UTC).date() + timedelta(days=MAX_DAYS_AHEAD)
-        if day is not None and day > latest:
-            raise ValueError(f"{day.isoformat()} is in the future; the latest logical date is {latest}")
+    def _not_ahead(cls, day: date | None) -> date | None:
+        # Airflow's logical dates are UTC: "today" is today in UTC, wherever the asker is.
+        today = datetime.now(UTC).date()
+        if day is not None and day > today:
+            raise ValueError(
+                f"`--date {day.isoformat()}` is in the future; the latest logical date is today, "
+                f"{today.isoformat()} (UTC)."
+            )
         return day
 
     @model_validator(mode="after")
     def _complete(self) -> RunArgs:
         if self.mode == "trigger" and self.dag is None:
-            raise ValueError("which DAG or entity should run?")
+            raise ValueError("Which DAG or entity should run?")
         if self.mode == "status" and (self.conf or self.logical_date):
             raise ValueError("`run status` takes no conf and no date")
         return self
@@ -90,7 +94,7 @@ def parse(words: Sequence[str], catalog: Catalog) -> RunArgs:
         if len(words) > 2:
             raise UsageError("`run status` takes at most one DAG or entity.")
         target = _target(words[1], catalog) if len(words) == 2 else {}
-        return RunArgs(mode="status", **target)
+        return _validated(mode="status", **target)
     conf: dict[str, ConfValue] = {}
     day: date | None = None
     rest = list(words[1:])
@@ -109,7 +113,18 @@ def parse(words: Sequence[str], catalog: Catalog) -> RunArgs:
             conf[key] = _value(raw)
         else:
             raise UsageError(f"`{word[:40]}` is not `key=value`; conf goes as `key=value` pairs.")
-    return RunArgs(**_target(words[0], catalog), conf=conf, logical_date=day)
+    return _validated(**_target(words[0], catalog), conf=conf, logical_date=day)
+
+
+def _validated(**fields: object) -> RunArgs:
+    """The model's checks, answered in the bot's words: pydantic's own wording names fields the user
+    never typed (`logical_date`) and prefixes "Value error,"."""
+    try:
+        return RunArgs.model_validate(fields)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        cause = problem.get("ctx", {}).get("error")
+        raise UsageError(str(cause) if isinstance(cause, ValueError) else problem["msg"]) from None
 
 
 def _target(word: str, catalog: Catalog) -> dict[str, str | bool]:

@@ -167,10 +167,8 @@ def _owners(catalog: Catalog, result: DbtInvocation) -> Owners:
         of_model[model] = catalog.owner_of(model)
     mention = {}
     for owner in {o for o in of_model.values() if o}:
-        if owner in catalog.owners:
+        if owner in catalog.owners:  # the others are named as text; bot/runtime.py says so once at start
             mention[owner] = catalog.owner_mention(owner)
-        else:
-            log.warning("dbt owner %r has no Slack id in settings.owners; shown as text", owner)
     return Owners(of_model, mention)
 
 
@@ -254,7 +252,8 @@ command = Command(
     permission=_permission,
     ack=lambda args: {
         "test": f"Running dbt tests on `{args.selector or 'everything'}`…",
-        "freshness": "Checking source freshness with dbt…",
+        # `/amd stats` judges freshness per entity; say which one this is, or the two seem to disagree.
+        "freshness": "Checking each dbt source's freshness (per entity: `/amd stats`)…",
         "cancel": "Cancelling your latest dbt run…",
     }[args.mode],
     actions={

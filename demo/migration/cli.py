@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from typing import Any
 
 from bot.foundation.settings import Settings
 from bot.migration.cli import open_reporter, run_cli, transport_args
+from bot.migration.store import MigrationStore
 from bot.runtime import prepare_demo
+from bot.state.store import SqlState
 from demo.migration.job import SimulatedFailure, migrate
+from demo.migration.target import Target
 
 DEMO = "delivery_address_history"
 
@@ -19,6 +23,11 @@ def add_demo_migrate(demo: Any) -> None:
     parser = demo.add_parser("migrate", help=f"run the demo migration {DEMO} (resumable)")
     parser.add_argument("--rate", type=float, metavar="ROWS_PER_S", help="cap throughput to watch the card")
     parser.add_argument("--fail-after", type=int, metavar="N", help="fail after N chunks (exit 3)")
+    parser.add_argument(
+        "--reset",
+        action="store_true",
+        help="first forget the ledger's record of it and drop its target table: start from nothing",
+    )
     transport_args(parser)
     parser.set_defaults(migration_handler=demo_migrate)
 
@@ -31,8 +40,14 @@ def demo_migrate(args: argparse.Namespace, settings: Settings) -> int:
     def say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
+    if args.reset and args.url is not None:
+        raise SystemExit("amd-bot: --reset works on the state store directly; leave out --url")
+
     async def main() -> int:
         await prepare_demo(settings)  # the table lands in the current world, not one about to be rebuilt
+        if args.reset:
+            await reset(settings, spec.target)
+            say(f"reset: {DEMO}'s ledger rows and {spec.target} are gone; copying from the start")
         async with await open_reporter(args, settings, DEMO) as ledger:
             try:
                 outcome = await migrate(
@@ -56,3 +71,14 @@ def demo_migrate(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return run_cli(main())
+
+
+async def reset(settings: Settings, table: str) -> None:
+    """So the kill-and-resume demo can be tried again: a resumed job skips what the ledger holds."""
+    state = SqlState(settings.state_dsn)
+    try:
+        await state.migrate()
+        await MigrationStore(state.engine).forget(DEMO)
+    finally:
+        await state.close()
+    await asyncio.to_thread(Target(settings.warehouse_path, table).drop)

@@ -65,6 +65,11 @@ class Target:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
             con.execute(f"CREATE TABLE IF NOT EXISTS {self.table} ({columns})")
 
+    def drop(self) -> None:
+        if self.warehouse.exists():
+            with connected(self.warehouse, read_only=False) as con:
+                con.execute(f"DROP TABLE IF EXISTS {self.table}")
+
     def write(self, source: str, chunk: str, rows: list[Address], at: datetime) -> None:
         """Replace the chunk's rows: a chunk copied twice (retry, resumed job) is in the table once."""
         names = ", ".join(quote(name) for name, _ in COLUMNS)
