@@ -38,7 +38,7 @@ from bot.state.store import SqlState
 from bot.surfaces.console import Console
 from bot.surfaces.slack import SlackSurface, web_client
 from commands import run as run_command
-from commands.run.confirm import Confirmation, Confirmations, new_confirmation
+from commands.run.store import Confirmation, Confirmations, new_confirmation
 from commands.run.views import RunMemo, confirmation_card, run_card
 from tests.support.airflow import AirflowServer
 from tests.support.bot import BotHarness, running_bot, sign
@@ -642,21 +642,18 @@ CARDS = {
         RunMemo("running", TASKS),
         requester="U1",
         environment=ENV,
-        now=datetime(2026, 11, 26, 8, 2, 30, tzinfo=UTC),
     ),
     "run_card_failed.json": run_card(
         _run("failed"),
         RunMemo("failed", FAILED_TASKS, {FAILING: LOG}),
         requester="U1",
         environment=ENV,
-        now=AT,
     ),
     "run_card_local_success.json": run_card(
         _run("success", url=LOCAL_LOG),
         RunMemo("success", {"payment": "success"}),
         requester="U1",
         environment="local (dbt-duckdb demo)",
-        now=AT,
     ),
 }
 

@@ -23,7 +23,7 @@ from bot.scheduler import housekeeping, start_scheduler, watch_manifest
 from bot.state.schema import claims, processed_events, run_confirmations
 from bot.surfaces.console import ConsoleSurface
 from bot.wiring import build_backends
-from commands.run.confirm import Confirmations, new_confirmation
+from commands.run.store import Confirmations, new_confirmation
 
 NOW = datetime.now(UTC)
 

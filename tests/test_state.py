@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, inspect, select, text
 
-from bot.state.schema import MIGRATIONS, schema_version
+from bot.state.schema import schema_version
 from bot.state.store import AuditEntry, SqlState
+from bot.state.versions import MIGRATIONS
 
 
 async def test_migrations_apply_once_and_record_their_versions(state_url: str) -> None:

@@ -1,13 +1,8 @@
-"""The state store's tables and their ordered schema migrations.
-
-Each feature adds its tables here together with a new `Migration` (next version number). A migration
-only ever adds; released migrations are never edited, so every replica converges on the same schema.
-"""
+"""The state store's tables. Each feature adds its tables here and a `Migration` that creates them in
+bot/state/versions.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -15,7 +10,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    Connection,
     DateTime,
     Float,
     Index,
@@ -25,11 +19,6 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
-    func,
-    inspect,
-    select,
-    text,
-    update,
 )
 from sqlalchemy.engine import Dialect
 
@@ -268,65 +257,4 @@ dbt_slots = Table(
     Column("key", String(255), nullable=False),
     Column("owner", String(128), nullable=False),
     Column("taken_at", UtcDateTime(), nullable=False),
-)
-
-
-@dataclass(frozen=True)
-class Migration:
-    version: int
-    description: str
-    apply: Callable[[Connection], None]
-
-
-def _add_columns(table: Table, *names: str) -> Callable[[Connection], None]:
-    """ALTER TABLE … ADD COLUMN for columns a table gained. A fresh database already has them: its
-    first migration creates the table from today's definition."""
-
-    def apply(conn: Connection) -> None:
-        present = {c["name"] for c in inspect(conn).get_columns(table.name)}
-        for name in names:
-            if name not in present:
-                column = table.c[name]
-                kind = column.type.compile(dialect=conn.dialect)
-                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{name}" {kind}'))
-
-    return apply
-
-
-def _live_cards_v5(conn: Connection) -> None:
-    _add_columns(live_cards, "lease_until", "not_before", "retired")(conn)
-    # Before one live card per key was enforced there could be several: the newest goes on.
-    c = live_cards.c
-    newest = select(func.max(c.id)).where(c.settled.is_(False)).group_by(c.kind, c.key)
-    conn.execute(
-        update(live_cards)
-        .where(c.settled.is_(False), c.id.not_in(newest))
-        .values(settled=True, retired="replaced")
-    )
-    live_card_per_key.create(conn, checkfirst=True)
-
-
-def _create(*tables: Table) -> Callable[[Connection], None]:
-    def apply(conn: Connection) -> None:
-        for table in tables:
-            table.create(conn, checkfirst=True)
-
-    return apply
-
-
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(
-        1,
-        "audit log, processed events, claims, live cards",
-        _create(audit_log, processed_events, claims, live_cards),
-    ),
-    Migration(2, "run confirmations", _create(run_confirmations)),
-    Migration(3, "dbt test runs and results", _create(test_runs, test_results)),
-    Migration(4, "migration ledger", _create(migration_chunks, migration_sources, migration_control)),
-    Migration(
-        5,
-        "live cards: lease, not-before, retired; one live card per key",
-        _live_cards_v5,
-    ),
-    Migration(6, "replicas, held work and shared dbt slots", _create(replicas, held_work, dbt_slots)),
 )

@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.foundation.ports import BackendUnavailable
 from bot.state.schema import (
-    MIGRATIONS,
     audit_log,
     claims,
     held_work,
@@ -30,6 +29,7 @@ from bot.state.schema import (
     run_confirmations,
     schema_version,
 )
+from bot.state.versions import MIGRATIONS
 
 log = logging.getLogger(__name__)
 _MIGRATION_LOCK_ID = 0x616D64  # any constant; PostgreSQL advisory locks are per database

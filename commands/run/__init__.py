@@ -24,6 +24,7 @@ from bot.foundation.suggest import unknown
 from bot.render.message import Message
 from commands.run import confirm, views
 from commands.run.args import STATUS_RUNS, RunArgs, parse
+from commands.run.store import Confirmations, new_confirmation
 
 if TYPE_CHECKING:
     from bot.core.backends import Backends
@@ -39,7 +40,7 @@ async def handle(args: RunArgs, ctx: Ctx) -> Message:
         return views.status_card(args.dag, await orchestrator.latest_runs(dags, STATUS_RUNS), now=ctx.now())
     assert args.dag is not None  # RunArgs guarantees it for a trigger
     settings = ctx.backends.settings
-    c = confirm.new_confirmation(
+    c = new_confirmation(
         kind="trigger",
         dag=args.dag,
         requester=ctx.user,
@@ -53,7 +54,7 @@ async def handle(args: RunArgs, ctx: Ctx) -> Message:
     skip = _matches(c.dag, settings.run_skip_confirmation) and not _matches(c.dag, settings.run_production)
     if skip:
         c = replace(c, state="triggered", decided_by=ctx.user)
-    await confirm.Confirmations(ctx.backends.state.engine).add(c)
+    await Confirmations(ctx.backends.state.engine).add(c)
     if skip:
         return await confirm.start_run(c, ctx, entity=args.entity)
     return views.confirmation_card(c, environment=orchestrator.environment, entity=args.entity)
@@ -108,7 +109,7 @@ async def refresh(cards: Sequence[LiveCard], backends: Backends) -> Mapping[int,
         if ref in stale and ref not in tasks:
             continue  # its tasks could not be read; the card stays as it is until the next tick
         memo, changes = views.advance(memo, run, tasks.get(ref))
-        message = views.run_card(run, memo, requester=card.requester, environment=environment, now=now)
+        message = views.run_card(run, memo, requester=card.requester, environment=environment)
         notes = (views.changes_note(changes),) if changes else ()
         updates[card.id] = CardUpdate(message, memo.dump(), notes)
     return updates

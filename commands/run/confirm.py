@@ -8,91 +8,20 @@ a compare-and-set update, so a Trigger and a Cancel pressed together cannot both
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from typing import Any, Literal
-
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from dataclasses import replace
+from datetime import datetime
 
 from bot.core import cards
 from bot.core.command import Ctx
 from bot.foundation.errors import UsageError
 from bot.foundation.ports import BackendUnavailable, DagRunRef, RunAlreadyExists, RunState
 from bot.render.message import Message, note
-from bot.state.schema import run_confirmations
 from commands.run import views
+from commands.run.store import Confirmation, Confirmations, new_confirmation
 from commands.run.views import RunMemo, confirmation_card, run_card
 
 KIND = "run"  # the command's name, under which its live cards are stored and refreshed
-ConfirmationKind = Literal["trigger", "rerun"]
-ConfirmationState = Literal["pending", "triggered", "cancelled", "expired"]
-_C = run_confirmations.c
 _RERUN_STATES = ("failed", "upstream_failed")  # what clearing the failed tasks runs again
-
-
-@dataclass(frozen=True)
-class Confirmation:
-    id: str
-    kind: ConfirmationKind
-    dag: str
-    conf: Mapping[str, Any]
-    logical_date: datetime | None
-    requester: str
-    channel: str
-    created_at: datetime
-    expires_at: datetime
-    state: ConfirmationState
-    dag_run_id: str
-    decided_by: str | None = None
-
-
-def new_confirmation(
-    *,
-    kind: ConfirmationKind,
-    dag: str,
-    requester: str,
-    channel: str,
-    now: datetime,
-    ttl_s: float,
-    conf: Mapping[str, Any] | None = None,
-    logical_date: datetime | None = None,
-    run_id: str | None = None,  # a re-run's: the run whose failed tasks it clears
-) -> Confirmation:
-    cid = uuid.uuid4().hex[:16]
-    expires = now + timedelta(seconds=ttl_s)
-    run_id = run_id or f"amd__{cid}"  # derived: a repeated trigger is refused by the orchestrator
-    return Confirmation(
-        cid, kind, dag, dict(conf or {}), logical_date, requester, channel, now, expires, "pending", run_id
-    )
-
-
-class Confirmations:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-
-    async def add(self, c: Confirmation) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(insert(run_confirmations).values({**c.__dict__, "conf": dict(c.conf)}))
-
-    async def get(self, cid: str) -> Confirmation | None:
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(select(run_confirmations).where(_C.id == cid))).mappings().first()
-        return None if row is None else Confirmation(**row)
-
-    async def decide(self, cid: str, state: ConfirmationState, *, by: str, now: datetime) -> bool:
-        """Move a pending confirmation to `state`; True for exactly one caller. Only an unexpired one
-        can be triggered or cancelled, and only an expired one can become `expired`."""
-        in_time = _C.expires_at <= now if state == "expired" else _C.expires_at > now
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(run_confirmations)
-                .where(_C.id == cid, _C.state == "pending", in_time)
-                .values(state=state, decided_by=by)
-            )
-        return result.rowcount == 1
 
 
 async def press_trigger(value: str, ctx: Ctx) -> Message | None:
@@ -210,7 +139,7 @@ async def _post_card_once(c: Confirmation, run: RunState, ctx: Ctx) -> None:
         return
     memo = RunMemo(run.state)
     environment = ctx.backends.orchestrator.environment
-    message = run_card(run, memo, requester=c.requester, environment=environment, now=ctx.now())
+    message = run_card(run, memo, requester=c.requester, environment=environment)
     try:
         await cards.follow(
             ctx.backends,
@@ -233,7 +162,7 @@ async def _follow_rerun(c: Confirmation, cleared: list[str], ctx: Ctx) -> Messag
     (run,) = await orchestrator.get_runs([ref])
     # Remembering the tasks as they are now makes the thread tell the story: failed → queued → success.
     memo = RunMemo(run.state, {t.task_id: t.state for t in await orchestrator.task_states(ref)}, rerun=True)
-    message = run_card(run, memo, requester=c.requester, environment=orchestrator.environment, now=ctx.now())
+    message = run_card(run, memo, requester=c.requester, environment=orchestrator.environment)
     key = f"{c.dag}/{c.dag_run_id}"
     await cards.follow(
         ctx.backends,

@@ -9,14 +9,12 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.foundation.ports import RunState, TaskState
 from bot.render import format as fmt
 from bot.render.message import Actions, Button, Context, Fields, Header, Message, Part, Table, Text
-
-if TYPE_CHECKING:
-    from commands.run.confirm import Confirmation  # the store imports these views
+from commands.run.store import Confirmation
 
 BUCKETS = ("succeeded", "running", "failed", "queued", "skipped")
 _BUCKET = {
@@ -113,7 +111,7 @@ def confirmation_card(
     return Message(tuple(parts), fallback=question, public=rerun)
 
 
-def run_card(run: RunState, memo: RunMemo, *, requester: str, environment: str, now: datetime) -> Message:
+def run_card(run: RunState, memo: RunMemo, *, requester: str, environment: str) -> Message:
     counts = task_counts(memo.tasks)
     shown = [f"{counts[b]} {b}" for b in BUCKETS if counts[b] or b != "skipped"]
     title = f"Re-run of failed tasks: {run.dag_id}" if memo.rerun else f"Run {run.dag_id}"

@@ -23,8 +23,8 @@ from bot.foundation.errors import UsageError
 from bot.foundation.ports import BackendUnavailable, CardRef, DbtInvocation, DbtProgress
 from bot.foundation.selector import atoms, check_selector
 from bot.render.message import Message, note
-from bot.state.results import StoredTest, TestResults, TestRun
-from commands.test import lifecycle
+from bot.state.results import TestResults, TestRun
+from commands.test import buttons, lifecycle
 from commands.test.views import (
     TOP_FAILURES,
     Owners,
@@ -35,14 +35,11 @@ from commands.test.views import (
     progress_card,
     ranked_failures,
     result_card,
-    rows_card,
-    sql_card,
 )
 
 log = logging.getLogger(__name__)
 # chat.update is Tier 3 (~50/min per workspace, shared by every card): a running test card takes 6.
 UPDATE_EVERY_S = 10.0
-SAMPLE_ROWS = 10
 
 
 class TestArgs(BaseModel):
@@ -172,57 +169,15 @@ def _owners(catalog: Catalog, result: DbtInvocation) -> Owners:
     return Owners(of_model, mention)
 
 
-# A button's answer replaces the card it is on (bot/surfaces/bolt.py), so these answer in the card's thread
-# and return None: the card with its other buttons stays.
-
-
-async def _show_rows(value: str, ctx: Ctx) -> Message | None:
-    test = await _stored(value, ctx)
-    if test is None or test.failures_relation is None:
-        await _reply_in_thread(
-            ctx, note("The failing rows of that test are not stored; run the tests again.")
-        )
-        return None
-    try:
-        rows = await ctx.backends.warehouse.sample_rows(test.failures_relation, SAMPLE_ROWS)
-    except BackendUnavailable as exc:
-        await _reply_in_thread(ctx, note(f":warning: {exc}"))
-        return None
-    await _reply_in_thread(ctx, rows_card(test.name, rows, SAMPLE_ROWS))
-    return None
-
-
-async def _show_sql(value: str, ctx: Ctx) -> Message | None:
-    test = await _stored(value, ctx)
-    if test is None or not test.compiled_code:
-        message = note("The compiled SQL of that test is not stored; run the tests again.")
-    else:
-        message = sql_card(test.name, test.compiled_code)
-    await _reply_in_thread(ctx, message)
-    return None
-
-
 async def _rerun_failed(value: str, ctx: Ctx) -> Message | None:
     failed = await TestResults(ctx.backends.state.engine).failed_of(value)
     if not failed:
-        await _reply_in_thread(ctx, note(f"`{value}` has no stored failed tests to run again."))
+        await buttons.reply_in_thread(ctx, note(f"`{value}` has no stored failed tests to run again."))
         return None
     # Test names come from dbt's own manifest via our store, never from the user.
     selector = " ".join(sorted({t.name for t in failed}))
     await run_and_show(ctx, TestRequest(_run_key(), "test", selector, ctx.user, rerun_of=value))
     return None
-
-
-async def _stored(value: str, ctx: Ctx) -> StoredTest | None:
-    run_key, _, unique_id = value.partition(" ")
-    return await TestResults(ctx.backends.state.engine).result(run_key, unique_id)
-
-
-async def _reply_in_thread(ctx: Ctx, message: Message) -> None:
-    if ctx.clicked is None:
-        await ctx.surface.post(message)
-    else:
-        await ctx.surface.post(message, channel=ctx.clicked.channel, thread=ctx.clicked)
 
 
 def _permission(args: TestArgs) -> str | tuple[str, ...]:
@@ -257,8 +212,8 @@ command = Command(
         "cancel": "Cancelling your latest dbt run…",
     }[args.mode],
     actions={
-        "rows": Action(_show_rows, lambda _value: "test.rows"),
-        "sql": Action(_show_sql, lambda _value: "test.sql"),
+        "rows": Action(buttons.show_rows, lambda _value: "test.rows"),
+        "sql": Action(buttons.show_sql, lambda _value: "test.sql"),
         "rerun": Action(_rerun_failed, lambda _value: "test.rerun"),
         "cancel": Action(lifecycle.cancel_pressed, lambda _value: "test.cancel"),
     },

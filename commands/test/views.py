@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.foundation.ports import DbtInvocation, DbtProgress, Rows, SourceFreshness, TestOutcome
+from bot.foundation.ports import DbtInvocation, DbtProgress, SourceFreshness, TestOutcome
 from bot.render import format as fmt
 from bot.render.message import (
     Actions,
@@ -184,24 +184,6 @@ def owner_ping(request: TestRequest, result: DbtInvocation, owners: Owners) -> M
     return Message((Text(text),), fallback=text, public=True, mentions=_mentions(failing, owners))
 
 
-def rows_card(test_name: str, rows: Rows, limit: int) -> Message:
-    table = Table(rows.columns, tuple(tuple(_cell(v) for v in row) for row in rows.rows))
-    more = "" if len(rows.rows) < limit else f" (first {limit})"
-    return Message(
-        (Text(f"Failing rows of `{test_name}`{more}:"), table),
-        fallback=f"failing rows of {test_name}",
-        public=True,
-    )
-
-
-def sql_card(test_name: str, compiled_code: str) -> Message:
-    return Message(
-        (Code(compiled_code.strip(), title=f"Compiled SQL of {test_name}"),),
-        fallback=f"SQL of {test_name}",
-        public=True,
-    )
-
-
 def _failure_parts(run_key: str, failing: Sequence[TestOutcome], owners: Owners) -> list[Part]:
     parts: list[Part] = []
     for model in dict.fromkeys(o.model for o in failing):
@@ -274,7 +256,3 @@ def _age(source: SourceFreshness) -> str:
     if source.age_s is None:
         return source.error.splitlines()[-1].strip()[:80] if source.error else "—"
     return fmt.age(timedelta(seconds=source.age_s))
-
-
-def _cell(value: object) -> str:
-    return "∅" if value is None else str(value)[:60]

@@ -1,0 +1,84 @@
+"""The confirmations of `/amd run`, stored in amd_run_confirmations (shared by every replica).
+
+A confirmation's Airflow dag_run_id is derived from its id, so however often Trigger is pressed the
+orchestrator starts one run; the row leaves `pending` once, by a compare-and-set update.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.state.schema import run_confirmations
+
+ConfirmationKind = Literal["trigger", "rerun"]
+ConfirmationState = Literal["pending", "triggered", "cancelled", "expired"]
+_C = run_confirmations.c
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    id: str
+    kind: ConfirmationKind
+    dag: str
+    conf: Mapping[str, Any]
+    logical_date: datetime | None
+    requester: str
+    channel: str
+    created_at: datetime
+    expires_at: datetime
+    state: ConfirmationState
+    dag_run_id: str
+    decided_by: str | None = None
+
+
+def new_confirmation(
+    *,
+    kind: ConfirmationKind,
+    dag: str,
+    requester: str,
+    channel: str,
+    now: datetime,
+    ttl_s: float,
+    conf: Mapping[str, Any] | None = None,
+    logical_date: datetime | None = None,
+    run_id: str | None = None,  # a re-run's: the run whose failed tasks it clears
+) -> Confirmation:
+    cid = uuid.uuid4().hex[:16]
+    expires = now + timedelta(seconds=ttl_s)
+    run_id = run_id or f"amd__{cid}"  # derived: a repeated trigger is refused by the orchestrator
+    return Confirmation(
+        cid, kind, dag, dict(conf or {}), logical_date, requester, channel, now, expires, "pending", run_id
+    )
+
+
+class Confirmations:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def add(self, c: Confirmation) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(insert(run_confirmations).values({**c.__dict__, "conf": dict(c.conf)}))
+
+    async def get(self, cid: str) -> Confirmation | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(run_confirmations).where(_C.id == cid))).mappings().first()
+        return None if row is None else Confirmation(**row)
+
+    async def decide(self, cid: str, state: ConfirmationState, *, by: str, now: datetime) -> bool:
+        """Move a pending confirmation to `state`; True for exactly one caller. Only an unexpired one
+        can be triggered or cancelled, and only an expired one can become `expired`."""
+        in_time = _C.expires_at <= now if state == "expired" else _C.expires_at > now
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(run_confirmations)
+                .where(_C.id == cid, _C.state == "pending", in_time)
+                .values(state=state, decided_by=by)
+            )
+        return result.rowcount == 1
