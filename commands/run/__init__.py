@@ -98,7 +98,7 @@ async def refresh(cards: Sequence[LiveCard], backends: Backends) -> Mapping[int,
         if (run := runs.get(refs[card.id])) and (run.state == "running" or run.state != memos[card.id].state)
     }
     tasks = await _task_states(orchestrator, stale)
-    now, environment = datetime.now(UTC), orchestrator.environment
+    environment = orchestrator.environment
     updates: dict[int, CardUpdate] = {}
     for card in cards:
         ref, memo = refs[card.id], memos[card.id]
