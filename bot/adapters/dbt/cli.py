@@ -112,17 +112,12 @@ class DbtCliRunner:
         run_dir = self._runs_dir / safe_name(run_key)
         async with self._admission(run_key, on_position):
             await asyncio.to_thread(_fresh_dir, run_dir, self._runs_dir)
-            proc = await run_dbt(
+            proc = await run_project_dbt(
+                self._settings,
                 args,
-                project_dir=self._settings.dbt_project_dir,
-                profiles_dir=self._settings.profiles_dir,
                 target_path=run_dir / "target",
                 log_path=run_dir / "logs",
-                env=dbt_env(self._settings),
-                executable=self._settings.dbt_executable,
-                target=self._settings.dbt_target,
                 on_event=on_event,
-                timeout_s=self._settings.dbt_timeout_s,
             )
         return await asyncio.to_thread(_invocation, proc, command, selector, tracker)
 
@@ -141,6 +136,29 @@ class DbtCliRunner:
         )
         async with self._gate.slot(on_position), shared, writer:
             yield
+
+
+async def run_project_dbt(
+    settings: Settings,
+    args: list[str],
+    *,
+    target_path: Path,
+    log_path: Path,
+    on_event: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+) -> DbtProcess:
+    """dbt on the configured project, profile and target, within the configured time limit."""
+    return await run_dbt(
+        args,
+        project_dir=settings.dbt_project_dir,
+        profiles_dir=settings.profiles_dir,
+        target_path=target_path,
+        log_path=log_path,
+        env=dbt_env(settings),
+        executable=settings.dbt_executable,
+        target=settings.dbt_target,
+        on_event=on_event,
+        timeout_s=settings.dbt_timeout_s,
+    )
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from bot.adapters.dbt.cli import dbt_env, run_dbt
+from bot.adapters.dbt.cli import dbt_env, run_project_dbt
 from bot.adapters.dbt.profiles import ProfileError, read_target, warehouse_settings
 from bot.foundation.errors import ProjectError
 from bot.foundation.settings import Settings
@@ -39,7 +39,7 @@ async def open_project(settings: Settings, *, progress: Progress | None = None) 
 
 def with_profile(settings: Settings) -> Settings:
     explicit = {name for name in settings.model_fields_set if getattr(settings, name) is not None}
-    # The profile is rendered with the environment the dbt subprocess gets (dbt_process.run_dbt).
+    # The profile is rendered with the environment the dbt subprocess gets (cli.run_project_dbt).
     environ = {**os.environ, **dbt_env(settings)}
     try:
         target = read_target(settings.dbt_project_dir, settings.profiles_dir, settings.dbt_target, environ)
@@ -83,15 +83,8 @@ async def parse(settings: Settings, progress: Progress | None) -> None:
     if progress is not None:
         progress(f"dbt parse of {settings.dbt_project_dir.name}", 0.1)
     manifest = settings.manifest_path
-    proc = await run_dbt(
-        ["parse"],
-        project_dir=settings.dbt_project_dir,
-        profiles_dir=settings.profiles_dir,
-        target_path=manifest.parent,
-        log_path=settings.home / "dbt" / "logs" / "parse",
-        env=dbt_env(settings),
-        executable=settings.dbt_executable,
-        target=settings.dbt_target,
+    proc = await run_project_dbt(
+        settings, ["parse"], target_path=manifest.parent, log_path=settings.home / "dbt" / "logs" / "parse"
     )
     if proc.exit_code != 0 or not manifest.exists():
         raise ProjectError(f"`dbt parse` of {settings.dbt_project_dir} failed: {proc.error}")

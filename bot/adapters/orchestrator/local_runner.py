@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.adapters.dbt.artifacts import EventTracker, load_json, nodes_from
-from bot.adapters.dbt.cli import dbt_env
+from bot.adapters.dbt.cli import run_project_dbt
 from bot.adapters.dbt.gate import writer_lock
-from bot.adapters.dbt.process import run_dbt, safe_name
+from bot.adapters.dbt.process import safe_name
 from bot.adapters.orchestrator.local_runs import LocalRun, airflow_state, load_runs
 from bot.foundation.catalog import Catalog
 from bot.foundation.ports import BackendUnavailable, DagRunRef, RunAlreadyExists, RunState, TaskState
@@ -140,18 +140,13 @@ class LocalRunner:
                 run.state, run.started_at = "running", run.started_at or datetime.now(UTC)
                 self._live[ref] = tracker
                 await asyncio.to_thread(run.save)
-                proc = await run_dbt(
+                proc = await run_project_dbt(
+                    self._settings,
                     # Names of this project's nodes, one argv element: dbt splits it into a union.
                     ["build", "--select", " ".join(select), "--indirect-selection", "cautious"],
-                    project_dir=self._settings.dbt_project_dir,
-                    profiles_dir=self._settings.profiles_dir,
                     target_path=attempt_dir / "target",
                     log_path=attempt_dir / "logs",
-                    env=dbt_env(self._settings),
-                    executable=self._settings.dbt_executable,
-                    target=self._settings.dbt_target,
                     on_event=on_event,
-                    timeout_s=self._settings.dbt_timeout_s,
                 )
             results = await asyncio.to_thread(load_json, proc.run_results)
             log_url = self._log_url(run)
