@@ -167,7 +167,7 @@ async def test_quiet_prints_a_live_card_only_when_it_settles() -> None:
 
 async def test_stats_and_source_freshness_each_say_what_they_measure(bot: BotHarness) -> None:
     stats = await bot.console("/amd stats")
-    freshness = bot.core.router.ack_text(bot.core.router.prepare("test --freshness", user="U1", channel="C1"))
+    freshness = bot.router.ack_text(bot.router.prepare("test --freshness", user="U1", channel="C1"))
 
     assert "fresh = each entity's newest row within its SLA (dbt's sources: `/amd test --freshness`)" in stats
     assert freshness == "Checking each dbt source's freshness (per entity: `/amd stats`)…"
