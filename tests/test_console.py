@@ -169,7 +169,7 @@ async def test_stats_and_source_freshness_each_say_what_they_measure(bot: BotHar
     stats = await bot.console("/amd stats")
     freshness = bot.router.ack_text(bot.router.prepare("test --freshness", user="U1", channel="C1"))
 
-    assert "fresh = each entity's newest row within its SLA (dbt's sources: `/amd test --freshness`)" in stats
+    assert "fresh = each entity's last load within its SLA (dbt's sources: `/amd test --freshness`)" in stats
     assert freshness == "Checking each dbt source's freshness (per entity: `/amd stats`)…"
 
 
