@@ -1,14 +1,16 @@
 """The interactive console as a terminal app (prompt_toolkit): line editing, history kept across
 sessions, completion of subcommands and catalog names, and live cards that keep changing above the
-prompt while it waits for the next line. Ctrl-C drops the line being typed, or stops the command that
-is running; Ctrl-D (or `quit`) ends.
+prompt while it waits for the next line. Commands run in the background, so the prompt stays usable
+while one waits for dbt. Ctrl-C drops the line being typed and stops the commands still running;
+Ctrl-D (or `quit`) ends.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -82,7 +84,8 @@ async def repl(
     input: Input | None = None,
     output: Output | None = None,
 ) -> None:
-    """Read lines until Ctrl-D or `quit`, while live cards refresh every `interval_s` in the background."""
+    """Read lines until Ctrl-D or `quit`. Each command runs in the background, as it does in Slack after
+    the ack, so the prompt stays usable while dbt works; live cards refresh every `interval_s`."""
     history.parent.mkdir(parents=True, exist_ok=True)
     prefix = console.backends.settings.command
     session: PromptSession[str] = PromptSession(
@@ -93,40 +96,54 @@ async def repl(
         output=output,
     )
     console.surface.write(GREETING)
+    running: set[asyncio.Task[None]] = set()
     live = asyncio.create_task(console.keep_live(interval_s))
+    with _sigint_stops(running):
+        try:
+            while True:
+                try:
+                    line = await session.prompt_async(PROMPT)
+                except KeyboardInterrupt:
+                    _stop(running)  # Ctrl-C as a key, at the prompt: drops the line, stops what runs
+                    continue
+                except EOFError:
+                    break
+                if line.strip() in {"quit", "exit"}:
+                    break
+                if line.strip():
+                    task = asyncio.create_task(_announced(console, line))
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+        finally:
+            live.cancel()
+            _stop(running)
+            await asyncio.gather(*running, return_exceptions=True)
+
+
+async def _announced(console: Console, line: str) -> None:
     try:
-        while True:
-            try:
-                line = await session.prompt_async(PROMPT)
-            except KeyboardInterrupt:
-                continue
-            except EOFError:
-                break
-            if line.strip() in {"quit", "exit"}:
-                break
-            if line.strip():
-                await interruptible(console, line)
-    finally:
-        live.cancel()
+        await console.execute(line)
+    except asyncio.CancelledError:
+        console.surface.write(f"(interrupted: {line.strip()})\n")
 
 
-async def interruptible(console: Console, line: str) -> None:
-    """Run one line; Ctrl-C meanwhile stops that command, not the console. (At the prompt the terminal
-    is in raw mode and Ctrl-C is a key; while a command runs it is a signal.)"""
+def _stop(running: set[asyncio.Task[None]]) -> None:
+    for task in running:
+        task.cancel()
+
+
+@contextlib.contextmanager
+def _sigint_stops(running: set[asyncio.Task[None]]) -> Iterator[None]:
+    """Outside the prompt's raw mode (a command printing, a pipe) Ctrl-C arrives as SIGINT: it stops the
+    commands still running instead of ending the console."""
     loop = asyncio.get_running_loop()
-    work = asyncio.ensure_future(console.execute(line))
     previous = signal.getsignal(signal.SIGINT)
     try:
-        loop.add_signal_handler(signal.SIGINT, work.cancel)
+        loop.add_signal_handler(signal.SIGINT, _stop, running)
     except (NotImplementedError, RuntimeError, ValueError):
         previous = None  # Windows, or not the main thread: Ctrl-C ends the console as it always did
     try:
-        await work
-    except asyncio.CancelledError:
-        current = asyncio.current_task()
-        if current is not None and current.cancelling():
-            raise  # the console itself is being stopped
-        console.surface.write("(interrupted)\n")
+        yield
     finally:
         if previous is not None:
             loop.remove_signal_handler(signal.SIGINT)
