@@ -81,7 +81,7 @@ class BasicAuth:
     """Airflow 2's basic-auth API backend."""
 
     def __init__(self, username: str, password: SecretStr) -> None:
-        self._header = aiohttp.BasicAuth(username, password.get_secret_value()).encode()
+        self._header = aiohttp.encode_basic_auth(username, password.get_secret_value())
 
     async def headers(self, session: aiohttp.ClientSession) -> dict[str, str]:
         return {"Authorization": self._header}
