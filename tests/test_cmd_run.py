@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import shutil
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -18,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from aiohttp import web
 from pydantic import SecretStr
@@ -758,3 +760,35 @@ async def test_airflow_amd_fail_fails_naming_its_task_and_rerun_failed_tasks_suc
         assert [(a["dag_id"], a["dag_run_id"], a["cleared"]) for a in audit] == [
             ("amd_fail", run_id, ["flaky", "publish"])
         ]
+
+
+@pytest.mark.airflow
+async def test_airflow_runs_the_dag_factorys_payment_dag_whose_failing_test_stops_the_model_after_it(
+    bot_settings: Settings, airflow_server: AirflowServer
+) -> None:
+    project = airflow_server.factory
+    assert project is not None
+    shutil.copy(bot_settings.warehouse_path, project.warehouse)
+    with duckdb.connect(str(project.warehouse)) as db:  # only dbt in the DAG can bring it back
+        db.execute("DROP TABLE amd.payment")
+
+    async with running_bot(airflow_settings(bot_settings, airflow_server)) as bot:
+        shell = Shell(bot)
+        asked = await shell("/amd run payment")
+        assert "`amd_payment` (entity `payment`)" in asked
+        await shell("1")
+        followed = await shell.follow(240)
+        (row,) = await confirmations(bot)
+        run_id = row["dag_run_id"]
+        tasks = await bot.backends.orchestrator.task_states(DagRunRef("amd_payment", run_id))
+
+    assert settled(followed) == [f"@U1 Run amd_payment ({run_id}) failed: 1 failed task: test_payment"]
+    assert {t.task_id: t.state for t in tasks} == {
+        "run_payment": "success",
+        "test_payment": "failed",
+        "run_payment_daily": "upstream_failed",
+        "test_payment_daily": "upstream_failed",
+    }
+    with duckdb.connect(str(project.warehouse), read_only=True) as db:
+        (rows,) = db.execute("SELECT count(*) FROM amd.payment").fetchone() or (0,)
+    assert rows > 0

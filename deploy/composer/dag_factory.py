@@ -9,6 +9,11 @@ no group (staging views) are followed to the grouped models behind them.
 Deploy: copy this file into the environment's ``dags/`` folder next to the dbt project (``dags/dbt``,
 with ``target/manifest.json`` from ``dbt parse``). Airflow imports it and finds the DAGs in its
 globals. Without Airflow (our tests) importing it only defines the planning functions.
+
+Environment variables (Composer: the environment's "Environment variables" page), all optional:
+``AMD_DBT_PROJECT_DIR`` (default ``dags/dbt``), ``AMD_DBT_MANIFEST`` (default
+``<project>/target/manifest.json``) and ``AMD_DAG_SCHEDULE`` (a cron expression or preset, default
+``@daily``; ``none``: runs only when triggered, e.g. from amd-bot).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parent / "dbt"
+DBT_PROJECT_DIR = Path(os.environ.get("AMD_DBT_PROJECT_DIR") or Path(__file__).resolve().parent / "dbt")
 # Airflow accepts letters, digits, dashes, dots and underscores in DAG and task ids.
 _AIRFLOW_ID = re.compile(r"[A-Za-z0-9_.-]{1,250}")
 
@@ -122,11 +127,11 @@ def _in_dependency_order(members: Sequence[str], models: Mapping[str, Mapping[st
 
 def build_dags(plans: Mapping[str, Sequence[Task]], *, schedule: str | None = "@daily") -> dict[str, Any]:
     """Airflow DAG objects for `plans`; imports Airflow, so only call it where Airflow is installed."""
-    from airflow import DAG
-
-    try:  # Airflow 3 moved the operator into the standard provider
+    try:  # Airflow 3: the operator lives in the standard provider, DAG in the task SDK
         from airflow.providers.standard.operators.bash import BashOperator
-    except ImportError:
+        from airflow.sdk import DAG
+    except ImportError:  # Airflow 2
+        from airflow import DAG
         from airflow.operators.bash import BashOperator
 
     dags: dict[str, Any] = {}
@@ -156,11 +161,18 @@ def build_dags(plans: Mapping[str, Sequence[Task]], *, schedule: str | None = "@
 
 
 def _load_manifest() -> Mapping[str, Any]:
-    path = Path(os.environ.get("AMD_DBT_MANIFEST", DBT_PROJECT_DIR / "target" / "manifest.json"))
+    path = Path(os.environ.get("AMD_DBT_MANIFEST") or DBT_PROJECT_DIR / "target" / "manifest.json")
     loaded: Mapping[str, Any] = json.loads(path.read_text())
     return loaded
 
 
+def _schedule() -> str | None:
+    schedule = os.environ.get("AMD_DAG_SCHEDULE", "@daily").strip()
+    return None if schedule.lower() in {"", "none"} else schedule
+
+
 if importlib.util.find_spec("airflow") is not None:
     # Airflow collects the DAGs it finds in this module's globals.
-    globals().update(build_dags(plan(_load_manifest(), project_dir=str(DBT_PROJECT_DIR))))
+    globals().update(
+        build_dags(plan(_load_manifest(), project_dir=str(DBT_PROJECT_DIR)), schedule=_schedule())
+    )

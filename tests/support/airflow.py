@@ -36,10 +36,21 @@ from tests.support.postgres import ADMIN_URL
 
 AIRFLOW_SPEC = ("apache-airflow==3.3.*", "psycopg2-binary", "asyncpg")  # Airflow 3 also opens an async engine
 VENV = Path(os.environ.get("AMD_AIRFLOW_VENV") or Path.home() / ".cache" / "amd-bot" / "airflow-venv")
-DAGS = Path(__file__).resolve().parents[1] / "airflow_dags"
+ROOT = Path(__file__).resolve().parents[2]
+DAGS = ROOT / "tests" / "airflow_dags"
+FACTORY = ROOT / "deploy" / "composer" / "dag_factory.py"
+DEMO_PROJECT = ROOT / "demo" / "dbt"
 DB_PREFIX = "amd_airflow_test"
 USERNAME = "admin"
 STARTUP_TIMEOUT_S = 120.0
+
+
+class FactoryProject(NamedTuple):
+    """Where the factory's DAGs find dbt: a copy of the demo project, parsed, whose profile writes to
+    `warehouse` (a test puts a demo world there before running a DAG; the DAGs parse without one)."""
+
+    project_dir: Path
+    warehouse: Path
 
 
 class AirflowServer(NamedTuple):
@@ -47,6 +58,7 @@ class AirflowServer(NamedTuple):
     username: str
     password: str
     major: int = 3  # 3: /api/v2 with a JWT; 2: /api/v1 with basic auth
+    factory: FactoryProject | None = None  # Airflow 3 only
 
 
 @pytest.fixture(scope="session")
@@ -76,7 +88,7 @@ async def running(
             request,
             f"Airflow {kind.major} at {server.url}: db + venv {installed - began:.1f} s, {server.timings}",
         )
-        yield AirflowServer(server.url, USERNAME, server.password, kind.major)
+        yield AirflowServer(server.url, USERNAME, server.password, kind.major, server.factory)
     finally:  # also after pytest.skip and pytest.fail, which are BaseExceptions
         if server is not None:
             await asyncio.to_thread(server.stop)
@@ -157,6 +169,7 @@ class _Airflow:
     def __init__(self, airflow: Path, home: Path, sql_conn: str) -> None:
         self.airflow, self.home, self.sql_conn = airflow, home, sql_conn
         self.password = secrets.token_urlsafe(12)
+        self.factory: FactoryProject | None = None
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.timings = ""
@@ -273,6 +286,7 @@ class _Airflow3(_Airflow):
         }
 
     def prepare(self) -> None:
+        self.factory = _factory_dags(self.home, self.env)
         self.cli("db", "migrate")
 
     def ready(self) -> bool:
@@ -291,6 +305,44 @@ class _Airflow3(_Airflow):
         )
         with urllib.request.urlopen(req, timeout=5) as resp:
             return str(json.load(resp)["access_token"])
+
+
+def _factory_dags(home: Path, env: dict[str, str]) -> FactoryProject:
+    """A DAGs folder of the test DAGs plus the DAG factory, set up as an operator would on Composer:
+    the dbt project beside it, its manifest from `dbt parse`, the factory's settings in the environment.
+    Tasks find `dbt` (dbt-duckdb) in the bot's own virtualenv, after Airflow's."""
+    dags = home / "dags"
+    dags.mkdir()
+    for dag_file in [*DAGS.glob("*.py"), FACTORY]:
+        shutil.copy(dag_file, dags / dag_file.name)
+    project = home / "dags" / "dbt"
+    shutil.copytree(DEMO_PROJECT, project)
+    warehouse = home / "demo" / "warehouse.duckdb"  # the demo world's file name: dbt names the database so
+    warehouse.parent.mkdir()
+    bot_bin = Path(sys.executable).parent
+    env |= {
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+        "PATH": f"{env['PATH'].split(os.pathsep, 1)[0]}{os.pathsep}{bot_bin}{os.pathsep}{os.environ['PATH']}",
+        "AMD_DBT_PROJECT_DIR": str(project),
+        "AMD_DAG_SCHEDULE": "none",  # the tests trigger; a schedule would start dbt runs at once
+        "DBT_PROFILES_DIR": str(project),
+        "AMD_DEMO_DUCKDB": str(warehouse),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    # One model downstream of `payment` in its DAG, so a run shows the failing test stopping it.
+    (project / "models" / "entities" / "payment_daily.sql").write_text(
+        "{{ config(meta={'dag': 'amd_payment'}) }}\nselect count(*) as payments from {{ ref('payment') }}\n"
+    )
+    parsed = subprocess.run(
+        [str(bot_bin / "dbt"), "parse", "--project-dir", str(project), "--profiles-dir", str(project)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if parsed.returncode != 0:
+        pytest.fail(f"dbt parse of the DAG factory's project failed:\n{parsed.stdout[-3000:]}")
+    return FactoryProject(project, warehouse)
 
 
 def _descendant_groups(pids: Sequence[int]) -> dict[int, str]:
