@@ -111,6 +111,7 @@ async def housekeeping(backends: Backends, *, now: datetime | None = None) -> No
     pruned = await backends.state.prune(
         records_before=now - timedelta(days=settings.retention_days),
         events_before=now - timedelta(hours=settings.event_retention_hours),
+        audit_before=now - timedelta(days=settings.audit_retention_days),
     )
     if any(pruned.values()):
         log.info("pruned %s", ", ".join(f"{n} {kind}" for kind, n in pruned.items() if n))

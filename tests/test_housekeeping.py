@@ -20,7 +20,7 @@ import commands
 from bot.core.backends import Backends
 from bot.foundation.settings import Settings
 from bot.scheduler import housekeeping, start_scheduler, watch_manifest
-from bot.state.schema import claims, processed_events, run_confirmations
+from bot.state.schema import audit_log, claims, processed_events, run_confirmations, test_results, test_runs
 from bot.surfaces.console import ConsoleSurface
 from bot.wiring import build_backends
 from commands.run.store import Confirmations, new_confirmation
@@ -78,6 +78,75 @@ async def test_old_events_claims_and_confirmations_are_pruned_and_recent_ones_ke
     assert not await backends.state.claim("digest:this-window")
     assert await backends.state.claim("digest:old-window")
     assert await count(backends, run_confirmations) == 1
+
+
+def _test_run(key: str, status: str, started_at: datetime) -> dict[str, object]:
+    return {
+        "run_key": key,
+        "command": "test",
+        "requested_by": "U1",
+        "channel": "C1",
+        "status": status,
+        "counts": {},
+        "started_at": started_at,
+    }
+
+
+def _result(key: str, at: datetime) -> dict[str, object]:
+    return {
+        "run_key": key,
+        "unique_id": "test.amd.not_null_user_user_id",
+        "invocation_id": "inv",
+        "name": "not_null_user_user_id",
+        "status": "fail",
+        "failures": 1,
+        "severity": "error",
+        "execution_time": 0.1,
+        "requested_by": "U1",
+        "at": at,
+    }
+
+
+def _audit(at: datetime) -> dict[str, object]:
+    return {
+        "at": at,
+        "user_id": "U1",
+        "channel_id": "C1",
+        "command": "run",
+        "text": "/amd run user",
+        "outcome": "ok",
+        "duration_ms": 1,
+        "detail": {},
+    }
+
+
+async def test_ended_test_runs_go_with_their_results_and_the_audit_log_keeps_its_own_retention(
+    backends: Backends,
+) -> None:
+    old, recent = NOW - timedelta(days=31), NOW - timedelta(days=1)
+    async with backends.state.engine.begin() as conn:
+        await conn.execute(
+            insert(test_runs),
+            [
+                _test_run("old", "done", old),
+                _test_run("stuck", "running", old),
+                _test_run("new", "done", recent),
+            ],
+        )
+        await conn.execute(
+            insert(test_results), [_result(k, old) for k in ("old", "stuck")] + [_result("new", recent)]
+        )
+        # 400 days: past the audit retention (365). 31 days: past everything else's, not the audit's.
+        await conn.execute(insert(audit_log), [_audit(NOW - timedelta(days=400)), _audit(old)])
+
+    await housekeeping(backends, now=NOW)
+
+    async with backends.state.engine.connect() as conn:
+        runs = set((await conn.execute(select(test_runs.c.run_key))).scalars())
+        results = set((await conn.execute(select(test_results.c.run_key))).scalars())
+        audited = list((await conn.execute(select(audit_log.c.at))).scalars())
+    assert runs == results == {"stuck", "new"}  # a run still going is left to the lost-run sweep
+    assert [at.date() for at in audited] == [old.date()]
 
 
 async def test_housekeeping_and_the_manifest_watch_are_scheduled(backends: Backends) -> None:

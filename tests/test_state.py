@@ -74,7 +74,8 @@ async def test_events_are_handled_once_and_forgotten_later(state_url: str) -> No
         assert await state.first_time("Ev1")
         assert not await state.first_time("Ev1")  # Slack's retry of the same event
         soon, long_ago = datetime.now(UTC) + timedelta(seconds=1), datetime(2000, 1, 1, tzinfo=UTC)
-        assert (await state.prune(records_before=long_ago, events_before=soon))["events"] == 1
+        pruned = await state.prune(records_before=long_ago, events_before=soon, audit_before=long_ago)
+        assert pruned["events"] == 1
         assert await state.first_time("Ev1")
     finally:
         await state.close()

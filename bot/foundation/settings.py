@@ -121,6 +121,8 @@ class Settings(BaseSettings):
     retention_days: float = Field(30.0, gt=0)
     # …and Slack event ids kept for dedupe (Slack retries within minutes: a day is ample).
     event_retention_hours: float = Field(24.0, gt=0)
+    # …and the audit log of commands and actions, which compliance reviews read long after the fact.
+    audit_retention_days: float = Field(365.0, gt=0)
     # A replica whose heartbeat is older than this is dead: its dbt slots are free, its runs lost.
     lease_ttl_s: float = Field(30.0, gt=0)
     cancel_poll_s: float = Field(1.0, gt=0)  # how soon a cancel pressed on any replica reaches the run

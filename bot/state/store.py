@@ -28,6 +28,8 @@ from bot.state.schema import (
     replicas,
     run_confirmations,
     schema_version,
+    test_results,
+    test_runs,
 )
 from bot.state.versions import MIGRATIONS
 
@@ -124,10 +126,16 @@ class SqlState:
             return False
         return True
 
-    async def prune(self, *, records_before: datetime, events_before: datetime) -> dict[str, int]:
+    async def prune(
+        self, *, records_before: datetime, events_before: datetime, audit_before: datetime
+    ) -> dict[str, int]:
         """Delete what is past its retention; returns how many rows of each kind went. A claim outlives
         its effect by the retention (a repeat that late finds the confirmation gone too); a live card
-        only goes once it settled, a confirmation once it can no longer be pressed."""
+        only goes once it settled, a confirmation once it can no longer be pressed, a dbt test run
+        (with its results) once it ended. The audit log has a retention of its own."""
+        old_runs = select(test_runs.c.run_key).where(
+            test_runs.c.started_at < records_before, test_runs.c.status != "running"
+        )
         statements = {
             "events": delete(processed_events).where(processed_events.c.at < events_before),
             "claims": delete(claims).where(claims.c.at < records_before),
@@ -138,6 +146,10 @@ class SqlState:
             # Rows of processes long dead (a clean stop removes its own at once).
             "held work": delete(held_work).where(held_work.c.started_at < records_before),
             "replicas": delete(replicas).where(replicas.c.heartbeat_at < records_before),
+            # Results first: they belong to runs the next statement removes.
+            "test results": delete(test_results).where(test_results.c.run_key.in_(old_runs)),
+            "test runs": delete(test_runs).where(test_runs.c.run_key.in_(old_runs)),
+            "audit entries": delete(audit_log).where(audit_log.c.at < audit_before),
         }
         pruned = {}
         async with self.engine.begin() as conn:
