@@ -143,7 +143,10 @@ def _profile(group: Replicas, args: argparse.Namespace) -> tuple[subprocess.Pope
 
 # Frames every sample passes through (the event loop, the entry point), and idle thread-pool workers
 # (py-spy counts their queue wait as holding the GIL): not where time goes.
-_FRAMES_OF_EVERYTHING = ("asyncio/", "runpy", "concurrent/futures/thread.py", "selectors.py", "threading.py", "bot/cli.py", "runtime.py")
+_FRAMES_OF_EVERYTHING = (
+    *("asyncio/", "runpy", "concurrent/futures/thread.py", "selectors.py", "threading.py"),
+    *("bot/cli.py", "runtime.py"),
+)
 
 
 def _hot_functions(raw: Path, top: int = 20) -> list[tuple[str, float]]:
