@@ -62,8 +62,12 @@ async def drive(url: str, bodies: list[bytes], seconds: float, concurrency: int)
         nonlocal failures
         while time.monotonic() < deadline and (body := next(queue, None)) is not None:
             started = time.monotonic()
-            async with http.post(f"{url}/slack/events", data=body, headers=sign(body)) as resp:
-                await resp.read()
+            try:
+                async with http.post(f"{url}/slack/events", data=body, headers=sign(body)) as resp:
+                    await resp.read()
+            except aiohttp.ClientError:
+                failures += 1
+                continue
             if resp.status == 200:
                 latencies.append(time.monotonic() - started)
             else:
