@@ -1,16 +1,16 @@
 """How many slash commands per second do 1 and 3 amd-bot replicas sustain on this machine, at what p99 ack,
 and where is the first bottleneck? (issue 14)
 
-Real `amd-bot serve --http` processes (tests/support/replicas.py) on one PostgreSQL (a scratch database
-on AMD_TEST_POSTGRES_URL, default 127.0.0.1:5432), behind the round-robin balancer of the fault tests,
-answering to FakeSlack in this process. The load comes from a child process (so FakeSlack's work does not
-slow the client): CONCURRENCY signed `/amd run status` at a time for SECONDS, closed loop. A command
-counts once its answer reached its response_url: "sustained" is answers per second over the time from
-the first request to the last answer, not acks alone. With --profile, py-spy samples the single replica
-during its run and the functions it spent most time in are printed (pip install py-spy; not a runtime
-dependency).
+Real `amd-bot serve --http` processes (tests/support/replicas.py) on one PostgreSQL (a private cluster
+of the bench's, tests/support/private_postgres.py, so other work on the shared server does not skew it),
+behind the round-robin balancer of the fault tests, answering to FakeSlack in this process. The load
+comes from a child process (so FakeSlack's work does not slow the client): CONCURRENCY signed
+`/amd run status` at a time for SECONDS, closed loop. A command counts once its answer reached its
+response_url: "sustained" is answers per second from the first request to the last answer, not acks
+alone. With --profile, py-spy samples the single replica during its round and prints the functions on
+its stack most often (pip install py-spy; not a runtime dependency).
 
-    .venv/bin/python bench/load.py [--seconds 20] [--concurrency 32] [--profile]
+    .venv/bin/python bench/load.py [--seconds 20] [--concurrency 16] [--profile]
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from demo.world import ensure_demo  # noqa: E402
 from tests.slack_fake.web_api import FakeSlack  # noqa: E402
 from tests.support.bot import sign  # noqa: E402
 from tests.support.demo import isolated_settings  # noqa: E402
-from tests.support.postgres import scratch_database  # noqa: E402
+from tests.support.private_postgres import private_postgres  # noqa: E402
 from tests.support.proxy import RoundRobin  # noqa: E402
 from tests.support.replicas import Replicas, replicas  # noqa: E402
 
@@ -103,6 +103,9 @@ async def measure(
     out, _ = await child.communicate()
     result = json.loads(out)
     acked = len(result["latencies"])
+    if acked == 0:
+        failed = result["failures"]
+        raise SystemExit(f"round {name}: no request was acked ({failed} failed); logs in {group.root}")
     async with asyncio.timeout(120):  # the answers still on their way
         while len(slack.calls_to("response_url")) - answered_before < acked:
             await asyncio.sleep(0.1)
@@ -177,15 +180,14 @@ async def main(args: argparse.Namespace) -> None:
     await ensure_demo(demo)
     warm_up = argparse.Namespace(**{**vars(args), "seconds": 3.0, "profile": False})
     rows: list[dict[str, Any]] = []
-    async for state_url in scratch_database("amd_load"):
-        async with replicas(demo, state_url, home) as (group, slack):
-            for count in (1, 3):
-                while len(group.started) < count:
-                    await group.start(f"r{len(group.started) + 1}")
-                async with RoundRobin([bot.url for bot in group.started]) as lb:
-                    front = lb.url if count > 1 else group.started[0].url
-                    await measure(group, slack, front, warm_up, "warm-up")
-                    rows.append(await measure(group, slack, front, args, str(count)))
+    async with private_postgres() as database, replicas(demo, database.url, home) as (group, slack):
+        for count in (1, 3):
+            while len(group.started) < count:
+                await group.start(f"r{len(group.started) + 1}")
+            async with RoundRobin([bot.url for bot in group.started]) as lb:
+                front = lb.url if count > 1 else group.started[0].url
+                await measure(group, slack, front, warm_up, "warm-up")
+                rows.append(await measure(group, slack, front, args, str(count)))
     print(f"\n{args.concurrency} concurrent `/amd {COMMAND}`, {args.seconds:.0f} s a round, {_cpus()} CPU(s)")
     print(" ".join(f"{c:>13}" for c in COLUMNS))
     for r in rows:
@@ -211,6 +213,6 @@ if __name__ == "__main__":
         sys.exit(0)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--profile", action="store_true", help="py-spy the single replica's round")
     asyncio.run(main(parser.parse_args()))
