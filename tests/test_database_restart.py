@@ -16,9 +16,12 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from bot.core.router import STORE_AWAY
 from bot.foundation.settings import Settings
+from bot.state.store import SqlState, unreachable
 from tests.support.mix import (
     MIGRATION,
     MIGRATION_CHANNEL,
@@ -30,7 +33,7 @@ from tests.support.mix import (
 )
 from tests.support.private_postgres import PrivatePostgres, private_postgres
 from tests.support.proxy import RoundRobin
-from tests.support.replicas import BotProcess, SlackSide, replicas
+from tests.support.replicas import BotProcess, SlackSide, free_port, replicas
 
 pytestmark = [pytest.mark.replicas, pytest.mark.slow]
 
@@ -109,3 +112,19 @@ async def _shows(front: SlackSide, ts: str, text: str) -> bool:
 
 async def _posted(front: SlackSide, channel: str) -> bool:
     return any(MIGRATION in text_of(m) for m in front.slack.messages(channel))
+
+
+async def test_a_database_that_is_away_is_told_from_a_statement_that_is_wrong(tmp_path: Path) -> None:
+    nowhere = SqlState(f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/postgres")
+    wrong = SqlState(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}")
+    try:
+        with pytest.raises(ConnectionRefusedError) as away:
+            await nowhere.first_time("E1")
+        with pytest.raises(DBAPIError) as bad:
+            async with wrong.engine.connect() as conn:
+                await conn.execute(text("SELECT * FROM no_such_table"))
+    finally:
+        await nowhere.close()
+        await wrong.close()
+    assert unreachable(away.value)
+    assert not unreachable(bad.value)
