@@ -7,6 +7,7 @@ Every effect is counted where it lands (FakeSlack's record, Airflow, the state s
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,7 @@ async def drive_the_mix(
     trigger = button(confirmation["blocks"], "Trigger")
     presses = [front.click_body(trigger, user="U1", channel="CRUN", ephemeral=True) for _ in range(2)]
     assert [s for s, _ in await asyncio.gather(*(front.post(b, sign(b)) for b, _ in presses))] == [200, 200]
+    assert len({upstream for _, upstream, _ in lb.served[-2:]}) == 2  # the two presses, on two replicas
     answers = [
         (await slack.wait_for_response(url, timeout=60))[0]["text"].split(" ")[0] for _, url in presses
     ]
@@ -147,6 +149,7 @@ async def drive_the_mix(
     await until(lambda: _started(journal, 2), "both dbt runs started")
     group.dbt_groups += [i.pid for i in invocations(journal)]  # the victim's dbt is orphaned with it
     await victim.kill()  # SIGKILL in the middle: its dbt run, its ticks, its requests in flight
+    killed_at = time.monotonic()
 
     # The balancer skips the dead replica; the survivors take over its scheduled work.
     for step in range(6, 9):
@@ -154,6 +157,9 @@ async def drive_the_mix(
     assert await mention(front, "Ev2", channel="CEV") == 200
     assert "Cancelled before it finished" in text_of(await one_card(slack, "CT1", "Cancelled"))
     lost = await one_card(slack, "CT2", "Stopped")
+    # A survivor took the dead replica's run over: its heartbeat ages past the TTL, the next reconcile
+    # tick (every TTL) marks it lost. Two intervals in theory; the margin is for a machine under load.
+    assert time.monotonic() - killed_at < 2 * LEASE_TTL_S + 30
     assert "the amd-bot process running it ended" in text_of(lost)
     run_card = await one_card(slack, "CRUN", "*success*")
     assert "Run amd_ok" in run_card["text"]
