@@ -155,12 +155,14 @@ async def drive_the_mix(
     for step in range(6, 9):
         assert await report_chunk(front, f"c{step}", 100) == 200
     assert await mention(front, "Ev2", channel="CEV") == 200
+    await front.slash("/amd test payment", user="U9", channel="CT3")  # new work, on the survivors
     assert "Cancelled before it finished" in text_of(await one_card(slack, "CT1", "Cancelled"))
     lost = await one_card(slack, "CT2", "Stopped")
     # A survivor took the dead replica's run over: its heartbeat ages past the TTL, the next reconcile
     # tick (every TTL) marks it lost. Two intervals in theory; the margin is for a machine under load.
     assert time.monotonic() - killed_at < 2 * LEASE_TTL_S + 30
     assert "the amd-bot process running it ended" in text_of(lost)
+    await one_card(slack, "CT3", "finished")
     run_card = await one_card(slack, "CRUN", "*success*")
     assert "Run amd_ok" in run_card["text"]
 
@@ -186,7 +188,7 @@ async def drive_the_mix(
         assert len(slack.responses(reply.response_url)) == 1, reply.response_url
     threads = [c for c in slack.calls_to("chat.postMessage") if c.args.get("channel") == "CEV"]
     assert len(threads) == 2  # Ev1 (delivered twice) and Ev2
-    assert len(cards_in(slack, "CT1", "dbt test:")) == len(cards_in(slack, "CT2", "dbt test:")) == 1
+    assert [len(cards_in(slack, channel, "dbt test:")) for channel in ("CT1", "CT2", "CT3")] == [1, 1, 1]
 
 
 async def check_the_store(url: str) -> str:
