@@ -8,15 +8,12 @@ import asyncio
 import itertools
 import json
 import re
-import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from pydantic import SecretStr
 
 from bot.foundation.settings import Settings
 from bot.migration.client import ChunkReport, ValidationReport
@@ -25,10 +22,9 @@ from bot.render.slack import to_blocks
 from bot.state.cards import CardStore
 from bot.state.store import SqlState
 from commands.migration import views
-from tests.slack_fake.web_api import Call, FakeSlack
-from tests.support.bot import BOT_TOKEN, SIGNING_SECRET, sign
+from tests.slack_fake.web_api import Call
 from tests.support.postgres import scratch_database
-from tests.support.replica import start
+from tests.support.replicas import BotProcess, replicas
 from tests.test_live_cards import spec
 
 pytestmark = pytest.mark.postgres
@@ -52,36 +48,25 @@ async def until(condition: Callable[[], Any], timeout: float, what: str) -> None
 async def test_two_replicas_keep_cards_current_within_budget_through_slacks_refusals(
     demo_settings: Settings, database: str, tmp_path: Path
 ) -> None:
-    settings = demo_settings.model_copy(
-        update={
-            "state_url": SecretStr(database),
-            "access_open": True,  # Slack modes refuse open access unless it is chosen
-            "migrations": [spec(ALPHA), spec(BETA), spec(GAMMA)],
-            "poll_interval_s": 0.3,
-            "card_min_interval_s": MIN_INTERVAL_S,
-        }
-    )
+    migrations = json.dumps([spec(n).model_dump(mode="json") for n in (ALPHA, BETA, GAMMA)])
     state = SqlState(database)
     await state.migrate()
-    ledger = Ledger.on(state, settings.migrations)
-    async with FakeSlack() as slack, aiohttp.ClientSession() as http:
-        secrets = {
-            "slack_bot_token": BOT_TOKEN,
-            "slack_signing_secret": SIGNING_SECRET,
-            "slack_api_url": slack.api_url,
-        }
-        replicas = [start(settings, secrets, tmp_path, name) for name in ("a", "b")]
+    ledger = Ledger.on(state, [spec(ALPHA), spec(BETA), spec(GAMMA)])
+    async with replicas(
+        demo_settings,
+        database,
+        tmp_path,
+        migrations=migrations,
+        poll_interval_s="0.3",
+        card_min_interval_s=str(MIN_INTERVAL_S),
+    ) as (group, slack):
+        a, b = await group.start("a"), await group.start("b")
         try:
-            urls = [f"http://127.0.0.1:{port}" for _, port in replicas]
-            for url in urls:
-                await until(lambda url=url: _healthy(http, url), 90, f"replica {url} never became healthy")
-            a, b = (_Replica(http, url, slack) for url in urls)
-
             # Cards asked on both replicas; the second alpha card replaces the first.
-            old_alpha = await a.show(ALPHA, "CA")
-            beta = await b.show(BETA, "CB")
-            gamma = await a.show(GAMMA, "CG")
-            alpha = await b.show(ALPHA, "CA2")
+            old_alpha = await show(a, ALPHA, "CA")
+            beta = await show(b, BETA, "CB")
+            gamma = await show(a, GAMMA, "CG")
+            alpha = await show(b, ALPHA, "CA2")
             slack.delete_message("CG", gamma)  # somebody deletes gamma's card: gone for good
             slack.fail_next("chat.update", status=429, retry_after=2, times=2, channel="CA2")
             slack.fail_next("chat.update", status=200, error="fatal_error", times=2, channel="CB")
@@ -100,10 +85,8 @@ async def test_two_replicas_keep_cards_current_within_budget_through_slacks_refu
             store = CardStore(state.engine)
             await until(lambda: _none_live(store), 60, "cards still live after the migrations were validated")
         finally:
-            for process, _ in replicas:
-                process.terminate()
-            for process, _ in replicas:
-                process.wait(timeout=20)
+            for bot in (a, b):
+                await bot.terminate(timeout_s=20)
 
         updates = slack.calls_to("chat.update")
         by_card = {ts: [c for c in updates if c.args["ts"] == ts] for ts in (old_alpha, alpha, beta, gamma)}
@@ -126,7 +109,7 @@ async def test_two_replicas_keep_cards_current_within_budget_through_slacks_refu
 
         # The gone card was tried once and retired; a replica said so in its log.
         assert [c.response.get("error") for c in by_card[gamma]] == ["message_not_found"]
-        logs = "".join((tmp_path / f"{n}.log").read_text() for n in ("a", "b"))
+        logs = group.logs()
         assert re.search(
             rf"live card \d+ \(migration {GAMMA}\) retired: Slack answers message_not_found", logs
         )
@@ -145,33 +128,18 @@ async def test_two_replicas_keep_cards_current_within_budget_through_slacks_refu
     await state.close()
 
 
-class _Replica:
-    def __init__(self, http: aiohttp.ClientSession, url: str, slack: FakeSlack) -> None:
-        self.http, self.url, self.slack = http, url, slack
+async def show(bot: BotProcess, name: str, channel: str) -> str:
+    """`/amd migration <name>` in `channel`, signed as Slack signs it; the ts of the posted card."""
+    assert (await bot.slash(f"migration {name}", user="U1", channel=channel)).status == 200
 
-    async def show(self, name: str, channel: str) -> str:
-        """`/amd migration <name>` in `channel`, signed as Slack signs it; the ts of the posted card."""
-        fields = self.slack.slash_command_payload(f"migration {name}", user_id="U1", channel_id=channel)
-        body = urllib.parse.urlencode(fields).encode()
-        async with self.http.post(f"{self.url}/slack/events", data=body, headers=sign(body)) as response:
-            assert response.status == 200
+    def cards() -> list[str]:
+        return [m["ts"] for m in bot.slack.messages(channel) if name in json.dumps(m.get("blocks", []))]
 
-        async def posted() -> bool:
-            return bool(self._cards(name, channel))
+    async def posted() -> bool:
+        return bool(cards())
 
-        await until(posted, 30, f"no card for {name} in {channel}")
-        return self._cards(name, channel)[0]
-
-    def _cards(self, name: str, channel: str) -> list[str]:
-        return [m["ts"] for m in self.slack.messages(channel) if name in json.dumps(m.get("blocks", []))]
-
-
-async def _healthy(http: aiohttp.ClientSession, url: str) -> bool:
-    try:
-        async with http.get(f"{url}/readyz") as response:
-            return response.status == 200
-    except aiohttp.ClientError:
-        return False
+    await until(posted, 30, f"no card for {name} in {channel}")
+    return cards()[0]
 
 
 async def _none_live(store: CardStore) -> bool:

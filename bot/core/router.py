@@ -26,12 +26,16 @@ from bot.foundation.errors import UsageError
 from bot.foundation.ports import BackendUnavailable, CardRef
 from bot.foundation.suggest import unknown
 from bot.render.message import Context, Message, Text, error
-from bot.state.store import AuditEntry
+from bot.state.store import AuditEntry, unreachable
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 1000  # no real command is longer; anything bigger is pasted by mistake (or hostile)
 MAX_WORD = 200
+STORE_AWAY = (
+    "I cannot reach my state store just now (it is restarting, or the network is), so I did nothing. "
+    "Try again in a minute."
+)
 
 
 @dataclass(frozen=True)
@@ -140,7 +144,11 @@ class Router:
         except (BackendUnavailable, CatalogMissing) as exc:
             await ctx.surface.respond(error(str(exc)))
             return "error"
-        except Exception:
+        except Exception as exc:
+            if unreachable(exc):
+                log.warning("state store unreachable (%s): answered %r with try again", _brief(exc), ctx.text)
+                await ctx.surface.respond(error(STORE_AWAY))
+                return "unavailable"
             reference = uuid.uuid4().hex[:8]
             log.exception("command failed (reference %s): %r", reference, ctx.text)
             await ctx.surface.respond(error(f"Something went wrong on my side (reference `{reference}`)."))
@@ -178,9 +186,12 @@ class Router:
         self.seconds[command] = self.seconds.get(command, 0.0) + time.monotonic() - started
         try:
             await self.backends.state.record_audit(entry)
-        except Exception:
+        except Exception as exc:
             # The answer already went out; a state store hiccup must not turn it into an error.
-            log.exception("could not write the audit record for %s", command)
+            if unreachable(exc):
+                log.warning("audit record for %s not written: state store away (%s)", command, _brief(exc))
+            else:
+                log.exception("could not write the audit record for %s", command)
 
 
 def _split(text: str) -> tuple[list[str], str | None]:
@@ -195,6 +206,10 @@ def _split(text: str) -> tuple[list[str], str | None]:
     if any(len(w) > MAX_WORD for w in words):
         return [], f"One of the words is over {MAX_WORD} characters; names are shorter than that."
     return words, None
+
+
+def _brief(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
 def _first_problem(exc: ValidationError) -> str:

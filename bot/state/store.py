@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import URL, Connection, delete, event, insert, make_url, select, text
-from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.foundation.ports import BackendUnavailable
@@ -35,6 +36,11 @@ from bot.state.versions import MIGRATIONS
 
 log = logging.getLogger(__name__)
 _MIGRATION_LOCK_ID = 0x616D64  # any constant; PostgreSQL advisory locks are per database
+# The database is down, restarting or dropped the connection: the same request works once it is back.
+# Drivers raise some bare while connecting (refused; "the database system is starting up": SQLSTATE
+# class 08 is a connection exception, 57P an operator's shutdown or a server starting).
+_AWAY = (OSError, PoolTimeout)
+_AWAY_SQLSTATES = ("08", "57P")
 
 
 @dataclass(frozen=True)
@@ -156,6 +162,20 @@ class SqlState:
             for kind, statement in statements.items():
                 pruned[kind] = int((await conn.execute(statement)).rowcount or 0)
         return pruned
+
+
+def unreachable(exc: BaseException) -> bool:
+    """True when `exc` (or what caused it) says the state store cannot be reached just now, as opposed
+    to a bug or a refused statement. The engine pings pooled connections before use (pool_pre_ping),
+    so once the database is back the next statement reconnects by itself."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, _AWAY) or (isinstance(cause, DBAPIError) and cause.connection_invalidated):
+            return True
+        if str(getattr(cause, "sqlstate", "") or "").startswith(_AWAY_SQLSTATES):
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def _public(url: URL) -> str:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
+from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.core.backends import Backends
@@ -16,6 +18,7 @@ from bot.core.router import Refusal, Router
 from bot.foundation.ports import CardRef
 from bot.foundation.settings import Settings
 from bot.render.slack import fallback_text, parse_action_id, to_blocks
+from bot.state.store import unreachable
 from bot.surfaces.slack import SlackSurface, web_client
 
 log = logging.getLogger(__name__)
@@ -74,16 +77,32 @@ def create_app(
             clicked=CardRef(channel, ts) if ts else None,
         )
 
-    async def mention(ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def once_per_event(
+        body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse | None:
+        # Slack retries events it thinks were lost (same event_id): each is handled only once, on
+        # whichever replica gets it first. Checked before Bolt acks an event: without the state store
+        # the event is refused (not acked), so Slack delivers it again later instead of it being lost.
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if not event_id:
+            return await next()
+        try:
+            first = await backends.state.first_time(event_id)
+        except Exception as exc:
+            if not unreachable(exc):
+                raise
+            log.warning("event %s refused: the state store is unreachable; Slack will retry it", event_id)
+            return BoltResponse(status=503, body="state store unreachable; retry later")
+        return await next() if first else BoltResponse(status=200, body="")
+
+    async def mention(ack: AsyncAck, event: dict[str, Any]) -> None:
         await ack()
-        # Slack retries events it thinks were lost (same event_id): answer each only once.
-        if not await backends.state.first_time(body.get("event_id", "")):
-            return
         text = f"I answer `{settings.command}` commands here; `{settings.command} help` lists them."
         await app.client.chat_postMessage(
             channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"], text=text
         )
 
+    app.middleware(once_per_event)
     app.command(settings.command)(on_command)
     app.action(re.compile(r"^amd:"))(press)
     app.action(re.compile(r"^link:"))(ack_only)  # URL buttons also send an action that must be acked

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
@@ -28,6 +29,7 @@ from bot.core.router import Router
 from bot.migration.ingest import migration_routes
 from bot.migration.ledger import Ledger
 from bot.scheduler import start_scheduler
+from bot.state.store import unreachable
 from bot.surfaces.slack import SlackSurface, without_rate_limit_waits
 
 log = logging.getLogger(__name__)
@@ -75,7 +77,7 @@ def http_app(app: AsyncApp, backends: Backends, router: Router) -> web.Applicati
     async def metrics(_request: web.Request) -> web.Response:
         return web.Response(text=prometheus_text(router), content_type="text/plain")
 
-    web_app = web.Application(client_max_size=1024 * 1024)
+    web_app = web.Application(client_max_size=1024 * 1024, middlewares=[store_away])
     web_app.add_routes(
         [
             web.post("/slack/events", slack_events),
@@ -88,6 +90,31 @@ def http_app(app: AsyncApp, backends: Backends, router: Router) -> web.Applicati
     if token is not None:
         web_app.add_routes(migration_routes(Ledger.on(backends.state, backends.settings.migrations), token))
     return web_app
+
+
+STORE_AWAY_RETRY_S = 5
+
+
+@web.middleware
+async def store_away(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A request that needs the state store while it is away (restarting, unreachable) is answered 503
+    with Retry-After, so the client (a copy job, a load balancer) tries again; not a 500 and a traceback."""
+    try:
+        return await handler(request)
+    except Exception as exc:
+        if not unreachable(exc):
+            raise
+        log.warning(
+            "%s %s: 503, the state store is unreachable (%s)",
+            request.method,
+            request.path,
+            type(exc).__name__,
+        )
+        return web.json_response(
+            {"error": "the state store is unreachable just now; try again shortly"},
+            status=503,
+            headers={"Retry-After": str(STORE_AWAY_RETRY_S)},
+        )
 
 
 def slack_request_refusal(

@@ -1,8 +1,10 @@
 """amd-bot replicas as real OS processes (`amd-bot serve --http`) sharing one state store, each with
 its own home and its own copy of the demo warehouse, all talking to one FakeSlack in the test process.
+Settings reach them as an operator gives them: environment variables (`AMD_*`, `SLACK_*`).
 
-    a = await replica.start("a")
-    await a.slash("/amd test payment", user="U7", channel="C1")   # signed, like Slack's
+    async with replicas(demo_settings, state_url, tmp_path, poll_interval_s="1") as (group, slack):
+        a = await group.start("a")
+        await a.slash("/amd test payment", user="U7", channel="C1")   # signed, like Slack's
 """
 
 from __future__ import annotations
@@ -27,41 +29,55 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 90.0
 
 
-class BotProcess(BotHarness):
-    """One replica: Slack's side of it (slash commands, presses) and its OS process."""
+class SlackSide(BotHarness):
+    """Slack's side of a bot at `url` (a replica, or a load balancer in front of several): signed slash
+    commands, presses and events, and FakeSlack's record of what the bot answered."""
 
-    def __init__(self, name: str, slack: FakeSlack, home: Path, env: Mapping[str, str]) -> None:
-        self.name, self.slack, self.home, self._env = name, slack, home, dict(env)
+    def __init__(self, slack: FakeSlack, url: str) -> None:
+        self.slack, self.url = slack, url
         self._session = aiohttp.ClientSession()
-        self.proc: asyncio.subprocess.Process | None = None
-        self.url = ""
 
-    async def start(self) -> None:
-        port = _free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        log = (self.home / f"{self.name}.log").open("ab")
-        argv = [sys.executable, "-m", "bot.cli", "serve", "--http"]
-        argv += ["--host", "127.0.0.1", "--port", str(port)]
-        self.proc = await asyncio.create_subprocess_exec(
-            *argv, cwd=self.home, env=self._env, stdout=log, stderr=log, stdin=asyncio.subprocess.DEVNULL
-        )
-        log.close()
-        async with asyncio.timeout(START_TIMEOUT_S):
-            while not await self._ready():
-                if self.proc.returncode is not None:
-                    raise RuntimeError(f"replica {self.name} exited: {self.log_tail()}")
-                await asyncio.sleep(0.2)
-
-    async def _ready(self) -> bool:
+    async def ready(self) -> bool:
+        """/readyz answers 200 (False also when nothing listens)."""
         try:
             async with self._session.get(f"{self.url}/readyz") as resp:
                 return resp.status == 200
         except aiohttp.ClientError:
             return False
 
+
+class BotProcess(SlackSide):
+    """One replica: Slack's side of it and its OS process (log in `home/<name>.log`)."""
+
+    def __init__(self, name: str, slack: FakeSlack, home: Path, env: Mapping[str, str]) -> None:
+        super().__init__(slack, "")
+        self.name, self.home, self._env = name, home, dict(env)
+        self.proc: asyncio.subprocess.Process | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        log = self.log.open("ab")
+        argv = [sys.executable, "-m", "bot.cli", "serve", "--http"]
+        argv += ["--host", "127.0.0.1", "--port", str(self.port)]
+        self.proc = await asyncio.create_subprocess_exec(
+            *argv, cwd=self.home, env=self._env, stdout=log, stderr=log, stdin=asyncio.subprocess.DEVNULL
+        )
+        log.close()
+        async with asyncio.timeout(START_TIMEOUT_S):
+            while not await self.ready():
+                if self.proc.returncode is not None:
+                    raise RuntimeError(f"replica {self.name} exited: {self.log_tail()}")
+                await asyncio.sleep(0.2)
+
+    @property
+    def log(self) -> Path:
+        return self.home / f"{self.name}.log"
+
     def log_tail(self, lines: int = 30) -> str:
-        log = self.home / f"{self.name}.log"
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else ""
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
 
     async def kill(self) -> None:
         """SIGKILL: no cleanup at all, as when a node dies or the OOM killer strikes."""
@@ -107,6 +123,10 @@ class Replicas:
         await bot.start()
         return bot
 
+    def logs(self) -> str:
+        """Every replica's log, one after the other."""
+        return "".join(bot.log.read_text(errors="replace") for bot in self.started if bot.log.exists())
+
     async def close(self) -> None:
         for bot in self.started:
             await bot.close()
@@ -119,7 +139,8 @@ class Replicas:
 async def replicas(
     demo: Settings, state_url: str, root: Path, **settings: str
 ) -> AsyncIterator[tuple[Replicas, FakeSlack]]:
-    """Replicas of the demo bot on `state_url`; `settings` are more AMD_* variables (by setting name)."""
+    """Replicas of the demo bot on `state_url`; `settings` are more AMD_* variables (by setting name,
+    values as in the environment: JSON for lists and objects)."""
     async with FakeSlack() as slack:
         # Only what we set: the developer's own AMD_*/SLACK_* variables must not leak into the replicas.
         inherited = {k: v for k, v in os.environ.items() if not k.startswith(("AMD_", "SLACK_"))}
@@ -142,7 +163,7 @@ async def replicas(
             await group.close()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
