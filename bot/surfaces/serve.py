@@ -16,15 +16,18 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.request.internals import parse_body
 from sqlalchemy import text
 
+from bot.core import cards
 from bot.core.backends import Backends
 from bot.core.command import Command
 from bot.core.router import Router
+from bot.foundation.metrics import ACK_SECONDS, set_live_cards
 from bot.migration.ingest import migration_routes
 from bot.migration.ledger import Ledger
 from bot.scheduler import start_scheduler
@@ -32,10 +35,11 @@ from bot.surfaces.slack import SlackSurface, without_rate_limit_waits
 
 log = logging.getLogger(__name__)
 REPLAY_WINDOW_S = 300  # Slack's: a signed request older (or newer) than this is refused as a replay
+_KINDS = frozenset({"block_actions", "event_callback", "url_verification", "view_submission", "shortcut"})
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits, and few: int() of 5,000 digits raises
 
 
-def http_app(app: AsyncApp, backends: Backends, router: Router) -> web.Application:
+def http_app(app: AsyncApp, backends: Backends) -> web.Application:
     signing_secret = backends.settings.slack_signing_secret
     if signing_secret is None:
         raise ValueError(
@@ -56,7 +60,10 @@ def http_app(app: AsyncApp, backends: Backends, router: Router) -> web.Applicati
             return web.json_response({"error": "the body is neither a form nor a JSON object"}, status=400)
         headers: Any = request.headers  # Bolt reads a multidict as it reads a dict of lists
         bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=headers)
-        return await to_aiohttp_response(await app.async_dispatch(bolt_request))
+        # Bolt returns from dispatch when the listener acks (process_before_response=False).
+        with ACK_SECONDS.labels(request_kind(bolt_request.body)).time():
+            answer = await app.async_dispatch(bolt_request)
+        return await to_aiohttp_response(answer)
 
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
@@ -73,7 +80,11 @@ def http_app(app: AsyncApp, backends: Backends, router: Router) -> web.Applicati
         return web.json_response({"ok": True, "entities": len(backends.catalog.entities)})
 
     async def metrics(_request: web.Request) -> web.Response:
-        return web.Response(text=prometheus_text(router), content_type="text/plain")
+        try:
+            set_live_cards([card.kind for card in await cards.unsettled(backends)])
+        except Exception as exc:  # the other metrics are worth serving while the store is away
+            log.warning("live cards not counted: state store unreachable: %s", type(exc).__name__)
+        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     web_app = web.Application(client_max_size=1024 * 1024)
     web_app.add_routes(
@@ -116,19 +127,12 @@ def slack_body(raw: bytes, content_type: str) -> str | None:
     return text if isinstance(parsed, dict) else None
 
 
-def prometheus_text(router: Router) -> str:
-    lines = [
-        "# HELP amd_commands_total Commands and button presses handled, by outcome.",
-        "# TYPE amd_commands_total counter",
-        *(
-            f'amd_commands_total{{command="{c}",outcome="{o}"}} {n}'
-            for (c, o), n in sorted(router.outcomes.items())
-        ),
-        "# HELP amd_command_seconds_total Time spent answering, by command.",
-        "# TYPE amd_command_seconds_total counter",
-        *(f'amd_command_seconds_total{{command="{c}"}} {s:.3f}' for c, s in sorted(router.seconds.items())),
-    ]
-    return "\n".join(lines) + "\n"
+def request_kind(body: Mapping[str, Any]) -> str:
+    """A bounded label for a Slack request: `command`, or the payload's type (block_actions, …)."""
+    if "command" in body:
+        return "command"
+    kind = body.get("type")
+    return kind if kind in _KINDS else "other"
 
 
 async def serve_http(
@@ -143,7 +147,7 @@ async def serve_http(
     """Serve until `until()` returns: it waits for the stop signal and drains, while requests for the
     work still going (a Cancel press) are served."""
     backends = router.backends
-    runner = web.AppRunner(http_app(app, backends, router))
+    runner = web.AppRunner(http_app(app, backends))
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     scheduler = start_scheduler(backends, SlackSurface(without_rate_limit_waits(app.client)), commands)
