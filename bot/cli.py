@@ -10,6 +10,7 @@ from typing import TextIO
 from pydantic import ValidationError
 
 from bot import runtime
+from bot.foundation import logs
 from bot.foundation.settings import Settings
 from bot.migration.cli import add_migration_commands
 from demo.migration.cli import add_demo_migrate
@@ -48,16 +49,17 @@ class CurrentStderr(logging.StreamHandler[TextIO]):
 
 def configure_logging(settings: Settings, *, console: bool, verbose: bool) -> None:
     """A console's log goes to a file under AMD_HOME (and to stderr with -v): log lines printed between
-    answers read like part of them. A server logs to stderr, where its platform collects it."""
+    answers read like part of them. A server logs to stderr, where its platform collects it, as
+    AMD_LOG_FORMAT says (plain, or JSON lines)."""
     level = logging.DEBUG if verbose else logging.INFO if console else logging.WARNING
-    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     handlers: list[logging.Handler] = []
     if console:
         settings.home.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(settings.home / runtime.LOG_FILE, encoding="utf-8"))
     if verbose or not console:
         handlers.append(CurrentStderr())
-    logging.basicConfig(level=level, format=fmt, handlers=handlers, force=True)
+    # JSON lines are for a log platform: the console's reader is a person.
+    logs.install(handlers, level=level, kind="plain" if console else settings.log_format)
 
 
 def parser() -> argparse.ArgumentParser:

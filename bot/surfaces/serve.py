@@ -27,6 +27,7 @@ from bot.core import cards
 from bot.core.backends import Backends
 from bot.core.command import Command
 from bot.core.router import Router
+from bot.foundation.logs import request_scope
 from bot.foundation.metrics import ACK_SECONDS, set_live_cards
 from bot.migration.ingest import migration_routes
 from bot.migration.ledger import Ledger
@@ -48,6 +49,10 @@ def http_app(app: AsyncApp, backends: Backends) -> web.Application:
     secret = signing_secret.get_secret_value().encode()
 
     async def slack_events(request: web.Request) -> web.Response:
+        with request_scope():
+            return await slack_event(request)
+
+    async def slack_event(request: web.Request) -> web.Response:
         # Checked before Bolt sees the request: Bolt answers a non-numeric timestamp, or a body that
         # is neither form nor JSON, with a 500 and a traceback. Bolt then verifies the signature again.
         raw = await request.read()
