@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from typing import TextIO
@@ -62,6 +63,15 @@ def configure_logging(settings: Settings, *, console: bool, verbose: bool) -> No
     logs.install(handlers, level=level, kind="plain" if console else settings.log_format)
 
 
+def run_doctor(settings: Settings) -> int:
+    """Prints one line per check; the exit status is 0 only when every check passed."""
+    from bot.doctor import diagnose, report
+
+    findings = asyncio.run(diagnose(settings))
+    print(report(findings))
+    return 0 if all(f.passed for f in findings) else 1
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="amd-bot", description="Slack data-ops bot for the AMD.")
     top.add_argument(
@@ -101,6 +111,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0", help="HTTP bind address")  # noqa: S104 - a server's job
     serve.add_argument("--port", type=int, default=8080)
 
+    sub.add_parser("doctor", help="check every configured system; exit 0 only if all pass")
+
     demo = sub.add_parser("demo", help="the embedded demo world")
     demo_sub = demo.add_subparsers(dest="demo_cmd", required=True)
     build = demo_sub.add_parser("build", help="build (or rebuild with --force) the demo warehouse")
@@ -113,7 +125,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     settings = load_settings()
-    in_console = args.cmd == "console" or (args.cmd is None and settings.slack_mode == "console")
+    # The doctor's own lines are its answer: what the adapters log goes to the file, as the console's.
+    in_console = args.cmd in ("console", "doctor") or (args.cmd is None and settings.slack_mode == "console")
     configure_logging(settings, console=in_console, verbose=args.verbose)
     if getattr(args, "migration_handler", None):
         raise SystemExit(args.migration_handler(args, settings))
@@ -135,6 +148,8 @@ def main(argv: list[str] | None = None) -> None:
             )
         refuse_unsafe_serving(settings, http=args.http)
         runtime.run(runtime.serve(settings, http=args.http, host=args.host, port=args.port))
+    elif args.cmd == "doctor":
+        raise SystemExit(run_doctor(settings))
     elif args.cmd == "demo" and args.demo_cmd == "build":
         from demo.world import ensure_demo
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, Connection, delete, event, insert, make_url, select, text
+from sqlalchemy import URL, Connection, delete, event, func, insert, inspect, make_url, select, text
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -33,6 +33,13 @@ from bot.state.versions import MIGRATIONS
 
 log = logging.getLogger(__name__)
 _MIGRATION_LOCK_ID = 0x616D64  # any constant; PostgreSQL advisory locks are per database
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    current: str | None  # None: an empty store (the first start creates the schema)
+    head: str  # what this code needs
+    known: bool  # False: a newer amd-bot migrated it further than this code knows
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,11 @@ class SqlState:
             raise BackendUnavailable(
                 f"the state store at {self.where} cannot be used: {type(exc).__name__}: {detail}"
             ) from None
+
+    async def schema_status(self) -> SchemaStatus:
+        """Where the schema is against what this code needs, without changing anything."""
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(_schema_status)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -176,6 +188,14 @@ def _apply_migrations(conn: Connection) -> int:
             )
         )
     return max((m.version for m in MIGRATIONS), default=0)
+
+
+def _schema_status(conn: Connection) -> SchemaStatus:
+    head = max(m.version for m in MIGRATIONS)
+    if not inspect(conn).has_table(schema_version.name):
+        return SchemaStatus(None, str(head), known=True)
+    current = conn.execute(select(func.max(schema_version.c.version))).scalar()
+    return SchemaStatus(None if current is None else str(current), str(head), known=(current or 0) <= head)
 
 
 def _now() -> datetime:
