@@ -14,6 +14,7 @@ from bot import runtime
 from bot.foundation import logs
 from bot.foundation.settings import Settings
 from bot.migration.cli import add_migration_commands
+from bot.state.cli import add_db_commands
 from demo.migration.cli import add_demo_migrate
 
 
@@ -119,6 +120,7 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--force", action="store_true")
     add_demo_migrate(demo_sub)
     add_migration_commands(sub)
+    add_db_commands(sub)
     return top
 
 

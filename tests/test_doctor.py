@@ -12,9 +12,11 @@ import yaml
 from pydantic import SecretStr
 
 from bot.doctor.slack import NEEDED_SCOPES, check_slack
-from bot.doctor.systems import check_ingest_token
+from bot.doctor.systems import check_ingest_token, check_state
 from bot.foundation.settings import Settings
+from bot.state.store import SqlState
 from tests.slack_fake.web_api import FakeSlack
+from tests.support.legacy_state import hand_rolled_store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,3 +123,19 @@ def test_the_scopes_the_doctor_wants_are_the_manifests() -> None:
     manifest = yaml.safe_load((ROOT / "deploy" / "slack" / "manifest.yaml").read_text())
 
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == NEEDED_SCOPES
+
+
+async def test_a_store_behind_the_code_names_the_upgrade_command(bot_settings: Settings) -> None:
+    state = SqlState(bot_settings.state_dsn)
+    try:
+        async with state.engine.begin() as conn:
+            await conn.run_sync(hand_rolled_store, 5)
+    finally:
+        await state.close()
+
+    behind = await check_state(bot_settings)
+
+    assert not behind.passed
+    assert "schema at 0005, this amd-bot needs 0006" in behind.detail and "amd-bot db upgrade" in str(
+        behind.fix
+    )
