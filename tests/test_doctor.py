@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from bot.doctor.slack import NEEDED_SCOPES, check_slack
 from bot.doctor.systems import check_ingest_token, check_state
 from bot.foundation.settings import Settings
+from bot.state import migrate
 from bot.state.store import SqlState
 from tests.slack_fake.web_api import FakeSlack
 from tests.support.legacy_state import hand_rolled_store
@@ -136,6 +137,7 @@ async def test_a_store_behind_the_code_names_the_upgrade_command(bot_settings: S
     behind = await check_state(bot_settings)
 
     assert not behind.passed
-    assert "schema at 0005, this amd-bot needs 0006" in behind.detail and "amd-bot db upgrade" in str(
-        behind.fix
+    assert (
+        f"schema at 0005, this amd-bot needs {migrate.head()}" in behind.detail
+        and "amd-bot db upgrade" in str(behind.fix)
     )

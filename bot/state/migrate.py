@@ -76,18 +76,18 @@ def upgrade(conn: Connection) -> Upgraded:
         log.info("state schema: hand-rolled version %d is revision %s", legacy, legacy_revision(legacy))
         command.stamp(cfg, legacy_revision(legacy))
     command.upgrade(cfg, "head")
-    return Upgraded(before, _head())
+    return Upgraded(before, head())
 
 
 def status(conn: Connection) -> SchemaStatus:
-    head = _head()
+    newest = head()
     if _has_version_table(conn):
         context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
         current = context.get_current_revision()
     else:
         legacy = _legacy_version(conn)
         current = None if legacy is None else legacy_revision(legacy)
-    return SchemaStatus(current, head, current is None or _known(current))
+    return SchemaStatus(current, newest, current is None or _known(current))
 
 
 def _known(revision: str) -> bool:
@@ -110,10 +110,11 @@ async def file_lock(database: Path | None) -> AsyncIterator[None]:
         yield  # closing the file releases the lock
 
 
-def _head() -> str:
-    head = ScriptDirectory(str(REVISIONS)).get_current_head()
-    assert head is not None, "bot/state/revisions/versions has no revision"
-    return head
+def head() -> str:
+    """The newest revision this code has."""
+    newest = ScriptDirectory(str(REVISIONS)).get_current_head()
+    assert newest is not None, "bot/state/revisions/versions has no revision"
+    return newest
 
 
 def _has_version_table(conn: Connection) -> bool:
