@@ -16,7 +16,7 @@ from bot.core.router import Refusal, Router
 from bot.foundation.ports import CardRef
 from bot.foundation.settings import Settings
 from bot.render.slack import fallback_text, parse_action_id, to_blocks
-from bot.surfaces.request_ids import with_request_id
+from bot.surfaces.observe import observe_request
 from bot.surfaces.slack import SlackSurface, web_client
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def create_app(
             channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"], text=text
         )
 
-    app.use(with_request_id)
+    app.use(observe_request)
     app.command(settings.command)(on_command)
     app.action(re.compile(r"^amd:"))(press)
     app.action(re.compile(r"^link:"))(ack_only)  # URL buttons also send an action that must be acked

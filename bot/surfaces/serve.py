@@ -28,7 +28,7 @@ from bot.core.backends import Backends
 from bot.core.command import Command
 from bot.core.router import Router
 from bot.foundation.logs import request_scope
-from bot.foundation.metrics import ACK_SECONDS, set_live_cards
+from bot.foundation.metrics import set_live_cards
 from bot.migration.ingest import migration_routes
 from bot.migration.ledger import Ledger
 from bot.scheduler import start_scheduler
@@ -36,7 +36,6 @@ from bot.surfaces.slack import SlackSurface, without_rate_limit_waits
 
 log = logging.getLogger(__name__)
 REPLAY_WINDOW_S = 300  # Slack's: a signed request older (or newer) than this is refused as a replay
-_KINDS = frozenset({"block_actions", "event_callback", "url_verification", "view_submission", "shortcut"})
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits, and few: int() of 5,000 digits raises
 
 
@@ -49,7 +48,7 @@ def http_app(app: AsyncApp, backends: Backends) -> web.Application:
     secret = signing_secret.get_secret_value().encode()
 
     async def slack_events(request: web.Request) -> web.Response:
-        with request_scope():
+        with request_scope():  # the refusals below are logged with the id too; Bolt's middleware keeps it
             return await slack_event(request)
 
     async def slack_event(request: web.Request) -> web.Response:
@@ -65,10 +64,7 @@ def http_app(app: AsyncApp, backends: Backends) -> web.Application:
             return web.json_response({"error": "the body is neither a form nor a JSON object"}, status=400)
         headers: Any = request.headers  # Bolt reads a multidict as it reads a dict of lists
         bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=headers)
-        # Bolt returns from dispatch when the listener acks (process_before_response=False).
-        with ACK_SECONDS.labels(request_kind(bolt_request.body)).time():
-            answer = await app.async_dispatch(bolt_request)
-        return await to_aiohttp_response(answer)
+        return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
@@ -130,14 +126,6 @@ def slack_body(raw: bytes, content_type: str) -> str | None:
     except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return None
     return text if isinstance(parsed, dict) else None
-
-
-def request_kind(body: Mapping[str, Any]) -> str:
-    """A bounded label for a Slack request: `command`, or the payload's type (block_actions, …)."""
-    if "command" in body:
-        return "command"
-    kind = body.get("type")
-    return kind if kind in _KINDS else "other"
 
 
 async def serve_http(
