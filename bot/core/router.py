@@ -22,6 +22,7 @@ from bot.core.command import Command, Ctx
 from bot.core.surface import Surface
 from bot.foundation.catalog import CatalogMissing
 from bot.foundation.errors import UsageError
+from bot.foundation.logs import current_request_id
 from bot.foundation.metrics import COMMAND_SECONDS
 from bot.foundation.ports import BackendUnavailable, CardRef
 from bot.foundation.suggest import unknown
@@ -138,7 +139,8 @@ class Router:
             await ctx.surface.respond(error(str(exc)))
             return "error"
         except Exception:
-            reference = uuid.uuid4().hex[:8]
+            # The request's id when there is one: it finds every log line of this request.
+            reference = current_request_id() or uuid.uuid4().hex[:8]
             log.exception("command failed (reference %s): %r", reference, ctx.text)
             await ctx.surface.respond(error(f"Something went wrong on my side (reference `{reference}`)."))
             return "error"

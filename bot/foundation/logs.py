@@ -30,6 +30,11 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+def current_request_id() -> str | None:
+    found = _request_id.get()
+    return None if found == NO_REQUEST else found
+
+
 @contextmanager
 def request_scope() -> Iterator[str]:
     """Everything logged inside, and in tasks started inside, carries one request id: the one already

@@ -1,9 +1,10 @@
 """What /metrics serves, on prometheus-client's registry of this process: each replica is scraped on
 its own, so no multi-process aggregation is needed.
 
-The metrics are recorded where every request or call passes anyway: the HTTP endpoint (acks), the
-router (commands), a wrapper around each port built in bot/wiring.py (backend calls), the state
-store's engine, the Slack clients' retry handlers (Web API calls and 429s) and the scheduler.
+The metrics are recorded where every request or call passes anyway: a Bolt middleware (acks, over
+HTTP and Socket Mode), the router (commands), a wrapper around each port built in bot/wiring.py
+(backend calls), the state store's engine, the Slack clients' retry handlers (Web API calls and 429s)
+and the scheduler.
 """
 
 from __future__ import annotations
