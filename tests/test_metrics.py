@@ -104,3 +104,14 @@ async def test_the_scheduler_reports_how_late_its_jobs_start(bot: BotHarness) ->
     finally:
         scheduler.shutdown(wait=False)
     assert total(await scrape(bot), "amd_scheduler_lag_seconds_count", **job) == before + 1
+
+
+async def test_a_refused_statement_counts_as_a_state_error(bot: BotHarness) -> None:
+    before = await scrape(bot)
+    assert await bot.backends.state.first_time("Ev0METRICS")
+    assert not await bot.backends.state.first_time("Ev0METRICS")  # Slack's retry: the insert conflicts
+    after = await scrape(bot)
+    labels = {"system": "state", "call": "INSERT"}
+    name = "amd_backend_call_seconds_count"
+    assert total(after, name, **labels, outcome="ok") - total(before, name, **labels, outcome="ok") == 1
+    assert total(after, name, **labels, outcome="error") - total(before, name, **labels, outcome="error") == 1

@@ -28,7 +28,6 @@ class _Metered:
         value = getattr(self._adapter, name)
         if name.startswith("_") or name == "close" or not inspect.iscoroutinefunction(value):
             return value
-        histogram = BACKEND_SECONDS
 
         @functools.wraps(value)
         async def timed(*args: Any, **kwargs: Any) -> Any:
@@ -41,6 +40,6 @@ class _Metered:
                 raise
             finally:
                 elapsed = time.perf_counter() - started
-                histogram.labels(self._system, name, outcome_of(failure)).observe(elapsed)
+                BACKEND_SECONDS.labels(self._system, name, outcome_of(failure)).observe(elapsed)
 
         return timed

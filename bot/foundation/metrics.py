@@ -60,7 +60,6 @@ SCHEDULER_LAG = Histogram(
 LIVE_CARDS = Gauge("amd_live_cards", "Live cards not settled yet in the state store, by kind.", ["kind"])
 
 _STATEMENTS = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"})
-_STARTED = "amd_metrics_started"
 
 
 def outcome_of(exc: BaseException | None) -> str:
@@ -79,29 +78,29 @@ def outcome_of(exc: BaseException | None) -> str:
 
 
 def meter_engine(engine: Engine) -> None:
-    """Every statement the state store runs, timed as a `state` backend call by its verb."""
+    """Every statement the state store runs, timed as a `state` backend call by its verb. The start
+    time rides on the statement's own execution context, so a cancelled statement leaves nothing."""
 
-    def before(conn: Any, _cursor: Any, _statement: str, *_args: Any) -> None:
-        conn.info.setdefault(_STARTED, []).append(time.perf_counter())
+    def before(_conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, _many: bool) -> None:
+        context.amd_started = time.perf_counter()
 
-    def after(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        _observe_statement(conn, statement, "ok")
+    def after(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
+        _observe_statement(context, statement, "ok")
 
-    def failed(context: Any) -> None:
-        conn = context.connection
-        if conn is not None and conn.info.get(_STARTED):
-            _observe_statement(conn, context.statement or "", "error")
+    def failed(exception_context: Any) -> None:
+        context = exception_context.execution_context
+        if context is not None and hasattr(context, "amd_started"):
+            _observe_statement(context, exception_context.statement or "", "error")
 
     event.listen(engine, "before_cursor_execute", before)
     event.listen(engine, "after_cursor_execute", after)
     event.listen(engine, "handle_error", failed)
 
 
-def _observe_statement(conn: Any, statement: str, outcome: str) -> None:
-    started: list[float] = conn.info[_STARTED]
+def _observe_statement(context: Any, statement: str, outcome: str) -> None:
     verb = statement.lstrip().split(" ", 1)[0].upper()
     call = verb if verb in _STATEMENTS else "other"
-    BACKEND_SECONDS.labels("state", call, outcome).observe(time.perf_counter() - started.pop())
+    BACKEND_SECONDS.labels("state", call, outcome).observe(time.perf_counter() - context.amd_started)
 
 
 def set_live_cards(kinds: Sequence[str]) -> None:
