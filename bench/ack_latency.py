@@ -102,7 +102,7 @@ async def serve(mode: str, port: int, api_url: str, home: Path) -> None:
         backends = await build_backends(settings, warehouse=SlowWarehouse(build_warehouse(settings), SLOW_S))
         router = Router(commands.COMMANDS, backends)
         session = aiohttp.ClientSession()  # lives as long as this server process
-        app = http_app(create_app(settings, backends, router, session), backends, router)
+        app = http_app(create_app(settings, backends, router, session), backends)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from typing import TextIO
@@ -10,8 +11,10 @@ from typing import TextIO
 from pydantic import ValidationError
 
 from bot import runtime
+from bot.foundation import logs
 from bot.foundation.settings import Settings
 from bot.migration.cli import add_migration_commands
+from bot.state.cli import add_db_commands
 from demo.migration.cli import add_demo_migrate
 
 
@@ -48,16 +51,26 @@ class CurrentStderr(logging.StreamHandler[TextIO]):
 
 def configure_logging(settings: Settings, *, console: bool, verbose: bool) -> None:
     """A console's log goes to a file under AMD_HOME (and to stderr with -v): log lines printed between
-    answers read like part of them. A server logs to stderr, where its platform collects it."""
+    answers read like part of them. A server logs to stderr, where its platform collects it, as
+    AMD_LOG_FORMAT says (plain, or JSON lines)."""
     level = logging.DEBUG if verbose else logging.INFO if console else logging.WARNING
-    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     handlers: list[logging.Handler] = []
     if console:
         settings.home.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(settings.home / runtime.LOG_FILE, encoding="utf-8"))
     if verbose or not console:
         handlers.append(CurrentStderr())
-    logging.basicConfig(level=level, format=fmt, handlers=handlers, force=True)
+    # JSON lines are for a log platform: the console's reader is a person.
+    logs.install(handlers, level=level, kind="plain" if console else settings.log_format)
+
+
+def run_doctor(settings: Settings) -> int:
+    """Prints one line per check; the exit status is 0 only when every check passed."""
+    from bot.doctor import diagnose, report
+
+    findings = asyncio.run(diagnose(settings))
+    print(report(findings))
+    return 0 if all(f.passed for f in findings) else 1
 
 
 def parser() -> argparse.ArgumentParser:
@@ -99,19 +112,23 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0", help="HTTP bind address")  # noqa: S104 - a server's job
     serve.add_argument("--port", type=int, default=8080)
 
+    sub.add_parser("doctor", help="check every configured system; exit 0 only if all pass")
+
     demo = sub.add_parser("demo", help="the embedded demo world")
     demo_sub = demo.add_subparsers(dest="demo_cmd", required=True)
     build = demo_sub.add_parser("build", help="build (or rebuild with --force) the demo warehouse")
     build.add_argument("--force", action="store_true")
     add_demo_migrate(demo_sub)
     add_migration_commands(sub)
+    add_db_commands(sub)
     return top
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     settings = load_settings()
-    in_console = args.cmd == "console" or (args.cmd is None and settings.slack_mode == "console")
+    # The doctor's own lines are its answer: what the adapters log goes to the file, as the console's.
+    in_console = args.cmd in ("console", "doctor") or (args.cmd is None and settings.slack_mode == "console")
     configure_logging(settings, console=in_console, verbose=args.verbose)
     if getattr(args, "migration_handler", None):
         raise SystemExit(args.migration_handler(args, settings))
@@ -133,6 +150,8 @@ def main(argv: list[str] | None = None) -> None:
             )
         refuse_unsafe_serving(settings, http=args.http)
         runtime.run(runtime.serve(settings, http=args.http, host=args.host, port=args.port))
+    elif args.cmd == "doctor":
+        raise SystemExit(run_doctor(settings))
     elif args.cmd == "demo" and args.demo_cmd == "build":
         from demo.world import ensure_demo
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.core import cards
@@ -15,6 +16,7 @@ from bot.core.backends import Backends
 from bot.core.cards import Refresh
 from bot.core.command import Command
 from bot.core.surface import Surface
+from bot.foundation.metrics import SCHEDULER_LAG
 from commands.migration import check_stalls
 from commands.test.lifecycle import reconcile_lost
 
@@ -92,8 +94,16 @@ def start_scheduler(
         max_instances=1,
         misfire_grace_time=120,
     )
+    scheduler.add_listener(observe_lag, EVENT_JOB_SUBMITTED)
     scheduler.start()
     return scheduler
+
+
+def observe_lag(event: JobSubmissionEvent, *, now: datetime | None = None) -> None:
+    """How late each job starts: a busy event loop or a long pause shows here before anywhere else."""
+    now = now or datetime.now(UTC)
+    for scheduled in event.scheduled_run_times:
+        SCHEDULER_LAG.labels(event.job_id).observe(max(0.0, (now - scheduled).total_seconds()))
 
 
 async def reconcile_lost_runs(backends: Backends, surface: Surface) -> None:

@@ -10,8 +10,10 @@ from collections.abc import Callable
 
 from bot.core.access import Policy
 from bot.core.backends import Backends, manifest_stamp
+from bot.core.metered import metered
 from bot.core.stats import StatsService
 from bot.foundation.catalog import Catalog
+from bot.foundation.metrics import meter_engine
 from bot.foundation.ports import Orchestrator, Warehouse
 from bot.foundation.settings import Settings
 from bot.state.leases import Leases
@@ -60,17 +62,18 @@ async def build_backends(
     stamp = manifest_stamp(settings.manifest_path)  # before loading: a change in between is seen next check
     catalog = Catalog.load(settings.manifest_path, settings.owners, settings.entities)
     state = SqlState(settings.state_dsn)
+    meter_engine(state.engine.sync_engine)
     await state.migrate()
     leases = Leases(state.engine, ttl_s=settings.lease_ttl_s, poll_s=settings.cancel_poll_s)
     await leases.start()
-    chosen = warehouse or build_warehouse(settings)
-    orchestrator = build_orchestrator(settings)
+    chosen = metered(warehouse or build_warehouse(settings), "warehouse")
+    orchestrator = metered(build_orchestrator(settings), "orchestrator")
     return Backends(
         settings=settings,
         catalog=catalog,
         warehouse=chosen,
         orchestrator=orchestrator,
-        dbt=DbtCliRunner(settings, leases),
+        dbt=metered(DbtCliRunner(settings, leases), "dbt"),
         state=state,
         stats=StatsService(chosen, settings.stats_cache_ttl_s, builds=BuildLog(settings, orchestrator)),
         policy=Policy(settings.access, settings.admins, settings.groups),

@@ -1,4 +1,6 @@
-"""The deployment files parse, fit together (names, ports, labels, probes) and carry no secret values."""
+"""The deployment files are valid Kubernetes objects (checked against the Kubernetes schemas that
+kubernetes-validate ships, offline), fit together (names, ports, labels, probes), carry no secret
+values, and the image's default command starts with the Secret the deploy README documents."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import pytest
 import yaml
 
@@ -23,6 +26,8 @@ K8S_KINDS = {
     "service.yaml": "Service",
     "serviceaccount.yaml": "ServiceAccount",
 }
+# The oldest Kubernetes minor the manifests are meant for (GKE's oldest in standard support) and the newest.
+KUBERNETES_VERSIONS = ("1.32", kubernetes_validate.latest_version())
 SECRET_ENV = re.compile(r"TOKEN|SECRET|PASSWORD|_PWD$|STATE_URL")
 # Literal credentials: Slack tokens, private keys, and a password inside a URL unless it is a $VARIABLE.
 LITERAL_SECRETS = re.compile(
@@ -53,12 +58,29 @@ def bot(pod: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-@pytest.mark.parametrize("path", sorted(DEPLOY.rglob("*.y*ml")), ids=lambda p: str(p.relative_to(DEPLOY)))
-def test_every_yaml_file_parses(path: Path) -> None:
-    documents = list(yaml.safe_load_all(path.read_text()))
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("name", sorted(K8S_KINDS))
+def test_every_kubernetes_object_is_valid_for_the_kubernetes_api(name: str, version: str) -> None:
+    documents = list(yaml.safe_load_all((DEPLOY / "k8s" / name).read_text()))
 
     assert documents
-    assert all(isinstance(d, dict) for d in documents)
+    for document in documents:
+        # strict: a field Kubernetes does not know (a typo, a wrong level) is an error, not ignored
+        kubernetes_validate.validate(document, version, strict=True)
+
+
+def test_the_schema_check_catches_a_misplaced_field() -> None:
+    deployment = k8s("deployment.yaml")
+    deployment["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]["httpGet"]["prot"] = "http"
+
+    with pytest.raises(kubernetes_validate.ValidationError, match="'prot' was unexpected"):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSIONS[-1], strict=True)
+
+
+def test_the_slack_manifest_parses() -> None:
+    manifest = yaml.safe_load((DEPLOY / "slack" / "manifest.yaml").read_text())
+
+    assert manifest["features"]["slash_commands"][0]["command"] == "/amd"
 
 
 def test_the_kubernetes_objects_are_the_expected_kinds() -> None:

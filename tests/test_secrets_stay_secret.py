@@ -4,21 +4,25 @@ anything that reached Slack."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
 import socket
 import subprocess
 import sys
+import urllib.parse
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from pydantic import SecretStr
 
 from bot.foundation.ports import BackendUnavailable
 from bot.foundation.settings import Settings
 from bot.state.store import SqlState
+from tests.slack_fake.web_api import FakeSlack
 from tests.support import bot as harness
 from tests.support.bot import running_bot
 from tests.support.postgres import scratch_database
@@ -138,3 +142,78 @@ def test_a_malformed_state_url_is_reported_without_echoing_it() -> None:
         SqlState(f"postgresql+asyncpg://amd:{STATE_PASSWORD}@db:port/amd")
 
     assert STATE_PASSWORD not in str(failed.value)
+
+
+async def test_a_server_logs_json_lines_with_a_request_id_and_never_a_secret(
+    demo_settings: Settings, tmp_path: Path
+) -> None:
+    """`amd-bot -v serve --http` with AMD_LOG_FORMAT=json, every secret set: each stderr line is one
+    JSON object, the lines of one Slack request share its id (the ack and the work after it), and no
+    secret is in any of them."""
+    port = _free_port()
+    async with FakeSlack() as slack:
+        env = {
+            "PATH": os.environ["PATH"],
+            "HOME": str(demo_settings.home),
+            "AMD_HOME": str(demo_settings.home),
+            "AMD_DUCKDB_PATH": str(demo_settings.warehouse_path),
+            "AMD_DBT_MANIFEST": str(demo_settings.manifest_path),
+            "AMD_STATE_URL": f"sqlite+aiosqlite:///{tmp_path / 'state.db'}",
+            "AMD_ACCESS_OPEN": "true",
+            "AMD_LOG_FORMAT": "json",
+            "SLACK_API_URL": slack.api_url,
+            **SECRETS,
+        }
+        argv = ["-m", "bot.cli", "-v", "serve", "--http", "--host", "127.0.0.1", "--port", str(port)]
+        with (tmp_path / "stderr.log").open("wb") as stderr:
+            server = await asyncio.create_subprocess_exec(
+                sys.executable, *argv, env=env, cwd=ROOT, stderr=stderr
+            )
+        try:
+            await _until_listening(port, server)
+            async with aiohttp.ClientSession() as http:
+                for text in ("help", "stats payment"):
+                    response_url = slack.new_response_url()
+                    fields = {"command": "/amd", "text": text, "user_id": "U1", "channel_id": "C1"}
+                    body = urllib.parse.urlencode({**fields, "response_url": response_url}).encode()
+                    headers = harness.sign(body, secret=SECRETS["SLACK_SIGNING_SECRET"])
+                    async with http.post(
+                        f"http://127.0.0.1:{port}/slack/events", data=body, headers=headers
+                    ) as r:
+                        assert r.status == 200
+                    await slack.wait_for_response(response_url, timeout=60)
+        finally:
+            server.terminate()
+            await server.wait()
+
+    lines = (tmp_path / "stderr.log").read_text().splitlines()
+    records = [json.loads(line) for line in lines if line.strip()]  # every line is JSON
+    assert all({"time", "level", "logger", "message", "request_id"} <= r.keys() for r in records)
+    by_request: dict[str, set[str]] = {}
+    for record in records:
+        by_request.setdefault(record["request_id"], set()).add(record["logger"])
+    requests = {rid: loggers for rid, loggers in by_request.items() if rid != "-"}
+    assert len(requests) == 2  # one id per slash command
+    for loggers in requests.values():  # Bolt's dispatch, and the answer sent after the ack
+        assert any(name.startswith("slack_bolt") for name in loggers), loggers
+        assert "slack_sdk.webhook.async_client" in loggers, loggers
+    assert MARK not in "\n".join(lines)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _until_listening(port: int, server: asyncio.subprocess.Process) -> None:
+    for _ in range(600):
+        assert server.returncode is None, "the server exited"
+        try:
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        return
+    raise AssertionError("the server did not start within 60 s")

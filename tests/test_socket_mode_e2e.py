@@ -3,6 +3,7 @@ with the same envelope_id, the answer on response_url, then a disconnect and a r
 
 import asyncio
 
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
 import commands
@@ -33,6 +34,7 @@ async def test_socket_mode_acks_answers_and_reconnects(bot_settings: Settings) -
                 app, backends, commands.COMMANDS, stopped=stop.wait, drain=lambda: drain(backends, 5)
             )
         )
+        acks_before = {kind: acks(kind) for kind in ("command", "event_callback")}
         try:
             await socket_mode.wait_for_connections(1)
             payload = slack.slash_command_payload("stats paymnt")
@@ -74,7 +76,14 @@ async def test_socket_mode_acks_answers_and_reconnects(bot_settings: Settings) -
             assert reply.args["thread_ts"] == "1700000000.000200"
             await asyncio.sleep(0.5)
             assert len(slack.calls_to("chat.postMessage")) == 1
+            # /metrics' ack latency covers Socket Mode too: three commands, two event deliveries
+            assert acks("command") - acks_before["command"] == 3
+            assert acks("event_callback") - acks_before["event_callback"] == 2
         finally:
             stop.set()  # as SIGTERM does: disconnect, drain, return
             await asyncio.wait_for(serving, 30)
             await backends.close()
+
+
+def acks(kind: str) -> float:
+    return REGISTRY.get_sample_value("amd_ack_seconds_count", {"kind": kind}) or 0.0

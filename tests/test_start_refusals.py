@@ -78,7 +78,7 @@ async def test_an_app_without_a_signing_secret_cannot_be_mounted_on_http(bot_set
     try:
         router = Router(commands.COMMANDS, backends)
         with pytest.raises(ValueError, match="SLACK_SIGNING_SECRET"):
-            http_app(create_app(socket_mode, backends, router), backends, router)
+            http_app(create_app(socket_mode, backends, router), backends)
     finally:
         await backends.close()
 

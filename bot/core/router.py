@@ -10,7 +10,6 @@ import logging
 import shlex
 import time
 import uuid
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +22,8 @@ from bot.core.command import Command, Ctx
 from bot.core.surface import Surface
 from bot.foundation.catalog import CatalogMissing
 from bot.foundation.errors import UsageError
+from bot.foundation.logs import current_request_id
+from bot.foundation.metrics import COMMAND_SECONDS
 from bot.foundation.ports import BackendUnavailable, CardRef
 from bot.foundation.suggest import unknown
 from bot.render.message import Context, Message, Text, error
@@ -57,9 +58,6 @@ class Router:
         self.commands = {c.name: c for c in commands}
         self.backends = backends
         self.prefix = prefix
-        # Served at /metrics: how often each command ends how, and the seconds it took in all.
-        self.outcomes: Counter[tuple[str, str]] = Counter()
-        self.seconds: dict[str, float] = {}
 
     def prepare(self, text: str, *, user: str, channel: str) -> Invocation | Refusal:
         words, problem = _split(text)
@@ -149,7 +147,8 @@ class Router:
                 log.warning("state store unreachable (%s): answered %r with try again", _brief(exc), ctx.text)
                 await ctx.surface.respond(error(STORE_AWAY))
                 return "unavailable"
-            reference = uuid.uuid4().hex[:8]
+            # The request's id when there is one: it finds every log line of this request.
+            reference = current_request_id() or uuid.uuid4().hex[:8]
             log.exception("command failed (reference %s): %r", reference, ctx.text)
             await ctx.surface.respond(error(f"Something went wrong on my side (reference `{reference}`)."))
             return "error"
@@ -172,6 +171,9 @@ class Router:
         return Refusal(Message(tuple(parts), fallback=problem), "usage", command.name if command else "")
 
     async def _audit(self, ctx: Ctx, command: str, outcome: str, started: float) -> None:
+        elapsed = time.monotonic() - started
+        # A button's action_id names its command: one from elsewhere must not add a label value.
+        COMMAND_SECONDS.labels(command if command in self.commands else "?", outcome).observe(elapsed)
         entry = AuditEntry(
             at=datetime.now(UTC),
             user_id=ctx.user,
@@ -179,11 +181,9 @@ class Router:
             command=command,
             text=ctx.text[:MAX_TEXT],
             outcome=outcome,
-            duration_ms=int((time.monotonic() - started) * 1000),
+            duration_ms=int(elapsed * 1000),
             detail=ctx.audit_detail,
         )
-        self.outcomes[command, outcome] += 1
-        self.seconds[command] = self.seconds.get(command, 0.0) + time.monotonic() - started
         try:
             await self.backends.state.record_audit(entry)
         except Exception as exc:

@@ -18,6 +18,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.foundation.logs import LogFormat
 from bot.foundation.migration_specs import MigrationSpec, default_migrations
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
@@ -140,6 +141,9 @@ class Settings(BaseSettings):
     # Migrations
     migrations: list[MigrationSpec] = Field(default_factory=default_migrations)  # history migrations shown
     migration_ingest_token: SecretStr | None = None  # bearer token copy jobs send; unset: no ingest API
+
+    # Operations
+    log_format: LogFormat = "plain"  # AMD_LOG_FORMAT=json: one JSON object per line (servers only)
 
     @classmethod
     def settings_customise_sources(

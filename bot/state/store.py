@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, Connection, delete, event, insert, make_url, select, text
+from sqlalchemy import URL, delete, event, insert, make_url, select, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.foundation.ports import BackendUnavailable
+from bot.state.migrate import LOCK_ID, SchemaStatus, Upgraded, file_lock, status, upgrade
 from bot.state.schema import (
     audit_log,
     claims,
@@ -28,14 +29,11 @@ from bot.state.schema import (
     processed_events,
     replicas,
     run_confirmations,
-    schema_version,
     test_results,
     test_runs,
 )
-from bot.state.versions import MIGRATIONS
 
 log = logging.getLogger(__name__)
-_MIGRATION_LOCK_ID = 0x616D64  # any constant; PostgreSQL advisory locks are per database
 # The database is down, restarting or dropped the connection: the same request works once it is back.
 # Drivers raise some bare while connecting (refused; "the database system is starting up": SQLSTATE
 # class 08 is a connection exception, 57P an operator's shutdown or a server starting).
@@ -68,8 +66,10 @@ class SqlState:
             ) from None
         self._password = parsed.password
         self.where = _public(parsed)
+        self._sqlite_file: Path | None = None
         if url.startswith("sqlite") and ":///" in url and not url.endswith(":memory:"):
-            Path(url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+            self._sqlite_file = Path(url.split(":///", 1)[1])
+            self._sqlite_file.parent.mkdir(parents=True, exist_ok=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.holder = f"{socket.gethostname()}:{id(self):x}"
@@ -78,13 +78,14 @@ class SqlState:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    async def migrate(self) -> int:
-        """Bring the schema up to date; safe when several replicas start at once. Returns the version."""
+    async def migrate(self) -> Upgraded:
+        """Bring the schema to head; several replicas starting at once migrate once (the others wait
+        for the lock, then find nothing to do)."""
         try:
-            async with self.engine.begin() as conn:
+            async with file_lock(self._sqlite_file), self.engine.begin() as conn:
                 if self.dialect == "postgresql":
-                    await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
-                return await conn.run_sync(_apply_migrations)
+                    await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": LOCK_ID})
+                return await conn.run_sync(upgrade)
         except (OSError, SQLAlchemyError) as exc:
             # The first contact at start: rewrapped, so no driver message can carry the URL's password.
             detail = str(exc).split("\n", 1)[0]
@@ -93,6 +94,11 @@ class SqlState:
             raise BackendUnavailable(
                 f"the state store at {self.where} cannot be used: {type(exc).__name__}: {detail}"
             ) from None
+
+    async def schema_status(self) -> SchemaStatus:
+        """Where the schema is against what this code needs, without changing anything."""
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(status)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -192,22 +198,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
-
-
-def _apply_migrations(conn: Connection) -> int:
-    schema_version.create(conn, checkfirst=True)
-    done: Sequence[int] = conn.execute(select(schema_version.c.version)).scalars().all()
-    for migration in MIGRATIONS:
-        if migration.version in done:
-            continue
-        log.info("state schema: applying %d (%s)", migration.version, migration.description)
-        migration.apply(conn)
-        conn.execute(
-            insert(schema_version).values(
-                version=migration.version, description=migration.description, applied_at=_now()
-            )
-        )
-    return max((m.version for m in MIGRATIONS), default=0)
 
 
 def _now() -> datetime:

@@ -1,42 +1,20 @@
-"""The state store's ordered schema migrations, applied at start under a lock (bot/state/store.py).
+"""What the schema revisions (bot/state/revisions/versions/) do, as functions of a connection.
 
-A migration only ever adds; released migrations are never edited, so every replica converges on the
-same schema whatever version it started from.
+A revision only ever adds; released revisions are never edited, so every replica converges on the
+same schema whatever revision it started from. Tables are created from today's definitions in
+bot/state/schema.py, so a later revision that adds columns skips those a fresh table already has.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from sqlalchemy import Connection, Table, func, inspect, select, text, update
 
-from bot.state.schema import (
-    audit_log,
-    claims,
-    dbt_slots,
-    held_work,
-    live_card_per_key,
-    live_cards,
-    migration_chunks,
-    migration_control,
-    migration_sources,
-    processed_events,
-    replicas,
-    run_confirmations,
-    test_results,
-    test_runs,
-)
+from bot.state.schema import live_card_per_key, live_cards
 
 
-@dataclass(frozen=True)
-class Migration:
-    version: int
-    description: str
-    apply: Callable[[Connection], None]
-
-
-def _add_columns(table: Table, *names: str) -> Callable[[Connection], None]:
+def add_columns(table: Table, *names: str) -> Callable[[Connection], None]:
     """ALTER TABLE … ADD COLUMN for columns a table gained. A fresh database already has them: its
     first migration creates the table from today's definition."""
 
@@ -51,8 +29,8 @@ def _add_columns(table: Table, *names: str) -> Callable[[Connection], None]:
     return apply
 
 
-def _live_cards_v5(conn: Connection) -> None:
-    _add_columns(live_cards, "lease_until", "not_before", "retired")(conn)
+def live_cards_v5(conn: Connection) -> None:
+    add_columns(live_cards, "lease_until", "not_before", "retired")(conn)
     # Before one live card per key was enforced there could be several: the newest goes on.
     c = live_cards.c
     newest = select(func.max(c.id)).where(c.settled.is_(False)).group_by(c.kind, c.key)
@@ -64,27 +42,9 @@ def _live_cards_v5(conn: Connection) -> None:
     live_card_per_key.create(conn, checkfirst=True)
 
 
-def _create(*tables: Table) -> Callable[[Connection], None]:
+def create(*tables: Table) -> Callable[[Connection], None]:
     def apply(conn: Connection) -> None:
         for table in tables:
             table.create(conn, checkfirst=True)
 
     return apply
-
-
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(
-        1,
-        "audit log, processed events, claims, live cards",
-        _create(audit_log, processed_events, claims, live_cards),
-    ),
-    Migration(2, "run confirmations", _create(run_confirmations)),
-    Migration(3, "dbt test runs and results", _create(test_runs, test_results)),
-    Migration(4, "migration ledger", _create(migration_chunks, migration_sources, migration_control)),
-    Migration(
-        5,
-        "live cards: lease, not-before, retired; one live card per key",
-        _live_cards_v5,
-    ),
-    Migration(6, "replicas, held work and shared dbt slots", _create(replicas, held_work, dbt_slots)),
-)

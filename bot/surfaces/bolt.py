@@ -19,6 +19,7 @@ from bot.foundation.ports import CardRef
 from bot.foundation.settings import Settings
 from bot.render.slack import fallback_text, parse_action_id, to_blocks
 from bot.state.store import unreachable
+from bot.surfaces.observe import observe_request
 from bot.surfaces.slack import SlackSurface, web_client
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,7 @@ def create_app(
             channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"], text=text
         )
 
+    app.use(observe_request)
     app.middleware(once_per_event)
     app.command(settings.command)(on_command)
     app.action(re.compile(r"^amd:"))(press)

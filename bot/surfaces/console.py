@@ -16,6 +16,7 @@ from typing import Any
 from bot.core import cards
 from bot.core.command import Command
 from bot.core.router import Router
+from bot.foundation.logs import request_scope
 from bot.foundation.ports import CardRef
 from bot.render.console import to_text
 from bot.render.message import Button, Message, Text, error
@@ -98,6 +99,10 @@ class Console:
         )
 
     async def execute(self, line: str) -> None:
+        with request_scope():  # the log lines of one typed command share an id, as a Slack request's
+            await self._execute(line)
+
+    async def _execute(self, line: str) -> None:
         line = line.strip()
         if line.isdigit():
             await self.press(int(line))

@@ -17,15 +17,19 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.request.internals import parse_body
 from sqlalchemy import text
 
+from bot.core import cards
 from bot.core.backends import Backends
 from bot.core.command import Command
 from bot.core.router import Router
+from bot.foundation.logs import request_scope
+from bot.foundation.metrics import set_live_cards
 from bot.migration.ingest import migration_routes
 from bot.migration.ledger import Ledger
 from bot.scheduler import start_scheduler
@@ -37,7 +41,7 @@ REPLAY_WINDOW_S = 300  # Slack's: a signed request older (or newer) than this is
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits, and few: int() of 5,000 digits raises
 
 
-def http_app(app: AsyncApp, backends: Backends, router: Router) -> web.Application:
+def http_app(app: AsyncApp, backends: Backends) -> web.Application:
     signing_secret = backends.settings.slack_signing_secret
     if signing_secret is None:
         raise ValueError(
@@ -46,6 +50,10 @@ def http_app(app: AsyncApp, backends: Backends, router: Router) -> web.Applicati
     secret = signing_secret.get_secret_value().encode()
 
     async def slack_events(request: web.Request) -> web.Response:
+        with request_scope():  # the refusals below are logged with the id too; Bolt's middleware keeps it
+            return await slack_event(request)
+
+    async def slack_event(request: web.Request) -> web.Response:
         # Checked before Bolt sees the request: Bolt answers a non-numeric timestamp, or a body that
         # is neither form nor JSON, with a 500 and a traceback. Bolt then verifies the signature again.
         raw = await request.read()
@@ -75,7 +83,11 @@ def http_app(app: AsyncApp, backends: Backends, router: Router) -> web.Applicati
         return web.json_response({"ok": True, "entities": len(backends.catalog.entities)})
 
     async def metrics(_request: web.Request) -> web.Response:
-        return web.Response(text=prometheus_text(router), content_type="text/plain")
+        try:
+            set_live_cards([card.kind for card in await cards.unsettled(backends)])
+        except Exception as exc:  # the other metrics are worth serving while the store is away
+            log.warning("live cards not counted: state store unreachable: %s", type(exc).__name__)
+        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     web_app = web.Application(client_max_size=1024 * 1024, middlewares=[store_away])
     web_app.add_routes(
@@ -143,21 +155,6 @@ def slack_body(raw: bytes, content_type: str) -> str | None:
     return text if isinstance(parsed, dict) else None
 
 
-def prometheus_text(router: Router) -> str:
-    lines = [
-        "# HELP amd_commands_total Commands and button presses handled, by outcome.",
-        "# TYPE amd_commands_total counter",
-        *(
-            f'amd_commands_total{{command="{c}",outcome="{o}"}} {n}'
-            for (c, o), n in sorted(router.outcomes.items())
-        ),
-        "# HELP amd_command_seconds_total Time spent answering, by command.",
-        "# TYPE amd_command_seconds_total counter",
-        *(f'amd_command_seconds_total{{command="{c}"}} {s:.3f}' for c, s in sorted(router.seconds.items())),
-    ]
-    return "\n".join(lines) + "\n"
-
-
 async def serve_http(
     app: AsyncApp,
     router: Router,
@@ -170,7 +167,7 @@ async def serve_http(
     """Serve until `until()` returns: it waits for the stop signal and drains, while requests for the
     work still going (a Cancel press) are served."""
     backends = router.backends
-    runner = web.AppRunner(http_app(app, backends, router))
+    runner = web.AppRunner(http_app(app, backends))
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     scheduler = start_scheduler(backends, SlackSurface(without_rate_limit_waits(app.client)), commands)

@@ -25,6 +25,7 @@ from bot.foundation.ports import CardRef
 from bot.foundation.settings import Settings
 from bot.render.message import Code, Image, Message
 from bot.render.slack import MAX_SECTION_TEXT, fallback_text, to_blocks
+from bot.surfaces.slack_meter import SlackCallMeter, count_slack_call
 
 log = logging.getLogger(__name__)
 # Errors after which a message can never be changed again (docs.slack.dev, chat.update / postMessage).
@@ -33,7 +34,9 @@ GONE = frozenset({"message_not_found", "channel_not_found", "is_archived"})
 
 def retry_handlers() -> list[AsyncRetryHandler]:
     # Not on by default in slack_sdk: without them a 429 during a busy digest would drop a message.
+    # The meter comes first: it sees every attempt, and never retries.
     return [
+        SlackCallMeter(),
         AsyncRateLimitErrorRetryHandler(max_retry_count=3),
         AsyncServerErrorRetryHandler(max_retry_count=2),
         AsyncConnectionErrorRetryHandler(max_retry_count=2),
@@ -111,6 +114,7 @@ class SlackSurface:
                 response_type="in_channel" if message.public else "ephemeral",
                 replace_original=self.replace and message.replace,
             )
+            count_slack_call("response_url", sent.status_code)
             if sent.status_code != 200:
                 log.warning("response_url answered %s: %s", sent.status_code, sent.body[:200])
         elif message.public:

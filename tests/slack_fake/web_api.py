@@ -278,10 +278,12 @@ class FakeSlack(LocalServer):
         retry_after = self._limiter.admit(method, args.get("channel"))
         if retry_after is not None:
             return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}
+        # Slack names the token's scopes on every answer to it (what `amd-bot doctor` reads).
+        scopes = {"X-OAuth-Scopes": ",".join(sorted(self.scopes))}
         try:
-            return 200, handler(args), {}
+            return 200, handler(args), scopes
         except SlackError as exc:
-            return 200, exc.body(), {}
+            return 200, exc.body(), scopes
 
     def _take_failure(self, method: str, args: Args) -> _Failure | None:
         queue = self._failures.get(method, deque())

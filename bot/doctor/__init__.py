@@ -1,0 +1,37 @@
+"""`amd-bot doctor`: every configured system checked the way the bot will use it, one line each,
+saying what is wrong and how to fix it. The exit status is 0 only when every check passes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from bot.doctor.checks import Finding
+from bot.doctor.project import check_dbt, load_catalog, resolved
+from bot.doctor.slack import check_slack
+from bot.doctor.systems import check_ingest_token, check_orchestrator, check_state, check_warehouse
+from bot.foundation.settings import Settings
+
+__all__ = ["Finding", "diagnose", "report"]
+
+
+async def diagnose(settings: Settings) -> list[Finding]:
+    """All checks, in a fixed order; the independent ones run at once."""
+    settings, problem = await resolved(settings)
+    catalog, catalog_problem = load_catalog(settings)
+    found = await asyncio.gather(
+        check_slack(settings),
+        check_dbt(settings, problem, catalog, catalog_problem),
+        check_warehouse(settings, catalog),
+        check_orchestrator(settings, catalog),
+        check_state(settings),
+    )
+    return [*found, check_ingest_token(settings)]
+
+
+def report(findings: Sequence[Finding]) -> str:
+    width = max(len(f.check) for f in findings)
+    lines = [f.line(width) for f in findings]
+    failed = sum(not f.passed for f in findings)
+    lines.append("all checks passed" if not failed else f"{failed} of {len(findings)} checks failed")
+    return "\n".join(lines)

@@ -1,0 +1,143 @@
+"""`amd-bot doctor`, run as an operator runs it: one line per system, exit 0 only when all pass."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import yaml
+from pydantic import SecretStr
+
+from bot.doctor.slack import NEEDED_SCOPES, check_slack
+from bot.doctor.systems import check_ingest_token, check_state
+from bot.foundation.settings import Settings
+from bot.state import migrate
+from bot.state.store import SqlState
+from tests.slack_fake.web_api import FakeSlack
+from tests.support.legacy_state import hand_rolled_store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def demo_env(settings: Settings, **variables: str) -> dict[str, str]:
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": str(settings.home),
+        "AMD_HOME": str(settings.home),
+        "AMD_DUCKDB_PATH": str(settings.warehouse_path),
+        "AMD_DBT_MANIFEST": str(settings.manifest_path),
+        "AMD_STATE_URL": f"sqlite+aiosqlite:///{settings.home / 'doctor-state.db'}",
+        **variables,
+    }
+
+
+async def doctor(env: dict[str, str]) -> tuple[int, dict[str, str]]:
+    """The exit status, and each check's line by the check's name."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "doctor", env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout=180)
+    lines = out.decode().splitlines()
+    assert lines[-1] in ("all checks passed", *(f"{n} of 6 checks failed" for n in range(1, 7))), lines
+    by_check = {}
+    for line in lines[:-1]:
+        status, rest = line.split(" ", 1)
+        check = rest.strip().split("  ", 1)[0]
+        by_check[check] = f"{status} {rest.strip()}"
+    assert proc.returncode is not None
+    return proc.returncode, by_check
+
+
+async def test_a_fresh_demo_is_all_green_and_slack_is_not_needed(demo_settings: Settings) -> None:
+    code, lines = await doctor(demo_env(demo_settings))
+
+    assert code == 0, lines
+    assert lines["slack"] == "skip slack         not configured (console mode)"
+    for check in ("dbt", "warehouse", "orchestrator", "state store", "ingest token"):
+        assert lines[check].startswith("ok "), lines[check]
+    assert "all 4 entity relations readable" in lines["warehouse"]
+    assert "lists all 4 DAGs" in lines["orchestrator"]
+
+
+async def test_a_broken_configuration_says_what_is_wrong_and_how_to_fix_it(
+    demo_settings: Settings, tmp_path: Path
+) -> None:
+    granted = NEEDED_SCOPES - {"files:write"}
+    async with FakeSlack(scopes=granted) as slack:
+        env = demo_env(
+            demo_settings,
+            SLACK_BOT_TOKEN="xoxb-doctor-test",
+            SLACK_SIGNING_SECRET="doctor-signing-secret-0123456789",
+            SLACK_API_URL=slack.api_url,
+            AMD_DUCKDB_PATH=str(tmp_path / "nowhere" / "warehouse.duckdb"),
+            AMD_ORCHESTRATOR="airflow",
+            AMD_AIRFLOW_URL="http://127.0.0.1:9",  # the discard port: nobody answers
+            AMD_AIRFLOW_USERNAME="admin",
+            AMD_AIRFLOW_PASSWORD="admin",
+            AMD_MIGRATION_INGEST_TOKEN="0123456789abcdef",  # long enough to start, far too guessable
+        )
+        code, lines = await doctor(env)
+
+    assert code == 1
+    assert lines["slack"].startswith("FAIL")
+    assert "missing scope(s) files:write" in lines["slack"] and "reinstall the app" in lines["slack"]
+    assert lines["dbt"].startswith("FAIL") and "does not exist" in lines["dbt"]
+    assert (
+        lines["warehouse"].startswith("FAIL")
+        and "nowhere/warehouse.duckdb cannot be opened" in lines["warehouse"]
+    )
+    assert lines["orchestrator"].startswith("FAIL")
+    assert (
+        "127.0.0.1:9 is unreachable" in lines["orchestrator"] and "AMD_AIRFLOW_URL" in lines["orchestrator"]
+    )
+    assert lines["ingest token"].startswith("FAIL") and "token_urlsafe(32)" in lines["ingest token"]
+    assert lines["state store"].startswith("ok ")  # one broken system never hides the others
+    assert "0123456789abcdef" not in str(lines)
+
+
+async def test_slack_with_every_scope_passes_and_a_wrong_token_fails(bot_settings: Settings) -> None:
+    async with FakeSlack(bot_token="xoxb-the-right-one") as slack:
+        settings = bot_settings.model_copy(update={"slack_api_url": slack.api_url})
+        right = settings.model_copy(update={"slack_bot_token": SecretStr("xoxb-the-right-one")})
+        wrong = settings.model_copy(update={"slack_bot_token": SecretStr("xoxb-a-revoked-one")})
+        passed, refused = await check_slack(right), await check_slack(wrong)
+
+    assert passed.passed and "all 5 needed scopes granted" in passed.detail
+    assert not refused.passed and "invalid_auth" in refused.detail and "SLACK_BOT_TOKEN" in str(refused.fix)
+
+
+def test_a_random_ingest_token_is_strong_and_repeats_are_weak(bot_settings: Settings) -> None:
+    def finding(token: str) -> bool:
+        return check_ingest_token(
+            bot_settings.model_copy(update={"migration_ingest_token": SecretStr(token)})
+        ).passed
+
+    assert finding(secrets.token_urlsafe(32))
+    assert not finding("a" * 64)
+    assert not finding("correct-horse-battery-staple")
+
+
+def test_the_scopes_the_doctor_wants_are_the_manifests() -> None:
+    manifest = yaml.safe_load((ROOT / "deploy" / "slack" / "manifest.yaml").read_text())
+
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == NEEDED_SCOPES
+
+
+async def test_a_store_behind_the_code_names_the_upgrade_command(bot_settings: Settings) -> None:
+    state = SqlState(bot_settings.state_dsn)
+    try:
+        async with state.engine.begin() as conn:
+            await conn.run_sync(hand_rolled_store, 5)
+    finally:
+        await state.close()
+
+    behind = await check_state(bot_settings)
+
+    assert not behind.passed
+    assert (
+        f"schema at 0005, this amd-bot needs {migrate.head()}" in behind.detail
+        and "amd-bot db upgrade" in str(behind.fix)
+    )
