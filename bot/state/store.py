@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.foundation.ports import BackendUnavailable
+from bot.state.answers import answered_threads, rate_windows
 from bot.state.schema import (
     audit_log,
     claims,
@@ -138,6 +139,9 @@ class SqlState:
             # Rows of processes long dead (a clean stop removes its own at once).
             "held work": delete(held_work).where(held_work.c.started_at < records_before),
             "replicas": delete(replicas).where(replicas.c.heartbeat_at < records_before),
+            # Help-channel answers: rate windows are minutes long, a thread's follow-ups come within days.
+            "rate windows": delete(rate_windows).where(rate_windows.c.at < events_before),
+            "answered threads": delete(answered_threads).where(answered_threads.c.at < records_before),
         }
         pruned = {}
         async with self.engine.begin() as conn:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Table, func, inspect, select, text, update
 
+from bot.state.answers import answered_threads, rate_windows
 from bot.state.schema import (
     audit_log,
     claims,
@@ -87,4 +88,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         _live_cards_v5,
     ),
     Migration(6, "replicas, held work and shared dbt slots", _create(replicas, held_work, dbt_slots)),
+    Migration(
+        8, "help-channel answers: rate windows, answered threads", _create(rate_windows, answered_threads)
+    ),
 )

@@ -16,6 +16,7 @@ from bot.core.router import Refusal, Router
 from bot.foundation.ports import CardRef
 from bot.foundation.settings import Settings
 from bot.render.slack import fallback_text, parse_action_id, to_blocks
+from bot.surfaces.answers import Answers
 from bot.surfaces.slack import SlackSurface, web_client
 
 log = logging.getLogger(__name__)
@@ -74,18 +75,8 @@ def create_app(
             clicked=CardRef(channel, ts) if ts else None,
         )
 
-    async def mention(ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]) -> None:
-        await ack()
-        # Slack retries events it thinks were lost (same event_id): answer each only once.
-        if not await backends.state.first_time(body.get("event_id", "")):
-            return
-        text = f"I answer `{settings.command}` commands here; `{settings.command} help` lists them."
-        await app.client.chat_postMessage(
-            channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"], text=text
-        )
-
     app.command(settings.command)(on_command)
     app.action(re.compile(r"^amd:"))(press)
     app.action(re.compile(r"^link:"))(ack_only)  # URL buttons also send an action that must be acked
-    app.event("app_mention")(mention)
+    Answers(app, backends).register()  # app_mention, help-channel and DM messages, App Home
     return app
