@@ -5,11 +5,13 @@ as of when. Never a guess: what the bot cannot answer from a fact it says so, an
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from bot.core.command import Ctx
-from bot.foundation.catalog import CatalogMissing
+from bot.foundation.catalog import Catalog, CatalogMissing
 from bot.foundation.errors import UsageError
+from bot.foundation.migration_specs import MigrationSpec
 from bot.foundation.ports import BackendUnavailable
 from bot.foundation.suggest import unknown
 from bot.render import format as fmt
@@ -32,10 +34,9 @@ class Reply:
     question: Question | None = None
 
 
-def vocabulary(ctx: Ctx) -> Vocabulary:
-    migrations = {m.name: m.title for m in ctx.backends.settings.migrations}
+def vocabulary(catalog: Catalog, migrations: Sequence[MigrationSpec]) -> Vocabulary:
     cues = {word for intent in INTENTS for word in intent.words}
-    return Vocabulary.of(ctx.catalog, migrations, cues)
+    return Vocabulary.of(catalog, migrations, cues)
 
 
 def read(
@@ -44,7 +45,7 @@ def read(
     """The question in `text` and whether the bot was mentioned. `thread`: what the bot last answered
     in the thread this message is in."""
     said = plain(text, bot_user=bot_user)
-    vocab = vocabulary(ctx)
+    vocab = vocabulary(ctx.catalog, ctx.backends.settings.migrations)
     question = understand(said.text, vocab, INTENTS)
     if thread is not None:
         question = follow_up(question, thread.intent, _remembered(thread.subject, vocab, ctx))

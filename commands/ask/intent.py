@@ -25,7 +25,10 @@ class Question:
 
     @property
     def entity(self) -> str | None:
-        return self.subjects.entities[0] if self.subjects.entities else None
+        """The entity named first; or the one entity that has the column named."""
+        if self.subjects.entities:
+            return self.subjects.entities[0]
+        return self.subjects.column_of[0] if len(self.subjects.column_of) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ Fetch = Callable[[Question, "Ctx"], Awaitable[Answer | Pick]]
 
 @dataclass(frozen=True)
 class Intent:
-    """`words`: single cue words, recognised through typos too; `phrases`: regexes over the plain text.
+    """`words`: single cue words, recognised through typos too; `phrases`: regexes over the plain text;
     `subject`: what the answer is about, which the question must name or the reply asks for
     ("entity"), may name ("any": without one the answer covers everything), or "migration"."""
 
@@ -62,6 +65,9 @@ class Intent:
     phrases: tuple[re.Pattern[str], ...]
     subject: str
     fetch: Fetch
+    weak: tuple[
+        re.Pattern[str], ...
+    ] = ()  # generic phrasings ("what is …"): decide only when nothing else does
 
 
 def phrases(*patterns: str) -> tuple[re.Pattern[str], ...]:

@@ -13,10 +13,32 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from bot.foundation.catalog import Catalog
+from bot.foundation.migration_specs import MigrationSpec
 from commands.ask.words import STOPWORDS
 
 TYPO_SCORE = 85.0  # rapidfuzz ratio: "paymnt"→payment, "delivry adress"→delivery_address, not "usage"→users
 MIN_TYPO_LENGTH = 5  # shorter words are too often another word than a misspelt name
+MIN_CUE_TYPO_LENGTH = 4  # cue words are few and known: "ownr" is the owner
+# A name stands after these words ("owner of X", "is X fresh", "the X table") or before these.
+_BEFORE_NAME = frozenset(
+    ["of", "for", "on", "about", "the", "is", "are", "owns", "own", "many", "in", "with", "to"]
+)
+_AFTER_NAME = frozenset(
+    [
+        "table",
+        "tables",
+        "data",
+        "dag",
+        "dags",
+        "model",
+        "models",
+        "entity",
+        "tests",
+        "pipeline",
+        "job",
+        "dataset",
+    ]
+)
 _TOKEN = re.compile(r"[a-z0-9_.]+")
 
 
@@ -34,11 +56,13 @@ class Vocabulary:
     names: Mapping[str, str]  # every way to name an entity → its name
     columns: Mapping[str, tuple[str, ...]]  # column → the entities that have it
     migrations: Mapping[str, str]  # migration name or title words → migration name
-    explained: frozenset[str]  # words the intents use: never taken for an unknown name
+    cues: frozenset[str]  # the intents' cue words
+    explained: frozenset[str]  # words known not to name an entity: never reported as an unknown name
 
     @classmethod
-    def of(cls, catalog: Catalog, migrations: Mapping[str, str], cue_words: Iterable[str]) -> Vocabulary:
-        """`migrations`: name → title."""
+    def of(
+        cls, catalog: Catalog, migrations: Sequence[MigrationSpec], cue_words: Iterable[str]
+    ) -> Vocabulary:
         names: dict[str, str] = {}
         columns: dict[str, list[str]] = {}
         for entity in catalog.entities.values():
@@ -48,10 +72,17 @@ class Vocabulary:
                 names.setdefault(entity.dag, entity.name)
             for column in entity.columns:
                 columns.setdefault(column.lower(), []).append(entity.name)
-        by_migration = {name: name for name in migrations}
-        by_migration |= {title.lower().replace(" ", "_"): name for name, title in migrations.items() if title}
+        by_migration = {m.name: m.name for m in migrations}
+        by_migration |= {m.title.lower().replace(" ", "_"): m.name for m in migrations if m.title}
+        # Names that are no entity's: the dbt project's, the migrations' words and their sources'.
+        known = {str(n.get("package_name", "")) for n in catalog.nodes.values()}
+        known |= {
+            w for m in migrations for w in _TOKEN.findall(f"{m.name} {m.title}".lower().replace("_", " "))
+        }
+        known |= {s.name for m in migrations for s in m.sources}
+        cues = frozenset(cue_words)
         return cls(
-            names, {c: tuple(e) for c, e in columns.items()}, by_migration, frozenset(cue_words) | STOPWORDS
+            names, {c: tuple(e) for c, e in columns.items()}, by_migration, cues, cues | STOPWORDS | known
         )
 
 
@@ -84,7 +115,7 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
             continue
         if token in vocab.columns and token not in vocab.explained:
             bare_columns.append(token)
-        elif unknown is None and _name_like(token, vocab):
+        elif unknown is None and _name_like(tokens, i, vocab):
             unknown = token
         i += 1
     named = tuple(dict.fromkeys(entities))
@@ -121,5 +152,18 @@ def _typo(word: str, table: Mapping[str, str]) -> str | None:
     return None if match is None else table[match[0]]
 
 
-def _name_like(token: str, vocab: Vocabulary) -> bool:
-    return len(token) >= 3 and not token.isdigit() and token not in vocab.explained and token.isascii()
+def is_cue(word: str, cues: frozenset[str]) -> bool:
+    if word in cues:
+        return True
+    if len(word) < MIN_CUE_TYPO_LENGTH:
+        return False
+    return any(len(c) >= MIN_CUE_TYPO_LENGTH and fuzz.ratio(word, c) >= TYPO_SCORE for c in cues)
+
+
+def _name_like(tokens: Sequence[str], i: int, vocab: Vocabulary) -> bool:
+    """A word in the place of a name, that is no known word: what the asker calls an entity."""
+    token = tokens[i]
+    if len(token) < 3 or token.isdigit() or not token.isascii() or token in vocab.explained:
+        return False
+    placed = i == 0 or tokens[i - 1] in _BEFORE_NAME or (i + 1 < len(tokens) and tokens[i + 1] in _AFTER_NAME)
+    return placed and not is_cue(token, vocab.cues)

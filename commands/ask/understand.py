@@ -7,23 +7,26 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rapidfuzz import fuzz
-
 from commands.ask.intent import Intent, Question
-from commands.ask.subjects import MIN_TYPO_LENGTH, TYPO_SCORE, Subjects, Vocabulary, resolve
+from commands.ask.subjects import Subjects, Vocabulary, is_cue, resolve
 
 _WORD = re.compile(r"[a-z0-9_]+")
 # What the bot never answers from its facts: changes to data, and numbers it would have to compute.
 DECLINES = (
     (
-        re.compile(r"\b(delete|drop|truncate|insert|grant|revoke|alter|remove|wipe|purge)\b"),
+        re.compile(
+            r"\b(delete|truncate|insert|grant|revoke|alter|remove|wipe|purge)\b|"
+            r"\bdrop (table|schema|column|database|view|the)\b"
+        ),
         "a change to data",
     ),
     (
         re.compile(
             r"\b(revenue|average|avg|median|sum of|total amount|top \d+|biggest|largest|per (country|city|"
-            r"user|customer)|by (country|city|user|customer)|from (berlin|munich|hamburg|vienna|zurich)|"
-            r"conversion|churn|forecast|predict|profit|margin)\b"
+            r"user|customer)|by (country|city|user|customer)|conversion|churn|forecast|predict|profit|"
+            r"margin)\b|"
+            # a count with a filter: "how many users from Berlin", "how many orders with status …"
+            r"\bhow many (?!rows|records)\S+ (from|in|with|where|by|per)\b"
         ),
         "an analysis of the data itself",
     ),
@@ -35,8 +38,9 @@ def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Quest
     for pattern, what in DECLINES:
         if pattern.search(text):
             return Question(text, None, subjects, declined=what)
-    scores = [(_score(intent, text), -i, intent.name) for i, intent in enumerate(intents)]
-    best, _, name = max(scores)
+    words = _WORD.findall(text)
+    scores = [(*_score(intent, text, words, vocab.cues), -i, intent.name) for i, intent in enumerate(intents)]
+    best, _, _, name = max(scores)
     return Question(text, name if best > 0 else None, subjects)
 
 
@@ -53,14 +57,14 @@ def _named(subjects: Subjects) -> bool:
     return bool(subjects.entities or subjects.migration or subjects.column)
 
 
-def _score(intent: Intent, text: str) -> int:
-    hits = sum(1 for p in intent.phrases if p.search(text))
-    return hits + sum(1 for word in set(_WORD.findall(text)) if _cue(word, intent.words))
-
-
-def _cue(word: str, cues: frozenset[str]) -> bool:
-    if word in cues:
-        return True
-    if len(word) < MIN_TYPO_LENGTH:
-        return False
-    return any(len(c) >= MIN_TYPO_LENGTH and fuzz.ratio(word, c) >= TYPO_SCORE for c in cues)
+def _score(intent: Intent, text: str, words: Sequence[str], cues: frozenset[str]) -> tuple[int, int]:
+    """Cue matches (a weak phrasing counts half), and (negated) where the first strong one is: of two
+    intents as well matched, the one asked first ("is payment fresh and did its DAG run?")."""
+    places = [m.start() for p in intent.phrases if (m := p.search(text))]
+    offset = 0
+    for word in words:
+        offset = text.find(word, offset)
+        if is_cue(word, intent.words) and (word in intent.words or word not in cues):
+            places.append(offset)
+    weak = sum(1 for p in intent.weak if p.search(text))
+    return 2 * len(places) + weak, -min(places, default=len(text))

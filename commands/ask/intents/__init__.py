@@ -1,5 +1,5 @@
-"""The intents the bot answers, in the order ties are decided (the earlier wins): "what tests are
-failing?" is about tests before runs, "what is the migration status?" about the migration."""
+"""The intents the bot answers. Of two with as many cues, the one asked about first wins, then the
+earlier here: "migration status" is about the migration, "amd_payment failed?" about its run."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from commands.ask.intents import freshness, lineage, meaning, migrations, owner,
 
 INTENTS: tuple[Intent, ...] = (
     migrations.INTENT,
-    tests.INTENT,
     runs.INTENT,
+    tests.INTENT,
     volume.INTENT,
     freshness.INTENT,
     owner.INTENT,

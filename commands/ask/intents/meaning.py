@@ -56,7 +56,8 @@ INTENT = Intent(
             "contains",
         ]
     ),
-    phrases=phrases(r"what (is|are|does|do)", r"what's", r"stand for"),
+    phrases=phrases(r"stands? for"),
     subject="entity",
     fetch=fetch,
+    weak=phrases(r"what (is|are|does|do)", r"what's", r"whats"),
 )

@@ -38,11 +38,16 @@ INTENT = Intent(
             "support",
             "sla",
             "slas",
-            "ping",
             "escalate",
         ]
     ),
-    phrases=phrases(r"who (is|are|do|should|can|to|built|made|looks)", r"support channel", r"in charge"),
+    phrases=phrases(
+        r"who (is|are|do|should|can|to|built|made|looks)",
+        r"support channel",
+        r"in charge",
+        r"help with",
+        r"get help",
+    ),
     subject="entity",
     fetch=fetch,
 )

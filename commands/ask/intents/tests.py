@@ -53,7 +53,23 @@ INTENT = Intent(
     name="tests",
     label="dbt tests",
     words=frozenset(
-        ["test", "tests", "tested", "testing", "dbt", "green", "red", "assertion", "assertions", "quality"]
+        [
+            "test",
+            "tests",
+            "tested",
+            "testing",
+            "dbt",
+            "green",
+            "red",
+            "assertion",
+            "assertions",
+            "quality",
+            "fail",
+            "failed",
+            "failing",
+            "failure",
+            "failures",
+        ]
     ),
     phrases=phrases(r"data quality", r"not null", r"unique"),
     subject="any",

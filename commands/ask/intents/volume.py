@@ -74,6 +74,7 @@ INTENT = Intent(
     words=frozenset(
         [
             "rows",
+            "rowcount",
             "row",
             "count",
             "counts",
@@ -89,7 +90,9 @@ INTENT = Intent(
             "anomalous",
         ]
     ),
-    phrases=phrases(r"how (many|much)", r"loaded (yesterday|today|this week|last week)", r"row count"),
+    phrases=phrases(
+        r"how (many|much|big|large)", r"loaded (yesterday|today|this week|last week)", r"row count"
+    ),
     subject="any",
     fetch=fetch,
 )
