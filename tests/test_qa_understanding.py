@@ -20,8 +20,8 @@ from commands.ask.engine import vocabulary
 from commands.ask.intent import Question
 from commands.ask.intents import INTENTS
 from commands.ask.markup import plain
-from commands.ask.subjects import Vocabulary
-from commands.ask.understand import understand
+from commands.ask.subjects import Subjects, Vocabulary
+from commands.ask.understand import follow_up, understand
 
 QUESTIONS = Path(__file__).parent / "qa" / "questions.yaml"
 HARBOUR = Path(__file__).parent / "projects" / "harbour"
@@ -105,3 +105,38 @@ def test_every_decline_is_declined(vocabularies: dict[str, Vocabulary]) -> None:
         if case["intent"] == "decline":
             question = understood(case, vocabularies[case.get("project", "demo")])
             assert verdict(case, question)[0], case["q"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "text", "mentioned"),
+    [
+        (f"<@{BOT_USER}> is `payment` fresh?", "is payment fresh?", True),
+        ("<@U0ANNA0001> says <#C0123|amd-help> is slow", "someone says amd-help is slow", False),
+        ("see <https://x.example/d?a=1&amp;b=2|the dashboard> :fire:", "see the dashboard", False),
+        ("```select 1``` *bold* _it_ ~no~ &lt;3", "select 1 bold it no <3", False),
+        ("@amd who owns PURCHASE", "who owns purchase", True),
+        ("<!here> payment.currency?", "payment.currency?", False),
+    ],
+)
+def test_slack_markup_becomes_plain_words(raw: str, text: str, mentioned: bool) -> None:
+    said = plain(raw, bot_user=BOT_USER)
+    assert (said.text, said.mentioned) == (text, mentioned)
+
+
+@pytest.mark.parametrize(
+    ("asked", "intent", "subjects"),
+    [
+        ("and purchase?", "freshness", ("purchase",)),  # the thread's intent, a new subject
+        ("and who owns it?", "owner", ("payment",)),  # a new intent, the thread's subject
+        ("is anything stale?", "freshness", ()),  # everything, not the thread's entity
+        ("and shipment?", "freshness", ()),  # a name that is none: the reply says so
+        ("thanks!", None, ()),  # no question
+        ("lunch anyone?", None, ()),
+    ],
+)
+def test_a_follow_up_in_a_thread(
+    vocabularies: dict[str, Vocabulary], asked: str, intent: str | None, subjects: tuple[str, ...]
+) -> None:
+    question = understand(plain(asked, bot_user=BOT_USER).text, vocabularies["demo"], INTENTS)
+    followed = follow_up(question, "freshness", Subjects(entities=("payment",)))
+    assert (followed.intent, followed.subjects.entities) == (intent, subjects)

@@ -45,6 +45,7 @@ command = Command(
     handle=handle,
     permission=lambda _args: PERMISSION,
     ack=lambda _args: "Looking it up…",
-    actions={"pick": Action(_pick, permission=lambda _value: PERMISSION)},
+    # Picking among a clarifying reply's options asks the question again: no more than asking does.
+    actions={"pick": Action(_pick, permission=lambda _value: "ask.pick")},
     details="The same answers come in help channels, DMs with the bot and wherever it is @-mentioned.",
 )

@@ -21,7 +21,7 @@ MIN_TYPO_LENGTH = 5  # shorter words are too often another word than a misspelt 
 MIN_CUE_TYPO_LENGTH = 4  # cue words are few and known: "ownr" is the owner
 # A name stands after these words ("owner of X", "is X fresh", "the X table") or before these.
 _BEFORE_NAME = frozenset(
-    ["of", "for", "on", "about", "the", "is", "are", "owns", "own", "many", "in", "with", "to"]
+    ["of", "for", "on", "about", "the", "is", "are", "owns", "own", "many", "in", "with", "to", "and"]
 )
 _AFTER_NAME = frozenset(
     [

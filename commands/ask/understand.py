@@ -11,6 +11,10 @@ from commands.ask.intent import Intent, Question
 from commands.ask.subjects import Subjects, Vocabulary, is_cue, resolve
 
 _WORD = re.compile(r"[a-z0-9_]+")
+_BACK = re.compile(
+    r"\b(it|its|it's|that|this|them|they|their|same|there)\b"
+)  # refers to the thread's subject
+_ONLY_A_NAME = re.compile(r"^(and|what about|how about)\b")
 # What the bot never answers from its facts: changes to data, and numbers it would have to compute.
 DECLINES = (
     (
@@ -46,11 +50,17 @@ def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Quest
 
 def follow_up(question: Question, intent: str, remembered: Subjects) -> Question:
     """A message in a thread the bot answered: "and purchase?" keeps the thread's intent for the new
-    subject, "and who owns it?" keeps its subject for the new intent. "thanks!" stays no question."""
-    named = _named(question.subjects) or question.subjects.unknown is not None
-    if question.declined or (question.intent is None and not named):
+    subject, "and who owns it?" keeps its subject for the new intent. "thanks!" stays no question,
+    and "is anything stale?" is about everything, not the thread's entity."""
+    subjects = question.subjects
+    if question.declined:
         return question
-    return Question(question.text, question.intent or intent, question.subjects if named else remembered)
+    if question.intent is None:
+        names_one = _named(subjects) or (subjects.unknown is not None and _ONLY_A_NAME.match(question.text))
+        return Question(question.text, intent, subjects) if names_one else question
+    if _named(subjects) or subjects.unknown is not None or not _BACK.search(question.text):
+        return question
+    return Question(question.text, question.intent, remembered)
 
 
 def _named(subjects: Subjects) -> bool:

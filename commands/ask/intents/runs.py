@@ -24,7 +24,7 @@ def _run(run: RunState) -> str:
 
 async def fetch(question: Question, ctx: Ctx) -> Answer:
     orchestrator = ctx.backends.orchestrator
-    source, now = f"the orchestrator ({orchestrator.environment})", ctx.now()
+    source, now = f"the orchestrator, {orchestrator.environment}", ctx.now()
     entity = ctx.catalog.entities[question.entity] if question.entity else None
     if entity is not None:
         if entity.dag is None:
