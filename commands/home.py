@@ -46,7 +46,8 @@ async def build(backends: Backends, *, now: datetime, prefix: str) -> Message:
     failing = [t for t in await TestResults(backends.state.engine).latest() if t.status in FAILED]
     tests: list[Part] = [Header("Failing dbt tests")]
     lines = [
-        f"• `{t.name}` ({t.model or '—'}): {t.status}, {fmt.when(t.at)}" for t in failing[:SHOWN_FAILURES]
+        f"• `{t.name}` ({(t.model or '—').rsplit('.', 1)[-1]}): {t.status}, {fmt.when(t.at)}"
+        for t in failing[:SHOWN_FAILURES]
     ]
     tests.append(Text("\n".join(lines) if lines else "None among the results on record."))
     parts: list[Part] = [

@@ -23,10 +23,13 @@ async def fetch(question: Question, ctx: Ctx) -> Answer | Pick:
         name = candidates[0]
     p = await ledger.progress(name, now=ctx.now())
     title = ledger.specs[name].title or name
-    lines: list[str] = [
-        f"*{title}* is {p.state}: {views.percent(p.percent)} ({views.rows(p.rows, p.expected)}), "
-        f"rate {views.throughput(p.rate, p.state)}, ETA {views.eta(p)}.",
-    ]
+    if p.state == "waiting":
+        lines = [f"*{title}* has not started: no copy job has reported a chunk yet."]
+    else:
+        lines = [
+            f"*{title}* is {p.state}: {views.percent(p.percent)} ({views.rows(p.rows, p.expected)}), "
+            f"rate {views.throughput(p.rate, p.state)}, ETA {views.eta(p)}.",
+        ]
     if p.failed:
         lines.append(f":x: {fmt.count(p.failed)} chunks failed.")
     source = "the migration ledger (the copy jobs' reports)"

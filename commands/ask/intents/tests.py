@@ -28,7 +28,8 @@ async def fetch(question: Question, ctx: Ctx) -> Answer:
         if not latest:
             return Answer(("No dbt test results are stored yet.",), SOURCE, now, "test")
         head = (
-            f":x: Failing in their latest run ({len(latest)} tests on record):"
+            f":x: {sum(t.status in FAILED for t in latest)} of the {len(latest)} tests on record failed "
+            "in their latest run:"
             if bad
             else (f":white_check_mark: All {len(latest)} tests on record passed in their latest run.")
         )
