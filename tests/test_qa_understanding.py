@@ -94,7 +94,10 @@ def test_intent_and_entity_accuracy_is_at_least_95_percent(vocabularies: dict[st
                 f"  {case['q']!r}: got {got} (unknown {question.subjects.unknown}), "
                 f"want {case['intent']}/{case.get('entity')}"
             )
+        right["held out"] += bool(case.get("held_out")) and intent_ok and entity_ok
+    held_out = sum(1 for c in cases if c.get("held_out"))
     report = ", ".join(f"{k} {right[k] / len(cases):.1%}" for k in ("intent", "entity", "both"))
+    report += f"; of the {held_out} written after the rules: {right['held out'] / held_out:.1%}"
     print(f"\n{len(cases)} labelled questions: {report}\n" + "\n".join(misses))
 
     assert right["both"] / len(cases) >= REQUIRED, report + "\n" + "\n".join(misses)
