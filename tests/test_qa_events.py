@@ -75,6 +75,12 @@ async def test_a_question_in_a_help_channel_is_answered_in_its_thread_once(bot: 
     assert "as of" in str(reply["blocks"]) and "from the warehouse" in str(reply["blocks"])
     assert "/amd stats payment" in str(reply["blocks"])
     assert len(posts(bot, HELP)) == 1
+    [audit] = await bot.backends.state.recent_audit(command="ask")
+    assert (audit.outcome, audit.detail["intent"], audit.detail["entity"]) == (
+        "answered",
+        "freshness",
+        "payment",
+    )
 
 
 async def test_chatter_bots_edits_and_its_own_messages_get_no_answer(bot: BotHarness) -> None:

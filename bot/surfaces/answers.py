@@ -11,6 +11,7 @@ Never its own messages, other bots', edits, deletions or joins (message subtypes
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -19,11 +20,13 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 
 from bot.core.backends import Backends
 from bot.core.command import Ctx
+from bot.core.router import MAX_TEXT
 from bot.foundation.ports import CardRef
 from bot.foundation.settings import Settings
 from bot.render.message import Message, Text
 from bot.render.slack import to_blocks
 from bot.state.answers import AnswerState
+from bot.state.store import AuditEntry
 from bot.surfaces.slack import SlackSurface
 from commands import home
 from commands.ask import PERMISSION
@@ -91,12 +94,27 @@ class Answers:
             return
         if not await self._admitted(user, channel, surface, CardRef(channel, root)):
             return
+        started = time.monotonic()
         answered = await reply(question, ctx, direct=direct, prefix=self.settings.command)
         if answered.message is None:
             return
         await surface.post(answered.message, thread=CardRef(channel, root))
         if answered.asked is not None:
             await self.state.remember(channel, root, answered.asked, now=self.clock())
+        outcome = "answered" if answered.asked else "declined" if question.intent is None else "asked back"
+        ctx.audit_detail.update(intent=question.intent, entity=question.entity, thread=root)
+        await self.backends.state.record_audit(
+            AuditEntry(
+                at=self.clock(),
+                user_id=user,
+                channel_id=channel,
+                command=PERMISSION,
+                text=ctx.text[:MAX_TEXT],
+                outcome=outcome,
+                duration_ms=int((time.monotonic() - started) * 1000),
+                detail=ctx.audit_detail,
+            )
+        )
 
     async def _admitted(self, user: str, channel: str, surface: SlackSurface, thread: CardRef) -> bool:
         """Within the per-user and per-channel limits; past one, a single polite notice per window."""
@@ -108,7 +126,8 @@ class Answers:
             if await self.state.count(f"{kind}:{who}", window_s=window_s, now=now) > limit:
                 window = int(now.timestamp() // window_s)
                 if await self.backends.state.claim(f"help-notice:{kind}:{who}:{window}"):
-                    await surface.post(_slow_down(kind, limit, window_s), thread=thread)
+                    notice = _slow_down(kind, limit, window_s, self.settings.command)
+                    await surface.post(notice, thread=thread)
                 return False
         return True
 
@@ -131,10 +150,10 @@ class Answers:
             raise
 
 
-def _slow_down(kind: str, limit: int, window_s: float) -> Message:
+def _slow_down(kind: str, limit: int, window_s: float, prefix: str) -> Message:
     whose = "your" if kind == "user" else "this channel's"
     text = (
         f"That is more than {limit} questions in {window_s:g} s, {whose} limit, so I will pause answering "
-        f"for a moment. Ask again shortly; `/amd help` meanwhile lists the commands."
+        f"for a moment. Ask again shortly; `{prefix} help` meanwhile lists the commands."
     )
     return Message((Text(f":hourglass_flowing_sand: {text}"),), fallback=text, public=True)
