@@ -19,11 +19,14 @@ async def fetch(question: Question, ctx: Ctx) -> Answer | Pick:
     assert name is not None  # the engine asks for an entity first when none was named
     entity = ctx.catalog.entities[name]
     ask = f"ask {entity.owner}" if entity.owner else "its model has no owner in dbt either"
-    if column:
+    if column and column not in entity.columns:
+        having = ", ".join(f"`{e}`" for e in subjects.column_of) or "no entity"
+        lines: tuple[str, ...] = (f"`{entity.name}` has no column `{column}`; {having} has one.",)
+    elif column:
         node = ctx.catalog.nodes[entity.unique_id]
         described = node.get("columns", {}).get(column, {}).get("description", "")
         text = described or f"no description in dbt ({ask})"
-        lines: tuple[str, ...] = (f"`{entity.name}.{column}`: {text}",)
+        lines = (f"`{entity.name}.{column}`: {text}",)
     else:
         text = " ".join(entity.description.split()) or f"no description in dbt ({ask})"
         lines = (f"`{entity.name}`: {text}", f"Columns: {', '.join(f'`{c}`' for c in entity.columns)}")
