@@ -23,11 +23,16 @@ def line(status: EntityStatus) -> str:
     )
 
 
+def _basis(status: EntityStatus) -> str:
+    column = status.entity.load_column
+    return f"load column `{column}`" if status.source == "load column" and column else str(status.source)
+
+
 async def fetch(question: Question, ctx: Ctx) -> Answer:
     statuses = await ctx.backends.stats.status(list(ctx.catalog.entities.values()))
     named = [s for s in statuses if s.entity.name in question.subjects.entities]
     if named:
-        sources = sorted({s.source for s in named if s.source})
+        sources = sorted({_basis(s) for s in named if s.source})
         return Answer(
             tuple(line(s) for s in named),
             "the warehouse" + (f" ({', '.join(sources)})" if sources else ""),
