@@ -47,12 +47,12 @@ async def test_unknown_entities_are_named_not_guessed(bot: BotHarness) -> None:
 
 
 async def test_amd_home_prints_the_home_tab_and_amd_ask_answers(bot: BotHarness) -> None:
-    out = await bot.console("/amd home", "/amd ask who owns purchase?")
+    out = await bot.console("/amd home", "/amd ask what's the owner of purchase?")
 
     for part in ("amd-bot · data status", "AMD entities", "Latest runs", "Failing dbt tests"):
         assert part in out, part
     assert "History migrations" in out and "delivery_address_history" in out
-    assert "`purchase` is owned by jonas.w" in out
+    assert "`purchase` is owned by jonas.w" in out  # "what's": prose, no unbalanced quote
 
 
 def test_amd_bot_console_c_prints_the_answer(demo_settings: Settings) -> None:

@@ -168,3 +168,18 @@ async def test_no_question_to_decline_is_answered_with_a_fact(bot: BotHarness) -
         text = to_text(said)
         assert "as of" not in text, (case["q"], text)  # no answer: nothing fetched, nothing to date
         assert not re.search(r"\d", text.replace("/amd", "")), (case["q"], text)  # and no number made up
+
+
+async def test_amd_ask_as_a_slash_command_and_its_clarifying_buttons(bot: BotHarness) -> None:
+    reply = await bot.slash("/amd ask what's currency?", user="U0ANNA0001", channel=HELP)
+    assert reply.status == 200 and "Looking it up" in reply.body
+    (asked,) = await bot.answers(reply)
+    assert "Several entities have `currency`" in str(asked["blocks"])
+
+    [buttons] = [b for b in asked["blocks"] if b["type"] == "actions"]
+    [purchase] = [e for e in buttons["elements"] if e["text"]["text"] == "purchase.currency"]
+    click = await bot.click(purchase, user="U0ANNA0001", channel=HELP, message_ts="1700000001.000001")
+    (picked,) = await bot.answers(click)
+
+    assert "`purchase.currency`: ISO 4217 currency code of the amount." in str(picked["blocks"])
+    assert picked.get("replace_original") is True  # the answer takes the question's place

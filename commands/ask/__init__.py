@@ -48,4 +48,5 @@ command = Command(
     # Picking among a clarifying reply's options asks the question again: no more than asking does.
     actions={"pick": Action(_pick, permission=lambda _value: "ask.pick")},
     details="The same answers come in help channels, DMs with the bot and wherever it is @-mentioned.",
+    free_text=True,
 )
