@@ -31,7 +31,6 @@ MAX_BUTTONS = 8  # a clarifying reply stays short; more options are named in its
 class Reply:
     message: Message | None  # None: nothing to say (chatter in a help channel)
     asked: Asked | None = None  # what a follow-up in the thread continues from
-    question: Question | None = None
 
 
 def vocabulary(catalog: Catalog, migrations: Sequence[MigrationSpec]) -> Vocabulary:
@@ -65,13 +64,13 @@ async def reply(question: Question, ctx: Ctx, *, direct: bool, prefix: str) -> R
     answer, with why. Otherwise (a help channel's chatter) only what it can answer gets a reply."""
     intent = BY_NAME.get(question.intent or "")
     if intent is None:
-        return Reply(_decline(question, prefix) if direct else None, question=question)
+        return Reply(_decline(question, prefix) if direct else None)
     subjects = question.subjects
     if subjects.unknown and not (subjects.entities or subjects.migration or subjects.column):
-        return Reply(_no_such(question, ctx), question=question)
+        return Reply(_no_such(question, ctx, prefix))
     need = _needs(intent, question, ctx)
     if need is not None:
-        return Reply(_pick(need, question, intent), question=question)
+        return Reply(_pick(need, question))
     try:
         found = await intent.fetch(question, ctx)
     except (BackendUnavailable, CatalogMissing, UsageError) as exc:
@@ -80,8 +79,8 @@ async def reply(question: Question, ctx: Ctx, *, direct: bool, prefix: str) -> R
             Message((Text(f":warning: I could not fetch that just now: {text}"),), fallback=text, public=True)
         )
     if isinstance(found, Pick):
-        return Reply(_pick(found, question, intent), question=question)
-    return Reply(_answer(found, prefix), Asked(intent.name, found.subject), question)
+        return Reply(_pick(found, question))
+    return Reply(_answer(found, prefix), Asked(intent.name, found.subject))
 
 
 async def picked(value: str, ctx: Ctx, *, prefix: str) -> Reply:
@@ -115,32 +114,33 @@ def _answer(answer: Answer, prefix: str) -> Message:
     return Message((Text("\n".join(answer.lines)), Context((footer,))), fallback=answer.lines[0], public=True)
 
 
-def _pick(pick: Pick, question: Question, intent: Intent | None) -> Message:
-    shown = pick.options[:MAX_BUTTONS]
-    buttons = tuple(
-        Button(option, "ask.pick", json.dumps({"q": question.text, "pick": option})) for option in shown
+def _buttons(question: Question, options: Sequence[tuple[str, str]]) -> Actions:
+    """(label, pick) pairs: each button asks the question again with its pick (see `picked`)."""
+    value = {"q": question.text}
+    return Actions(
+        tuple(Button(label, "ask.pick", json.dumps(value | {"pick": pick})) for label, pick in options)
     )
+
+
+def _pick(pick: Pick, question: Question) -> Message:
+    buttons = _buttons(question, [(option, option) for option in pick.options[:MAX_BUTTONS]])
     rest = pick.options[MAX_BUTTONS:]
     text = pick.prompt + (f" (or name another: {', '.join(f'`{o}`' for o in rest)})" if rest else "")
-    return Message((Text(text), Actions(buttons)), fallback=pick.prompt, public=True)
+    return Message((Text(text), buttons), fallback=pick.prompt, public=True)
 
 
-def _no_such(question: Question, ctx: Ctx) -> Message:
+def _no_such(question: Question, ctx: Ctx, prefix: str) -> Message:
     text, _ = unknown("entity", question.subjects.unknown or "", ctx.catalog.entity_names())
-    hint = "Entities are the dbt models the bot knows: `/amd stats` lists them."
+    hint = f"Entities are the dbt models the bot knows: `{prefix} stats` lists them."
     return Message((Text(f":grey_question: {text}"), Context((hint,))), fallback=text, public=True)
 
 
 def _decline(question: Question, prefix: str) -> Message:
     if question.subjects.entities and not question.declined:
         about = question.subjects.entities[0]
-        buttons = tuple(
-            Button(i.label, "ask.pick", json.dumps({"q": question.text, "pick": i.name}))
-            for i in INTENTS
-            if i.subject != "migration"
-        )
+        buttons = _buttons(question, [(i.label, i.name) for i in INTENTS if i.subject != "migration"])
         text = f"What would you like to know about `{about}`?"
-        return Message((Text(text), Actions(buttons)), fallback=text, public=True)
+        return Message((Text(text), buttons), fallback=text, public=True)
     why = f"that is {question.declined}, which I do not do" if question.declined else "I do not understand it"
     text = (
         f"I cannot answer that from the facts I have: {why}. I answer about freshness, runs, dbt tests, "
