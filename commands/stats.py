@@ -57,7 +57,7 @@ def _names(statuses: Sequence[EntityStatus], shown: int = 10) -> str:
     return names + (f" and {len(statuses) - shown} more" if len(statuses) > shown else "")
 
 
-def _summary(statuses: Sequence[EntityStatus]) -> tuple[str, str]:
+def summary(statuses: Sequence[EntityStatus]) -> tuple[str, str]:
     """The verdict line and its fallback. "Every entity is fresh" only when each one is, by its SLA."""
     stale = [s for s in statuses if s.fresh is False]
     unknown = [s for s in statuses if s.last_loaded_at is None]
@@ -91,12 +91,12 @@ def view_all(statuses: Sequence[EntityStatus], catalog: Catalog) -> Message:
         )
         for s in statuses
     )
-    summary, fallback = _summary(statuses)
+    verdict, fallback = summary(statuses)
     return Message(
         (
             Header("AMD entities"),
             Table(("entity", "rows", "last load", "age", "SLA", "fresh", "owner"), rows, frozenset({1})),
-            Text(summary),
+            Text(verdict),
             Context(
                 (
                     f"as of {fmt.when(statuses[0].as_of)} · fresh = each entity's last load within its SLA "
@@ -109,7 +109,7 @@ def view_all(statuses: Sequence[EntityStatus], catalog: Catalog) -> Message:
     )
 
 
-def _last_load(status: EntityStatus) -> str:
+def last_load(status: EntityStatus) -> str:
     if status.last_loaded_at is None:
         return f"unknown: {status.unknown_reason}"
     source = "" if status.source == "load column" else f", {status.source}"
@@ -124,7 +124,7 @@ def view_one(
     verdict = {"ok": "fresh", "STALE": "*STALE*", "—": "no SLA", "unknown": "unknown"}[_verdict(status)]
     fields = [
         ("Rows", fmt.count(status.rows)),
-        ("Last load", _last_load(status)),
+        ("Last load", last_load(status)),
         ("Freshness", f"{fmt.check(status.fresh)} {verdict} · SLA {fmt.hours(entity.freshness_sla_hours)}"),
         ("Owner", catalog.owner_mention(entity.owner)),
         ("Support channel", entity.support_channel or "—"),
@@ -157,7 +157,7 @@ async def handle(args: StatsArgs, ctx: Ctx) -> Message:
     status = next(s for s in statuses if s.entity.name == args.entity)
     if status.entity.load_column is None:
         return view_one(status, None, None, catalog)
-    volumes = await ctx.backends.warehouse.daily_volume(status.entity.stats_query, CHART_DAYS)
+    volumes = await ctx.backends.stats.daily_volume(status.entity, CHART_DAYS)
     charts_dir = ctx.backends.settings.charts_dir
     path = await asyncio.to_thread(volume_chart, args.entity, volumes, charts_dir)
     chart = Image(path, f"{args.entity}: rows loaded per day, last {CHART_DAYS} days", "daily row volume")

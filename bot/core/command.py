@@ -81,3 +81,4 @@ class Command(Generic[A]):
     actions: Mapping[str, Action] = field(default_factory=dict)
     refresh: Refresh | None = None  # renders this command's live cards (bot/core/cards.py)
     details: str = ""  # extra lines for `/amd help <name>`
+    free_text: bool = False  # its words are prose ("ask what's …"): split at spaces, quotes are no quotes

@@ -60,7 +60,9 @@ class Router:
         self.prefix = prefix
 
     def prepare(self, text: str, *, user: str, channel: str) -> Invocation | Refusal:
-        words, problem = _split(text)
+        first = text.split(maxsplit=1)[:1]
+        named = self.commands.get(first[0].lower()) if first else None
+        words, problem = _split(text, shell=not (named and named.free_text))
         if problem is not None:
             return self._usage(problem, None)
         if not words:
@@ -194,13 +196,15 @@ class Router:
                 log.exception("could not write the audit record for %s", command)
 
 
-def _split(text: str) -> tuple[list[str], str | None]:
+def _split(text: str, *, shell: bool = True) -> tuple[list[str], str | None]:
+    """Words as a shell splits them (quotes group), or at spaces for a command of free text, where
+    an apostrophe ("what's") is no quote."""
     if len(text) > MAX_TEXT:
         return [], f"That is {len(text):,} characters; commands are short (at most {MAX_TEXT})."
     if any((ord(c) < 32 and c not in "\t\n\r") or ord(c) == 127 for c in text):
         return [], "The command contains control characters; type it plainly."
     try:
-        words = shlex.split(text.strip())
+        words = shlex.split(text.strip()) if shell else text.split()
     except ValueError:
         return [], "Unbalanced quotes in the command."
     if any(len(w) > MAX_WORD for w in words):

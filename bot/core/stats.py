@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
 from bot.foundation.catalog import Entity
-from bot.foundation.ports import EntityStats, Warehouse
+from bot.foundation.ports import DailyVolume, EntityStats, Warehouse
 
 LoadSource = Literal["load column", "last build", "last altered"]
 
@@ -72,6 +72,7 @@ class StatsService:
         self.builds = builds
         self._monotonic = monotonic
         self._cached: dict[tuple[str, ...], tuple[float, asyncio.Task[list[EntityStatus]]]] = {}
+        self._volumes: dict[tuple[str, int], tuple[float, asyncio.Task[list[DailyVolume]]]] = {}
 
     async def status(self, entities: Sequence[Entity]) -> list[EntityStatus]:
         key = tuple(sorted(e.name for e in entities))
@@ -83,8 +84,20 @@ class StatsService:
             hit = (now, task)
         return await asyncio.shield(hit[1])
 
+    async def daily_volume(self, entity: Entity, days: int) -> list[DailyVolume]:
+        """Rows per day of the entity's load column, cached for the TTL like `status`: a chart and every
+        question about the entity's volume share one query."""
+        key = (entity.name, days)
+        now = self._monotonic()
+        hit = self._volumes.get(key)
+        if hit is None or now - hit[0] > self.ttl_s or (hit[1].done() and hit[1].exception()):
+            hit = (now, asyncio.create_task(self.warehouse.daily_volume(entity.stats_query, days)))
+            self._volumes[key] = hit
+        return await asyncio.shield(hit[1])
+
     def invalidate(self) -> None:
         self._cached.clear()
+        self._volumes.clear()
 
     async def _fetch(self, entities: Sequence[Entity]) -> list[EntityStatus]:
         stats = await self.warehouse.entity_stats([e.stats_query for e in entities])

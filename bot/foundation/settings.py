@@ -145,6 +145,16 @@ class Settings(BaseSettings):
     # Operations
     log_format: LogFormat = "plain"  # AMD_LOG_FORMAT=json: one JSON object per line (servers only)
 
+    # Help-channel answers and App Home
+    help_channels: list[str] = Field(
+        default_factory=list
+    )  # channel ids where every message may be a question
+    help_reply_to_chatter: bool = False  # True: in help channels, say so also when a message is no question
+    help_user_limit: int = Field(6, ge=1)  # questions answered per user per window, then one notice…
+    help_channel_limit: int = Field(30, ge=1)  # …and per channel: stops loops and floods
+    help_rate_window_s: float = Field(60.0, ge=1)
+    home_min_interval_s: float = Field(60.0, ge=0)  # a user's Home tab is rebuilt at most this often
+
     @classmethod
     def settings_customise_sources(
         cls,

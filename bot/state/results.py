@@ -7,12 +7,12 @@ work on any replica and after a restart; the digest asks `failed_since` for what
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, Select, insert, select, update
+from sqlalchemy import RowMapping, Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.foundation.ports import DbtInvocation, Relation, TestOutcome
@@ -158,6 +158,19 @@ class TestResults:
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query.order_by(test_results.c.at, test_results.c.name))).mappings()
             return [_stored(r) for r in rows]
+
+    async def latest(self, unique_ids: Sequence[str] | None = None) -> list[StoredTest]:
+        """The most recent stored result of each test (of `unique_ids`, or of every test), by name."""
+        r = test_results.c
+        newest = select(r.unique_id, func.max(r.at).label("at")).group_by(r.unique_id)
+        if unique_ids is not None:
+            newest = newest.where(r.unique_id.in_(list(unique_ids)))
+        last = newest.subquery()
+        query = select(test_results).join(last, (r.unique_id == last.c.unique_id) & (r.at == last.c.at))
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query.order_by(r.name))).mappings()
+            latest = {row["unique_id"]: _stored(row) for row in rows}  # one per test if two share `at`
+        return sorted(latest.values(), key=lambda t: t.name)
 
 
 def _result_row(run: TestRun, invocation: DbtInvocation, o: TestOutcome, owner: str | None) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.foundation.ports import BackendUnavailable
+from bot.state.answers import answered_threads, rate_windows
 from bot.state.migrate import LOCK_ID, SchemaStatus, Upgraded, file_lock, status, upgrade
 from bot.state.schema import (
     audit_log,
@@ -162,6 +163,9 @@ class SqlState:
             "test results": delete(test_results).where(test_results.c.run_key.in_(old_runs)),
             "test runs": delete(test_runs).where(test_runs.c.run_key.in_(old_runs)),
             "audit entries": delete(audit_log).where(audit_log.c.at < audit_before),
+            # Help-channel answers: rate windows are minutes long, a thread's follow-ups come within days.
+            "rate windows": delete(rate_windows).where(rate_windows.c.at < events_before),
+            "answered threads": delete(answered_threads).where(answered_threads.c.at < records_before),
         }
         pruned = {}
         async with self.engine.begin() as conn:

@@ -19,6 +19,7 @@ from bot.foundation.ports import CardRef
 from bot.foundation.settings import Settings
 from bot.render.slack import fallback_text, parse_action_id, to_blocks
 from bot.state.store import unreachable
+from bot.surfaces.answers import Answers
 from bot.surfaces.observe import observe_request
 from bot.surfaces.slack import SlackSurface, web_client
 
@@ -96,17 +97,10 @@ def create_app(
             return BoltResponse(status=503, body="state store unreachable; retry later")
         return await next() if first else BoltResponse(status=200, body="")
 
-    async def mention(ack: AsyncAck, event: dict[str, Any]) -> None:
-        await ack()
-        text = f"I answer `{settings.command}` commands here; `{settings.command} help` lists them."
-        await app.client.chat_postMessage(
-            channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"], text=text
-        )
-
     app.use(observe_request)
     app.middleware(once_per_event)
     app.command(settings.command)(on_command)
     app.action(re.compile(r"^amd:"))(press)
     app.action(re.compile(r"^link:"))(ack_only)  # URL buttons also send an action that must be acked
-    app.event("app_mention")(mention)
+    Answers(app, backends).register()  # app_mention, help-channel and DM messages, App Home
     return app

@@ -14,13 +14,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.core import cards
-from bot.core.command import Command
+from bot.core.command import Command, Ctx
 from bot.core.router import Router
 from bot.foundation.logs import request_scope
 from bot.foundation.ports import CardRef
 from bot.render.console import to_text
 from bot.render.message import Button, Message, Text, error
 from bot.scheduler import live_kinds
+from bot.state.answers import Asked
+from commands.ask.engine import read, reply
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +99,7 @@ class Console:
         self.surface = ConsoleSurface(
             write or (lambda text: print(text, end="", flush=True)), channel, render=render, quiet=quiet
         )
+        self.asked: Asked | None = None  # the console is one thread: a follow-up continues the last answer
 
     async def execute(self, line: str) -> None:
         with request_scope():  # the log lines of one typed command share an id, as a Slack request's
@@ -107,6 +110,9 @@ class Console:
         if line.isdigit():
             await self.press(int(line))
             return
+        if not line.startswith("/"):
+            await self.ask(line)
+            return
         prefix = self.backends.settings.command
         text = line[len(prefix) :] if line.startswith(prefix) else line
         prepared = self.router.prepare(text, user=self.user, channel=self.surface.channel)
@@ -114,6 +120,19 @@ class Console:
         if ack:  # rendered like any answer: its `code` spans are styled in a terminal
             self.surface.write(self.surface.render(Message((Text(f"… {ack}"),), fallback=ack)) + "\n")
         await self.router.run(text, user=self.user, channel=self.surface.channel, surface=self.surface)
+
+    async def ask(self, line: str) -> None:
+        """A message posted in a help channel; `@amd …` mentions the bot, which then always replies."""
+        ctx = Ctx(user=self.user, channel=self.surface.channel, backends=self.backends, surface=self.surface)
+        question, mentioned = read(line, ctx, thread=self.asked)
+        answered = await reply(question, ctx, direct=mentioned, prefix=self.backends.settings.command)
+        if answered.message is None:
+            self.surface.write(
+                "(no reply: in a help channel the bot answers questions it can; `@amd …` asks it)\n"
+            )
+            return
+        await self.surface.respond(answered.message)
+        self.asked = answered.asked or self.asked
 
     async def press(self, number: int) -> None:
         if not 1 <= number <= len(self.surface.buttons):

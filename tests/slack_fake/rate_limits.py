@@ -41,6 +41,7 @@ DEFAULT_LIMITS: Mapping[str, Limit] = {
     "chat.getPermalink": TIER_4,
     "conversations.replies": TIER_3,
     "views.open": TIER_4,
+    "views.publish": TIER_4,
     "files.getUploadURLExternal": TIER_4,
     "files.completeUploadExternal": TIER_4,
     "usergroups.list": TIER_2,

@@ -53,6 +53,8 @@ METHOD_SCOPES: Mapping[str, str] = {
     "usergroups.list": "usergroups:read",
     "users.info": "users:read",
 }
+# Methods a bot token may call with no particular scope (docs.slack.dev/reference/methods/views.publish).
+SCOPELESS_METHODS = frozenset({"views.publish"})
 # conversations.replies needs the history scope of the kind of conversation it reads.
 HISTORY_SCOPES: Mapping[str, str] = {"C": "channels:history", "G": "groups:history", "D": "im:history"}
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
@@ -133,6 +135,7 @@ class FakeSlack(LocalServer):
             "chat.getPermalink": self.workspace.chat_get_permalink,
             "conversations.replies": self.workspace.conversations_replies,
             "views.open": self.workspace.views_open,
+            "views.publish": self.workspace.views_publish,
             "files.getUploadURLExternal": self.workspace.files_get_upload_url_external,
             "files.completeUploadExternal": self.workspace.files_complete_upload_external,
             "usergroups.list": self.workspace.usergroups_list,

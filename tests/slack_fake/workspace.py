@@ -105,6 +105,7 @@ class Workspace:
         self.base_url = ""  # set by the server once it knows its port
         self.uploads: dict[str, Upload] = {}
         self.archived: set[str] = set()
+        self.home_tabs: dict[str, Json] = {}  # user -> the Home tab last published for them
         self._messages: dict[str, dict[str, Json]] = {}  # channel -> ts -> message
         self._users = {uid: dict(u) for uid, u in users.items()}
         self._usergroups = [dict(g) for g in usergroups]
@@ -229,6 +230,24 @@ class Workspace:
                 "hash": uuid.uuid4().hex,
             },
         }
+
+    def views_publish(self, args: Args) -> Json:
+        """A user's Home tab: validated like any view (100 blocks for home), kept per user."""
+        user = str(args.get("user_id") or "")
+        if not user:
+            raise SlackError("invalid_arguments", response_metadata={"messages": ["[ERROR] missing user_id"]})
+        view = args.get("view")
+        errors = validate_view(view)
+        if not errors and isinstance(view, Mapping) and view.get("type") != "home":
+            errors = ["views.publish takes a home view [json-pointer:/view/type]"]
+        if errors:
+            raise SlackError(
+                "invalid_arguments", response_metadata={"messages": [f"[ERROR] {e}" for e in errors]}
+            )
+        assert isinstance(view, Mapping)
+        published = {**copy.deepcopy(dict(view)), "id": f"V{next(self._ids):010d}", "team_id": TEAM_ID}
+        self.home_tabs[user] = published
+        return {"ok": True, "view": published}
 
     def files_get_upload_url_external(self, args: Args) -> Json:
         filename = args.get("filename")

@@ -31,6 +31,7 @@ from bot.surfaces.console import Console
 from bot.surfaces.serve import http_app
 from bot.surfaces.slack import slack_session
 from bot.wiring import build_backends
+from tests.slack_fake.identity import BOT_USER_ID
 from tests.slack_fake.web_api import FakeSlack
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
@@ -151,6 +152,25 @@ class BotHarness:
         elements = [e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]]
         (button,) = [e for e in elements if e["text"]["text"] == label]
         return await self.click(button, user=user, channel=channel, message_ts=card["ts"])
+
+    async def event(self, event: dict[str, Any], *, event_id: str, retry: int = 0) -> int:
+        """An Events API `event_callback` as Slack posts it, signed; `retry` > 0: Slack's retry of it."""
+        envelope = {
+            "token": "unused-legacy-verification-token",
+            "team_id": "T1",
+            "api_app_id": "A1",
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": "T1", "user_id": BOT_USER_ID, "is_bot": True}],
+        }
+        body = json.dumps(envelope).encode()
+        headers = {**sign(body), "Content-Type": "application/json"}
+        if retry:
+            headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+        status, _ = await self.post(body, headers)
+        return status
 
     async def answers_at(
         self, response_url: str, count: int = 1, timeout: float = 30

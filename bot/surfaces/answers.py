@@ -1,0 +1,154 @@
+"""Slack events for help-channel answers and the App Home tab. No understanding here (commands/ask)
+and no facts (the services behind it): which messages are questions to the bot, deduplication of
+Slack's retries, rate limits, answering in the thread, and publishing each user's Home tab.
+
+Which messages: every `app_mention`; in DMs (`message.im`) every message; in the help channels
+(`AMD_HELP_CHANNELS`) the messages the bot can answer (chatter gets no reply unless the bot is
+mentioned, or `AMD_HELP_REPLY_TO_CHATTER`); anywhere, a follow-up in a thread the bot answered in.
+Never its own messages, other bots', edits, deletions or joins (message subtypes).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+
+from bot.core.backends import Backends
+from bot.core.command import Ctx
+from bot.core.router import MAX_TEXT
+from bot.foundation.ports import CardRef
+from bot.foundation.settings import Settings
+from bot.render.message import Message, Text
+from bot.render.slack import to_blocks
+from bot.state.answers import AnswerState
+from bot.state.store import AuditEntry
+from bot.surfaces.slack import SlackSurface
+from commands import home
+from commands.ask import PERMISSION
+from commands.ask.engine import read, reply
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Answers:
+    def __init__(self, app: AsyncApp, backends: Backends, *, clock: Clock = _utcnow) -> None:
+        self.app = app
+        self.backends = backends
+        self.settings: Settings = backends.settings
+        self.state = AnswerState(backends.state.engine)
+        self.clock = clock
+
+    def register(self) -> None:
+        self.app.event("app_mention")(self.mention)
+        self.app.event("message")(self.message)
+        self.app.event("app_home_opened")(self.home_opened)
+
+    async def mention(
+        self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        await self._answer(event, context, direct=True)
+
+    async def message(
+        self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        bot_user = context.bot_user_id
+        if event.get("subtype") or event.get("bot_id") or event.get("user") in (None, bot_user):
+            return
+        dm = event.get("channel_type") == "im"
+        if bot_user and f"<@{bot_user}>" in event.get("text", "") and not dm:
+            return  # a mention: Slack sends it as app_mention too, and that one is answered
+        await self._answer(event, context, direct=dm)
+
+    async def _answer(self, event: dict[str, Any], context: AsyncBoltContext, *, direct: bool) -> None:
+        channel, user = event["channel"], event.get("user", "")
+        root = event.get("thread_ts") or event["ts"]
+        thread = await self.state.recall(channel, event["thread_ts"]) if event.get("thread_ts") else None
+        if not (direct or thread or channel in self.settings.help_channels):
+            return
+        surface = SlackSurface(self.app.client, channel=channel, user=user)
+        ctx = Ctx(
+            user=user, channel=channel, backends=self.backends, surface=surface, text=event.get("text", "")
+        )
+        question, mentioned = read(ctx.text, ctx, bot_user=context.bot_user_id, thread=thread)
+        direct = direct or mentioned or self.settings.help_reply_to_chatter
+        if not (direct or question.intent):
+            return  # chatter: no reply, and it costs nobody their rate budget
+        if not self.backends.policy.check(PERMISSION, user=user, channel=channel).allowed:
+            return
+        if not await self._admitted(user, channel, surface, CardRef(channel, root)):
+            return
+        started = time.monotonic()
+        answered = await reply(question, ctx, direct=direct, prefix=self.settings.command)
+        if answered.message is None:
+            return
+        await surface.post(answered.message, thread=CardRef(channel, root))
+        if answered.asked is not None:
+            await self.state.remember(channel, root, answered.asked, now=self.clock())
+        outcome = "answered" if answered.asked else "declined" if question.intent is None else "asked back"
+        ctx.audit_detail.update(intent=question.intent, entity=question.entity, thread=root)
+        await self.backends.state.record_audit(
+            AuditEntry(
+                at=self.clock(),
+                user_id=user,
+                channel_id=channel,
+                command=PERMISSION,
+                text=ctx.text[:MAX_TEXT],
+                outcome=outcome,
+                duration_ms=int((time.monotonic() - started) * 1000),
+                detail=ctx.audit_detail,
+            )
+        )
+
+    async def _admitted(self, user: str, channel: str, surface: SlackSurface, thread: CardRef) -> bool:
+        """Within the per-user and per-channel limits; past one, a single polite notice per window."""
+        now, window_s = self.clock(), self.settings.help_rate_window_s
+        for kind, who, limit in (
+            ("user", user, self.settings.help_user_limit),
+            ("channel", channel, self.settings.help_channel_limit),
+        ):
+            if await self.state.count(f"{kind}:{who}", window_s=window_s, now=now) > limit:
+                window = int(now.timestamp() // window_s)
+                if await self.backends.state.claim(f"help-notice:{kind}:{who}:{window}"):
+                    notice = _slow_down(kind, limit, window_s, self.settings.command)
+                    await surface.post(notice, thread=thread)
+                return False
+        return True
+
+    async def home_opened(self, ack: AsyncAck, event: dict[str, Any]) -> None:
+        await ack()
+        if event.get("tab") != "home":
+            return
+        user, now = event["user"], self.clock()
+        every = max(self.settings.home_min_interval_s, 1.0)
+        claim = f"home:{user}:{int(now.timestamp() // every)}"
+        if not await self.backends.state.claim(claim):
+            return  # published within the interval (by this replica or another): it is still current
+        try:
+            message = await home.build(self.backends, now=now, prefix=self.settings.command)
+            await self.app.client.views_publish(
+                user_id=user, view={"type": "home", "blocks": to_blocks(message)}
+            )
+        except Exception:
+            await self.backends.state.release(claim)  # the next opening tries again
+            raise
+
+
+def _slow_down(kind: str, limit: int, window_s: float, prefix: str) -> Message:
+    whose = "your" if kind == "user" else "this channel's"
+    text = (
+        f"That is more than {limit} questions in {window_s:g} s, {whose} limit, so I will pause answering "
+        f"for a moment. Ask again shortly; `{prefix} help` meanwhile lists the commands."
+    )
+    return Message((Text(f":hourglass_flowing_sand: {text}"),), fallback=text, public=True)

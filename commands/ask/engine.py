@@ -1,0 +1,152 @@
+"""A question in, a reply out: understand (no I/O), make sure it names what its intent needs (else a
+"no entity X" or a clarifying reply with buttons), fetch the facts, and say where they come from and
+as of when. Never a guess: what the bot cannot answer from a fact it says so, and points on."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from bot.core.command import Ctx
+from bot.foundation.catalog import Catalog, CatalogMissing
+from bot.foundation.errors import UsageError
+from bot.foundation.migration_specs import MigrationSpec
+from bot.foundation.ports import BackendUnavailable
+from bot.foundation.suggest import unknown
+from bot.render import format as fmt
+from bot.render.message import Actions, Button, Context, Message, Text
+from bot.state.answers import Asked
+from commands.ask.intent import Answer, Intent, Pick, Question
+from commands.ask.intents import INTENTS
+from commands.ask.markup import plain
+from commands.ask.subjects import Subjects, Vocabulary
+from commands.ask.understand import follow_up, understand
+
+BY_NAME = {intent.name: intent for intent in INTENTS}
+MAX_BUTTONS = 8  # a clarifying reply stays short; more options are named in its text instead
+
+
+@dataclass(frozen=True)
+class Reply:
+    message: Message | None  # None: nothing to say (chatter in a help channel)
+    asked: Asked | None = None  # what a follow-up in the thread continues from
+
+
+def vocabulary(catalog: Catalog, migrations: Sequence[MigrationSpec]) -> Vocabulary:
+    cues = {word for intent in INTENTS for word in intent.words}
+    return Vocabulary.of(catalog, migrations, cues)
+
+
+def read(
+    text: str, ctx: Ctx, *, bot_user: str | None = None, thread: Asked | None = None
+) -> tuple[Question, bool]:
+    """The question in `text` and whether the bot was mentioned. `thread`: what the bot last answered
+    in the thread this message is in."""
+    said = plain(text, bot_user=bot_user)
+    vocab = vocabulary(ctx.catalog, ctx.backends.settings.migrations)
+    question = understand(said.text, vocab, INTENTS)
+    if thread is not None:
+        question = follow_up(question, thread.intent, _remembered(thread.subject, vocab, ctx))
+    return question, said.mentioned
+
+
+def _remembered(subject: str | None, vocab: Vocabulary, ctx: Ctx) -> Subjects:
+    if subject is None:
+        return Subjects()
+    if subject in vocab.migrations.values():
+        return Subjects(migration=subject)
+    return Subjects(entities=(subject,)) if subject in ctx.catalog.entities else Subjects()
+
+
+async def reply(question: Question, ctx: Ctx, *, direct: bool, prefix: str) -> Reply:
+    """`direct`: asked of the bot (a mention, a DM, `/amd ask`): it answers even what it cannot
+    answer, with why. Otherwise (a help channel's chatter) only what it can answer gets a reply."""
+    intent = BY_NAME.get(question.intent or "")
+    if intent is None:
+        return Reply(_decline(question, prefix) if direct else None)
+    subjects = question.subjects
+    if subjects.unknown and not (subjects.entities or subjects.migration or subjects.column):
+        return Reply(_no_such(question, ctx, prefix))
+    need = _needs(intent, question, ctx)
+    if need is not None:
+        return Reply(_pick(need, question))
+    try:
+        found = await intent.fetch(question, ctx)
+    except (BackendUnavailable, CatalogMissing, UsageError) as exc:
+        text = exc.message if isinstance(exc, UsageError) else str(exc)
+        return Reply(
+            Message((Text(f":warning: I could not fetch that just now: {text}"),), fallback=text, public=True)
+        )
+    if isinstance(found, Pick):
+        return Reply(_pick(found, question))
+    return Reply(_answer(found, prefix), Asked(intent.name, found.subject))
+
+
+async def picked(value: str, ctx: Ctx, *, prefix: str) -> Reply:
+    """A button of a clarifying reply: the question again, with what was picked."""
+    data = json.loads(value)
+    question, _ = read(data["q"], ctx)
+    choice = str(data["pick"])
+    if choice in BY_NAME:
+        question = replace(question, intent=choice)
+    elif choice in {m.name for m in ctx.backends.settings.migrations}:
+        question = replace(question, subjects=Subjects(migration=choice))
+    else:
+        entity, _, column = choice.partition(".")
+        question = replace(question, subjects=Subjects(entities=(entity,), column=column or None))
+    return await reply(question, ctx, direct=True, prefix=prefix)
+
+
+def _needs(intent: Intent, question: Question, ctx: Ctx) -> Pick | None:
+    subjects = question.subjects
+    if intent.subject != "entity" or len(subjects.column_of) > 1:
+        return None
+    if len(subjects.entities) > 1:
+        return Pick("Which one do you mean?", subjects.entities)
+    if subjects.entities or subjects.column_of:
+        return None
+    return Pick("About which entity?", tuple(ctx.catalog.entity_names()))
+
+
+def _answer(answer: Answer, prefix: str) -> Message:
+    footer = f"as of {fmt.when(answer.as_of)}, from {answer.source} · more: `{prefix} {answer.more}`"
+    return Message((Text("\n".join(answer.lines)), Context((footer,))), fallback=answer.lines[0], public=True)
+
+
+def _buttons(question: Question, options: Sequence[tuple[str, str]]) -> Actions:
+    """(label, pick) pairs: each button asks the question again with its pick (see `picked`)."""
+    value = {"q": question.text}
+    return Actions(
+        tuple(Button(label, "ask.pick", json.dumps(value | {"pick": pick})) for label, pick in options)
+    )
+
+
+def _pick(pick: Pick, question: Question) -> Message:
+    buttons = _buttons(question, [(option, option) for option in pick.options[:MAX_BUTTONS]])
+    rest = pick.options[MAX_BUTTONS:]
+    text = pick.prompt + (f" (or name another: {', '.join(f'`{o}`' for o in rest)})" if rest else "")
+    return Message((Text(text), buttons), fallback=pick.prompt, public=True)
+
+
+def _no_such(question: Question, ctx: Ctx, prefix: str) -> Message:
+    text, _ = unknown("entity", question.subjects.unknown or "", ctx.catalog.entity_names())
+    hint = f"Entities are the dbt models the bot knows: `{prefix} stats` lists them."
+    return Message((Text(f":grey_question: {text}"), Context((hint,))), fallback=text, public=True)
+
+
+def _decline(question: Question, prefix: str) -> Message:
+    if question.subjects.entities and not question.declined:
+        about = question.subjects.entities[0]
+        buttons = _buttons(question, [(i.label, i.name) for i in INTENTS if i.subject != "migration"])
+        text = f"What would you like to know about `{about}`?"
+        return Message((Text(text), buttons), fallback=text, public=True)
+    why = f"that is {question.declined}, which I do not do" if question.declined else "I do not understand it"
+    text = (
+        f"I cannot answer that from the facts I have: {why}. I answer about freshness, runs, dbt tests, "
+        "owners, meaning and lineage, migrations and volumes of the entities."
+    )
+    hint = (
+        f"`{prefix} help` lists what I can do; an entity's owner (`{prefix} stats <entity>`) knows the rest."
+    )
+    return Message((Text(text), Context((hint,))), fallback=text, public=True)

@@ -1,0 +1,18 @@
+"""The intents the bot answers. Of two with as many cues, the one asked about first wins, then the
+earlier here: "migration status" is about the migration, "amd_payment failed?" about its run."""
+
+from __future__ import annotations
+
+from commands.ask.intent import Intent
+from commands.ask.intents import freshness, lineage, meaning, migrations, owner, runs, tests, volume
+
+INTENTS: tuple[Intent, ...] = (
+    migrations.INTENT,
+    runs.INTENT,
+    tests.INTENT,
+    volume.INTENT,
+    freshness.INTENT,
+    owner.INTENT,
+    lineage.INTENT,
+    meaning.INTENT,
+)

@@ -1,0 +1,80 @@
+"""Is an entity fresh? From the shared stats (one cached warehouse query for every entity)."""
+
+from __future__ import annotations
+
+from bot.core.command import Ctx
+from bot.core.stats import EntityStatus
+from bot.render import format as fmt
+from commands.ask.intent import Answer, Intent, Question, phrases
+from commands.stats import last_load, summary
+
+
+def line(status: EntityStatus) -> str:
+    name, sla = f"`{status.entity.name}`", fmt.hours(status.entity.freshness_sla_hours)
+    if status.fresh is True:
+        return f":white_check_mark: {name} is fresh: last load {last_load(status)}, within its {sla} SLA."
+    if status.fresh is False:
+        owner = status.entity.owner or "nobody in dbt"
+        return f":x: {name} is *stale*: last load {last_load(status)}, over its {sla} SLA (owner: {owner})."
+    if status.last_loaded_at is None:
+        return f":grey_question: {name}: the last load is {last_load(status)}."
+    return (
+        f"{name}: last load {last_load(status)}; no freshness SLA (`meta.freshness_sla_hours`) to judge by."
+    )
+
+
+def _basis(status: EntityStatus) -> str:
+    column = status.entity.load_column
+    return f"load column `{column}`" if status.source == "load column" and column else str(status.source)
+
+
+async def fetch(question: Question, ctx: Ctx) -> Answer:
+    statuses = await ctx.backends.stats.status(list(ctx.catalog.entities.values()))
+    named = [s for s in statuses if s.entity.name in question.subjects.entities]
+    if named:
+        sources = sorted({_basis(s) for s in named if s.source})
+        return Answer(
+            tuple(line(s) for s in named),
+            "the warehouse" + (f" ({', '.join(sources)})" if sources else ""),
+            named[0].as_of,
+            f"stats {named[0].entity.name}",
+            subject=named[0].entity.name,
+        )
+    verdict, _ = summary(statuses)
+    as_of = statuses[0].as_of if statuses else ctx.now()
+    return Answer((verdict,), f"the warehouse, {len(statuses)} entities", as_of, "stats")
+
+
+INTENT = Intent(
+    name="freshness",
+    label="Freshness",
+    words=frozenset(
+        [
+            "fresh",
+            "freshness",
+            "stale",
+            "behind",
+            "late",
+            "delayed",
+            "delay",
+            "lag",
+            "lagging",
+            "outdated",
+            "refreshed",
+            "updated",
+            "uptodate",
+            "arrived",
+            "landed",
+            "current",
+        ]
+    ),
+    phrases=phrases(
+        r"last (load|loaded|update|updated|refresh)",
+        r"up to date",
+        r"when was \S+ (last )?(loaded|updated|refreshed)",
+        r"(ok|ready|good) for",
+        r"new data",
+    ),
+    subject="any",
+    fetch=fetch,
+)

@@ -1,0 +1,66 @@
+"""What an entity or one of its columns means: the descriptions written in dbt."""
+
+from __future__ import annotations
+
+from bot.core.command import Ctx
+from commands.ask.intent import Answer, Intent, Pick, Question, phrases
+from commands.ask.manifest import SOURCE, manifest_time
+
+
+async def fetch(question: Question, ctx: Ctx) -> Answer | Pick:
+    subjects = question.subjects
+    column = subjects.column
+    if column and len(subjects.column_of) > 1:
+        return Pick(
+            f"Several entities have `{column}`; which one?",
+            tuple(f"{e}.{column}" for e in subjects.column_of),
+        )
+    name = question.entity or (subjects.column_of[0] if subjects.column_of else None)
+    assert name is not None  # the engine asks for an entity first when none was named
+    entity = ctx.catalog.entities[name]
+    ask = f"ask {entity.owner}" if entity.owner else "its model has no owner in dbt either"
+    if column and column not in entity.columns:
+        having = ", ".join(f"`{e}`" for e in subjects.column_of) or "no entity"
+        lines: tuple[str, ...] = (f"`{entity.name}` has no column `{column}`; {having} has one.",)
+    elif column:
+        node = ctx.catalog.nodes[entity.unique_id]
+        described = node.get("columns", {}).get(column, {}).get("description", "")
+        text = described or f"no description in dbt ({ask})"
+        lines = (f"`{entity.name}.{column}`: {text}",)
+    else:
+        text = " ".join(entity.description.split()) or f"no description in dbt ({ask})"
+        lines = (f"`{entity.name}`: {text}", f"Columns: {', '.join(f'`{c}`' for c in entity.columns)}")
+    return Answer(lines, SOURCE, manifest_time(ctx), f"stats {entity.name}", subject=entity.name)
+
+
+INTENT = Intent(
+    name="meaning",
+    label="Meaning",
+    words=frozenset(
+        [
+            "mean",
+            "means",
+            "meaning",
+            "definition",
+            "define",
+            "defined",
+            "describe",
+            "description",
+            "documented",
+            "documentation",
+            "docs",
+            "column",
+            "columns",
+            "field",
+            "fields",
+            "explain",
+            "semantics",
+            "contain",
+            "contains",
+        ]
+    ),
+    phrases=phrases(r"stands? for"),
+    subject="entity",
+    fetch=fetch,
+    weak=phrases(r"what (is|are|does|do)", r"what's", r"whats"),
+)

@@ -1,0 +1,53 @@
+"""Who owns an entity, where to ask about it, its SLA and DAG: from the dbt manifest's `meta`.
+The owner is named, not @-mentioned: asking who owns something should not page them."""
+
+from __future__ import annotations
+
+from bot.core.command import Ctx
+from bot.render import format as fmt
+from commands.ask.intent import Answer, Intent, Question, phrases
+from commands.ask.manifest import SOURCE, manifest_time
+
+
+async def fetch(question: Question, ctx: Ctx) -> Answer:
+    assert question.entity is not None  # the engine asks for one first (subject="entity")
+    entity = ctx.catalog.entities[question.entity]
+    owner = f"*{entity.owner}*" if entity.owner else "nobody (no `meta.owner` or dbt group owner)"
+    lines = (
+        f"`{entity.name}` is owned by {owner}.",
+        f"Support channel: {entity.support_channel or '— (no `meta.support_channel`)'} · freshness SLA: "
+        f"{fmt.hours(entity.freshness_sla_hours)} · built by: {f'`{entity.dag}`' if entity.dag else '—'}",
+    )
+    return Answer(lines, SOURCE, manifest_time(ctx), f"stats {entity.name}", subject=entity.name)
+
+
+INTENT = Intent(
+    name="owner",
+    label="Owner",
+    words=frozenset(
+        [
+            "owner",
+            "owners",
+            "owns",
+            "owned",
+            "responsible",
+            "maintains",
+            "maintainer",
+            "maintainers",
+            "contact",
+            "support",
+            "sla",
+            "slas",
+            "escalate",
+        ]
+    ),
+    phrases=phrases(
+        r"who (is|are|do|should|can|to|built|made|looks)",
+        r"support channel",
+        r"in charge",
+        r"help with",
+        r"get help",
+    ),
+    subject="entity",
+    fetch=fetch,
+)

@@ -1,0 +1,89 @@
+"""Did a DAG run succeed? What broke in the last 24 h? From the orchestrator's latest runs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.core.command import Ctx
+from bot.foundation.ports import RunState
+from bot.render import format as fmt
+from commands.ask.intent import Answer, Intent, Question, phrases
+from commands.run.args import STATUS_RUNS
+from commands.run.views import duration
+
+RECENT = timedelta(hours=24)
+_ICON = {"success": ":white_check_mark:", "failed": ":x:", "running": ":arrows_counterclockwise:"}
+
+
+def _run(run: RunState) -> str:
+    icon = _ICON.get(run.state, ":hourglass_flowing_sand:")
+    link = f" · <{run.url}|open>" if run.url else ""
+    started = fmt.when(run.started_at) if run.started_at else "not started"
+    return f"{icon} `{run.dag_id}` {run.state}: started {started}, {duration(run)}{link}"
+
+
+async def fetch(question: Question, ctx: Ctx) -> Answer:
+    orchestrator = ctx.backends.orchestrator
+    source, now = f"the orchestrator, {orchestrator.environment}", ctx.now()
+    entity = ctx.catalog.entities[question.entity] if question.entity else None
+    if entity is not None:
+        if entity.dag is None:
+            lines = (f"`{entity.name}` names no DAG that builds it (`meta.dag` in dbt), so I know no runs.",)
+            return Answer(lines, "the dbt manifest", now, f"stats {entity.name}", subject=entity.name)
+        runs = await orchestrator.latest_runs([entity.dag], 1)
+        lines = (_run(runs[0]),) if runs else (f"`{entity.dag}` has no runs yet.",)
+        return Answer(lines, source, now, f"run status {entity.dag}", subject=entity.name)
+    dags = sorted(set(await orchestrator.list_dags()) | set(ctx.catalog.dags()))
+    runs = await orchestrator.latest_runs(dags, STATUS_RUNS)
+    recent = [r for r in runs if r.started_at and now - r.started_at <= RECENT]
+    failed = [r for r in recent if r.state == "failed"]
+    if failed:
+        head = f":x: {len(failed)} of the last {len(recent)} runs in the last 24 h failed:"
+        return Answer((head, *(_run(r) for r in failed)), source, now, "run status")
+    if not recent:
+        return Answer(("No DAG ran in the last 24 h.",), source, now, "run status")
+    running = [r for r in recent if not r.finished]
+    head = f":white_check_mark: Nothing failed in the last 24 h ({len(recent)} runs"
+    head += f", {len(running)} still going)." if running else ")."
+    return Answer((head, *(_run(r) for r in recent[:3])), source, now, "run status")
+
+
+INTENT = Intent(
+    name="runs",
+    label="Latest run",
+    words=frozenset(
+        [
+            "run",
+            "runs",
+            "ran",
+            "dag",
+            "dags",
+            "pipeline",
+            "pipelines",
+            "job",
+            "jobs",
+            "succeed",
+            "succeeded",
+            "success",
+            "successful",
+            "fail",
+            "failed",
+            "failing",
+            "failure",
+            "broken",
+            "broke",
+            "crash",
+            "crashed",
+            "airflow",
+            "composer",
+            "status",
+            "nightly",
+            "overnight",
+            "finish",
+            "finished",
+        ]
+    ),
+    phrases=phrases(r"last night", r"24 ?h(ours?)?", r"did \S+ (work|finish|complete|go through)"),
+    subject="any",
+    fetch=fetch,
+)

@@ -1,0 +1,42 @@
+"""Slack's message markup turned back into the words a person typed.
+
+`<@U…>` mentions, `<#C…|name>` channel links, `<http…|text>` links, `:emoji:` codes, `code spans` and
+``` blocks, *bold*/_italic_/~strike~, mixed case and stray punctuation. Whether the bot itself was
+mentioned is kept: in a help channel a mention is what turns chatter into a question to answer.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+_CHANNEL = re.compile(r"<#[A-Z0-9]+(?:\|([^>]*))?>")
+_SPECIAL = re.compile(r"<!(?:subteam\^[A-Z0-9]+|here|channel|everyone)(?:\|[^>]*)?>")
+_LINK = re.compile(r"<((?:https?|mailto):[^|>]*)(?:\|([^>]*))?>")
+_EMOJI = re.compile(r":[a-z0-9_+\-']+:")
+_FENCE = re.compile(r"```(.*?)```", re.DOTALL)
+_STYLE = re.compile(r"(?<![\w.])[`*_~]+|[`*_~]+(?![\w.])")
+_SPACES = re.compile(r"\s+")
+# "@amd" typed as text (the console; a client that did not turn it into a mention).
+_TYPED_MENTION = re.compile(r"(?<!\w)@amd(?:-bot)?\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Said:
+    text: str  # lower case, markup gone, one space between words
+    mentioned: bool  # the bot was @-mentioned
+
+
+def plain(raw: str, *, bot_user: str | None) -> Said:
+    mentioned = bool(_TYPED_MENTION.search(raw)) or (bot_user is not None and f"<@{bot_user}" in raw)
+    text = _TYPED_MENTION.sub(" ", raw)
+    text = _MENTION.sub(lambda m: " " if m.group(1) == bot_user else " someone ", text)
+    text = _CHANNEL.sub(lambda m: f" {m.group(1) or 'a channel'} ", text)
+    text = _SPECIAL.sub(" ", text)
+    text = _LINK.sub(lambda m: f" {m.group(2) or 'a link'} ", text)
+    text = _FENCE.sub(lambda m: f" {m.group(1)} ", text)
+    text = html.unescape(_EMOJI.sub(" ", text))  # Slack escapes &, < and > in message text
+    text = _STYLE.sub(" ", text)
+    return Said(_SPACES.sub(" ", text).strip().lower(), mentioned)

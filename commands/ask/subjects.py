@@ -1,0 +1,169 @@
+"""What a question is about: entities (by name, alias, plural, spaced name, DAG, typo), a column
+(`purchase.currency`, or a column name only one entity has), a declared migration — all resolved
+against the catalog, the allowlist. A word that looks like a name but resolves to nothing is kept as
+`unknown`, so the answer can say "no entity X" instead of guessing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from bot.foundation.catalog import Catalog
+from bot.foundation.migration_specs import MigrationSpec
+from commands.ask.words import STOPWORDS
+
+TYPO_SCORE = 85.0  # rapidfuzz ratio: "paymnt"→payment, "delivry adress"→delivery_address, not "usage"→users
+MIN_TYPO_LENGTH = 5  # shorter words are too often another word than a misspelt name
+MIN_CUE_TYPO_LENGTH = 4  # cue words are few and known: "ownr" is the owner
+# A name stands after these words ("owner of X", "is X fresh", "the X table") or before these.
+_BEFORE_NAME = frozenset(
+    ["of", "for", "on", "about", "the", "is", "are", "owns", "own", "many", "in", "with", "to", "and"]
+)
+_AFTER_NAME = frozenset(
+    [
+        "table",
+        "tables",
+        "data",
+        "dag",
+        "dags",
+        "model",
+        "models",
+        "entity",
+        "tests",
+        "pipeline",
+        "job",
+        "dataset",
+    ]
+)
+_TOKEN = re.compile(r"[a-z0-9_.]+")
+
+
+@dataclass(frozen=True)
+class Subjects:
+    entities: tuple[str, ...] = ()  # in the order they were named, each once
+    column: str | None = None
+    column_of: tuple[str, ...] = ()  # the entities that have `column`, when no entity was named with it
+    migration: str | None = None
+    unknown: str | None = None  # the first word that looked like a name and is none
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    names: Mapping[str, str]  # every way to name an entity → its name
+    columns: Mapping[str, tuple[str, ...]]  # column → the entities that have it
+    migrations: Mapping[str, str]  # migration name or title words → migration name
+    cues: frozenset[str]  # the intents' cue words
+    explained: frozenset[str]  # words known not to name an entity: never reported as an unknown name
+
+    @classmethod
+    def of(
+        cls, catalog: Catalog, migrations: Sequence[MigrationSpec], cue_words: Iterable[str]
+    ) -> Vocabulary:
+        names: dict[str, str] = {}
+        columns: dict[str, list[str]] = {}
+        for entity in catalog.entities.values():
+            for way in (entity.name, *entity.aliases, f"{entity.name}s", f"{entity.name}es"):
+                names.setdefault(way.replace(" ", "_"), entity.name)
+            if entity.dag:
+                names.setdefault(entity.dag, entity.name)
+            for column in entity.columns:
+                columns.setdefault(column.lower(), []).append(entity.name)
+        by_migration = {m.name: m.name for m in migrations}
+        by_migration |= {m.title.lower().replace(" ", "_"): m.name for m in migrations if m.title}
+        # Names that are no entity's: the dbt project's, the migrations' words and their sources'.
+        known = {str(n.get("package_name", "")) for n in catalog.nodes.values()}
+        known |= {
+            w for m in migrations for w in _TOKEN.findall(f"{m.name} {m.title}".lower().replace("_", " "))
+        }
+        known |= {s.name for m in migrations for s in m.sources}
+        cues = frozenset(cue_words)
+        return cls(
+            names, {c: tuple(e) for c, e in columns.items()}, by_migration, cues, cues | STOPWORDS | known
+        )
+
+
+def resolve(text: str, vocab: Vocabulary) -> Subjects:
+    tokens = [t.strip(".") for t in _TOKEN.findall(text) if t.strip(".")]
+    entities: list[str] = []
+    column: str | None = None
+    bare_columns: list[str] = []
+    migration: str | None = None
+    unknown: str | None = None
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if "." in token:  # entity.column
+            head, _, tail = token.partition(".")
+            owner = _name(head, vocab.names)
+            if owner and tail in vocab.columns and owner in vocab.columns[tail]:
+                entities.append(owner)
+                column = tail
+                i += 1
+                continue
+        found, used = _phrase(tokens, i, vocab)
+        if found is not None:
+            kind, name = found
+            if kind == "migration":
+                migration = name
+            else:
+                entities.append(name)
+            i += used
+            continue
+        if token in vocab.columns and token not in vocab.explained:
+            bare_columns.append(token)
+        elif unknown is None and _name_like(tokens, i, vocab):
+            unknown = token
+        i += 1
+    named = tuple(dict.fromkeys(entities))
+    if column is None and bare_columns:
+        column = bare_columns[0]
+        having = vocab.columns[column]
+        return Subjects(named, column, () if set(named) & set(having) else having, migration, unknown)
+    return Subjects(named, column, (), migration, unknown)
+
+
+def _phrase(tokens: Sequence[str], i: int, vocab: Vocabulary) -> tuple[tuple[str, str] | None, int]:
+    """The longest run of words from `i` that names an entity or a migration, exactly or misspelt."""
+    for exact in (True, False):
+        for n in (3, 2, 1):
+            words = tokens[i : i + n]
+            if len(words) < n or (n > 1 and any(w in STOPWORDS for w in words)):
+                continue
+            key = "_".join(words)
+            if not exact and (len(key) < MIN_TYPO_LENGTH or (n == 1 and key in vocab.explained)):
+                continue
+            for kind, table in (("migration", vocab.migrations), ("entity", vocab.names)):
+                name = table.get(key) if exact else _typo(key, table)
+                if name is not None:
+                    return (kind, name), n
+    return None, 1
+
+
+def _name(word: str, names: Mapping[str, str]) -> str | None:
+    return names.get(word) or (_typo(word, names) if len(word) >= MIN_TYPO_LENGTH else None)
+
+
+def _typo(word: str, table: Mapping[str, str]) -> str | None:
+    match = process.extractOne(word, list(table), scorer=fuzz.ratio, score_cutoff=TYPO_SCORE)
+    return None if match is None else table[match[0]]
+
+
+def is_cue(word: str, cues: frozenset[str]) -> bool:
+    if word in cues:
+        return True
+    if len(word) < MIN_CUE_TYPO_LENGTH:
+        return False
+    return any(len(c) >= MIN_CUE_TYPO_LENGTH and fuzz.ratio(word, c) >= TYPO_SCORE for c in cues)
+
+
+def _name_like(tokens: Sequence[str], i: int, vocab: Vocabulary) -> bool:
+    """A word in the place of a name, that is no known word: what the asker calls an entity."""
+    token = tokens[i]
+    if len(token) < 3 or token.isdigit() or not token.isascii() or token in vocab.explained:
+        return False
+    placed = i == 0 or tokens[i - 1] in _BEFORE_NAME or (i + 1 < len(tokens) and tokens[i + 1] in _AFTER_NAME)
+    return placed and not is_cue(token, vocab.cues)

@@ -1,0 +1,80 @@
+"""`/amd home`: the state at a glance — entity freshness, the latest runs, failing dbt tests and
+migrations — as Slack's App Home tab shows it to each user (bot/surfaces/answers.py publishes it
+when the tab is opened). Built from the same services and views as `/amd stats`, `run status`,
+`test` and `migration`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from bot.core.backends import Backends
+from bot.core.command import Command, Ctx
+from bot.foundation.catalog import Catalog
+from bot.foundation.errors import UsageError
+from bot.render import format as fmt
+from bot.render.message import Context, Divider, Header, Message, Part, Text
+from bot.state.results import FAILED, TestResults
+from commands import stats
+from commands.migration import ledger_of
+from commands.migration import views as migration_views
+from commands.run import views as run_views
+from commands.run.args import STATUS_RUNS
+
+SHOWN_FAILURES = 10
+
+
+class HomeArgs(BaseModel):
+    pass
+
+
+def parse(words: Sequence[str], _catalog: Catalog) -> HomeArgs:
+    if words:
+        raise UsageError("`home` takes no arguments.")
+    return HomeArgs()
+
+
+async def build(backends: Backends, *, now: datetime, prefix: str) -> Message:
+    catalog = backends.catalog
+    freshness = stats.view_all(await backends.stats.status(list(catalog.entities.values())), catalog)
+    dags = sorted(set(await backends.orchestrator.list_dags()) | set(catalog.dags()))
+    runs = run_views.status_card(None, await backends.orchestrator.latest_runs(dags, STATUS_RUNS), now=now)
+    ledger = ledger_of(backends)
+    migrations = migration_views.listing([await ledger.progress(name, now=now) for name in ledger.specs])
+    failing = [t for t in await TestResults(backends.state.engine).latest() if t.status in FAILED]
+    tests: list[Part] = [Header("Failing dbt tests")]
+    lines = [
+        f"• `{t.name}` ({(t.model or '—').rsplit('.', 1)[-1]}): {t.status}, {fmt.when(t.at)}"
+        for t in failing[:SHOWN_FAILURES]
+    ]
+    tests.append(Text("\n".join(lines) if lines else "None among the results on record."))
+    parts: list[Part] = [
+        Header("amd-bot · data status"),
+        Context((f"Built {fmt.when(now)} · ask me in a help channel or here · `{prefix} help`",)),
+        *freshness.parts,
+        Divider(),
+        *runs.parts,
+        Divider(),
+        *tests,
+        Divider(),
+        *migrations.parts,
+    ]
+    return Message(tuple(parts), fallback=f"amd-bot data status, {fmt.when(now)}")
+
+
+async def handle(_args: HomeArgs, ctx: Ctx) -> Message:
+    return await build(ctx.backends, now=ctx.now(), prefix=ctx.backends.settings.command)
+
+
+command = Command(
+    name="home",
+    summary="The state at a glance, as the App Home tab shows it: freshness, runs, tests, migrations.",
+    usage="home",
+    examples=("home",),
+    parse=parse,
+    handle=handle,
+    permission=lambda _args: "home",
+    ack=lambda _args: "Gathering the state…",
+)

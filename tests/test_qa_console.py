@@ -1,0 +1,67 @@
+"""The console speaks to the help-channel answers: a line without `/` is a message in a help channel,
+`@amd …` mentions the bot, `/amd home` prints what the App Home tab shows, `/amd ask` asks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.foundation.settings import Settings
+from tests.support.bot import BotHarness, running_bot
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+async def bot(demo_settings: Settings) -> AsyncIterator[BotHarness]:
+    async with running_bot(demo_settings) as harness:
+        yield harness
+
+
+async def test_a_line_without_a_slash_is_a_question_in_a_help_channel(bot: BotHarness) -> None:
+    out = await bot.console("payment fresh?", "and who owns it?", "lunch anyone?", "@amd lunch anyone?")
+
+    assert "`payment` is fresh" in out and "from the warehouse" in out and "/amd stats payment" in out
+    assert "payment` is owned by payments-team" in out  # the follow-up kept the subject
+    assert "(no reply: in a help channel" in out  # chatter: quiet unless mentioned
+    assert "I cannot answer that from the facts I have" in out  # mentioned: says so, points on
+
+
+async def test_a_clarifying_reply_has_buttons_the_console_presses(bot: BotHarness) -> None:
+    out = await bot.console("@amd what does currency mean?", "2")
+
+    assert "Several entities have `currency`; which one?" in out
+    assert "[1] payment.currency" in out and "[2] purchase.currency" in out
+    assert "`purchase.currency`: ISO 4217 currency code of the amount." in out
+
+
+async def test_unknown_entities_are_named_not_guessed(bot: BotHarness) -> None:
+    out = await bot.console("is shipment fresh?")
+
+    assert "No entity `shipment`." in out
+    assert "fresh:" not in out  # no freshness of anything else
+
+
+async def test_amd_home_prints_the_home_tab_and_amd_ask_answers(bot: BotHarness) -> None:
+    out = await bot.console("/amd home", "/amd ask what's the owner of purchase?")
+
+    for part in ("amd-bot · data status", "AMD entities", "Latest runs", "Failing dbt tests"):
+        assert part in out, part
+    assert "History migrations" in out and "delivery_address_history" in out
+    assert "`purchase` is owned by jonas.w" in out  # "what's": prose, no unbalanced quote
+
+
+def test_amd_bot_console_c_prints_the_answer(demo_settings: Settings) -> None:
+    env = {"AMD_HOME": str(demo_settings.home), "NO_COLOR": "1", "PATH": "/usr/bin:/bin"}
+    command = [sys.executable, "-c", "from bot.cli import main; main()", "console", "-c", "payment fresh?"]
+    done = subprocess.run(
+        command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "`payment` is fresh" in done.stdout.splitlines()[0]  # the answer only: no greeting, no log
+    assert "as of " in done.stdout and "from the warehouse" in done.stdout

@@ -1,0 +1,52 @@
+"""What help-channel answers keep in the state store, on SQLite and on PostgreSQL shared by replicas:
+rate-limit counts that no concurrent replica loses, and the threads the bot answered in."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from bot.state.answers import AnswerState, Asked
+from bot.state.store import SqlState
+
+NOW = datetime(2026, 12, 2, 9, 41, 30, tzinfo=UTC)
+
+
+async def test_two_replicas_counting_at_once_lose_no_count(state_url: str) -> None:
+    replicas = [SqlState(state_url), SqlState(state_url)]
+    try:
+        assert await replicas[0].migrate() >= 8
+        counters = [AnswerState(r.engine) for r in replicas]
+        key = f"user:U1:{state_url[:6]}"
+
+        counts = await asyncio.gather(*(counters[n % 2].count(key, window_s=60, now=NOW) for n in range(20)))
+        later = await counters[0].count(key, window_s=60, now=NOW + timedelta(seconds=29))
+        next_window = await counters[1].count(key, window_s=60, now=NOW + timedelta(seconds=31))
+
+        assert sorted(counts) == list(range(1, 21))  # each question got its own number
+        assert later == 21  # 09:41:59 is still the window that began at 09:41:00
+        assert next_window == 1  # 09:42:01: the next window
+    finally:
+        for replica in replicas:
+            await replica.close()
+
+
+async def test_a_thread_remembers_the_last_answer_and_is_pruned(state_url: str) -> None:
+    state = SqlState(state_url)
+    try:
+        await state.migrate()
+        threads = AnswerState(state.engine)
+        channel = f"C{state_url[:6]}"
+
+        assert await threads.recall(channel, "1.1") is None
+        await threads.remember(channel, "1.1", Asked("freshness", "payment"), now=NOW)
+        await threads.remember(channel, "1.1", Asked("owner", "payment"), now=NOW)  # the newest answer wins
+
+        assert await threads.recall(channel, "1.1") == Asked("owner", "payment")
+        assert await threads.recall(channel, "2.2") is None
+        later = NOW + timedelta(days=1)
+        pruned = await state.prune(records_before=later, events_before=later, audit_before=later)
+        assert pruned["answered threads"] >= 1 and pruned["rate windows"] >= 0
+        assert await threads.recall(channel, "1.1") is None
+    finally:
+        await state.close()
