@@ -15,7 +15,7 @@ NOW = datetime(2026, 12, 2, 9, 41, 30, tzinfo=UTC)
 async def test_two_replicas_counting_at_once_lose_no_count(state_url: str) -> None:
     replicas = [SqlState(state_url), SqlState(state_url)]
     try:
-        assert await replicas[0].migrate() >= 8
+        await replicas[0].migrate()
         counters = [AnswerState(r.engine) for r in replicas]
         key = f"user:U1:{state_url[:6]}"
 

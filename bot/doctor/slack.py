@@ -19,6 +19,9 @@ NEEDED_SCOPES = frozenset(
         "chat:write.public",  # alerts in a configured channel the bot was not invited to
         "files:write",  # charts and long snippets (files_upload_v2)
         "app_mentions:read",  # app_mention events
+        "channels:history",  # questions in public help channels (message.channels)
+        "groups:history",  # …and private ones (message.groups)
+        "im:history",  # questions in DMs with the bot (message.im)
     }
 )
 _APP_PAGE = "https://api.slack.com/apps → your app"
