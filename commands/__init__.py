@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.command import Command
-from commands import migration, run, stats, test
+from commands import alerts, digest, migration, run, stats, test
 from commands.help import help_command
 
 COMMANDS: tuple[Command[Any], ...] = (
@@ -14,4 +14,6 @@ COMMANDS: tuple[Command[Any], ...] = (
     run.command,
     test.command,
     migration.command,
+    alerts.command,
+    digest.command,
 )

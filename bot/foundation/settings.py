@@ -18,6 +18,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.foundation.alert_routes import AlertRoute, default_routes
 from bot.foundation.migration_specs import MigrationSpec, default_migrations
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
@@ -138,6 +139,13 @@ class Settings(BaseSettings):
     # Migrations
     migrations: list[MigrationSpec] = Field(default_factory=default_migrations)  # history migrations shown
     migration_ingest_token: SecretStr | None = None  # bearer token copy jobs send; unset: no ingest API
+
+    # Alerts and digests (bot/alerts): routes, and how often the failure watcher looks
+    alert_routes: list[AlertRoute] = Field(default_factory=default_routes)
+    alert_dags: list[str] = Field(default_factory=list)  # DAG globs watched besides the catalog's meta.dag
+    alert_poll_s: float = Field(60.0, gt=0)
+    alert_suppress_s: float = Field(3600.0, ge=0)  # a flapping failure is not alerted again sooner
+    alert_renotify_s: float = Field(14400.0, gt=0)  # an unacknowledged critical incident is told again
 
     @classmethod
     def settings_customise_sources(

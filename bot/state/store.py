@@ -115,6 +115,13 @@ class SqlState:
         async with self.engine.begin() as conn:
             await conn.execute(delete(claims).where(claims.c.key == key))
 
+    async def take_over(self, key: str, *, claimed_before: datetime) -> bool:
+        """Claim a key whose holder claimed it before `claimed_before` and (presumably) died before its
+        work was recorded as done: True for exactly one caller, who then finishes that work."""
+        async with self.engine.begin() as conn:
+            gone = await conn.execute(delete(claims).where(claims.c.key == key, claims.c.at < claimed_before))
+        return bool(gone.rowcount) and await self.claim(key)
+
     async def first_time(self, event_id: str) -> bool:
         """True the first time an event id is seen (Slack retries carry the same event_id)."""
         try:

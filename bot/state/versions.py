@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Table, func, inspect, select, text, update
 
+from bot.state.incidents import alert_marks, incidents
 from bot.state.schema import (
     audit_log,
     claims,
@@ -87,4 +88,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         _live_cards_v5,
     ),
     Migration(6, "replicas, held work and shared dbt slots", _create(replicas, held_work, dbt_slots)),
+    Migration(
+        7, "incidents and alert marks (failure watcher, alerts, digests)", _create(incidents, alert_marks)
+    ),
 )

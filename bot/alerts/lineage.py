@@ -1,0 +1,87 @@
+"""Root causes through the dbt lineage: one failure and what it broke are one item, not five.
+
+A failed DAG run is a root; the failing tests among its failed tasks are its cause; test failures on
+its models, and entities at or downstream of its models that went stale, are its blast radius. What
+no run explains is grouped the same way under the most upstream failing test or stale entity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.foundation.catalog import Catalog
+from bot.state.incidents import Incident
+
+_ROOT_ORDER = {"run": 0, "test": 1, "stale": 2, "migration": 3}
+
+
+@dataclass(frozen=True)
+class Group:
+    root: Incident
+    causes: tuple[str, ...]  # names of the failing tests behind a failed run
+    affected: tuple[Incident, ...]  # the incidents it explains (its blast radius)
+
+    @property
+    def incidents(self) -> tuple[Incident, ...]:
+        return (self.root, *self.affected)
+
+    @property
+    def owners(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(i.owner for i in self.incidents if i.owner))
+
+
+def group(incidents: Sequence[Incident], catalog: Catalog) -> list[Group]:
+    """Incidents grouped by root cause: runs first, then tests, stale entities, migrations."""
+    lineage = _Lineage(catalog.nodes)
+    ordered = sorted(incidents, key=lambda i: (_ROOT_ORDER[i.kind], i.opened_at or i.first_seen, i.key))
+    taken: set[str] = set()
+    groups: list[Group] = []
+    for root in ordered:
+        if root.key in taken:
+            continue
+        taken.add(root.key)
+        reach = lineage.downstream(_nodes(root, catalog))
+        affected = tuple(i for i in ordered if i.key not in taken and _nodes(i, catalog) & reach)
+        taken.update(i.key for i in affected)
+        groups.append(Group(root, _causes(root, catalog), affected))
+    return groups
+
+
+def _nodes(incident: Incident, catalog: Catalog) -> set[str]:
+    """The manifest nodes an incident is about."""
+    detail = incident.detail
+    if incident.kind == "run":
+        return {e.unique_id for e in catalog.dags().get(incident.dag or "", [])}
+    if incident.kind == "test":
+        return {str(detail["model"])} if detail.get("model") else set()
+    if incident.kind == "stale" and (entity := catalog.entities.get(incident.entity or "")):
+        return {entity.unique_id}
+    return set()
+
+
+def _causes(root: Incident, catalog: Catalog) -> tuple[str, ...]:
+    if root.kind != "run":
+        return ()
+    tests = {n["name"] for n in catalog.nodes.values() if n.get("resource_type") == "test"}
+    return tuple(t for t in root.detail.get("failed_tasks", ()) if t in tests)
+
+
+class _Lineage:
+    def __init__(self, nodes: Mapping[str, Mapping[str, Any]]) -> None:
+        self.children: dict[str, set[str]] = {}
+        for uid, node in nodes.items():
+            for parent in node.get("depends_on", {}).get("nodes", ()):
+                self.children.setdefault(parent, set()).add(uid)
+
+    def downstream(self, start: Iterable[str]) -> set[str]:
+        """The nodes themselves and everything built from them."""
+        seen = set(start)
+        todo = list(seen)
+        while todo:
+            for child in self.children.get(todo.pop(), ()):
+                if child not in seen:
+                    seen.add(child)
+                    todo.append(child)
+        return seen
