@@ -112,7 +112,7 @@ async def send_digests(
         if route_name is not None and route.name != route_name:
             continue
         where = digests.channels(route, incidents)
-        if route.channel and route.channel not in where and route.all_green:
+        if route.channel and route.channel not in where:  # it may have recoveries, or unread sources, to tell
             where.append(route.channel)
         for channel in where:
             mark = f"digest:{route.name}:{channel}"

@@ -28,7 +28,8 @@ class Digest:
 
     @property
     def quiet(self) -> bool:
-        return not (self.groups or self.recovered or self.folded or self.unreadable)
+        # Acknowledged and snoozed items are someone's already: alone they are no reason to speak.
+        return not (self.groups or self.recovered or self.unreadable)
 
     @property
     def open_count(self) -> int:

@@ -35,15 +35,18 @@ class Group:
 def group(incidents: Sequence[Incident], catalog: Catalog) -> list[Group]:
     """Incidents grouped by root cause: runs first, then tests, stale entities, migrations."""
     lineage = _Lineage(catalog.nodes)
-    ordered = sorted(incidents, key=lambda i: (_ROOT_ORDER[i.kind], i.opened_at or i.first_seen, i.key))
+    reach = {i.key: lineage.downstream(_nodes(i, catalog)) for i in incidents}
+    # Within a kind, the most upstream first (it reaches the most), then the oldest.
+    ordered = sorted(
+        incidents, key=lambda i: (_ROOT_ORDER[i.kind], -len(reach[i.key]), i.opened_at or i.first_seen, i.key)
+    )
     taken: set[str] = set()
     groups: list[Group] = []
     for root in ordered:
         if root.key in taken:
             continue
         taken.add(root.key)
-        reach = lineage.downstream(_nodes(root, catalog))
-        affected = tuple(i for i in ordered if i.key not in taken and _nodes(i, catalog) & reach)
+        affected = tuple(i for i in ordered if i.key not in taken and _nodes(i, catalog) & reach[root.key])
         taken.update(i.key for i in affected)
         groups.append(Group(root, _causes(root, catalog), affected))
     return groups
