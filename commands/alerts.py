@@ -64,18 +64,18 @@ async def handle(args: AlertsArgs, ctx: Ctx) -> Message:
     )
 
 
-async def press_ack(value: str, ctx: Ctx) -> Message:
+async def press_ack(value: str, ctx: Ctx) -> Message | None:
     return await _act(value, ctx, snooze_h=None)
 
 
-async def press_snooze(value: str, ctx: Ctx) -> Message:
+async def press_snooze(value: str, ctx: Ctx) -> Message | None:
     label, _, key = value.partition(" ")
     if label not in SNOOZES:
         raise UsageError(f"Unknown snooze `{label}`.")
     return await _act(key, ctx, snooze_h=SNOOZES[label])
 
 
-async def _act(key: str, ctx: Ctx, *, snooze_h: int | None) -> Message:
+async def _act(key: str, ctx: Ctx, *, snooze_h: int | None) -> Message | None:
     store = Incidents(ctx.backends.state.engine)
     now = ctx.now()
     until = now + timedelta(hours=snooze_h) if snooze_h else None
@@ -86,7 +86,11 @@ async def _act(key: str, ctx: Ctx, *, snooze_h: int | None) -> Message:
         )
     incident = await store.get(key)
     assert incident is not None  # act() just changed it
-    return acted_message(incident, ctx.catalog)
+    acted = acted_message(incident, ctx.catalog)
+    if ctx.clicked is None:
+        return acted
+    await ctx.surface.update(ctx.clicked, acted)  # in place, for everyone in the channel
+    return None
 
 
 def _object(value: str) -> str:

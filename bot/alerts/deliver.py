@@ -90,6 +90,8 @@ def _due(incident: Incident, now: datetime, suppress_s: float, renotify_s: float
     if incident.notified_at is None:
         return True
     since_told = (now - incident.notified_at).total_seconds()
+    if incident.state == "snoozed":  # a snooze ran out (state_at said open): tell it again now
+        return True
     reopened = incident.opened_at is not None and incident.opened_at > incident.notified_at
     # A flapping failure reopens often: it is told again only after the suppression interval.
     return since_told >= (suppress_s if reopened else renotify_s)
