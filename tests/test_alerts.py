@@ -225,3 +225,47 @@ async def test_a_source_that_cannot_be_read_is_named_instead_of_all_green(bot: B
     (digest,) = bot.slack.messages("C_OPS")
     assert "Could not read the orchestrator: Airflow at http://airflow:8080 is unreachable" in text_of(digest)
     assert "may be incomplete" in text_of(digest)
+
+
+# --- exactly once: a crash between claim and post, Slack refusing ----------------------------------
+
+
+async def test_a_digest_claimed_by_a_replica_that_died_is_posted_once_by_a_later_tick(
+    bot: BotHarness,
+) -> None:
+    store, surface = Incidents(bot.backends.state.engine), surface_of(bot)
+    now = datetime.now(UTC).replace(microsecond=0)
+    await store.set_mark("digest:ops:C_OPS", now - timedelta(days=1))
+    await store.observe([failed_run()], (), now)
+    due = ROUTE.trigger().get_next_fire_time(None, now - timedelta(days=1, seconds=-1))
+    assert due is not None
+    # Another replica claimed today's window, then died before it posted.
+    assert await bot.backends.state.claim(f"digest:ops:C_OPS:{due.isoformat()}")
+
+    assert await send_digests(bot.backends, surface, now=now, unreadable={}) == []  # its claim is fresh
+    assert bot.slack.messages("C_OPS") == []
+    later = now + timedelta(minutes=3)  # past the claim's lease: the next tick takes it over
+    assert await send_digests(bot.backends, surface, now=later, unreadable={}) == ["ops → C_OPS"]
+    assert await send_digests(bot.backends, surface, now=later + timedelta(minutes=1), unreadable={}) == []
+    assert len([m for m in bot.slack.messages("C_OPS") if "thread_ts" not in m]) == 1
+
+
+async def test_slack_429_is_waited_out_and_slack_down_delays_the_digest_without_dropping_it(
+    bot: BotHarness,
+) -> None:
+    store, surface = Incidents(bot.backends.state.engine), surface_of(bot)
+    await store.observe([failed_run()], (), MONDAY_7)
+    await send_digests(bot.backends, surface, now=MONDAY_7, unreadable={})
+
+    bot.slack.fail_next("chat.postMessage", status=429, retry_after=1)
+    assert await send_digests(bot.backends, surface, now=MONDAY_7 + timedelta(hours=1), unreadable={})
+    assert len(bot.slack.calls_to("chat.postMessage", ok=False)) == 1
+
+    await store.observe([stale("delivery_address")], (), MONDAY_7 + timedelta(hours=2))
+    bot.slack.fail_next("chat.postMessage", status=503, times=3)  # down, past the client's own 2 retries
+    tuesday = MONDAY_7 + timedelta(days=1, hours=1)
+    with pytest.raises(Exception):  # noqa: B017 - the scheduler logs it; the claim is given back
+        await send_digests(bot.backends, surface, now=tuesday, unreadable={})
+    assert await send_digests(bot.backends, surface, now=tuesday + timedelta(minutes=1), unreadable={})
+    digests = [m for m in bot.slack.messages("C_OPS") if "thread_ts" not in m]
+    assert len(digests) == 2 and "delivery_address" in text_of(digests[1])
