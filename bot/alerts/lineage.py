@@ -33,42 +33,48 @@ class Group:
 
 
 def group(incidents: Sequence[Incident], catalog: Catalog) -> list[Group]:
-    """Incidents grouped by root cause: runs first, then tests, stale entities, migrations."""
+    """Incidents grouped by root cause: runs first, then tests, stale entities, migrations. Linear in
+    the incidents (a digest may hold 10,000): each is indexed once by the manifest nodes it is about."""
     lineage = _Lineage(catalog.nodes)
-    reach = {i.key: lineage.downstream(_nodes(i, catalog)) for i in incidents}
+    dags = {dag: {e.unique_id for e in entities} for dag, entities in catalog.dags().items()}
+    tests = {n["name"] for n in catalog.nodes.values() if n.get("resource_type") == "test"}
+    nodes = {i.key: _nodes(i, catalog, dags) for i in incidents}
+    reach = {i.key: lineage.downstream(nodes[i.key]) for i in incidents}
     # Within a kind, the most upstream first (it reaches the most), then the oldest.
     ordered = sorted(
         incidents, key=lambda i: (_ROOT_ORDER[i.kind], -len(reach[i.key]), i.opened_at or i.first_seen, i.key)
     )
+    rank = {i.key: n for n, i in enumerate(ordered)}
+    about: dict[str, list[Incident]] = {}
+    for incident in ordered:
+        for node in nodes[incident.key]:
+            about.setdefault(node, []).append(incident)
     taken: set[str] = set()
     groups: list[Group] = []
     for root in ordered:
         if root.key in taken:
             continue
         taken.add(root.key)
-        affected = tuple(i for i in ordered if i.key not in taken and _nodes(i, catalog) & reach[root.key])
-        taken.update(i.key for i in affected)
-        groups.append(Group(root, _causes(root, catalog), affected))
+        hits = {i.key: i for node in reach[root.key] for i in about.get(node, ()) if i.key not in taken}
+        affected = tuple(sorted(hits.values(), key=lambda i: rank[i.key]))
+        taken.update(hits)
+        causes = (
+            tuple(t for t in root.detail.get("failed_tasks", ()) if t in tests) if root.kind == "run" else ()
+        )
+        groups.append(Group(root, causes, affected))
     return groups
 
 
-def _nodes(incident: Incident, catalog: Catalog) -> set[str]:
+def _nodes(incident: Incident, catalog: Catalog, dags: Mapping[str, set[str]]) -> set[str]:
     """The manifest nodes an incident is about."""
     detail = incident.detail
     if incident.kind == "run":
-        return {e.unique_id for e in catalog.dags().get(incident.dag or "", [])}
+        return dags.get(incident.dag or "", set())
     if incident.kind == "test":
         return {str(detail["model"])} if detail.get("model") else set()
     if incident.kind == "stale" and (entity := catalog.entities.get(incident.entity or "")):
         return {entity.unique_id}
     return set()
-
-
-def _causes(root: Incident, catalog: Catalog) -> tuple[str, ...]:
-    if root.kind != "run":
-        return ()
-    tests = {n["name"] for n in catalog.nodes.values() if n.get("resource_type") == "test"}
-    return tuple(t for t in root.detail.get("failed_tasks", ()) if t in tests)
 
 
 class _Lineage:
