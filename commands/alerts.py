@@ -1,8 +1,10 @@
-"""`/amd alerts [entity|owner]`: the open incidents, only to you; and the buttons of immediate alerts
-(Acknowledge, Snooze 1 h / 24 h), which update the alert in place from any replica.
+"""`/amd alerts [entity|owner]`: the open incidents, only to you; `/amd alerts check`: sweep every source
+now and send the immediate alerts that are due (what the scheduler does every poll); and the buttons of
+immediate alerts (Acknowledge, Snooze 1 h / 24 h), which update the alert in place from any replica.
 
-Access: `alerts:<entity or owner>` to list, `alerts.ack:<incident>` and `alerts.snooze:<incident>` for
-the buttons. Re-run failed is `/amd run`'s own button (it asks first; `run.rerun:<dag>`).
+Access: `alerts:<entity or owner>` to list, `alerts.check` to check now, `alerts.ack:<incident>` and
+`alerts.snooze:<incident>` for the buttons. Re-run failed is `/amd run`'s own button (it asks first;
+`run.rerun:<dag>`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from datetime import timedelta
 
 from pydantic import BaseModel
 
+from bot.alerts.deliver import alert
 from bot.alerts.views import SNOOZES, acted_message
+from bot.alerts.watch import sweep
 from bot.core.command import Action, Command, Ctx
 from bot.foundation.catalog import Catalog
 from bot.foundation.errors import UsageError
@@ -26,6 +30,7 @@ SHOWN = 50
 class AlertsArgs(BaseModel):
     entity: str | None = None
     owner: str | None = None
+    check: bool = False
 
 
 def parse(words: Sequence[str], catalog: Catalog) -> AlertsArgs:
@@ -33,6 +38,8 @@ def parse(words: Sequence[str], catalog: Catalog) -> AlertsArgs:
         raise UsageError("`alerts` takes at most one entity or owner.", suggestion="alerts payment")
     if not words:
         return AlertsArgs()
+    if words[0] == "check":
+        return AlertsArgs(check=True)
     owners = {e.owner for e in catalog.entities.values() if e.owner}
     if words[0] in owners:
         return AlertsArgs(owner=words[0])
@@ -41,6 +48,12 @@ def parse(words: Sequence[str], catalog: Catalog) -> AlertsArgs:
 
 async def handle(args: AlertsArgs, ctx: Ctx) -> Message:
     now = ctx.now()
+    if args.check:
+        swept = await sweep(ctx.backends, now=now)
+        told = await alert(ctx.backends, ctx.surface, now=now)
+        unread = "".join(f"\n:warning: Could not read the {s}: {why}" for s, why in swept.unreadable.items())
+        said = f"Alerted: {', '.join(f'`{k}`' for k in told)}." if told else "No alert is due now."
+        return note(said + unread)
     found = [
         i
         for i in await Incidents(ctx.backends.state.engine).all()
@@ -100,12 +113,14 @@ def _object(value: str) -> str:
 command = Command(
     name="alerts",
     summary="Open incidents (failed runs and tests, stale entities, migrations), only to you.",
-    usage="alerts [ENTITY|OWNER]",
-    examples=("alerts", "alerts payment", "alerts lena.m"),
+    usage="alerts [ENTITY|OWNER] | alerts check",
+    examples=("alerts", "alerts payment", "alerts lena.m", "alerts check"),
     parse=parse,
     handle=handle,
-    permission=lambda args: f"alerts:{args.entity or args.owner or '*'}",
-    ack=lambda args: "Reading open incidents…",
+    permission=lambda args: "alerts.check" if args.check else f"alerts:{args.entity or args.owner or '*'}",
+    ack=lambda args: (
+        "Checking runs, tests, freshness and migrations…" if args.check else "Reading open incidents…"
+    ),
     actions={
         "ack": Action(press_ack, lambda value: f"alerts.ack:{_object(value)}"),
         "snooze": Action(press_snooze, lambda value: f"alerts.snooze:{_object(value)}"),
