@@ -19,6 +19,7 @@ from bot.alerts.lineage import group
 from bot.foundation.alert_routes import AlertRoute
 from bot.foundation.catalog import Catalog
 from bot.foundation.settings import Settings
+from bot.render.message import Message, Text
 from bot.state.incidents import Finding, Incident, Incidents
 from bot.surfaces.slack import SlackSurface, web_client, without_rate_limit_waits
 from tests.support.bot import BotHarness, running_bot
@@ -249,6 +250,30 @@ async def test_a_digest_claimed_by_a_replica_that_died_is_posted_once_by_a_later
     assert await send_digests(bot.backends, surface, now=later, unreadable={}) == ["ops → C_OPS"]
     assert await send_digests(bot.backends, surface, now=later + timedelta(minutes=1), unreadable={}) == []
     assert len([m for m in bot.slack.messages("C_OPS") if "thread_ts" not in m]) == 1
+
+
+async def test_a_digest_posted_just_before_its_replica_died_is_found_and_not_posted_again(
+    bot: BotHarness,
+) -> None:
+    store, surface = Incidents(bot.backends.state.engine), surface_of(bot)
+    now = datetime.now(UTC).replace(microsecond=0)
+    await store.set_mark("digest:ops:C_OPS", now - timedelta(days=1))
+    await store.observe([failed_run()], (), now)
+    due = ROUTE.trigger().get_next_fire_time(None, now - timedelta(days=1, seconds=-1))
+    assert due is not None
+    key = f"digest:ops:C_OPS:{due.isoformat()}"
+    # Another replica claimed today's window, posted it, and died before it recorded that.
+    assert await bot.backends.state.claim(key)
+    posted = Message((Text("the digest the dead replica posted"),), fallback="digest", public=True, key=key)
+    await surface.post(posted, channel="C_OPS")
+
+    assert await send_digests(bot.backends, surface, now=now + timedelta(minutes=3), unreadable={}) == [
+        "ops → C_OPS"
+    ]
+    (only,) = [m for m in bot.slack.messages("C_OPS") if "thread_ts" not in m]
+    assert "the digest the dead replica posted" in text_of(only)
+    assert bot.slack.calls_to("conversations.history", ok=True)
+    assert await send_digests(bot.backends, surface, now=now + timedelta(minutes=4), unreadable={}) == []
 
 
 async def test_slack_429_is_waited_out_and_slack_down_delays_the_digest_without_dropping_it(

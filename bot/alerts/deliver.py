@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
@@ -18,7 +19,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.alerts import digest as digests
 from bot.alerts.views import alert_message, all_green, digest_message
 from bot.core.backends import Backends
-from bot.core.surface import RateLimited, Surface
+from bot.core.surface import RateLimited, Recall, Surface
 from bot.foundation.ports import CardRef
 from bot.render.message import Message
 from bot.state.incidents import Incident, Incidents
@@ -26,6 +27,7 @@ from bot.state.incidents import Incident, Incidents
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)  # longer than one post with its retries can take
 RATE_LIMIT_WAITS = 3
+CLOCK_SKEW = timedelta(minutes=1)  # between our clock (the claim's time) and Slack's message timestamps
 
 
 async def post_once(
@@ -38,10 +40,20 @@ async def post_once(
     now: datetime,
     thread: CardRef | None = None,
 ) -> CardRef | None:
-    """Post under a claim; None when another replica has it (or had it and finished)."""
+    """Post under a claim; None when another replica has it (or had it and finished). Taking over a
+    dead replica's claim, look first for the post it may have made (the key is in the message's
+    metadata), so a crash between posting and recording it does not post twice."""
     state = backends.state
-    if not await state.claim(key) and not await state.take_over(key, claimed_before=now - LEASE):
-        return None
+    message = replace(message, key=key)
+    if not await state.claim(key):
+        claimed_at = await state.take_over(key, claimed_before=now - LEASE)
+        if claimed_at is None:
+            return None
+        if isinstance(surface, Recall):
+            since = claimed_at - CLOCK_SKEW
+            if found := await surface.find_posted(channel, key, since=since, thread=thread):
+                log.info("post %s was made before its replica died: not posting it again", key)
+                return found
     try:
         return await _post(surface, message, channel, thread)
     except BaseException:

@@ -115,12 +115,16 @@ class SqlState:
         async with self.engine.begin() as conn:
             await conn.execute(delete(claims).where(claims.c.key == key))
 
-    async def take_over(self, key: str, *, claimed_before: datetime) -> bool:
+    async def take_over(self, key: str, *, claimed_before: datetime) -> datetime | None:
         """Claim a key whose holder claimed it before `claimed_before` and (presumably) died before its
-        work was recorded as done: True for exactly one caller, who then finishes that work."""
+        work was recorded as done. For exactly one caller, who then finishes that work, the answer is
+        when the dead holder claimed it (so it can look for what it did since); None for the others."""
         async with self.engine.begin() as conn:
-            gone = await conn.execute(delete(claims).where(claims.c.key == key, claims.c.at < claimed_before))
-        return bool(gone.rowcount) and await self.claim(key)
+            held = await conn.execute(
+                delete(claims).where(claims.c.key == key, claims.c.at < claimed_before).returning(claims.c.at)
+            )
+            at = held.scalar_one_or_none()
+        return at if at is not None and await self.claim(key) else None
 
     async def first_time(self, event_id: str) -> bool:
         """True the first time an event id is seen (Slack retries carry the same event_id)."""
