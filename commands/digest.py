@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from bot.alerts import digest as digests
-from bot.alerts.deliver import send_digests
+from bot.alerts.deliver import recent, send_digests
 from bot.alerts.views import digest_message
 from bot.alerts.watch import sweep
 from bot.core.command import Command, Ctx
@@ -58,7 +58,7 @@ async def handle(args: DigestArgs, ctx: Ctx) -> Message:
         )
         return note(f"Digest sent: {', '.join(sent)}." if sent else f"Route `{route.name}`: nothing to say.")
     store = Incidents(ctx.backends.state.engine)
-    incidents = await store.all(since=now.replace(year=now.year - 1))
+    incidents = await recent(ctx.backends, now=now)
     parts: list[Part] = []
     for channel in digests.channels(route, incidents):
         since = await store.mark(f"digest:{route.name}:{channel}")

@@ -18,10 +18,13 @@ from bot.alerts.digest import build
 from bot.alerts.lineage import group
 from bot.foundation.alert_routes import AlertRoute
 from bot.foundation.catalog import Catalog
+from bot.foundation.errors import UsageError
 from bot.foundation.settings import Settings
 from bot.render.message import Message, Text
+from bot.scheduler import housekeeping
 from bot.state.incidents import Finding, Incident, Incidents
 from bot.surfaces.slack import SlackSurface, web_client, without_rate_limit_waits
+from commands.digest import parse
 from tests.support.bot import BotHarness, running_bot
 
 MONDAY_7 = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)  # a Monday
@@ -295,3 +298,24 @@ async def test_slack_429_is_waited_out_and_slack_down_delays_the_digest_without_
     assert await send_digests(bot.backends, surface, now=tuesday + timedelta(minutes=1), unreadable={})
     digests = [m for m in bot.slack.messages("C_OPS") if "thread_ts" not in m]
     assert len(digests) == 2 and "delivery_address" in text_of(digests[1])
+
+
+async def test_housekeeping_forgets_incidents_resolved_beyond_the_retention(bot: BotHarness) -> None:
+    store = Incidents(bot.backends.state.engine)
+    now = datetime.now(UTC)
+    await store.observe(
+        [failed_run(), stale("delivery_address"), stale("user")], (), now - timedelta(days=40)
+    )
+    await store.observe((), {"run:amd_payment"}, now - timedelta(days=31))
+    await store.observe((), {"stale:user"}, now - timedelta(days=1))
+    await housekeeping(bot.backends, now=now)
+    assert [i.key for i in await store.all(since=now - timedelta(days=365))] == [
+        "stale:delivery_address",  # still open
+        "stale:user",  # resolved yesterday: a digest may still call it recovered
+    ]
+
+
+def test_digest_usage_suggests_the_closest_action() -> None:
+    with pytest.raises(UsageError) as caught:
+        parse(["preveiw"], SHOP)
+    assert caught.value.suggestion == "digest preview"

@@ -3,6 +3,7 @@ the demo means them to, and the sweep, the console preview and the scheduled job
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -14,6 +15,7 @@ from bot.alerts.watch import sweep
 from bot.foundation.settings import Settings
 from bot.scheduler import watch_failures
 from bot.state.incidents import Incidents
+from bot.state import results as stored
 from demo.nightly import nightly
 from tests.support.bot import BotHarness, running_bot
 from tests.test_alerts import surface_of, text_of
@@ -70,3 +72,21 @@ async def test_an_unreachable_orchestrator_is_named_and_resolves_nothing(bot: Bo
     assert still is not None and still.state == "open"
     shown = await bot.console("/amd digest preview")
     assert "Could not read the orchestrator" in shown
+
+
+async def test_a_failing_test_of_the_bots_own_dbt_run_joins_its_dags_failure(bot: BotHarness) -> None:
+    started = datetime.now(UTC)
+    await bot.console("/amd test payment")
+    results = stored.TestResults(bot.backends.state.engine)
+    async with asyncio.timeout(180):
+        while not await results.results_since(started):
+            await asyncio.sleep(0.5)
+
+    await sweep(bot.backends, now=datetime.now(UTC))
+    failed = [i for i in await Incidents(bot.backends.state.engine).all() if i.kind == "test"]
+    assert [i.subject for i in failed] == ["non_negative_payment_amount_cents"]
+    assert failed[0].owner == "payments-team" and failed[0].entity == "payment"
+    shown = await bot.console("/amd digest preview")
+    payments = shown[shown.index("#amd-payments-support") :]
+    assert "2 open (2 new)" in payments  # the run and its test…
+    assert "blast radius: `non_negative_payment_amount_cents` (test)" in payments  # …as one item

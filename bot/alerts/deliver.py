@@ -121,7 +121,7 @@ async def send_digests(
     """Post every digest that is due (or, with `force`, those of `route_name` now); returns where."""
     store = Incidents(backends.state.engine)
     sent = []
-    incidents = await store.all(since=now - timedelta(days=backends.settings.retention_days))
+    incidents = await recent(backends, now=now)
     for route in backends.settings.alert_routes:
         if route_name is not None and route.name != route_name:
             continue
@@ -156,6 +156,12 @@ async def send_digests(
                 await store.set_mark(mark, now)
                 sent.append(f"{route.name} → {channel}")
     return sent
+
+
+async def recent(backends: Backends, *, now: datetime) -> list[Incident]:
+    """The unresolved incidents, and those resolved within the retention (a digest's "recovered")."""
+    since = now - timedelta(days=backends.settings.retention_days)
+    return await Incidents(backends.state.engine).all(since=since)
 
 
 def _due_window(trigger: CronTrigger, last: datetime | None, now: datetime) -> datetime | None:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.foundation.ports import BackendUnavailable
+from bot.state.incidents import incidents
 from bot.state.schema import (
     audit_log,
     claims,
@@ -149,6 +150,10 @@ class SqlState:
             # Rows of processes long dead (a clean stop removes its own at once).
             "held work": delete(held_work).where(held_work.c.started_at < records_before),
             "replicas": delete(replicas).where(replicas.c.heartbeat_at < records_before),
+            # An incident resolved that long ago is no digest's "recovered" any more.
+            "incidents": delete(incidents).where(
+                incidents.c.state == "resolved", incidents.c.resolved_at < records_before
+            ),
         }
         pruned = {}
         async with self.engine.begin() as conn:
