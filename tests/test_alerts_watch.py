@@ -14,8 +14,8 @@ from bot.adapters.orchestrator.airflow import AirflowOrchestrator
 from bot.alerts.watch import sweep
 from bot.foundation.settings import Settings
 from bot.scheduler import watch_failures
-from bot.state.incidents import Incidents
 from bot.state import results as stored
+from bot.state.incidents import Incidents
 from demo.nightly import nightly
 from tests.support.bot import BotHarness, running_bot
 from tests.test_alerts import surface_of, text_of
