@@ -97,7 +97,7 @@ def alert_message(incident: Incident, catalog: Catalog, *, now: datetime) -> Mes
         text += f" · <{url}|log>"
     buttons = [Button("Acknowledge", "alerts.ack", incident.key, style="primary")]
     buttons += [Button(f"Snooze {label}", "alerts.snooze", f"{label} {incident.key}") for label in SNOOZES]
-    if incident.kind == "run" and incident.detail.get("failed_tasks"):
+    if incident.kind == "run" and incident.detail.get("failed_tasks") and incident.detail.get("run_id"):
         # The run command's own button: it asks first, with /amd run's access rules (run.rerun:<dag>).
         buttons.append(Button("Re-run failed", "run.rerun", f"{incident.dag} {incident.detail['run_id']}"))
     seen = f"first seen {when(incident.first_seen or now)} · `{incident.key}`"
