@@ -59,6 +59,13 @@ async def test_the_scheduled_job_alerts_the_failed_production_run_once_across_re
     assert "non_negative_payment_amount_cents" in text_of(told)
     assert bot.slack.messages("#amd-logistics-support") == []  # stale is for the digest, not a page
 
+    await bot.press("#amd-payments-support", told, "Re-run failed", user="U1")
+    async with asyncio.timeout(60):  # /amd run's own confirmation, in the alert's thread
+        while not (asked := [m for m in bot.slack.messages("#amd-payments-support") if "thread_ts" in m]):
+            await asyncio.sleep(0.2)
+    assert "non_negative_payment_amount_cents" in text_of(asked[0])
+    assert "Re-run failed tasks" in text_of(asked[0])
+
 
 async def test_an_unreachable_orchestrator_is_named_and_resolves_nothing(bot: BotHarness) -> None:
     first = await sweep(bot.backends, now=datetime.now(UTC))
