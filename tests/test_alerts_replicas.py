@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -67,3 +67,27 @@ async def test_three_replicas_alert_once_and_digest_once(
         assert "amd_payment" in text_of(digests[0]), text_of(digests[0])
         logs = "".join(bot.log_tail(200) for bot in group.started)
         assert "Traceback" not in logs, logs
+
+
+async def test_on_postgresql_concurrent_sweeps_and_takeovers_agree(state_url: str) -> None:
+    """Two replicas' engines at once: the same finding is one incident, a dead claim has one heir."""
+    a, b = SqlState(state_url), SqlState(state_url)
+    try:
+        await a.migrate()
+        now = datetime.now(UTC)
+        await asyncio.gather(
+            *(Incidents(s.engine).observe([failed_run()], (), now) for s in (a, b, a, b)),
+        )
+        (only,) = await Incidents(a.engine).all()
+        assert (only.key, only.state) == ("run:amd_payment", "open")
+
+        assert await a.claim("digest:ops:C_OPS:window")
+        later = now + timedelta(minutes=5)
+        heirs = await asyncio.gather(
+            *(s.take_over("digest:ops:C_OPS:window", claimed_before=later) for s in (a, b))
+        )
+        assert len([h for h in heirs if h is not None]) == 1
+        assert not await b.claim("digest:ops:C_OPS:window")
+    finally:
+        await a.close()
+        await b.close()
