@@ -29,6 +29,7 @@ async def bot(bot_settings: Settings) -> AsyncIterator[BotHarness]:
             "access": [
                 AccessRule(action="alerts.*", users=["U_OPS"]),
                 AccessRule(action="run.rerun:amd_payment", users=["U_OPS"]),
+                AccessRule(action="digest*", users=["U_OPS"]),
             ],
         }
     )
@@ -140,3 +141,21 @@ async def test_re_run_failed_asks_first_through_the_run_commands_confirmation(bo
         await asyncio.sleep(0.1)
     (reply,) = replies  # the run command's own check: this run is not one the local runner knows
     assert "Run `scheduled__1` is unknown to local" in text_of(reply)
+
+
+async def test_digest_send_is_access_checked_and_posts_the_routes_digest_now(bot: BotHarness) -> None:
+    await Incidents(bot.backends.state.engine).observe([failed_run()], (), datetime.now(UTC))
+
+    refused = await bot.slash("/amd digest send", user="U_OTHER")  # the ack itself says no
+    assert "You may not `digest.send:*` here" in refused.body
+    assert alerts_in(bot) == []
+
+    (answer,) = await bot.answers(await bot.slash("/amd digest send ops", user="U_OPS"))
+    assert "Digest sent: ops → C_OPS." in str(answer)
+    (digest,) = alerts_in(bot)
+    assert "Data digest: C_OPS" in text_of(digest) and "amd_payment" in text_of(digest)
+    (thread,) = [m for m in bot.slack.messages("C_OPS") if m.get("thread_ts") == digest["ts"]]
+    assert "run:amd_payment" in text_of(thread)  # the details, in the digest's thread
+
+    usage = await bot.slash("/amd digest sned", user="U_OPS")
+    assert "No digest action `sned`. Did you mean `send`?" in usage.body
