@@ -235,14 +235,22 @@ async def test_a_source_that_cannot_be_read_is_named_instead_of_all_green(bot: B
 # --- exactly once: a crash between claim and post, Slack refusing ----------------------------------
 
 
+def far_from(now: datetime) -> AlertRoute:
+    """ROUTE, but due daily 12 hours from `now`: the claims' real clock and the tests' minutes after it
+    never meet a window boundary."""
+    return ROUTE.model_copy(update={"schedule": f"0 {(now.hour + 12) % 24} * * *"})
+
+
 async def test_a_digest_claimed_by_a_replica_that_died_is_posted_once_by_a_later_tick(
     bot: BotHarness,
 ) -> None:
     store, surface = Incidents(bot.backends.state.engine), surface_of(bot)
     now = datetime.now(UTC).replace(microsecond=0)
+    route = far_from(now)
+    bot.backends.settings = bot.backends.settings.model_copy(update={"alert_routes": [route]})
     await store.set_mark("digest:ops:C_OPS", now - timedelta(days=1))
     await store.observe([failed_run()], (), now)
-    due = ROUTE.trigger().get_next_fire_time(None, now - timedelta(days=1, seconds=-1))
+    due = route.trigger().get_next_fire_time(None, now - timedelta(days=1, seconds=-1))
     assert due is not None
     # Another replica claimed today's window, then died before it posted.
     assert await bot.backends.state.claim(f"digest:ops:C_OPS:{due.isoformat()}")
@@ -260,9 +268,11 @@ async def test_a_digest_posted_just_before_its_replica_died_is_found_and_not_pos
 ) -> None:
     store, surface = Incidents(bot.backends.state.engine), surface_of(bot)
     now = datetime.now(UTC).replace(microsecond=0)
+    route = far_from(now)
+    bot.backends.settings = bot.backends.settings.model_copy(update={"alert_routes": [route]})
     await store.set_mark("digest:ops:C_OPS", now - timedelta(days=1))
     await store.observe([failed_run()], (), now)
-    due = ROUTE.trigger().get_next_fire_time(None, now - timedelta(days=1, seconds=-1))
+    due = route.trigger().get_next_fire_time(None, now - timedelta(days=1, seconds=-1))
     assert due is not None
     key = f"digest:ops:C_OPS:{due.isoformat()}"
     # Another replica claimed today's window, posted it, and died before it recorded that.
