@@ -16,6 +16,7 @@ from bot.foundation.settings import Settings
 from bot.migration.cli import add_migration_commands
 from bot.state.cli import add_db_commands
 from demo.migration.cli import add_demo_migrate
+from demo.nightly import add_demo_nightly
 
 
 def load_settings() -> Settings:
@@ -119,6 +120,7 @@ def parser() -> argparse.ArgumentParser:
     build = demo_sub.add_parser("build", help="build (or rebuild with --force) the demo warehouse")
     build.add_argument("--force", action="store_true")
     add_demo_migrate(demo_sub)
+    add_demo_nightly(demo_sub)
     add_migration_commands(sub)
     add_db_commands(sub)
     return top

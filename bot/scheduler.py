@@ -11,6 +11,8 @@ from typing import Any
 from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.alerts.deliver import alert, send_digests
+from bot.alerts.watch import sweep
 from bot.core import cards
 from bot.core.backends import Backends
 from bot.core.cards import Refresh
@@ -94,6 +96,17 @@ def start_scheduler(
         max_instances=1,
         misfire_grace_time=120,
     )
+    scheduler.add_job(
+        watch_failures,
+        "interval",
+        seconds=backends.settings.alert_poll_s,
+        args=(backends, surface),
+        id="failures",
+        replace_existing=True,
+        coalesce=True,  # missed ticks are one: each sweep reads since its stored mark
+        max_instances=1,
+        misfire_grace_time=600,
+    )
     scheduler.add_listener(observe_lag, EVENT_JOB_SUBMITTED)
     scheduler.start()
     return scheduler
@@ -140,3 +153,14 @@ async def alert_stalled_migrations(backends: Backends, surface: Surface) -> None
     alerted = await check_stalls(backends, surface, now=datetime.now(UTC))
     if alerted:
         log.info("stall alerts sent for %s", ", ".join(alerted))
+
+
+async def watch_failures(backends: Backends, surface: Surface, *, now: datetime | None = None) -> None:
+    """Sweep every source into incidents, alert what must not wait, post the digests that are due.
+    Every replica runs it; each message is claimed first (bot/alerts/deliver.py), so it posts once."""
+    now = now or datetime.now(UTC)
+    swept = await sweep(backends, now=now)
+    told = await alert(backends, surface, now=now)
+    sent = await send_digests(backends, surface, now=now, unreadable=swept.unreadable)
+    if told or sent:
+        log.info("alerts for %s; digests to %s", ", ".join(told) or "none", ", ".join(sent) or "none")

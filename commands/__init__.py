@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.command import Command
-from commands import ask, home, migration, run, stats, test
+from commands import alerts, ask, digest, home, migration, run, stats, test
 from commands.help import help_command
 
 COMMANDS: tuple[Command[Any], ...] = (
@@ -14,6 +14,8 @@ COMMANDS: tuple[Command[Any], ...] = (
     run.command,
     test.command,
     migration.command,
+    alerts.command,
+    digest.command,
     ask.command,
     home.command,
 )

@@ -13,6 +13,7 @@ import secrets
 import socket
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -241,3 +242,43 @@ async def test_a_server_that_never_answers_times_out_after_the_configured_limit(
             await airflow.close()
 
     assert f"Airflow at {url} is unreachable (timed out after 0.3 s)" in str(hung.value)
+
+
+@pytest.mark.airflow
+async def test_the_watcher_finds_a_scheduled_failure_it_did_not_trigger_with_two_calls(
+    server: AirflowServer, airflow: AirflowOrchestrator
+) -> None:
+    """amd_nightly is `@once`: Airflow's scheduler starts it; nobody triggers it."""
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    calls: list[str] = []
+
+    async def count(_session: object, _ctx: object, params: aiohttp.TraceRequestStartParams) -> None:
+        calls.append(f"{params.method} {params.url.path}")
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(count)
+    session = aiohttp.ClientSession(trace_configs=[trace])
+    watcher = AirflowOrchestrator.with_password(
+        server.url, server.username, SecretStr(server.password), session=session
+    )
+    try:
+        async with asyncio.timeout(180):
+            while True:
+                reports = await watcher.runs_ended_since(["amd_nightly", "amd_ok"], since)
+                nightly = [r for r in reports if r.run.dag_id == "amd_nightly"]
+                if nightly:
+                    break
+                await asyncio.sleep(1)
+        calls.clear()
+        reports = await watcher.runs_ended_since(["amd_nightly", "amd_ok"], since)
+    finally:
+        await watcher.close()
+        await session.close()
+    (report,) = [r for r in reports if r.run.dag_id == "amd_nightly"]
+    assert report.run.state == "failed"
+    assert report.run.run_id.startswith("scheduled__")  # Airflow's scheduler started it, not the bot
+    assert report.failed_tasks == ("dbt_test_payment",)
+    assert [c for c in calls if "/dags/" in c] == [
+        f"POST /api/{'v2' if server.major == 3 else 'v1'}/dags/~/dagRuns/list",
+        f"POST /api/{'v2' if server.major == 3 else 'v1'}/dags/~/dagRuns/~/taskInstances/list",
+    ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from datetime import datetime
+from typing import Protocol, runtime_checkable
 
 from bot.foundation.ports import CardRef
 from bot.render.message import Message
@@ -18,6 +19,15 @@ class RateLimited(Exception):
     def __init__(self, retry_after: float) -> None:
         super().__init__(f"rate limited for {retry_after:g} s")
         self.retry_after = retry_after
+
+
+@runtime_checkable
+class Recall(Protocol):
+    """A surface that can find a message it posted earlier by its `Message.key` (Slack: metadata)."""
+
+    async def find_posted(
+        self, channel: str, key: str, *, since: datetime, thread: CardRef | None = None
+    ) -> CardRef | None: ...
 
 
 class Surface(Protocol):

@@ -109,6 +109,14 @@ class RunState:
         return self.state in ("success", "failed")
 
 
+@dataclass(frozen=True)
+class RunReport:
+    """A finished run and the ids of its tasks that failed: what the failure watcher needs of it."""
+
+    run: RunState
+    failed_tasks: tuple[str, ...] = ()
+
+
 class RunAlreadyExists(Exception):
     """The caller-chosen dag_run_id was used already (Airflow answers 409): the trigger is a repeat."""
 
@@ -137,6 +145,10 @@ class Orchestrator(Protocol):
     async def latest_runs(self, dag_ids: Sequence[str], limit: int) -> list[RunState]: ...
 
     async def task_states(self, ref: DagRunRef) -> list[TaskState]: ...
+
+    async def runs_ended_since(self, dag_ids: Sequence[str], since: datetime) -> list[RunReport]:
+        """Runs of these DAGs (scheduled ones too) that ended at or after `since`, newest first, with
+        their failed task ids: one list call for all DAGs, one more for the failed tasks if any failed."""
 
     async def clear_failed(self, ref: DagRunRef) -> list[str]:
         """Clear the failed task instances of a run so they run again; returns their ids."""

@@ -18,6 +18,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.foundation.alert_routes import AlertRoute, default_routes
 from bot.foundation.logs import LogFormat
 from bot.foundation.migration_specs import MigrationSpec, default_migrations
 
@@ -154,6 +155,13 @@ class Settings(BaseSettings):
     help_channel_limit: int = Field(30, ge=1)  # …and per channel: stops loops and floods
     help_rate_window_s: float = Field(60.0, ge=1)
     home_min_interval_s: float = Field(60.0, ge=0)  # a user's Home tab is rebuilt at most this often
+
+    # Alerts and digests (bot/alerts): routes, and how often the failure watcher looks
+    alert_routes: list[AlertRoute] = Field(default_factory=default_routes)
+    alert_dags: list[str] = Field(default_factory=list)  # DAG globs watched besides the catalog's meta.dag
+    alert_poll_s: float = Field(60.0, gt=0)
+    alert_suppress_s: float = Field(3600.0, ge=0)  # a flapping failure is not alerted again sooner
+    alert_renotify_s: float = Field(14400.0, gt=0)  # an unacknowledged critical incident is told again
 
     @classmethod
     def settings_customise_sources(

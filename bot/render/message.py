@@ -86,6 +86,9 @@ class Message:
     # As the answer to a button press: replace the message that had the button. Refusals and errors
     # don't, so a bystander pressing a button on a public card cannot wipe it for everyone.
     replace: bool = True
+    # A scheduled effect's claim key (bot/alerts): carried as Slack message metadata, so a replica that
+    # takes over a dead one's claim can find the post that already happened instead of posting twice.
+    key: str | None = None
 
     def buttons(self) -> tuple[Button, ...]:
         return tuple(b for p in self.parts if isinstance(p, Actions) for b in p.buttons if b.url is None)

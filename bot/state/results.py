@@ -152,7 +152,16 @@ class TestResults:
     async def failed_since(self, since: datetime, *, until: datetime | None = None) -> list[StoredTest]:
         """Tests that failed or errored in invocations that ended in [since, until), oldest first.
         A watermark-based digest passes its last watermark as `since`, so nothing is lost."""
-        query = select(test_results).where(test_results.c.status.in_(FAILED), test_results.c.at >= since)
+        return await self.results_since(since, until=until, statuses=FAILED)
+
+    async def results_since(
+        self, since: datetime, *, until: datetime | None = None, statuses: tuple[str, ...] | None = None
+    ) -> list[StoredTest]:
+        """Results (of any status, or of `statuses`) of invocations that ended in [since, until), oldest
+        first: the failure watcher reads a test's newest one to open or resolve its incident."""
+        query = select(test_results).where(test_results.c.at >= since)
+        if statuses is not None:
+            query = query.where(test_results.c.status.in_(statuses))
         if until is not None:
             query = query.where(test_results.c.at < until)
         async with self._engine.connect() as conn:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.foundation.ports import BackendUnavailable
 from bot.state.answers import answered_threads, rate_windows
+from bot.state.incidents import incidents
 from bot.state.migrate import LOCK_ID, SchemaStatus, Upgraded, file_lock, status, upgrade
 from bot.state.schema import (
     audit_log,
@@ -130,6 +131,17 @@ class SqlState:
         async with self.engine.begin() as conn:
             await conn.execute(delete(claims).where(claims.c.key == key))
 
+    async def take_over(self, key: str, *, claimed_before: datetime) -> datetime | None:
+        """Claim a key whose holder claimed it before `claimed_before` and (presumably) died before its
+        work was recorded as done. For exactly one caller, who then finishes that work, the answer is
+        when the dead holder claimed it (so it can look for what it did since); None for the others."""
+        async with self.engine.begin() as conn:
+            held = await conn.execute(
+                delete(claims).where(claims.c.key == key, claims.c.at < claimed_before).returning(claims.c.at)
+            )
+            at = held.scalar_one_or_none()
+        return at if at is not None and await self.claim(key) else None
+
     async def first_time(self, event_id: str) -> bool:
         """True the first time an event id is seen (Slack retries carry the same event_id)."""
         try:
@@ -166,6 +178,10 @@ class SqlState:
             # Help-channel answers: rate windows are minutes long, a thread's follow-ups come within days.
             "rate windows": delete(rate_windows).where(rate_windows.c.at < events_before),
             "answered threads": delete(answered_threads).where(answered_threads.c.at < records_before),
+            # An incident resolved that long ago is no digest's "recovered" any more.
+            "incidents": delete(incidents).where(
+                incidents.c.state == "resolved", incidents.c.resolved_at < records_before
+            ),
         }
         pruned = {}
         async with self.engine.begin() as conn:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -30,6 +32,7 @@ from bot.surfaces.slack_meter import SlackCallMeter, count_slack_call
 log = logging.getLogger(__name__)
 # Errors after which a message can never be changed again (docs.slack.dev, chat.update / postMessage).
 GONE = frozenset({"message_not_found", "channel_not_found", "is_archived"})
+METADATA_EVENT = "amd_bot_post"  # message metadata event type carrying a scheduled post's claim key
 
 
 def retry_handlers() -> list[AsyncRetryHandler]:
@@ -129,16 +132,46 @@ class SlackSurface:
         self, message: Message, *, channel: str | None = None, thread: CardRef | None = None
     ) -> CardRef:
         where = channel or self.channel
+        metadata = (
+            {"event_type": METADATA_EVENT, "event_payload": {"key": message.key}} if message.key else None
+        )
         async with _card_errors():
             posted = await self.client.chat_postMessage(
                 channel=where,
                 text=fallback_text(message),
                 blocks=to_blocks(message),
                 thread_ts=thread.ts if thread else None,
+                metadata=metadata,
             )
         ref = CardRef(str(posted["channel"]), str(posted["ts"]))
         await self._attachments(message, ref.channel, thread or ref)
         return ref
+
+    async def find_posted(
+        self, channel: str, key: str, *, since: datetime, thread: CardRef | None = None
+    ) -> CardRef | None:
+        """The message posted with this key after `since` (its metadata), or None. Reading history needs
+        a channel id (not a #name) and the channels:history scope; without them the answer is None."""
+        oldest = f"{since.timestamp():.6f}"
+        try:
+            if thread is None:
+                found = await self.client.conversations_history(
+                    channel=channel, oldest=oldest, include_all_metadata=True, limit=200
+                )
+            else:
+                found = await self.client.conversations_replies(
+                    channel=channel, ts=thread.ts, oldest=oldest, include_all_metadata=True, limit=200
+                )
+        except SlackApiError as exc:
+            log.warning(
+                "cannot look for post %s in %s (%s): posting it", key, channel, exc.response.get("error")
+            )
+            return None
+        messages: list[dict[str, Any]] = found.get("messages", [])
+        for posted in messages:
+            if (posted.get("metadata") or {}).get("event_payload", {}).get("key") == key:
+                return CardRef(channel, str(posted["ts"]))
+        return None
 
     async def update(self, ref: CardRef, message: Message) -> None:
         async with _card_errors():

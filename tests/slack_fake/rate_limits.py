@@ -40,6 +40,7 @@ DEFAULT_LIMITS: Mapping[str, Limit] = {
     "chat.update": TIER_3,
     "chat.getPermalink": TIER_4,
     "conversations.replies": TIER_3,
+    "conversations.history": TIER_3,
     "views.open": TIER_4,
     "views.publish": TIER_4,
     "files.getUploadURLExternal": TIER_4,

@@ -46,6 +46,8 @@ JSON_FIELDS = ("blocks", "attachments", "view", "files", "metadata")
 # The scope each method needs from the bot token (docs.slack.dev/reference/methods/<method>).
 METHOD_SCOPES: Mapping[str, str] = {
     "chat.postMessage": "chat:write",
+    "conversations.history": "channels:history",  # public channels; private ones: groups:history
+    "conversations.replies": "channels:history",
     "chat.postEphemeral": "chat:write",
     "chat.update": "chat:write",
     "files.getUploadURLExternal": "files:write",
@@ -55,7 +57,7 @@ METHOD_SCOPES: Mapping[str, str] = {
 }
 # Methods a bot token may call with no particular scope (docs.slack.dev/reference/methods/views.publish).
 SCOPELESS_METHODS = frozenset({"views.publish"})
-# conversations.replies needs the history scope of the kind of conversation it reads.
+# conversations.replies and .history need the history scope of the kind of conversation it reads.
 HISTORY_SCOPES: Mapping[str, str] = {"C": "channels:history", "G": "groups:history", "D": "im:history"}
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 _KIND = {True: "accepted ", False: "refused ", None: ""}
@@ -134,6 +136,7 @@ class FakeSlack(LocalServer):
             "chat.update": self.workspace.chat_update,
             "chat.getPermalink": self.workspace.chat_get_permalink,
             "conversations.replies": self.workspace.conversations_replies,
+            "conversations.history": self.workspace.conversations_history,
             "views.open": self.workspace.views_open,
             "views.publish": self.workspace.views_publish,
             "files.getUploadURLExternal": self.workspace.files_get_upload_url_external,
@@ -354,7 +357,7 @@ class FakeSlack(LocalServer):
 
 
 def _needed_scope(method: str, args: Args) -> str | None:
-    if method == "conversations.replies":
+    if method in ("conversations.replies", "conversations.history"):
         return HISTORY_SCOPES.get(str(args.get("channel", ""))[:1], "channels:history")
     return METHOD_SCOPES.get(method)
 

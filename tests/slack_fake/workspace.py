@@ -159,8 +159,11 @@ class Workspace:
         channel = self._channel(args)
         text, blocks = check_message(args)
         message = self._new_message(text, blocks, thread_ts=args.get("thread_ts"))
+        if isinstance(args.get("metadata"), Mapping):  # kept; read back only with include_all_metadata
+            message["metadata"] = dict(args["metadata"])
         self._messages.setdefault(channel, {})[message["ts"]] = message
-        return {"ok": True, "channel": channel, "ts": message["ts"], "message": copy.deepcopy(message)}
+        shown = {k: v for k, v in message.items() if k != "metadata"}
+        return {"ok": True, "channel": channel, "ts": message["ts"], "message": copy.deepcopy(shown)}
 
     def chat_update(self, args: Args) -> Json:
         channel = self._channel(args)
@@ -205,7 +208,22 @@ class Workspace:
         if ts not in self._messages.get(channel, {}):
             raise SlackError("thread_not_found")
         thread = [m for m in self.messages(channel) if m["ts"] == ts or m.get("thread_ts") == ts]
-        return {"ok": True, "messages": thread, "has_more": False}
+        return {"ok": True, "messages": _with_metadata(thread, args), "has_more": False}
+
+    def conversations_history(self, args: Args) -> Json:
+        """Top-level messages (and thread parents), newest first, after `oldest`; message metadata only
+        with `include_all_metadata` (docs.slack.dev/reference/methods/conversations.history)."""
+        channel = self._channel(args)
+        if not channel.startswith(("C", "G", "D")):
+            raise SlackError("channel_not_found")  # history takes a conversation id, never a #name
+        oldest = float(args.get("oldest") or 0)
+        limit = int(args.get("limit") or 100)
+        found = [
+            m
+            for m in reversed(self.messages(channel))
+            if float(m["ts"]) > oldest and m.get("thread_ts", m["ts"]) == m["ts"]
+        ]
+        return {"ok": True, "messages": _with_metadata(found[:limit], args), "has_more": len(found) > limit}
 
     def views_open(self, args: Args) -> Json:
         self._exchange_trigger(args.get("trigger_id"))
@@ -409,3 +427,9 @@ def _user(user_id: str, name: str, *, is_bot: bool) -> Json:
         "tz": "Europe/Berlin",
         "profile": {"display_name": name, "real_name": name, "team": TEAM_ID},
     }
+
+
+def _with_metadata(messages: list[Json], args: Args) -> list[Json]:
+    if flag(args.get("include_all_metadata")):
+        return copy.deepcopy(messages)
+    return [{k: v for k, v in m.items() if k != "metadata"} for m in messages]

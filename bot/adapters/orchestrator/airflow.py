@@ -19,6 +19,7 @@ from bot.foundation.ports import (
     BackendUnavailable,
     DagRunRef,
     RunAlreadyExists,
+    RunReport,
     RunState,
     RunStateName,
     TaskState,
@@ -121,6 +122,29 @@ class AirflowOrchestrator:
                     break
         return runs[:limit]
 
+    async def runs_ended_since(self, dag_ids: Sequence[str], since: datetime) -> list[RunReport]:
+        """One `dagRuns/list` for every DAG (paged by 100), then, only when a run failed, one
+        `taskInstances/list` for the failed tasks of all of them (both filter by end date server side)."""
+        if not dag_ids:
+            return []
+        body: Json = {"dag_ids": list(dict.fromkeys(dag_ids)), "end_date_gte": _iso(since), "order_by": "-id"}
+        runs: list[RunState] = []
+        async for raw in self._pages(("dags", "~", "dagRuns", "list"), body, "dag_runs", "list runs"):
+            runs.extend(_run_state(conn, r) for conn, r in raw)
+        failed = {run.ref for run in runs if run.state == "failed"}
+        tasks: dict[DagRunRef, set[str]] = {}
+        if failed:
+            query: Json = {
+                "dag_ids": sorted({ref.dag_id for ref in failed}),
+                "state": ["failed"],
+                "end_date_gte": _iso(since),
+            }
+            path = ("dags", "~", "dagRuns", "~", "taskInstances", "list")
+            async for raw in self._pages(path, query, "task_instances", "list failed tasks"):
+                for _conn, ti in raw:
+                    tasks.setdefault(DagRunRef(ti["dag_id"], ti["dag_run_id"]), set()).add(ti["task_id"])
+        return [RunReport(run, tuple(sorted(tasks.get(run.ref, ())))) for run in runs]
+
     async def task_states(self, ref: DagRunRef) -> list[TaskState]:
         """In the order they started (not started yet: last, by task id)."""
         path = ("dags", ref.dag_id, "dagRuns", ref.run_id, "taskInstances")
@@ -148,16 +172,19 @@ class AirflowOrchestrator:
     async def _run_pages(self, dag_ids: Sequence[str], page_limit: int) -> AsyncIterator[list[RunState]]:
         # Newest first: runs created while we page push older ones down: a run may repeat, never go missing.
         body: Json = {"dag_ids": list(dict.fromkeys(dag_ids)), "order_by": "-id", "page_limit": page_limit}
+        async for page in self._pages(("dags", "~", "dagRuns", "list"), body, "dag_runs", "list runs"):
+            yield [_run_state(conn, raw) for conn, raw in page]
+
+    async def _pages(
+        self, path: Sequence[str], body: Json, key: str, action: str
+    ) -> AsyncIterator[list[tuple[Connection, Json]]]:
+        """A batch `…/list` POST, page after page until `total_entries` are read."""
+        body = {"page_limit": self.http.page_limit, **body}
         offset = 0
         while True:
-            reply = await self.http.call(
-                "POST",
-                ("dags", "~", "dagRuns", "list"),
-                payload={**body, "page_offset": offset},
-                action="list runs",
-            )
-            page = reply.body["dag_runs"]
-            yield [_run_state(reply.conn, raw) for raw in page]
+            reply = await self.http.call("POST", path, payload={**body, "page_offset": offset}, action=action)
+            page = reply.body[key]
+            yield [(reply.conn, raw) for raw in page]
             offset += len(page)  # servers cap page_limit at their maximum, so count what came back
             if not page or offset >= reply.body.get("total_entries", 0):
                 return

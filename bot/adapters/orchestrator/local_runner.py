@@ -23,7 +23,14 @@ from bot.adapters.dbt.gate import writer_lock
 from bot.adapters.dbt.process import safe_name
 from bot.adapters.orchestrator.local_runs import LocalRun, airflow_state, load_runs
 from bot.foundation.catalog import Catalog
-from bot.foundation.ports import BackendUnavailable, DagRunRef, RunAlreadyExists, RunState, TaskState
+from bot.foundation.ports import (
+    BackendUnavailable,
+    DagRunRef,
+    RunAlreadyExists,
+    RunReport,
+    RunState,
+    TaskState,
+)
 from bot.foundation.settings import Settings
 
 
@@ -83,6 +90,17 @@ class LocalRunner:
             (r for r in self._runs.values() if r.dag_id in wanted), key=lambda r: r.created_at, reverse=True
         )
         return [self._state(r) for r in runs[: max(limit, 0)]]
+
+    async def runs_ended_since(self, dag_ids: Sequence[str], since: datetime) -> list[RunReport]:
+        await self._load()
+        wanted = set(dag_ids)
+        ended = [r for r in self._runs.values() if r.dag_id in wanted and r.ended_at and r.ended_at >= since]
+        return [
+            RunReport(
+                self._state(r), tuple(sorted(t.task_id for t in r.tasks.values() if t.state == "failed"))
+            )
+            for r in sorted(ended, key=lambda r: r.created_at, reverse=True)
+        ]
 
     async def task_states(self, ref: DagRunRef) -> list[TaskState]:
         await self._load()

@@ -6,7 +6,7 @@ from bot.state.answers import answered_threads, rate_windows
 from bot.state.versions import create
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 
 
 def upgrade() -> None:

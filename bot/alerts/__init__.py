@@ -1,0 +1,1 @@
+"""Failure watcher, incidents, immediate alerts and digests (DESIGN.md: bot/alerts)."""

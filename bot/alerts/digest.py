@@ -1,0 +1,98 @@
+"""What one digest says: for a (route, channel) and the window since its watermark, the open incidents
+grouped by root cause, what is new, what recovered, how many are acknowledged or snoozed, and which
+sources could not be read. Pure: the incidents, the catalog and the clock come in."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.alerts.lineage import Group, group
+from bot.foundation.alert_routes import AlertRoute
+from bot.foundation.catalog import Catalog
+from bot.state.incidents import Incident
+
+
+@dataclass(frozen=True)
+class Digest:
+    route: str
+    channel: str
+    since: datetime | None
+    until: datetime
+    groups: tuple[Group, ...]
+    new: frozenset[str]  # keys of incidents opened in the window
+    recovered: tuple[Incident, ...]
+    folded: int  # acknowledged or snoozed: counted, not listed
+    unreadable: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def quiet(self) -> bool:
+        # Acknowledged and snoozed items are someone's already: alone they are no reason to speak.
+        return not (self.groups or self.recovered or self.unreadable)
+
+    @property
+    def open_count(self) -> int:
+        return sum(len(g.incidents) for g in self.groups)
+
+    @property
+    def owners(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(o for g in self.groups for o in g.owners))
+
+
+def takes(route: AlertRoute, incident: Incident) -> bool:
+    return route.takes(
+        kind=incident.kind,
+        owner=incident.owner,
+        entity=incident.entity,
+        dag=incident.dag,
+        severity=incident.severity,
+    )
+
+
+def channel_of(route: AlertRoute, incident: Incident) -> str | None:
+    return route.channel or incident.channel
+
+
+def channels(route: AlertRoute, incidents: Sequence[Incident]) -> list[str]:
+    """Where a route's digests go: its channel, or each incident's own."""
+    found = {c for i in incidents if takes(route, i) and (c := channel_of(route, i))}
+    return sorted(found)
+
+
+def build(
+    route: AlertRoute,
+    channel: str,
+    incidents: Sequence[Incident],
+    catalog: Catalog,
+    *,
+    since: datetime | None,
+    now: datetime,
+    unreadable: Mapping[str, str] | None = None,
+) -> Digest:
+    mine = [i for i in incidents if takes(route, i) and channel_of(route, i) == channel]
+    states = {i.key: i.state_at(now) for i in mine}
+    open_ = [i for i in mine if states[i.key] == "open"]
+    recovered = tuple(
+        i
+        for i in mine
+        if states[i.key] == "resolved" and i.resolved_at and (since is None or i.resolved_at >= since)
+    )
+    new = frozenset(i.key for i in open_ if since is None or (i.opened_at and i.opened_at >= since))
+    return Digest(
+        route=route.name,
+        channel=channel,
+        since=since,
+        until=now,
+        groups=tuple(group(open_, catalog)),
+        new=new,
+        recovered=recovered,
+        folded=sum(1 for s in states.values() if s in ("acknowledged", "snoozed")),
+        unreadable=dict(unreadable or {}),
+    )
+
+
+def route_named(routes: Sequence[AlertRoute], name: str | None) -> AlertRoute | None:
+    if name is None:
+        return routes[0] if routes else None
+    return next((r for r in routes if r.name == name), None)

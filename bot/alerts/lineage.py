@@ -1,0 +1,96 @@
+"""Root causes through the dbt lineage: one failure and what it broke are one item, not five.
+
+A failed DAG run is a root; the failing tests among its failed tasks are its cause; test failures on
+its models, and entities at or downstream of its models that went stale, are its blast radius. What
+no run explains is grouped the same way under the most upstream failing test or stale entity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.foundation.catalog import Catalog
+from bot.state.incidents import Incident
+
+_ROOT_ORDER = {"run": 0, "test": 1, "stale": 2, "migration": 3}
+
+
+@dataclass(frozen=True)
+class Group:
+    root: Incident
+    causes: tuple[str, ...]  # names of the failing tests behind a failed run
+    affected: tuple[Incident, ...]  # the incidents it explains (its blast radius)
+
+    @property
+    def incidents(self) -> tuple[Incident, ...]:
+        return (self.root, *self.affected)
+
+    @property
+    def owners(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(i.owner for i in self.incidents if i.owner))
+
+
+def group(incidents: Sequence[Incident], catalog: Catalog) -> list[Group]:
+    """Incidents grouped by root cause: runs first, then tests, stale entities, migrations. Linear in
+    the incidents (a digest may hold 10,000): each is indexed once by the manifest nodes it is about."""
+    lineage = _Lineage(catalog.nodes)
+    dags = {dag: {e.unique_id for e in entities} for dag, entities in catalog.dags().items()}
+    tests = {n["name"] for n in catalog.nodes.values() if n.get("resource_type") == "test"}
+    nodes = {i.key: _nodes(i, catalog, dags) for i in incidents}
+    reach = {i.key: lineage.downstream(nodes[i.key]) for i in incidents}
+    # Within a kind, the most upstream first (it reaches the most), then the oldest.
+    ordered = sorted(
+        incidents, key=lambda i: (_ROOT_ORDER[i.kind], -len(reach[i.key]), i.opened_at or i.first_seen, i.key)
+    )
+    rank = {i.key: n for n, i in enumerate(ordered)}
+    about: dict[str, list[Incident]] = {}
+    for incident in ordered:
+        for node in nodes[incident.key]:
+            about.setdefault(node, []).append(incident)
+    taken: set[str] = set()
+    groups: list[Group] = []
+    for root in ordered:
+        if root.key in taken:
+            continue
+        taken.add(root.key)
+        hits = {i.key: i for node in reach[root.key] for i in about.get(node, ()) if i.key not in taken}
+        affected = tuple(sorted(hits.values(), key=lambda i: rank[i.key]))
+        taken.update(hits)
+        causes = (
+            tuple(t for t in root.detail.get("failed_tasks", ()) if t in tests) if root.kind == "run" else ()
+        )
+        groups.append(Group(root, causes, affected))
+    return groups
+
+
+def _nodes(incident: Incident, catalog: Catalog, dags: Mapping[str, set[str]]) -> set[str]:
+    """The manifest nodes an incident is about."""
+    detail = incident.detail
+    if incident.kind == "run":
+        return dags.get(incident.dag or "", set())
+    if incident.kind == "test":
+        return {str(detail["model"])} if detail.get("model") else set()
+    if incident.kind == "stale" and (entity := catalog.entities.get(incident.entity or "")):
+        return {entity.unique_id}
+    return set()
+
+
+class _Lineage:
+    def __init__(self, nodes: Mapping[str, Mapping[str, Any]]) -> None:
+        self.children: dict[str, set[str]] = {}
+        for uid, node in nodes.items():
+            for parent in node.get("depends_on", {}).get("nodes", ()):
+                self.children.setdefault(parent, set()).add(uid)
+
+    def downstream(self, start: Iterable[str]) -> set[str]:
+        """The nodes themselves and everything built from them."""
+        seen = set(start)
+        todo = list(seen)
+        while todo:
+            for child in self.children.get(todo.pop(), ()):
+                if child not in seen:
+                    seen.add(child)
+                    todo.append(child)
+        return seen

@@ -1,0 +1,119 @@
+"""Digests and immediate alerts as platform-neutral messages (Slack's limits stay in bot/render/slack.py).
+
+A digest shows its top items, counts and "and N more"; the full list goes to its thread (a file when
+it is long), so 10,000 open incidents are still one message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.alerts.digest import Digest
+from bot.alerts.lineage import Group
+from bot.foundation.catalog import Catalog
+from bot.render.format import when
+from bot.render.message import Actions, Button, Code, Context, Header, Message, Part, Text
+from bot.state.incidents import Incident
+
+TOP = 10  # groups listed in the message itself
+MAX_AFFECTED = 5  # blast-radius items named per group before "and N more"
+_ICON = {"run": ":x:", "test": ":x:", "stale": ":hourglass_flowing_sand:", "migration": ":warning:"}
+SNOOZES = {"1h": 1, "24h": 24}  # button value → hours
+
+
+def digest_message(digest: Digest, catalog: Catalog) -> tuple[Message, Message | None]:
+    """The digest, and the details for its thread (None when the full list went with it as a file)."""
+    counts = f"*{digest.open_count:,} open* ({len(digest.new):,} new)"
+    counts += f" · {len(digest.recovered):,} recovered · {digest.folded:,} acknowledged or snoozed"
+    since = f"since {when(digest.since)}" if digest.since else "first digest"
+    parts: list[Part] = [
+        Header(f"Data digest: {digest.channel}"),
+        Text(counts),
+    ]
+    if digest.owners:
+        parts.append(Text("Owners: " + " ".join(catalog.owner_mention(o) for o in digest.owners)))
+    parts += [Text(_group_line(g, digest.new)) for g in digest.groups[:TOP]]
+    hidden = len(digest.groups) - TOP
+    if hidden > 0:
+        parts.append(Text(f"…and {hidden:,} more (the full list is in the thread)"))
+    if digest.recovered:
+        names = ", ".join(f"`{i.subject}`" for i in digest.recovered[:TOP])
+        more = f" and {len(digest.recovered) - TOP:,} more" if len(digest.recovered) > TOP else ""
+        parts.append(Text(f":white_check_mark: Recovered: {names}{more}"))
+    parts += [
+        Text(f":warning: Could not read the {source}: {why}") for source, why in digest.unreadable.items()
+    ]
+    if digest.unreadable:
+        parts.append(Context(("This digest may be incomplete: the sources above were not read.",)))
+    parts.append(Context((f"Route `{digest.route}` · {since} · until {when(digest.until)}",)))
+    fallback = f"Data digest for {digest.channel}: {digest.open_count:,} open, {len(digest.new):,} new"
+    full = _full_list(digest.groups)
+    if hidden > 0:
+        parts.append(Code(full, title=f"All {digest.open_count:,} open incidents"))
+        return Message(tuple(parts), fallback=fallback, public=True), None
+    details = Message((Code(full, title="Details"),), fallback="Details", public=True) if full else None
+    return Message(tuple(parts), fallback=fallback, public=True), details
+
+
+def all_green(digest: Digest) -> Message:
+    text = f":white_check_mark: All green in {digest.channel}: nothing failed, nothing stale."
+    return Message((Text(text),), fallback=text, public=True)
+
+
+def _group_line(g: Group, new: frozenset[str]) -> str:
+    root = g.root
+    badge = " *new*" if root.key in new else ""
+    line = f"{_ICON[root.kind]}{badge} {root.summary}"
+    if g.causes:
+        line += "\n    cause: " + ", ".join(f"test `{c}`" for c in g.causes)
+    if g.affected:
+        named = ", ".join(f"`{i.subject}` ({i.kind})" for i in g.affected[:MAX_AFFECTED])
+        more = f" and {len(g.affected) - MAX_AFFECTED:,} more" if len(g.affected) > MAX_AFFECTED else ""
+        line += f"\n    blast radius: {named}{more}"
+    if g.owners:
+        line += f"\n    owner: {', '.join(g.owners)}"
+    if url := root.detail.get("url"):
+        line += f" · <{url}|log>"
+    return line
+
+
+def _full_list(groups: Sequence[Group]) -> str:
+    lines = []
+    for g in groups:
+        for n, incident in enumerate(g.incidents):
+            indent = "  " if n else ""
+            since = when(incident.opened_at)
+            lines.append(f"{indent}{incident.key} · {incident.owner or 'nobody'} · open since {since}")
+    return "\n".join(lines)
+
+
+def alert_message(incident: Incident, catalog: Catalog, *, now: datetime) -> Message:
+    """An immediate alert: what failed, whose it is, the log, and buttons to act."""
+    owner = catalog.owner_mention(incident.owner)
+    again = f" (told {incident.notified + 1} times)" if incident.notified else ""
+    text = f"{_ICON[incident.kind]} *{incident.summary}*{again}\nowner: {owner}"
+    if url := incident.detail.get("url"):
+        text += f" · <{url}|log>"
+    buttons = [Button("Acknowledge", "alerts.ack", incident.key, style="primary")]
+    buttons += [Button(f"Snooze {label}", "alerts.snooze", f"{label} {incident.key}") for label in SNOOZES]
+    if incident.kind == "run" and incident.detail.get("failed_tasks") and incident.detail.get("run_id"):
+        # The run command's own button: it asks first, with /amd run's access rules (run.rerun:<dag>).
+        buttons.append(Button("Re-run failed", "run.rerun", f"{incident.dag} {incident.detail['run_id']}"))
+    seen = f"first seen {when(incident.first_seen or now)} · `{incident.key}`"
+    return Message(
+        (Text(text), Context((seen,)), Actions(tuple(buttons))), fallback=incident.summary, public=True
+    )
+
+
+def acted_message(incident: Incident, catalog: Catalog) -> Message:
+    """The alert after a button: the same words, the buttons replaced by who did what when."""
+    owner = catalog.owner_mention(incident.owner)
+    text = f"{_ICON[incident.kind]} *{incident.summary}*\nowner: {owner}"
+    what = (
+        "acknowledged"
+        if incident.state == "acknowledged"
+        else f"snoozed until {when(incident.snoozed_until)}"
+    )
+    said = f":white_check_mark: {what} by <@{incident.acted_by}> at {when(incident.acted_at)}"
+    return Message((Text(text), Context((said, f"`{incident.key}`"))), fallback=said, public=True)

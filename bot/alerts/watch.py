@@ -1,0 +1,202 @@
+"""The failure watcher: one sweep reads every source and turns what it finds into incidents.
+
+Sources: the orchestrator's runs of every known DAG (one batch call, scheduled runs included), the
+stored dbt test results, entity freshness from the stats service (within its cache) and the migration
+ledger. Runs and tests are read since a stored mark, so nothing that happened while the bot was down
+is missed. A source that cannot be read is named, never taken for "all green".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from fnmatch import fnmatchcase
+
+from bot.core.backends import Backends
+from bot.foundation.catalog import CatalogMissing
+from bot.foundation.ports import BackendUnavailable, RunReport
+from bot.migration.ledger import Ledger
+from bot.render.format import age, hours
+from bot.state.incidents import Finding, Incidents
+from bot.state.results import TestResults
+
+log = logging.getLogger(__name__)
+FIRST_LOOK_BACK = timedelta(days=1)  # a bot that never watched before reads the last day
+# Runs and results read again from a little before the mark: a run that ended just before the last
+# sweep but was written after it (clock skew, a slow commit) is not skipped.
+OVERLAP = timedelta(minutes=5)
+
+
+@dataclass
+class Sweep:
+    found: list[Finding] = field(default_factory=list)
+    cleared: set[str] = field(default_factory=set)
+    unreadable: dict[str, str] = field(default_factory=dict)  # source -> why it could not be read
+    marks: dict[str, datetime] = field(default_factory=dict)  # marks to move once this is recorded
+
+
+Source = Callable[[Backends, Sweep, datetime], Awaitable[None]]
+
+
+async def sweep(backends: Backends, *, now: datetime) -> Sweep:
+    """Read every source at once and record the findings; returns what was found and not read."""
+    result = Sweep()
+    sources: dict[str, Source] = {
+        "orchestrator": _runs,
+        "dbt test results": _tests,
+        "warehouse": _stale,
+        "migrations": _migrations,
+    }
+    outcomes = await asyncio.gather(
+        *(read(backends, result, now) for read in sources.values()), return_exceptions=True
+    )
+    for name, outcome in zip(sources, outcomes, strict=True):
+        if isinstance(outcome, (BackendUnavailable, CatalogMissing, OSError)):
+            result.unreadable[name] = str(outcome) or type(outcome).__name__
+        elif isinstance(outcome, BaseException):
+            log.error("the %s could not be read", name, exc_info=outcome)
+            result.unreadable[name] = f"unexpected error ({type(outcome).__name__})"
+    store = Incidents(backends.state.engine)
+    await store.observe(result.found, result.cleared, now)
+    for name, at in result.marks.items():
+        await store.set_mark(name, at)
+    return result
+
+
+async def watched_dags(backends: Backends) -> list[str]:
+    dags = set(backends.catalog.dags())
+    if backends.settings.alert_dags:  # globs need the orchestrator's list: one call, only when configured
+        known = await backends.orchestrator.list_dags()
+        dags |= {d for d in known if any(fnmatchcase(d, g) for g in backends.settings.alert_dags)}
+    return sorted(dags)
+
+
+async def _since(backends: Backends, mark: str, now: datetime) -> datetime:
+    last = await Incidents(backends.state.engine).mark(mark)
+    return (last - OVERLAP) if last else now - FIRST_LOOK_BACK
+
+
+async def _runs(backends: Backends, result: Sweep, now: datetime) -> None:
+    since = await _since(backends, "watch:runs", now)
+    reports = await backends.orchestrator.runs_ended_since(await watched_dags(backends), since)
+    newest: dict[str, RunReport] = {}
+    for report in reports:  # newest first: the first run seen of a DAG decides
+        newest.setdefault(report.run.dag_id, report)
+    for dag, report in newest.items():
+        if report.run.state == "success":
+            result.cleared.add(f"run:{dag}")
+        elif report.run.state == "failed":
+            result.found.append(_run_finding(backends, report))
+    result.marks["watch:runs"] = now
+
+
+def _run_finding(backends: Backends, report: RunReport) -> Finding:
+    run = report.run
+    entities = sorted(backends.catalog.dags().get(run.dag_id, []), key=lambda e: e.name)
+    first = entities[0] if entities else None
+    production = any(fnmatchcase(run.dag_id, p) for p in backends.settings.run_production)
+    failed = ", ".join(f"`{t}`" for t in report.failed_tasks) or "no task named"
+    return Finding(
+        key=f"run:{run.dag_id}",
+        kind="run",
+        subject=run.dag_id,
+        summary=f"DAG `{run.dag_id}` failed (run `{run.run_id}`): {failed}",
+        severity="critical" if production else "warning",
+        entity=first.name if first else None,
+        dag=run.dag_id,
+        owner=first.owner if first else None,
+        channel=first.support_channel if first else None,
+        detail={
+            "run_id": run.run_id,
+            "url": run.url,
+            "failed_tasks": list(report.failed_tasks),
+            "entities": [e.name for e in entities],
+        },
+    )
+
+
+async def _tests(backends: Backends, result: Sweep, now: datetime) -> None:
+    since = await _since(backends, "watch:tests", now)
+    newest = {r.unique_id: r for r in await TestResults(backends.state.engine).results_since(since)}
+    by_model = {e.unique_id: e for e in backends.catalog.entities.values()}
+    for uid, stored in newest.items():
+        if stored.status not in ("fail", "error"):
+            result.cleared.add(f"test:{uid}")
+            continue
+        entity = by_model.get(stored.model or "")
+        result.found.append(
+            Finding(
+                key=f"test:{uid}",
+                kind="test",
+                subject=stored.name,
+                summary=f"test `{stored.name}` {stored.status}ed ({stored.failures:,} failing rows)",
+                severity="critical" if stored.severity == "error" else "warning",
+                entity=entity.name if entity else None,
+                dag=entity.dag if entity else None,
+                owner=stored.owner or (entity.owner if entity else None),
+                channel=entity.support_channel if entity else None,
+                detail={"unique_id": uid, "model": stored.model, "run_key": stored.run_key},
+            )
+        )
+    result.marks["watch:tests"] = now
+
+
+async def _stale(backends: Backends, result: Sweep, _now: datetime) -> None:
+    entities = [e for e in backends.catalog.entities.values() if e.freshness_sla_hours is not None]
+    for status in await backends.stats.status(entities) if entities else ():
+        entity, key = status.entity, f"stale:{status.entity.name}"
+        if status.fresh is None:
+            continue
+        if status.fresh:
+            result.cleared.add(key)
+            continue
+        result.found.append(
+            Finding(
+                key=key,
+                kind="stale",
+                subject=entity.name,
+                summary=f"`{entity.name}` is stale: last load {age(status.age)} ago "
+                f"(SLA {hours(entity.freshness_sla_hours)})",
+                entity=entity.name,
+                dag=entity.dag,
+                owner=entity.owner,
+                channel=entity.support_channel,
+                detail={"model": entity.unique_id, "last_loaded_at": str(status.last_loaded_at)},
+            )
+        )
+
+
+async def _migrations(backends: Backends, result: Sweep, now: datetime) -> None:
+    ledger = Ledger.on(backends.state, backends.settings.migrations)
+    for spec in ledger.specs.values():
+        progress = await ledger.progress(spec.name, now=now)
+        key = f"migration:{spec.name}"
+        problems = _migration_problems(progress.state, progress.failed, progress.valid)
+        if not problems:
+            result.cleared.add(key)
+            continue
+        result.found.append(
+            Finding(
+                key=key,
+                kind="migration",
+                subject=spec.name,
+                summary=f"migration `{spec.name}`: {', '.join(problems)}",
+                severity="critical" if progress.valid is False else "warning",
+                channel=spec.channel,
+                detail={"target": progress.target},
+            )
+        )
+
+
+def _migration_problems(state: str, failed: int, valid: bool | None) -> Sequence[str]:
+    problems = []
+    if state == "stalled":
+        problems.append("stalled")
+    if failed:
+        problems.append(f"{failed:,} chunk(s) failed")
+    if valid is False:
+        problems.append("validation failing")
+    return problems

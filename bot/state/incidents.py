@@ -1,0 +1,198 @@
+"""Incidents (what the failure watcher found) and the alert marks (watermarks), version 7.
+
+An incident has a stable key (`run:<dag>`, `test:<unique_id>`, `stale:<entity>`, `migration:<name>`):
+a DAG that fails every night is one incident, open since its first failure and resolved by its next
+success. Every replica observes; the writes are idempotent, so observing twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import JSON, Column, Integer, RowMapping, String, Table, Text, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.foundation.alert_routes import AlertKind
+from bot.state.schema import UtcDateTime, metadata
+
+IncidentState = Literal["open", "acknowledged", "snoozed", "resolved"]
+
+incidents = Table(
+    "amd_incidents",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("subject", String(300), nullable=False),  # the DAG, test, entity or migration
+    Column("entity", String(200)),
+    Column("dag", String(250)),
+    Column("owner", String(200)),
+    Column("channel", String(200)),  # the entity's support channel when the finding was made
+    Column("severity", String(16), nullable=False),  # critical | warning
+    Column("summary", Text, nullable=False),
+    Column("detail", JSON, nullable=False),
+    Column("state", String(16), nullable=False, index=True),
+    Column("first_seen", UtcDateTime(), nullable=False),
+    Column("last_seen", UtcDateTime(), nullable=False),
+    Column("opened_at", UtcDateTime(), nullable=False),  # first seen, or seen again after it resolved
+    Column("resolved_at", UtcDateTime(), index=True),
+    Column("acted_by", String(64)),  # who acknowledged or snoozed it
+    Column("acted_at", UtcDateTime()),
+    Column("snoozed_until", UtcDateTime()),
+    Column("notified", Integer, nullable=False, default=0),  # immediate alerts sent so far
+    Column("notified_at", UtcDateTime()),
+    Column("alert", JSON),  # {"channel": …, "ts": …} of the last immediate alert, updated by its buttons
+)
+
+# Named instants: the watcher's "runs read up to", each digest's (route, channel) "told up to".
+alert_marks = Table(
+    "amd_alert_marks",
+    metadata,
+    Column("name", String(400), primary_key=True),
+    Column("at", UtcDateTime(), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    key: str
+    kind: AlertKind
+    subject: str
+    summary: str
+    severity: Literal["critical", "warning"] = "warning"
+    entity: str | None = None
+    dag: str | None = None
+    owner: str | None = None
+    channel: str | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Incident(Finding):
+    state: IncidentState = "open"
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    opened_at: datetime | None = None
+    resolved_at: datetime | None = None
+    acted_by: str | None = None
+    acted_at: datetime | None = None
+    snoozed_until: datetime | None = None
+    notified: int = 0
+    notified_at: datetime | None = None
+    alert: Mapping[str, str] | None = None
+
+    def state_at(self, now: datetime) -> IncidentState:
+        """A snooze that ran out is open again."""
+        if self.state == "snoozed" and self.snoozed_until is not None and self.snoozed_until <= now:
+            return "open"
+        return self.state
+
+
+_FINDING_COLUMNS = tuple(Finding.__dataclass_fields__)
+
+
+class Incidents:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def observe(self, found: Iterable[Finding], cleared: Collection[str], now: datetime) -> None:
+        """Record what a sweep found, and resolve the incidents whose source now reads healthy."""
+        async with self._engine.begin() as conn:
+            for finding in found:
+                await _upsert(conn, finding, now)
+            if cleared:
+                c = incidents.c
+                await conn.execute(
+                    update(incidents)
+                    .where(c.key.in_(list(cleared)), c.state != "resolved")
+                    .values(state="resolved", resolved_at=now, snoozed_until=None)
+                )
+
+    async def all(self, *, since: datetime | None = None) -> list[Incident]:
+        """Every unresolved incident, and those resolved at or after `since`."""
+        c = incidents.c
+        query = select(incidents).where(
+            or_(c.state != "resolved", c.resolved_at >= since) if since else c.state != "resolved"
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query.order_by(c.opened_at, c.key))).mappings().all()
+        return [_incident(r) for r in rows]
+
+    async def get(self, key: str) -> Incident | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(incidents).where(incidents.c.key == key))).mappings().first()
+        return None if row is None else _incident(row)
+
+    async def act(
+        self,
+        key: str,
+        state: Literal["acknowledged", "snoozed"],
+        *,
+        by: str,
+        now: datetime,
+        until: datetime | None,
+    ) -> bool:
+        """Acknowledge or snooze an incident that is not resolved; False when there is none."""
+        c = incidents.c
+        async with self._engine.begin() as conn:
+            done = await conn.execute(
+                update(incidents)
+                .where(c.key == key, c.state != "resolved")
+                .values(state=state, acted_by=by, acted_at=now, snoozed_until=until)
+            )
+        return bool(done.rowcount)
+
+    async def notified(self, incident: Incident, *, at: datetime, channel: str, ts: str) -> None:
+        """Count an immediate alert that Slack accepted (its claim made it happen once)."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(incidents)
+                .where(incidents.c.key == incident.key, incidents.c.notified == incident.notified)
+                .values(notified=incident.notified + 1, notified_at=at, alert={"channel": channel, "ts": ts})
+            )
+
+    async def mark(self, name: str) -> datetime | None:
+        async with self._engine.connect() as conn:
+            found = await conn.execute(select(alert_marks.c.at).where(alert_marks.c.name == name))
+            return found.scalar_one_or_none()
+
+    async def set_mark(self, name: str, at: datetime) -> None:
+        """Move a mark forward (never back: a slow replica's older write loses)."""
+        async with self._engine.begin() as conn:
+            try:
+                async with conn.begin_nested():
+                    await conn.execute(insert(alert_marks).values(name=name, at=at))
+            except IntegrityError:
+                c = alert_marks.c
+                await conn.execute(update(alert_marks).where(c.name == name, c.at < at).values(at=at))
+
+
+async def _upsert(conn: AsyncConnection, finding: Finding, now: datetime) -> None:
+    values = {k: getattr(finding, k) for k in _FINDING_COLUMNS} | {"detail": dict(finding.detail)}
+    c = incidents.c
+    try:
+        async with conn.begin_nested():  # a savepoint: another replica may insert the same key first
+            await conn.execute(
+                insert(incidents).values(
+                    **values, state="open", first_seen=now, last_seen=now, opened_at=now, notified=0
+                )
+            )
+            return
+    except IntegrityError:
+        pass
+    await conn.execute(
+        update(incidents).where(c.key == finding.key, c.state != "resolved").values(**values, last_seen=now)
+    )
+    reopened = {"state": "open", "opened_at": now, "resolved_at": None, "acted_by": None, "acted_at": None}
+    await conn.execute(
+        update(incidents)
+        .where(c.key == finding.key, c.state == "resolved")
+        .values(**values, **reopened, last_seen=now, snoozed_until=None)
+    )
+
+
+def _incident(row: RowMapping) -> Incident:
+    return Incident(**{k: row[k] for k in Incident.__dataclass_fields__})

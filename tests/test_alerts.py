@@ -1,0 +1,331 @@
+"""Incidents, digests and immediate alerts with an injected clock, on the real state store and FakeSlack.
+
+Findings are recorded as the watcher records them (`Incidents.observe`); what reaches Slack is read
+back from FakeSlack as a person would see the channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from slack_sdk.errors import SlackApiError
+
+from bot.alerts.deliver import send_digests
+from bot.alerts.digest import build
+from bot.alerts.lineage import group
+from bot.foundation.alert_routes import AlertRoute
+from bot.foundation.catalog import Catalog
+from bot.foundation.errors import UsageError
+from bot.foundation.settings import Settings
+from bot.render.message import Message, Text
+from bot.scheduler import housekeeping
+from bot.state.incidents import Finding, Incident, Incidents
+from bot.surfaces.slack import SlackSurface, web_client, without_rate_limit_waits
+from commands.digest import parse
+from tests.support.bot import BotHarness, running_bot
+
+MONDAY_7 = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)  # a Monday
+ROUTE = AlertRoute(name="ops", channel="C_OPS", schedule="0 8 * * *", timezone="UTC")
+
+
+def text_of(message: Mapping[str, Any]) -> str:
+    return " ".join(str(b) for b in message.get("blocks", [])) + message.get("text", "")
+
+
+def failed_run(dag: str = "amd_payment", run_id: str = "scheduled__1", **detail: Any) -> Finding:
+    return Finding(
+        key=f"run:{dag}",
+        kind="run",
+        subject=dag,
+        summary=f"DAG `{dag}` failed (run `{run_id}`)",
+        severity="critical",
+        entity="payment",
+        dag=dag,
+        owner="payments-team",
+        channel="#amd-payments-support",
+        detail={"run_id": run_id, "failed_tasks": ["non_negative_payment_amount_cents"], **detail},
+    )
+
+
+def stale(entity: str, owner: str = "lena.m") -> Finding:
+    return Finding(
+        key=f"stale:{entity}",
+        kind="stale",
+        subject=entity,
+        summary=f"`{entity}` is stale",
+        entity=entity,
+        owner=owner,
+        channel="#amd-logistics-support",
+        detail={"model": f"model.amd.{entity}"},
+    )
+
+
+@pytest.fixture
+async def bot(bot_settings: Settings) -> AsyncIterator[BotHarness]:
+    settings = bot_settings.model_copy(
+        update={"alert_routes": [ROUTE], "alert_suppress_s": 3600, "alert_renotify_s": 4 * 3600}
+    )
+    async with running_bot(settings) as harness:
+        yield harness
+
+
+def surface_of(bot: BotHarness) -> SlackSurface:
+    return SlackSurface(without_rate_limit_waits(web_client(bot.backends.settings)))
+
+
+# --- lineage ---------------------------------------------------------------------------------------
+
+
+def _model(name: str, *parents: str, **meta: Any) -> tuple[str, dict[str, Any]]:
+    uid = f"model.shop.{name}"
+    node = {
+        "resource_type": "model",
+        "name": name,
+        "schema": "s",
+        "config": {"meta": meta},
+        "depends_on": {"nodes": [f"model.shop.{p}" for p in parents]},
+    }
+    return uid, node
+
+
+SHOP = Catalog.from_manifest(
+    {
+        "nodes": dict(
+            [
+                _model("raw_orders"),
+                _model("orders", "raw_orders", entity=True, dag="shop_orders", owner="ana"),
+                _model("revenue", "orders", entity=True, dag="shop_revenue", owner="bo"),
+                _model("customers", entity=True, dag="shop_customers", owner="cy"),
+                (
+                    "test.shop.not_null_orders_id",
+                    {
+                        "resource_type": "test",
+                        "name": "not_null_orders_id",
+                        "attached_node": "model.shop.orders",
+                        "depends_on": {"nodes": ["model.shop.orders"]},
+                    },
+                ),
+            ]
+        )
+    },
+    {},
+)
+
+
+def incident(finding: Finding, opened: datetime = MONDAY_7) -> Incident:
+    return Incident(**finding.__dict__, first_seen=opened, last_seen=opened, opened_at=opened)
+
+
+def test_a_failed_run_carries_its_failing_test_and_the_stale_entities_downstream_as_one_item() -> None:
+    run = Finding(
+        key="run:shop_orders",
+        kind="run",
+        subject="shop_orders",
+        summary="orders failed",
+        dag="shop_orders",
+        owner="ana",
+        detail={"failed_tasks": ["not_null_orders_id"]},
+    )
+    test = Finding(
+        key="test:test.shop.not_null_orders_id",
+        kind="test",
+        subject="not_null_orders_id",
+        summary="failed",
+        owner="ana",
+        detail={"model": "model.shop.orders"},
+    )
+    downstream = Finding(
+        key="stale:revenue", kind="stale", subject="revenue", summary="stale", entity="revenue", owner="bo"
+    )
+    unrelated = Finding(
+        key="stale:customers",
+        kind="stale",
+        subject="customers",
+        summary="stale",
+        entity="customers",
+        owner="cy",
+    )
+
+    groups = group([incident(f) for f in (unrelated, downstream, test, run)], SHOP)
+
+    assert [g.root.key for g in groups] == ["run:shop_orders", "stale:customers"]
+    first = groups[0]
+    assert first.causes == ("not_null_orders_id",)
+    assert [i.key for i in first.affected] == ["test:test.shop.not_null_orders_id", "stale:revenue"]
+    assert first.owners == ("ana", "bo")
+
+
+def test_without_a_failed_run_the_most_upstream_failure_is_the_root() -> None:
+    upstream = Finding(key="stale:orders", kind="stale", subject="orders", summary="stale", entity="orders")
+    downstream = Finding(
+        key="stale:revenue", kind="stale", subject="revenue", summary="stale", entity="revenue"
+    )
+    (only,) = group([incident(downstream), incident(upstream, MONDAY_7 + timedelta(hours=1))], SHOP)
+    assert only.root.key == "stale:orders"
+    assert [i.key for i in only.affected] == ["stale:revenue"]
+
+
+# --- digests: windows, watermarks, new/open/recovered ----------------------------------------------
+
+
+async def test_one_digest_per_window_new_open_and_recovered_and_one_digest_for_a_downtime_gap(
+    bot: BotHarness,
+) -> None:
+    store, surface = Incidents(bot.backends.state.engine), surface_of(bot)
+    digest = lambda now: send_digests(bot.backends, surface, now=now, unreadable={})  # noqa: E731
+
+    await store.observe([failed_run()], (), MONDAY_7)
+    assert await digest(MONDAY_7) == []  # the route's first window starts now
+    assert await digest(MONDAY_7 + timedelta(minutes=59)) == []  # not 08:00 yet
+    assert await digest(MONDAY_7 + timedelta(hours=1, seconds=30)) == ["ops → C_OPS"]
+    assert await digest(MONDAY_7 + timedelta(hours=1, minutes=1)) == []  # that window is told
+    (first,) = [m for m in bot.slack.messages("C_OPS") if "thread_ts" not in m]
+    assert "1 open* (1 new)" in text_of(first)
+    assert "non_negative_payment_amount_cents" in text_of(first)
+
+    # Down from Monday 08:01 to Wednesday 09:00: two windows missed. Meanwhile the run recovered and
+    # delivery_address went stale.
+    await store.observe([stale("delivery_address")], {"run:amd_payment"}, MONDAY_7 + timedelta(hours=20))
+    wednesday = MONDAY_7 + timedelta(days=2, hours=2)
+    assert await digest(wednesday) == ["ops → C_OPS"]
+    assert await digest(wednesday + timedelta(minutes=5)) == []
+    digests = [m for m in bot.slack.messages("C_OPS") if "thread_ts" not in m]
+    assert len(digests) == 2  # one for the whole gap
+    gap = text_of(digests[1])
+    assert "1 open* (1 new)" in gap and "delivery_address" in gap
+    assert "Recovered: `amd_payment`" in gap
+    assert "since 2026-11-30 08:00 UTC" in gap
+
+
+async def test_nothing_to_say_sends_nothing_and_acknowledged_items_fold_into_a_count(bot: BotHarness) -> None:
+    store, surface = Incidents(bot.backends.state.engine), surface_of(bot)
+    await store.observe([failed_run(), stale("delivery_address")], (), MONDAY_7)
+    await send_digests(bot.backends, surface, now=MONDAY_7, unreadable={})  # opens the window
+    await store.act("run:amd_payment", "acknowledged", by="U2", now=MONDAY_7, until=None)
+
+    built = build(ROUTE, "C_OPS", await store.all(), bot.backends.catalog, since=MONDAY_7, now=MONDAY_7)
+    assert (built.open_count, built.folded) == (1, 1)
+    assert built.owners == ("lena.m",)
+
+    await store.observe((), {"stale:delivery_address"}, MONDAY_7 + timedelta(minutes=10))
+    later = MONDAY_7 + timedelta(days=1, hours=2)  # the first window told all of it…
+    assert await send_digests(
+        bot.backends, surface, now=MONDAY_7 + timedelta(hours=1, seconds=1), unreadable={}
+    )
+    assert await send_digests(bot.backends, surface, now=later, unreadable={}) == []  # …so a day later: quiet
+
+
+async def test_a_source_that_cannot_be_read_is_named_instead_of_all_green(bot: BotHarness) -> None:
+    surface = surface_of(bot)
+    await send_digests(bot.backends, surface, now=MONDAY_7, unreadable={})
+    assert await send_digests(bot.backends, surface, now=MONDAY_7 + timedelta(hours=1), unreadable={}) == []
+
+    down = {"orchestrator": "Airflow at http://airflow:8080 is unreachable"}
+    assert await send_digests(
+        bot.backends, surface, now=MONDAY_7 + timedelta(days=1, hours=1), unreadable=down
+    )
+    (digest,) = bot.slack.messages("C_OPS")
+    assert "Could not read the orchestrator: Airflow at http://airflow:8080 is unreachable" in text_of(digest)
+    assert "may be incomplete" in text_of(digest)
+
+
+# --- exactly once: a crash between claim and post, Slack refusing ----------------------------------
+
+
+def far_from(now: datetime) -> AlertRoute:
+    """ROUTE, but due daily 12 hours from `now`: the claims' real clock and the tests' minutes after it
+    never meet a window boundary."""
+    return ROUTE.model_copy(update={"schedule": f"0 {(now.hour + 12) % 24} * * *"})
+
+
+async def test_a_digest_claimed_by_a_replica_that_died_is_posted_once_by_a_later_tick(
+    bot: BotHarness,
+) -> None:
+    store, surface = Incidents(bot.backends.state.engine), surface_of(bot)
+    now = datetime.now(UTC).replace(microsecond=0)
+    route = far_from(now)
+    bot.backends.settings = bot.backends.settings.model_copy(update={"alert_routes": [route]})
+    await store.set_mark("digest:ops:C_OPS", now - timedelta(days=1))
+    await store.observe([failed_run()], (), now)
+    due = route.trigger().get_next_fire_time(None, now - timedelta(days=1, seconds=-1))
+    assert due is not None
+    # Another replica claimed today's window, then died before it posted.
+    assert await bot.backends.state.claim(f"digest:ops:C_OPS:{due.isoformat()}")
+
+    assert await send_digests(bot.backends, surface, now=now, unreadable={}) == []  # its claim is fresh
+    assert bot.slack.messages("C_OPS") == []
+    later = now + timedelta(minutes=3)  # past the claim's lease: the next tick takes it over
+    assert await send_digests(bot.backends, surface, now=later, unreadable={}) == ["ops → C_OPS"]
+    assert await send_digests(bot.backends, surface, now=later + timedelta(minutes=1), unreadable={}) == []
+    assert len([m for m in bot.slack.messages("C_OPS") if "thread_ts" not in m]) == 1
+
+
+async def test_a_digest_posted_just_before_its_replica_died_is_found_and_not_posted_again(
+    bot: BotHarness,
+) -> None:
+    store, surface = Incidents(bot.backends.state.engine), surface_of(bot)
+    now = datetime.now(UTC).replace(microsecond=0)
+    route = far_from(now)
+    bot.backends.settings = bot.backends.settings.model_copy(update={"alert_routes": [route]})
+    await store.set_mark("digest:ops:C_OPS", now - timedelta(days=1))
+    await store.observe([failed_run()], (), now)
+    due = route.trigger().get_next_fire_time(None, now - timedelta(days=1, seconds=-1))
+    assert due is not None
+    key = f"digest:ops:C_OPS:{due.isoformat()}"
+    # Another replica claimed today's window, posted it, and died before it recorded that.
+    assert await bot.backends.state.claim(key)
+    posted = Message((Text("the digest the dead replica posted"),), fallback="digest", public=True, key=key)
+    await surface.post(posted, channel="C_OPS")
+
+    assert await send_digests(bot.backends, surface, now=now + timedelta(minutes=3), unreadable={}) == [
+        "ops → C_OPS"
+    ]
+    (only,) = [m for m in bot.slack.messages("C_OPS") if "thread_ts" not in m]
+    assert "the digest the dead replica posted" in text_of(only)
+    assert bot.slack.calls_to("conversations.history", ok=True)
+    assert await send_digests(bot.backends, surface, now=now + timedelta(minutes=4), unreadable={}) == []
+
+
+async def test_slack_429_is_waited_out_and_slack_down_delays_the_digest_without_dropping_it(
+    bot: BotHarness,
+) -> None:
+    store, surface = Incidents(bot.backends.state.engine), surface_of(bot)
+    await store.observe([failed_run()], (), MONDAY_7)
+    await send_digests(bot.backends, surface, now=MONDAY_7, unreadable={})
+
+    bot.slack.fail_next("chat.postMessage", status=429, retry_after=1)
+    assert await send_digests(bot.backends, surface, now=MONDAY_7 + timedelta(hours=1), unreadable={})
+    assert len(bot.slack.calls_to("chat.postMessage", ok=False)) == 1
+
+    await store.observe([stale("delivery_address")], (), MONDAY_7 + timedelta(hours=2))
+    bot.slack.fail_next("chat.postMessage", status=503, times=3)  # down, past the client's own 2 retries
+    tuesday = MONDAY_7 + timedelta(days=1, hours=1)
+    with pytest.raises(SlackApiError, match="internal_error"):  # the scheduler logs it; the claim goes back
+        await send_digests(bot.backends, surface, now=tuesday, unreadable={})
+    assert await send_digests(bot.backends, surface, now=tuesday + timedelta(minutes=1), unreadable={})
+    digests = [m for m in bot.slack.messages("C_OPS") if "thread_ts" not in m]
+    assert len(digests) == 2 and "delivery_address" in text_of(digests[1])
+
+
+async def test_housekeeping_forgets_incidents_resolved_beyond_the_retention(bot: BotHarness) -> None:
+    store = Incidents(bot.backends.state.engine)
+    now = datetime.now(UTC)
+    await store.observe(
+        [failed_run(), stale("delivery_address"), stale("user")], (), now - timedelta(days=40)
+    )
+    await store.observe((), {"run:amd_payment"}, now - timedelta(days=31))
+    await store.observe((), {"stale:user"}, now - timedelta(days=1))
+    await housekeeping(bot.backends, now=now)
+    assert [i.key for i in await store.all(since=now - timedelta(days=365))] == [
+        "stale:delivery_address",  # still open
+        "stale:user",  # resolved yesterday: a digest may still call it recovered
+    ]
+
+
+def test_digest_usage_suggests_the_closest_action() -> None:
+    with pytest.raises(UsageError) as caught:
+        parse(["preveiw"], SHOP)
+    assert caught.value.suggestion == "digest preview"

@@ -1,0 +1,93 @@
+"""Three amd-bot processes on one PostgreSQL, each running the scheduler: every immediate alert and every
+digest reaches Slack exactly once. Real OS processes (`amd-bot serve --http`) and FakeSlack; the
+incident is recorded in the shared store as the watcher of any replica would record it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.foundation.settings import Settings
+from bot.state.incidents import Incidents
+from bot.state.store import SqlState
+from tests.slack_fake.web_api import FakeSlack
+from tests.support.postgres import scratch_database
+from tests.support.replicas import replicas
+from tests.test_alerts import failed_run, text_of
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+ROUTES = json.dumps([{"name": "ops", "channel": "C_OPS", "schedule": "* * * * *"}])
+WITHIN = 150.0  # the first digest comes at the second whole minute after start; generous on a busy box
+
+
+@pytest.fixture
+async def state_url() -> AsyncIterator[str]:
+    async for url in scratch_database("amd_alerts"):
+        yield url
+
+
+def top_level(slack: FakeSlack) -> list[dict[str, object]]:
+    return [m for m in slack.messages("C_OPS") if "thread_ts" not in m]
+
+
+async def test_three_replicas_alert_once_and_digest_once(
+    demo_settings: Settings, state_url: str, tmp_path: Path
+) -> None:
+    async with replicas(demo_settings, state_url, tmp_path, alert_routes=ROUTES, alert_poll_s="1") as (
+        group,
+        slack,
+    ):
+        state = SqlState(state_url)
+        try:
+            await state.migrate()
+            await Incidents(state.engine).observe([failed_run()], (), datetime.now(UTC))
+        finally:
+            await state.close()
+        for name in ("a", "b", "c"):
+            await group.start(name)
+
+        async with asyncio.timeout(WITHIN):
+            while not any("Data digest" in text_of(m) for m in top_level(slack)):
+                await asyncio.sleep(0.5)
+        await asyncio.sleep(5)  # every replica ticked several times since
+
+        alerts = [
+            m
+            for m in top_level(slack)
+            if "DAG `amd_payment` failed" in text_of(m) and "Data digest" not in text_of(m)
+        ]
+        digests = [m for m in top_level(slack) if "Data digest" in text_of(m)]
+        assert len(alerts) == 1, [text_of(m)[:200] for m in top_level(slack)]
+        assert len(digests) == 1
+        assert "amd_payment" in text_of(digests[0]), text_of(digests[0])
+        logs = "".join(bot.log_tail(200) for bot in group.started)
+        assert "Traceback" not in logs, logs
+
+
+async def test_on_postgresql_concurrent_sweeps_and_takeovers_agree(state_url: str) -> None:
+    """Two replicas' engines at once: the same finding is one incident, a dead claim has one heir."""
+    a, b = SqlState(state_url), SqlState(state_url)
+    try:
+        await a.migrate()
+        now = datetime.now(UTC)
+        await asyncio.gather(
+            *(Incidents(s.engine).observe([failed_run()], (), now) for s in (a, b, a, b)),
+        )
+        (only,) = await Incidents(a.engine).all()
+        assert (only.key, only.state) == ("run:amd_payment", "open")
+
+        assert await a.claim("digest:ops:C_OPS:window")
+        later = now + timedelta(minutes=5)
+        heirs = await asyncio.gather(
+            *(s.take_over("digest:ops:C_OPS:window", claimed_before=later) for s in (a, b))
+        )
+        assert len([h for h in heirs if h is not None]) == 1
+        assert not await b.claim("digest:ops:C_OPS:window")
+    finally:
+        await a.close()
+        await b.close()
