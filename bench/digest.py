@@ -21,14 +21,12 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
-from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.adapters.orchestrator.airflow import AirflowOrchestrator
+from bench.standin_airflow import LATENCY_S, StandInAirflow, page
 from bot.alerts import digest as digests
 from bot.alerts.deliver import send_digests
 from bot.alerts.views import digest_message
@@ -42,8 +40,6 @@ from tests.support.bot import BOT_TOKEN, SIGNING_SECRET
 from tests.support.demo import isolated_settings
 
 NIGHT = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
-LATENCY_S = 0.002
-MAX_PAGE = 100
 ROUTE = AlertRoute(name="bench", channel="C_BENCH")
 SLACK_POSTS_PER_S = 1.0  # chat.postMessage: about one message per second per channel (docs.slack.dev)
 
@@ -115,8 +111,9 @@ def _findings(count: int) -> list[Finding]:
     ]
 
 
-class StandInAirflow:
+class NightlyAirflow(StandInAirflow):
     def __init__(self, dags: int) -> None:
+        super().__init__(version="3.1.0")
         self.runs = [
             {
                 "dag_id": f"amd_entity_{d:03d}",
@@ -134,25 +131,13 @@ class StandInAirflow:
             {"dag_id": r["dag_id"], "dag_run_id": r["dag_run_id"], "task_id": "dbt_test", "state": "failed"}
             for r in failed
         ]
-        self.api_calls = 0
-        self.app = web.Application(middlewares=[self._count_and_delay])
         self.app.add_routes(
             [
-                web.get("/api/v2/version", lambda _: web.json_response({"version": "3.1.0"})),
-                web.post("/auth/token", lambda _: web.json_response({"access_token": "t"}, status=201)),
                 web.post("/api/v2/dags/~/dagRuns/list", self._runs),
                 web.post("/api/v2/dags/~/dagRuns/~/taskInstances/list", self._tasks),
                 web.get("/api/v2/dags/{dag}/dagRuns/{run}/taskInstances", self._run_tasks),
             ]
         )
-
-    @web.middleware
-    async def _count_and_delay(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        if request.path.startswith("/api/v2/dags"):
-            self.api_calls += 1
-            await asyncio.sleep(LATENCY_S)
-        response: web.StreamResponse = await handler(request)
-        return response
 
     async def _runs(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -161,11 +146,11 @@ class StandInAirflow:
         found = [
             r for r in self.runs if r["dag_id"] in wanted and datetime.fromisoformat(r["end_date"]) >= since
         ]
-        return _page(found, body, "dag_runs")
+        return page(found, body, "dag_runs")
 
     async def _tasks(self, request: web.Request) -> web.Response:
         body = await request.json()
-        return _page([t for t in self.tasks if t["dag_id"] in set(body["dag_ids"])], body, "task_instances")
+        return page([t for t in self.tasks if t["dag_id"] in set(body["dag_ids"])], body, "task_instances")
 
     async def _run_tasks(self, request: web.Request) -> web.Response:
         dag, run = request.match_info["dag"], request.match_info["run"]
@@ -173,35 +158,25 @@ class StandInAirflow:
         return web.json_response({"task_instances": found, "total_entries": len(found)})
 
 
-def _page(items: list[dict[str, Any]], body: dict[str, Any], key: str) -> web.Response:
-    offset, limit = body.get("page_offset", 0), min(body.get("page_limit", 100), MAX_PAGE)
-    return web.json_response({key: items[offset : offset + limit], "total_entries": len(items)})
-
-
 async def poll_bench(dags: int) -> None:
-    server = StandInAirflow(dags)
-    runner = web.AppRunner(server.app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    airflow = AirflowOrchestrator.with_password(f"http://127.0.0.1:{port}", "bench", SecretStr("bench"))
+    server = NightlyAirflow(dags)
     names = sorted({str(r["dag_id"]) for r in server.runs})
     # A poll every minute reads since its last mark (minus the 5 min overlap): a few runs ended since.
     steady = NIGHT + timedelta(minutes=dags - 6)
     # The worst case: the first poll after the whole nightly (every DAG's run, and two older nights').
     everything = NIGHT - timedelta(days=3)
 
-    async def naive() -> int:
-        failed = 0
-        for dag in names:
-            (newest,) = await airflow.latest_runs([dag], 1)
-            if newest.state == "failed":
-                failed += 1
-                await airflow.task_states(DagRunRef(dag, newest.run_id))
-        return failed
+    async with server.serving() as airflow:
 
-    try:
+        async def naive() -> int:
+            failed = 0
+            for dag in names:
+                (newest,) = await airflow.latest_runs([dag], 1)
+                if newest.state == "failed":
+                    failed += 1
+                    await airflow.task_states(DagRunRef(dag, newest.run_id))
+            return failed
+
         await airflow.runs_ended_since(names[:1], steady)  # warm-up: version probe, login, connections
         results = {}
         for name, tick in (
@@ -213,9 +188,6 @@ async def poll_bench(dags: int) -> None:
             started = time.perf_counter()
             await tick()
             results[name] = (server.api_calls, (time.perf_counter() - started) * 1000)
-    finally:
-        await airflow.close()
-        await runner.cleanup()
     print(f"\nWatcher poll of {dags} DAGs ({dags // 20} failed), {LATENCY_S * 1000:g} ms per API call")
     print("batch: a poll a minute (runs ended since the last one); batch, all: 3 nights' runs at once")
     print(f"{'strategy':<11} {'calls/poll':>10} {'ms/poll':>9} {'naive calls ÷':>14} {'naive time ÷':>13}")

@@ -21,23 +21,20 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
-from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.adapters.orchestrator.airflow import AirflowOrchestrator
+from bench.standin_airflow import LATENCY_S, StandInAirflow, page
 from bot.foundation.ports import DagRunRef
 
-LATENCY_S = 0.002
-MAX_PAGE = 100
 OLDER_RUNS = 300  # finished runs of the same DAGs that nobody follows any more
 
 
-class StandInAirflow:
+class PollingAirflow(StandInAirflow):
     def __init__(self, followed: int) -> None:
+        super().__init__()
         total = followed + OLDER_RUNS
         # Newest first, as the bot asks for (order_by=-id); the followed runs are the newest.
         self.runs = [
@@ -45,42 +42,24 @@ class StandInAirflow:
             for i in range(total)
         ]
         self.by_id = {(r["dag_id"], r["dag_run_id"]): r for r in self.runs}
-        self.api_calls = 0
-        self.app = web.Application(middlewares=[self._count_and_delay])
         self.app.add_routes(
             [
-                web.get(
-                    "/api/v2/version", lambda _: web.json_response({"version": "3.3.2", "git_version": None})
-                ),
-                web.post("/auth/token", lambda _: web.json_response({"access_token": "t"}, status=201)),
                 web.post("/api/v2/dags/~/dagRuns/list", self._list),
                 web.get("/api/v2/dags/{dag_id}/dagRuns/{run_id}", self._get),
             ]
         )
 
-    @web.middleware
-    async def _count_and_delay(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        if request.path.startswith("/api/v2/dags"):
-            self.api_calls += 1
-            await asyncio.sleep(LATENCY_S)
-        response: web.StreamResponse = await handler(request)
-        return response
-
     async def _list(self, request: web.Request) -> web.Response:
         body = await request.json()
         dag_ids = set(body["dag_ids"])
-        matching = [r for r in self.runs if r["dag_id"] in dag_ids]
-        offset, limit = body.get("page_offset", 0), min(body.get("page_limit", 100), MAX_PAGE)
-        return web.json_response(
-            {"dag_runs": matching[offset : offset + limit], "total_entries": len(matching)}
-        )
+        return page([r for r in self.runs if r["dag_id"] in dag_ids], body, "dag_runs")
 
     async def _get(self, request: web.Request) -> web.Response:
         return web.json_response(self.by_id[(request.match_info["dag_id"], request.match_info["run_id"])])
 
 
 async def measure(
-    server: StandInAirflow, tick: Callable[[], Awaitable[object]], ticks: int
+    server: PollingAirflow, tick: Callable[[], Awaitable[object]], ticks: int
 ) -> tuple[float, float]:
     await tick()  # warm-up: version probe, login, connection pool
     server.api_calls = 0
@@ -93,32 +72,23 @@ async def measure(
 
 
 async def main(followed: int, ticks: int) -> None:
-    server = StandInAirflow(followed)
-    runner = web.AppRunner(server.app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    airflow = AirflowOrchestrator.with_password(f"http://127.0.0.1:{port}", "bench", SecretStr("bench"))
+    server = PollingAirflow(followed)
     refs = [DagRunRef(r["dag_id"], r["dag_run_id"]) for r in server.runs[:followed]]
+    async with server.serving() as airflow:
 
-    async def naive_sequential() -> None:
-        for ref in refs:
-            await airflow.get_run(ref)
+        async def naive_sequential() -> None:
+            for ref in refs:
+                await airflow.get_run(ref)
 
-    async def naive_concurrent() -> None:
-        await asyncio.gather(*(airflow.get_run(ref) for ref in refs))
+        async def naive_concurrent() -> None:
+            await asyncio.gather(*(airflow.get_run(ref) for ref in refs))
 
-    try:
         results = {
             "batch": await measure(server, lambda: airflow.get_runs(refs), ticks),
             "naive seq": await measure(server, naive_sequential, ticks),
             "naive conc": await measure(server, naive_concurrent, ticks),
         }
         assert len(await airflow.get_runs(refs)) == followed
-    finally:
-        await airflow.close()
-        await runner.cleanup()
 
     batch_calls, batch_ms = results["batch"]
     print(

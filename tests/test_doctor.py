@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import sys
 from pathlib import Path
@@ -17,21 +16,14 @@ from bot.foundation.settings import Settings
 from bot.state import migrate
 from bot.state.store import SqlState
 from tests.slack_fake.web_api import FakeSlack
+from tests.support.demo import process_env
 from tests.support.legacy_state import hand_rolled_store
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def demo_env(settings: Settings, **variables: str) -> dict[str, str]:
-    return {
-        "PATH": os.environ["PATH"],
-        "HOME": str(settings.home),
-        "AMD_HOME": str(settings.home),
-        "AMD_DUCKDB_PATH": str(settings.warehouse_path),
-        "AMD_DBT_MANIFEST": str(settings.manifest_path),
-        "AMD_STATE_URL": f"sqlite+aiosqlite:///{settings.home / 'doctor-state.db'}",
-        **variables,
-    }
+    return process_env(settings, f"sqlite+aiosqlite:///{settings.home / 'doctor-state.db'}", **variables)
 
 
 async def doctor(env: dict[str, str]) -> tuple[int, dict[str, str]]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import socket
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from bot.state.store import SqlState
 from tests.slack_fake.web_api import FakeSlack
 from tests.support import bot as harness
 from tests.support.bot import running_bot
+from tests.support.demo import process_env
 from tests.support.postgres import scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,15 +63,7 @@ def test_the_marker_list_covers_every_secret_setting() -> None:
 
 @pytest.mark.postgres
 def test_a_console_session_never_shows_a_secret(demo_settings: Settings, state_url: str) -> None:
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(demo_settings.home),
-        "AMD_HOME": str(demo_settings.home),
-        "AMD_DUCKDB_PATH": str(demo_settings.warehouse_path),
-        "AMD_DBT_MANIFEST": str(demo_settings.manifest_path),
-        "AMD_STATE_URL": state_url,
-        **SECRETS,
-    }
+    env = process_env(demo_settings, state_url, **SECRETS)
     texts = ["help", "stats", "stats payment", "stats paymnt", "test nosuch", "migration", "run"]
     argv = [sys.executable, "-m", "bot.cli", "-v", "console"]
     for text in texts:
@@ -152,18 +144,14 @@ async def test_a_server_logs_json_lines_with_a_request_id_and_never_a_secret(
     secret is in any of them."""
     port = _free_port()
     async with FakeSlack() as slack:
-        env = {
-            "PATH": os.environ["PATH"],
-            "HOME": str(demo_settings.home),
-            "AMD_HOME": str(demo_settings.home),
-            "AMD_DUCKDB_PATH": str(demo_settings.warehouse_path),
-            "AMD_DBT_MANIFEST": str(demo_settings.manifest_path),
-            "AMD_STATE_URL": f"sqlite+aiosqlite:///{tmp_path / 'state.db'}",
-            "AMD_ACCESS_OPEN": "true",
-            "AMD_LOG_FORMAT": "json",
-            "SLACK_API_URL": slack.api_url,
+        env = process_env(
+            demo_settings,
+            f"sqlite+aiosqlite:///{tmp_path / 'state.db'}",
+            AMD_ACCESS_OPEN="true",
+            AMD_LOG_FORMAT="json",
+            SLACK_API_URL=slack.api_url,
             **SECRETS,
-        }
+        )
         argv = ["-m", "bot.cli", "-v", "serve", "--http", "--host", "127.0.0.1", "--port", str(port)]
         with (tmp_path / "stderr.log").open("wb") as stderr:
             server = await asyncio.create_subprocess_exec(

@@ -4,7 +4,6 @@ bot open to everyone by accident. The console and the demo stay open by default.
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from bot.foundation.settings import Settings
 from bot.surfaces.bolt import create_app
 from bot.surfaces.serve import http_app
 from bot.wiring import build_backends
+from tests.support.demo import process_env
 
 ROOT = Path(__file__).resolve().parent.parent
 BOT_TOKEN = "xoxb-start-refusal-test"
@@ -34,16 +34,12 @@ SIGNING_SECRET = "start-refusal-signing-secret-0123"
 
 def amd_bot_env(settings: Settings, **variables: str) -> dict[str, str]:
     """A clean environment on the demo world built for this session (so nothing is built again)."""
-    return {
-        "PATH": os.environ["PATH"],
-        "HOME": str(settings.home),
-        "AMD_HOME": str(settings.home),
-        "AMD_DUCKDB_PATH": str(settings.warehouse_path),
-        "AMD_DBT_MANIFEST": str(settings.manifest_path),
-        "AMD_STATE_URL": f"sqlite+aiosqlite:///{settings.home / 'start-refusals.db'}",
-        "SLACK_API_URL": "http://127.0.0.1:9/api/",  # discard port: nothing may reach the real Slack
+    return process_env(
+        settings,
+        f"sqlite+aiosqlite:///{settings.home / 'start-refusals.db'}",
+        SLACK_API_URL="http://127.0.0.1:9/api/",  # discard port: nothing may reach the real Slack
         **variables,
-    }
+    )
 
 
 def amd_bot(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

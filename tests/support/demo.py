@@ -8,6 +8,7 @@ Settings are given explicitly so the developer's own environment and `.env` cann
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,6 +34,20 @@ def isolated_settings(home: Path, **overrides: object) -> Settings:
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+def process_env(settings: Settings, state_url: str, **variables: str) -> dict[str, str]:
+    """A clean environment for an `amd-bot` process on the demo world `settings` built (so nothing is
+    built again): only PATH is inherited, so the developer's own AMD_*/SLACK_* variables cannot leak in."""
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": str(settings.home),
+        "AMD_HOME": str(settings.home),
+        "AMD_DUCKDB_PATH": str(settings.warehouse_path),
+        "AMD_DBT_MANIFEST": str(settings.manifest_path),
+        "AMD_STATE_URL": state_url,
+        **variables,
+    }
 
 
 @pytest.fixture(scope="session")
