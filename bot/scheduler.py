@@ -39,74 +39,50 @@ def start_scheduler(
     backends: Backends, surface: Surface, commands: Sequence[Command[Any]]
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
-    scheduler.add_job(
+    settings = backends.settings
+
+    def every(seconds: float, job: Any, *args: Any, name: str, grace_s: int, at_start: bool = False) -> None:
+        # coalesce: after a pause one catch-up tick is enough (each job reads what it needs since its
+        # own stored mark); max_instances=1: a slow backend must not pile up overlapping ticks.
+        # (next_run_time=None would add the job paused: APScheduler's default is left alone instead.)
+        first = {"next_run_time": datetime.now(UTC)} if at_start else {}
+        scheduler.add_job(
+            job,
+            "interval",
+            seconds=seconds,
+            args=args,
+            id=name,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=grace_s,
+            **first,
+        )
+
+    every(
+        settings.poll_interval_s,
         refresh_cards,
-        "interval",
-        seconds=backends.settings.poll_interval_s,
-        args=(backends, surface, live_kinds(commands)),
-        id="live-cards",
-        replace_existing=True,
-        coalesce=True,  # after a pause, one catch-up tick is enough
-        max_instances=1,  # a slow backend must not pile up overlapping ticks
-        misfire_grace_time=30,
+        backends,
+        surface,
+        live_kinds(commands),
+        name="live-cards",
+        grace_s=30,
     )
-    scheduler.add_job(
-        alert_stalled_migrations,
-        "interval",
-        seconds=60,
-        args=(backends, surface),
-        id="migration-stalls",
-        replace_existing=True,
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=120,
-    )
-    scheduler.add_job(
+    every(60, alert_stalled_migrations, backends, surface, name="migration-stalls", grace_s=120)
+    # At start too: runs of the process this one replaces.
+    every(
+        settings.lease_ttl_s,
         reconcile_lost_runs,
-        "interval",
-        seconds=backends.settings.lease_ttl_s,
-        args=(backends, surface),
-        id="lost-runs",
-        next_run_time=datetime.now(UTC),  # at start: runs of the process this one replaces
-        replace_existing=True,
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=60,
+        backends,
+        surface,
+        name="lost-runs",
+        grace_s=60,
+        at_start=True,
     )
-    scheduler.add_job(
-        housekeeping,
-        "interval",
-        hours=1,
-        args=(backends,),
-        id="housekeeping",
-        next_run_time=datetime.now(UTC),  # also right at start: a bot that restarts often still prunes
-        replace_existing=True,
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=600,
-    )
-    scheduler.add_job(
-        watch_manifest,
-        "interval",
-        seconds=60,
-        args=(backends,),
-        id="manifest",
-        replace_existing=True,
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=120,
-    )
-    scheduler.add_job(
-        watch_failures,
-        "interval",
-        seconds=backends.settings.alert_poll_s,
-        args=(backends, surface),
-        id="failures",
-        replace_existing=True,
-        coalesce=True,  # missed ticks are one: each sweep reads since its stored mark
-        max_instances=1,
-        misfire_grace_time=600,
-    )
+    # At start too: a bot that restarts often still prunes.
+    every(3600, housekeeping, backends, name="housekeeping", grace_s=600, at_start=True)
+    every(60, watch_manifest, backends, name="manifest", grace_s=120)
+    every(settings.alert_poll_s, watch_failures, backends, surface, name="failures", grace_s=600)
     scheduler.add_listener(observe_lag, EVENT_JOB_SUBMITTED)
     scheduler.start()
     return scheduler
