@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.alerts.deliver import alert
+from bot.foundation.access_rules import AccessRule
 from bot.foundation.alert_routes import AlertRoute
-from bot.foundation.settings import AccessRule, Settings
+from bot.foundation.settings import Settings
 from bot.state.incidents import Incidents
 from tests.support.bot import BotHarness, running_bot
 from tests.test_alerts import failed_run, surface_of, text_of

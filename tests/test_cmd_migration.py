@@ -15,9 +15,10 @@ import pytest
 import commands
 from bot.core import cards
 from bot.core.cards import LiveCard
+from bot.foundation.access_rules import AccessRule
 from bot.foundation.migration_specs import MigrationSpec, SourceSpec, default_migrations
 from bot.foundation.ports import CardRef
-from bot.foundation.settings import AccessRule, Settings
+from bot.foundation.settings import Settings
 from bot.migration.client import ChunkReport, ExpectedTotals, ValidationReport
 from bot.migration.ledger import Ledger
 from bot.migration.progress import SourceTotals, Window, progress

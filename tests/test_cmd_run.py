@@ -29,9 +29,10 @@ import commands
 from bot.adapters.orchestrator.airflow import AirflowOrchestrator
 from bot.core import cards
 from bot.core.surface import Surface
+from bot.foundation.access_rules import AccessRule
 from bot.foundation.errors import UsageError
 from bot.foundation.ports import DagRunRef, Orchestrator, RunState, TaskState
-from bot.foundation.settings import AccessRule, Settings
+from bot.foundation.settings import Settings
 from bot.render.console import to_text
 from bot.render.slack import to_blocks
 from bot.scheduler import live_kinds

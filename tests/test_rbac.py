@@ -7,7 +7,7 @@ import pytest
 
 from bot.core.access import Policy
 from bot.core.router import Invocation, Refusal
-from bot.foundation.settings import AccessRule
+from bot.foundation.access_rules import AccessRule
 from commands import COMMANDS, migration
 from tests.support.bot import BotHarness
 

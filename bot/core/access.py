@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from bot.foundation.settings import AccessRule
+from bot.foundation.access_rules import AccessRule
 
 
 @dataclass(frozen=True)

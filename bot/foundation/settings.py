@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -18,6 +18,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.foundation.access_rules import AccessRule
 from bot.foundation.alert_routes import AlertRoute, default_routes
 from bot.foundation.logs import LogFormat
 from bot.foundation.migration_specs import MigrationSpec, default_migrations
@@ -30,16 +31,6 @@ def _default_home() -> Path:
     # The per-user data directory (XDG) is the sensible default for a tool run by a person.
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(base) / "amd-bot"
-
-
-class AccessRule(BaseModel):
-    """One RBAC rule: who may do what where. Patterns are globs, e.g. action `run:prod_*`."""
-
-    action: str = "*"
-    users: list[str] = Field(default_factory=lambda: ["*"])  # Slack user ids or user-group ids (S…)
-    channels: list[str] = Field(default_factory=lambda: ["*"])  # channel ids, or "*"
-    allow: bool = True
-    name: str = ""
 
 
 class Settings(BaseSettings):
