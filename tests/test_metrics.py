@@ -41,6 +41,9 @@ async def test_a_command_moves_ack_command_backend_and_slack_counters(bot: BotHa
     reply = await bot.slash("/amd stats payment", channel="C_PAY")
     await bot.answers(reply)
     await bot.slack.wait_for("files.completeUploadExternal")
+    async with asyncio.timeout(30):  # the audit record is written after the answer went out
+        while not await bot.backends.state.recent_audit(1, command="stats"):
+            await asyncio.sleep(0.05)
     after = await scrape(bot)
 
     def moved(name: str, **labels: str) -> float:

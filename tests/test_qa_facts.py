@@ -4,9 +4,11 @@ facts read directly (warehouse, manifest, stored results, orchestrator, ledger) 
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
+from bot.foundation.settings import Settings
 from bot.render import format as fmt
-from tests.support.bot import BotHarness
+from tests.support.bot import BotHarness, running_bot
 
 
 async def ask(bot: BotHarness, question: str) -> str:
@@ -48,10 +50,21 @@ async def test_meaning_and_lineage_come_from_the_manifest(bot: BotHarness) -> No
     assert "from the dbt manifest" in lineage
 
 
-async def test_without_stored_results_runs_or_reports_nothing_is_made_up(bot: BotHarness) -> None:
-    tests = await ask(bot, "what tests are failing?")
-    runs = await ask(bot, "did amd_purchase succeed last night?")
-    migration = await ask(bot, "ETA of the migration?")
+async def test_without_stored_results_runs_or_reports_nothing_is_made_up(
+    bot_settings: Settings, tmp_path: Path
+) -> None:
+    # A home of its own: the local runner keeps its runs there, and other tests run the demo's DAGs.
+    fresh = bot_settings.model_copy(
+        update={
+            "home": tmp_path,
+            "duckdb_path": bot_settings.warehouse_path,
+            "dbt_manifest": bot_settings.manifest_path,
+        }
+    )
+    async with running_bot(fresh) as bot:
+        tests = await ask(bot, "what tests are failing?")
+        runs = await ask(bot, "did amd_purchase succeed last night?")
+        migration = await ask(bot, "ETA of the migration?")
 
     assert "No dbt test results are stored yet." in tests
     assert "`amd_purchase` has no runs yet." in runs and "from the orchestrator, local" in runs

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,8 @@ async def one_card(slack: FakeSlack, channel: str, showing: str) -> dict[str, An
     cards: list[dict[str, Any]] = await until(found, f"a card in {channel} showing {showing!r}")
     return cards[0]
 
+STORY = uuid.uuid4().hex[:12]  # marks this test's DAG run among the shared Airflow's
+
 
 async def test_three_replicas_behind_a_balancer_do_every_effect_once_through_a_kill(
     demo_settings: Settings, database: PrivatePostgres, airflow_server: AirflowServer, tmp_path: Path
@@ -99,7 +102,9 @@ async def test_three_replicas_behind_a_balancer_do_every_effect_once_through_a_k
         )
     )
     try:
-        assert [r.run_id for r in await airflow.latest_runs(["amd_ok"], 50)] == [run_id]  # one DAG run
+        # One DAG run for this story (the session's Airflow also holds other tests' runs of amd_ok).
+        runs = await airflow.latest_runs(["amd_ok"], 100)
+        assert [r.run_id for r in runs if r.conf.get("story") == STORY] == [run_id]
     finally:
         await airflow.close()
 
@@ -126,7 +131,7 @@ async def drive_the_mix(
     assert served[-1] != served[-2]
 
     # A run, confirmed with a double press (both presses at once, on two replicas): one Airflow run.
-    reply = await front.slash("/amd run amd_ok", user="U1", channel="CRUN")
+    reply = await front.slash(f"/amd run amd_ok story={STORY}", user="U1", channel="CRUN")
     (confirmation,) = await front.answers(reply, timeout=60)
     trigger = button(confirmation["blocks"], "Trigger")
     presses = [front.click_body(trigger, user="U1", channel="CRUN", ephemeral=True) for _ in range(2)]
