@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from bot.alerts.deliver import send_digests
+from bot.alerts.deliver import alert, send_digests
 from bot.alerts.digest import build
 from bot.alerts.lineage import group
 from bot.foundation.alert_routes import AlertRoute
@@ -287,6 +287,77 @@ async def test_a_digest_posted_just_before_its_replica_died_is_found_and_not_pos
     assert "the digest the dead replica posted" in text_of(only)
     assert bot.slack.calls_to("conversations.history", ok=True)
     assert await send_digests(bot.backends, surface, now=now + timedelta(minutes=4), unreadable={}) == []
+
+
+async def test_a_digest_posted_to_a_hash_named_route_channel_before_its_replica_died_is_not_posted_again(
+    bot: BotHarness,
+) -> None:
+    ops = bot.slack.create_channel("amd-ops")
+    store, surface = Incidents(bot.backends.state.engine), surface_of(bot)
+    now = datetime.now(UTC).replace(microsecond=0)
+    route = far_from(now).model_copy(update={"channel": "#amd-ops"})
+    bot.backends.settings = bot.backends.settings.model_copy(update={"alert_routes": [route]})
+    await store.set_mark("digest:ops:#amd-ops", now - timedelta(days=1))
+    await store.observe([failed_run()], (), now)
+    due = route.trigger().get_next_fire_time(None, now - timedelta(days=1, seconds=-1))
+    assert due is not None
+    key = f"digest:ops:#amd-ops:{due.isoformat()}"
+    # Another replica claimed today's window, posted it by the route's #name, and died.
+    assert await bot.backends.state.claim(key)
+    posted = Message((Text("the digest the dead replica posted"),), fallback="digest", public=True, key=key)
+    await surface.post(posted, channel="#amd-ops")
+
+    later = now + timedelta(minutes=3)
+    assert await send_digests(bot.backends, surface, now=later, unreadable={}) == ["ops → #amd-ops"]
+    (only,) = [m for m in bot.slack.messages(ops) if "thread_ts" not in m]
+    assert "the digest the dead replica posted" in text_of(only)
+    assert [c.args["channel"] for c in bot.slack.calls_to("conversations.history", ok=True)] == [ops]
+    assert len(bot.slack.calls_to("conversations.list", ok=True)) == 1
+    assert await send_digests(bot.backends, surface, now=later + timedelta(minutes=1), unreadable={}) == []
+
+
+async def test_an_alert_posted_to_the_entitys_support_channel_before_its_replica_died_is_not_posted_again(
+    bot: BotHarness,
+) -> None:
+    support = bot.slack.create_channel("amd-payments-support")
+    store, surface = Incidents(bot.backends.state.engine), surface_of(bot)
+    default = AlertRoute()  # each entity's support_channel, given as #amd-payments-support
+    bot.backends.settings = bot.backends.settings.model_copy(update={"alert_routes": [default]})
+    now = datetime.now(UTC)
+    await store.observe([failed_run()], (), now)
+    key = "alert:run:amd_payment:0:#amd-payments-support"
+    # Another replica claimed the alert, posted it by the entity's #name, and died before recording it.
+    assert await bot.backends.state.claim(key)
+    posted = Message((Text("the alert the dead replica posted"),), fallback="alert", public=True, key=key)
+    await surface.post(posted, channel="#amd-payments-support")
+
+    assert await alert(bot.backends, surface, now=now + timedelta(minutes=3)) == ["run:amd_payment"]
+    (only,) = bot.slack.messages(support)
+    assert "the alert the dead replica posted" in text_of(only)
+    (told,) = await store.all()
+    assert told.notified == 1 and told.alert == {"channel": support, "ts": only["ts"]}
+    assert [c.args["channel"] for c in bot.slack.calls_to("conversations.history", ok=True)] == [support]
+    assert await alert(bot.backends, surface, now=now + timedelta(minutes=4)) == []
+
+
+async def test_a_channel_name_that_does_not_resolve_is_warned_about_and_posted_to(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    store, surface = Incidents(bot.backends.state.engine), surface_of(bot)
+    now = datetime.now(UTC).replace(microsecond=0)
+    route = far_from(now).model_copy(update={"channel": "#nowhere"})  # no such channel in the workspace
+    bot.backends.settings = bot.backends.settings.model_copy(update={"alert_routes": [route]})
+    await store.set_mark("digest:ops:#nowhere", now - timedelta(days=1))
+    await store.observe([failed_run()], (), now)
+    due = route.trigger().get_next_fire_time(None, now - timedelta(days=1, seconds=-1))
+    assert due is not None
+    assert await bot.backends.state.claim(f"digest:ops:#nowhere:{due.isoformat()}")  # claimed, then died
+
+    later = now + timedelta(minutes=3)
+    assert await send_digests(bot.backends, surface, now=later, unreadable={}) == ["ops → #nowhere"]
+    assert len([m for m in bot.slack.messages("#nowhere") if "thread_ts" not in m]) == 1
+    assert "no channel named #nowhere among those the bot can see" in caplog.text
+    assert bot.slack.calls_to("conversations.history") == []
 
 
 async def test_slack_429_is_waited_out_and_slack_down_delays_the_digest_without_dropping_it(

@@ -306,6 +306,63 @@ async def test_deleted_messages_and_archived_channels_answer_like_slack(slack: F
     assert slack.messages("C1") == []
 
 
+# --- channels by name ----------------------------------------------------------------------------------
+
+
+async def test_a_known_name_posts_to_its_channel_and_answers_the_id_but_history_wants_the_id(
+    slack: FakeSlack,
+) -> None:
+    client = client_for(slack)
+    support = slack.create_channel("amd-payments-support")
+    posted = await client.chat_postMessage(channel="#amd-payments-support", text="failed")
+
+    with pytest.raises(SlackApiError) as by_name:
+        await client.conversations_history(channel="#amd-payments-support")
+    history = await client.conversations_history(channel=support)
+
+    assert posted["channel"] == support
+    assert [m["text"] for m in history["messages"]] == ["failed"]
+    assert by_name.value.response["error"] == "channel_not_found"
+    assert slack.messages("#amd-payments-support") == slack.messages(support)
+
+
+async def test_conversations_list_pages_with_a_cursor_and_leaves_out_archived_and_unasked_types(
+    slack: FakeSlack,
+) -> None:
+    client = client_for(slack)
+    names = [f"team-{n:02d}" for n in range(5)]
+    for name in names:
+        slack.create_channel(name)
+    private = slack.create_channel("secret", private=True)
+    slack.archive("#team-04")
+
+    first = await client.conversations_list(
+        types="public_channel,private_channel", exclude_archived=True, limit=2
+    )
+    pages = [[c["name"] for c in page["channels"]] async for page in first]
+    public = await client.conversations_list(limit=1000)  # Slack's default type: public channels
+    with pytest.raises(SlackApiError) as bad:
+        await client.conversations_list(cursor="not-a-cursor")
+
+    assert pages == [["team-00", "team-01"], ["team-02", "team-03"], ["secret"]]
+    assert ["cursor" in call.args for call in slack.calls_to("conversations.list")[:3]] == [False, True, True]
+    assert [c["name"] for c in public["channels"]] == names
+    assert public["response_metadata"]["next_cursor"] == ""
+    assert private not in {c["id"] for c in public["channels"]}
+    assert bad.value.response["error"] == "invalid_cursor"
+
+
+async def test_conversations_list_needs_the_read_scope_of_each_type_it_lists() -> None:
+    async with FakeSlack(scopes=["channels:read"]) as slack:
+        client = client_for(slack)
+        await client.conversations_list(types="public_channel")
+        with pytest.raises(SlackApiError) as refused:
+            await client.conversations_list(types="public_channel,private_channel")
+
+    assert refused.value.response["error"] == "missing_scope"
+    assert refused.value.response["needed"] == "groups:read"
+
+
 def test_the_limiter_allows_a_burst_then_the_documented_rate() -> None:
     now = [0.0]
     limiter = RateLimiter(

@@ -22,6 +22,8 @@ NEEDED_SCOPES = frozenset(
         "channels:history",  # questions in public help channels (message.channels)
         "groups:history",  # …and private ones (message.groups)
         "im:history",  # questions in DMs with the bot (message.im)
+        "channels:read",  # a public #name's id (conversations.list): history is read by id
+        "groups:read",  # …and a private one's
     }
 )
 _APP_PAGE = "https://api.slack.com/apps → your app"

@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import aiohttp
@@ -27,6 +28,7 @@ from bot.foundation.ports import CardRef
 from bot.foundation.settings import Settings
 from bot.render.message import Code, Image, Message
 from bot.render.slack import MAX_SECTION_TEXT, fallback_text, to_blocks
+from bot.surfaces.slack_channels import ChannelDirectory
 from bot.surfaces.slack_meter import SlackCallMeter, count_slack_call
 
 log = logging.getLogger(__name__)
@@ -69,8 +71,21 @@ def without_rate_limit_waits(client: AsyncWebClient) -> AsyncWebClient:
     """The same client and session, but a 429 comes back at once as RateLimited instead of being
     slept out inside the call (and so inside the scheduler's round)."""
     handlers = [h for h in client.retry_handlers if not isinstance(h, AsyncRateLimitErrorRetryHandler)]
+    return _with_handlers(client, handlers)
+
+
+def with_rate_limit_waits(client: AsyncWebClient) -> AsyncWebClient:
+    """The same client and session with all of `retry_handlers()`: a 429 is slept out (Retry-After)."""
+    return _with_handlers(client, retry_handlers())
+
+
+def _with_handlers(client: AsyncWebClient, handlers: list[AsyncRetryHandler]) -> AsyncWebClient:
     return AsyncWebClient(
-        token=client.token, base_url=client.base_url, session=client.session, retry_handlers=handlers
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        session=client.session,
+        retry_handlers=handlers,
     )
 
 
@@ -147,30 +162,51 @@ class SlackSurface:
         await self._attachments(message, ref.channel, thread or ref)
         return ref
 
+    @cached_property
+    def channels(self) -> ChannelDirectory:
+        """Channel names to ids, made on first use: the scheduler's surface lives as long as the
+        process, and so does its directory's cache."""
+        return ChannelDirectory(with_rate_limit_waits(self.client))
+
     async def find_posted(
         self, channel: str, key: str, *, since: datetime, thread: CardRef | None = None
     ) -> CardRef | None:
-        """The message posted with this key after `since` (its metadata), or None. Reading history needs
-        a channel id (not a #name) and the channels:history scope; without them the answer is None."""
+        """The message posted with this key after `since` (its metadata), or None. History is read by
+        channel id (a #name is looked up first) and needs channels:history / groups:history; a channel
+        that cannot be read answers None, so the caller posts: twice rather than never."""
         oldest = f"{since.timestamp():.6f}"
         try:
+            where = await self.channels.channel_id(channel)
+            if where is None:
+                log.warning(
+                    "cannot look for post %s: no channel named %s among those the bot can see "
+                    "(conversations.list; a private channel must have the bot in it): posting it",
+                    key,
+                    channel,
+                )
+                return None
             if thread is None:
                 found = await self.client.conversations_history(
-                    channel=channel, oldest=oldest, include_all_metadata=True, limit=200
+                    channel=where, oldest=oldest, include_all_metadata=True, limit=200
                 )
             else:
                 found = await self.client.conversations_replies(
-                    channel=channel, ts=thread.ts, oldest=oldest, include_all_metadata=True, limit=200
+                    channel=where, ts=thread.ts, oldest=oldest, include_all_metadata=True, limit=200
                 )
         except SlackApiError as exc:
+            needed = exc.response.get("needed")
             log.warning(
-                "cannot look for post %s in %s (%s): posting it", key, channel, exc.response.get("error")
+                "cannot look for post %s in %s (%s%s): posting it",
+                key,
+                channel,
+                exc.response.get("error"),
+                f", needs scope {needed}" if needed else "",
             )
             return None
         messages: list[dict[str, Any]] = found.get("messages", [])
         for posted in messages:
             if (posted.get("metadata") or {}).get("event_payload", {}).get("key") == key:
-                return CardRef(channel, str(posted["ts"]))
+                return CardRef(where, str(posted["ts"]))
         return None
 
     async def update(self, ref: CardRef, message: Message) -> None:

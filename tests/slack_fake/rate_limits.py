@@ -41,6 +41,7 @@ DEFAULT_LIMITS: Mapping[str, Limit] = {
     "chat.getPermalink": TIER_4,
     "conversations.replies": TIER_3,
     "conversations.history": TIER_3,
+    "conversations.list": TIER_2,
     "views.open": TIER_4,
     "views.publish": TIER_4,
     "files.getUploadURLExternal": TIER_4,

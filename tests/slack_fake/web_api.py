@@ -28,6 +28,7 @@ import yaml
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from tests.slack_fake.channels import TYPE_SCOPES, Channels, list_types
 from tests.slack_fake.identity import (
     APP_ID,
     APP_TOKEN_PREFIX,
@@ -48,6 +49,7 @@ METHOD_SCOPES: Mapping[str, str] = {
     "chat.postMessage": "chat:write",
     "conversations.history": "channels:history",  # public channels; private ones: groups:history
     "conversations.replies": "channels:history",
+    "conversations.list": "channels:read",  # public channels; private ones: groups:read (TYPE_SCOPES)
     "chat.postEphemeral": "chat:write",
     "chat.update": "chat:write",
     "files.getUploadURLExternal": "files:write",
@@ -121,7 +123,9 @@ class FakeSlack(LocalServer):
         self._limiter = RateLimiter({**DEFAULT_LIMITS, **(rate_limits or {})}, time_scale=time_scale)
         self._socket_mode = socket_mode
         self._failures: dict[str, deque[_Failure]] = {}
+        self.channels = Channels()
         self.workspace = Workspace(
+            channel_ids=self.channels.resolve,
             users=users or {},
             usergroups=usergroups,
             response_url_ttl=response_url_ttl,
@@ -137,6 +141,7 @@ class FakeSlack(LocalServer):
             "chat.getPermalink": self.workspace.chat_get_permalink,
             "conversations.replies": self.workspace.conversations_replies,
             "conversations.history": self.workspace.conversations_history,
+            "conversations.list": self._conversations_list,
             "views.open": self.workspace.views_open,
             "views.publish": self.workspace.views_publish,
             "files.getUploadURLExternal": self.workspace.files_get_upload_url_external,
@@ -251,7 +256,12 @@ class FakeSlack(LocalServer):
 
     def archive(self, channel: str) -> None:
         """The channel was archived: posting or updating there answers `is_archived` from now on."""
-        self.workspace.archived.add(channel)
+        self.workspace.archived.add(self.channels.resolve(channel))
+
+    def create_channel(self, name: str, *, private: bool = False) -> str:
+        """A channel of the workspace, by name: listed by conversations.list, and `#name` (or `name`)
+        posts there and answers with its id, as Slack does. Returns the id."""
+        return self.channels.create(name, private=private)
 
     # --- HTTP ----------------------------------------------------------------------------------------
 
@@ -307,9 +317,9 @@ class FakeSlack(LocalServer):
         needs = "app" if method in APP_TOKEN_METHODS else "bot"
         if kind != needs:
             raise SlackError("not_allowed_token_type")
-        needed = _needed_scope(method, args)
-        if needed is not None and needed not in self.scopes:
-            raise SlackError("missing_scope", needed=needed, provided=",".join(sorted(self.scopes)))
+        for needed in _needed_scopes(method, args):
+            if needed not in self.scopes:
+                raise SlackError("missing_scope", needed=needed, provided=",".join(sorted(self.scopes)))
 
     def _token_kind(self, token: str) -> str | None:
         for kind, expected, prefix in (
@@ -321,6 +331,9 @@ class FakeSlack(LocalServer):
             ):
                 return kind
         return None
+
+    def _conversations_list(self, args: Args) -> Json:
+        return self.channels.conversations_list(args, self.workspace.archived)
 
     def _apps_connections_open(self, args: Args) -> Json:
         if self._socket_mode is None:
@@ -356,10 +369,12 @@ class FakeSlack(LocalServer):
         return ", ".join(f"{c.method}→{c.status}" for c in self.calls) or "no calls"
 
 
-def _needed_scope(method: str, args: Args) -> str | None:
+def _needed_scopes(method: str, args: Args) -> list[str]:
     if method in ("conversations.replies", "conversations.history"):
-        return HISTORY_SCOPES.get(str(args.get("channel", ""))[:1], "channels:history")
-    return METHOD_SCOPES.get(method)
+        return [HISTORY_SCOPES.get(str(args.get("channel", ""))[:1], "channels:history")]
+    if method == "conversations.list":  # the scope of each conversation type it lists
+        return [TYPE_SCOPES[t] for t in list_types(args) if t in TYPE_SCOPES]
+    return [scope] if (scope := METHOD_SCOPES.get(method)) else []
 
 
 def _forced(failure: _Failure) -> tuple[int, Json, dict[str, str]]:

@@ -101,7 +101,9 @@ class Workspace:
         response_url_ttl: float,
         trigger_ttl: float,
         clock: Callable[[], float] = time.monotonic,
+        channel_ids: Callable[[str], str] = str,
     ) -> None:
+        """`channel_ids`: the id of a channel given by `#name` (chat.* methods take either)."""
         self.base_url = ""  # set by the server once it knows its port
         self.uploads: dict[str, Upload] = {}
         self.archived: set[str] = set()
@@ -114,18 +116,21 @@ class Workspace:
         self._response_url_ttl = response_url_ttl
         self._trigger_ttl = trigger_ttl
         self._clock = clock
+        self._channel_ids = channel_ids
         self._last_ts = 0.0
         self._ids = itertools.count(1)
 
     # --- what tests read -----------------------------------------------------------------------------
 
     def messages(self, channel: str) -> list[Json]:
+        channel = self._channel_ids(channel)
         return [copy.deepcopy(m) for _, m in sorted(self._messages.get(channel, {}).items())]
 
     def message(self, channel: str, ts: str) -> Json:
-        return copy.deepcopy(self._find(channel, ts))
+        return copy.deepcopy(self._find(self._channel_ids(channel), ts))
 
     def delete(self, channel: str, ts: str) -> None:
+        channel = self._channel_ids(channel)
         self._find(channel, ts)
         del self._messages[channel][ts]
 
@@ -203,7 +208,7 @@ class Workspace:
         }
 
     def conversations_replies(self, args: Args) -> Json:
-        channel = self._channel(args)
+        channel = self._conversation(args)
         ts = str(args.get("ts", ""))
         if ts not in self._messages.get(channel, {}):
             raise SlackError("thread_not_found")
@@ -213,9 +218,7 @@ class Workspace:
     def conversations_history(self, args: Args) -> Json:
         """Top-level messages (and thread parents), newest first, after `oldest`; message metadata only
         with `include_all_metadata` (docs.slack.dev/reference/methods/conversations.history)."""
-        channel = self._channel(args)
-        if not channel.startswith(("C", "G", "D")):
-            raise SlackError("channel_not_found")  # history takes a conversation id, never a #name
+        channel = self._conversation(args)
         oldest = float(args.get("oldest") or 0)
         limit = int(args.get("limit") or 100)
         found = [
@@ -363,9 +366,16 @@ class Workspace:
         channel = args.get("channel")
         if not isinstance(channel, str) or not channel:
             raise SlackError("channel_not_found")
+        channel = self._channel_ids(channel)
         if channel in self.archived:
             raise SlackError("is_archived")
         return channel
+
+    def _conversation(self, args: Args) -> str:
+        """conversations.history and .replies take a conversation id, never a #name (not even a known one)."""
+        if not str(args.get("channel", "")).startswith(("C", "G", "D")):
+            raise SlackError("channel_not_found")
+        return self._channel(args)
 
     def _find(self, channel: str, ts: str) -> Json:
         message = self._messages.get(channel, {}).get(ts)
