@@ -65,14 +65,22 @@ async def test_acknowledged_incidents_fold_into_a_count_and_home_shows_the_same(
     store = Incidents(bot.backends.state.engine)
     assert await store.act("run:amd_payment", "acknowledged", by="U1", now=now, until=None)
     still_open = [i for i in await store.all() if i.state == "open"]
+    assert [i.key for i in still_open] == ["stale:delivery_address"]
 
     payments = await bot.console("@amd anything failing for payments-team?")
     home = await bot.console("/amd home")
 
     assert "✓ No open incidents for payments-team (1 acknowledged or snoozed)." in payments
     assert "Open incidents" in home and "`/amd alerts` lists them all" in home
-    assert f"{len(still_open)} open incidents for all entities (1 acknowledged or snoozed)" in home
+    assert "1 open incident for all entities (1 acknowledged or snoozed)" in home
+    assert still_open[0].summary in home
     assert home.index("Open incidents") < home.index("AMD entities")  # first: what needs someone now
+
+    opened = {"type": "app_home_opened", "user": "U0ANNA0001", "channel": "D0ANNA0001", "tab": "home"}
+    await bot.event(opened, event_id="EvFireHome")
+    await bot.slack.wait_for("views.publish")
+    tab = bot.slack.workspace.home_tabs["U0ANNA0001"]["blocks"]
+    assert len(tab) <= 100 and "Open incidents" in str(tab) and "(1 acknowledged or snoozed)" in str(tab)
 
 
 async def test_a_source_the_last_sweep_could_not_read_is_named_instead_of_all_green(bot: BotHarness) -> None:

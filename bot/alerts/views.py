@@ -129,7 +129,8 @@ def open_lines(
     folded = len(incidents) - len(active)
     aside = f" ({folded:,} acknowledged or snoozed)" if folded else ""
     if active:
-        head = f":rotating_light: *{len(active):,} open incidents* for {which}{aside}:"
+        plural = "s" if len(active) != 1 else ""
+        head = f":red_circle: *{len(active):,} open incident{plural}* for {which}{aside}:"
     elif unread:
         head = f":grey_question: No open incidents on record for {which}{aside}, but that may be incomplete:"
     else:
