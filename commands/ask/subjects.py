@@ -83,7 +83,7 @@ class Vocabulary:
         }
         known |= {s.name for m in migrations for s in m.sources}
         cues = frozenset(cue_words)
-        owners = {tuple(_words(e.owner)): e.owner for e in catalog.entities.values() if e.owner}
+        owners = {tuple(w): e.owner for e in catalog.entities.values() if e.owner and (w := _words(e.owner))}
         return cls(
             names,
             {c: tuple(e) for c, e in columns.items()},
