@@ -22,7 +22,7 @@ from bot.foundation.catalog import Catalog
 from bot.foundation.errors import UsageError
 from bot.render import format as fmt
 from bot.render.message import Context, Message, Table, Text, note
-from bot.state.incidents import Incidents
+from bot.state.incidents import Incident, Incidents
 
 SHOWN = 50
 
@@ -54,11 +54,7 @@ async def handle(args: AlertsArgs, ctx: Ctx) -> Message:
         unread = "".join(f"\n:warning: Could not read the {s}: {why}" for s, why in swept.unreadable.items())
         said = f"Alerted: {', '.join(f'`{k}`' for k in told)}." if told else "No alert is due now."
         return note(said + unread)
-    found = [
-        i
-        for i in await Incidents(ctx.backends.state.engine).all()
-        if (args.entity is None or i.entity == args.entity) and (args.owner is None or i.owner == args.owner)
-    ]
+    found = await unresolved(Incidents(ctx.backends.state.engine), entity=args.entity, owner=args.owner)
     which = args.entity or args.owner or "all entities"
     if not found:
         return note(f":white_check_mark: No open incidents for {which}.")
@@ -75,6 +71,15 @@ async def handle(args: AlertsArgs, ctx: Ctx) -> Message:
         ),
         fallback=f"{len(found)} open incidents",
     )
+
+
+async def unresolved(store: Incidents, *, entity: str | None, owner: str | None) -> list[Incident]:
+    """The incidents not resolved, of one entity or owner when given (the Q&A and Home read these too)."""
+    return [
+        i
+        for i in await store.all()
+        if (entity is None or i.entity == entity) and (owner is None or i.owner == owner)
+    ]
 
 
 async def press_ack(value: str, ctx: Ctx) -> Message | None:

@@ -1,7 +1,7 @@
-"""`/amd home`: the state at a glance — entity freshness, the latest runs, failing dbt tests and
-migrations — as Slack's App Home tab shows it to each user (bot/surfaces/answers.py publishes it
-when the tab is opened). Built from the same services and views as `/amd stats`, `run status`,
-`test` and `migration`."""
+"""`/amd home`: the state at a glance — open incidents, entity freshness, the latest runs, failing dbt
+tests and migrations — as Slack's App Home tab shows it to each user (bot/surfaces/answers.py
+publishes it when the tab is opened). Built from the same services and views as `/amd alerts`,
+`stats`, `run status`, `test` and `migration`."""
 
 from __future__ import annotations
 
@@ -10,20 +10,25 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from bot.alerts.views import open_lines
+from bot.alerts.watch import last_sweep
 from bot.core.backends import Backends
 from bot.core.command import Command, Ctx
 from bot.foundation.catalog import Catalog
 from bot.foundation.errors import UsageError
 from bot.render import format as fmt
 from bot.render.message import Context, Divider, Header, Message, Part, Text
+from bot.state.incidents import Incidents
 from bot.state.results import FAILED, TestResults
 from commands import stats
+from commands.alerts import unresolved
 from commands.migration import ledger_of
 from commands.migration import views as migration_views
 from commands.run import views as run_views
 from commands.run.args import STATUS_RUNS
 
 SHOWN_FAILURES = 10
+SHOWN_INCIDENTS = 5
 
 
 class HomeArgs(BaseModel):
@@ -53,6 +58,8 @@ async def build(backends: Backends, *, now: datetime, prefix: str) -> Message:
     parts: list[Part] = [
         Header("amd-bot · data status"),
         Context((f"Built {fmt.when(now)} · ask me in a help channel or here · `{prefix} help`",)),
+        *await _incidents(backends, now=now, prefix=prefix),
+        Divider(),
         *freshness.parts,
         Divider(),
         *runs.parts,
@@ -64,13 +71,28 @@ async def build(backends: Backends, *, now: datetime, prefix: str) -> Message:
     return Message(tuple(parts), fallback=f"amd-bot data status, {fmt.when(now)}")
 
 
+async def _incidents(backends: Backends, *, now: datetime, prefix: str) -> list[Part]:
+    store = Incidents(backends.state.engine)
+    swept = await last_sweep(store)
+    if swept is None:
+        return [
+            Header("Open incidents"),
+            Text(f"The failure watcher has not swept yet: `{prefix} alerts check`."),
+        ]
+    found = await unresolved(store, entity=None, owner=None)
+    lines = open_lines(found, now=now, which="all entities", shown=SHOWN_INCIDENTS, unread=swept.unread)
+    said = f"As of the watcher's last sweep, {fmt.when(swept.at)} · `{prefix} alerts` lists them all"
+    return [Header("Open incidents"), Text("\n".join(lines)), Context((said,))]
+
+
 async def handle(_args: HomeArgs, ctx: Ctx) -> Message:
     return await build(ctx.backends, now=ctx.now(), prefix=ctx.backends.settings.command)
 
 
 command = Command(
     name="home",
-    summary="The state at a glance, as the App Home tab shows it: freshness, runs, tests, migrations.",
+    summary="The state at a glance, as the App Home tab shows it: incidents, freshness, runs, tests, "
+    "migrations.",
     usage="home",
     examples=("home",),
     parse=parse,

@@ -64,7 +64,8 @@ def verdict(case: dict[str, Any], question: Question) -> tuple[bool, bool]:
     intent_ok = question.intent == case["intent"] and question.declined is None
     if case.get("entity"):  # a named entity is answered about; other words do not matter then
         return intent_ok, question.entity == case["entity"]
-    return intent_ok, (question.entity, question.subjects.unknown) == (None, case.get("unknown"))
+    named = (question.entity, question.subjects.unknown, question.subjects.owner)
+    return intent_ok, named == (None, case.get("unknown"), case.get("owner"))
 
 
 def test_the_set_is_big_and_covers_every_intent() -> None:

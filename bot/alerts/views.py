@@ -117,3 +117,30 @@ def acted_message(incident: Incident, catalog: Catalog) -> Message:
     )
     said = f":white_check_mark: {what} by <@{incident.acted_by}> at {when(incident.acted_at)}"
     return Message((Text(text), Context((said, f"`{incident.key}`"))), fallback=said, public=True)
+
+
+def open_lines(
+    incidents: Sequence[Incident], *, now: datetime, which: str, shown: int, unread: Sequence[str]
+) -> list[str]:
+    """The unresolved incidents (e.g. of one entity or owner, `which`) as a headline and the first
+    `shown` open ones; acknowledged and snoozed ones folded into a count. Sources the last sweep could
+    not read are named: without them "none open" is no all-clear."""
+    active = [i for i in incidents if i.state_at(now) == "open"]
+    folded = len(incidents) - len(active)
+    aside = f" ({folded:,} acknowledged or snoozed)" if folded else ""
+    if active:
+        plural = "s" if len(active) != 1 else ""
+        head = f":red_circle: *{len(active):,} open incident{plural}* for {which}{aside}:"
+    elif unread:
+        head = f":grey_question: No open incidents on record for {which}{aside}, but that may be incomplete:"
+    else:
+        head = f":white_check_mark: No open incidents for {which}{aside}."
+    lines = [head]
+    lines += [
+        f"{_ICON[i.kind]} {i.summary} · owner: {i.owner or '—'} · open since {when(i.opened_at)}"
+        for i in active[:shown]
+    ]
+    if len(active) > shown:
+        lines.append(f"…and {len(active) - shown:,} more")
+    lines += [f":warning: The last sweep could not read the {source}." for source in unread]
+    return lines

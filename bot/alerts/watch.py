@@ -28,6 +28,8 @@ FIRST_LOOK_BACK = timedelta(days=1)  # a bot that never watched before reads the
 # Runs and results read again from a little before the mark: a run that ended just before the last
 # sweep but was written after it (clock skew, a slow commit) is not skipped.
 OVERLAP = timedelta(minutes=5)
+SOURCES = ("orchestrator", "dbt test results", "warehouse", "migrations")
+SWEPT = "watch:swept"  # the mark of the last sweep; `watch:read:<source>` that of its last good read
 
 
 @dataclass
@@ -44,12 +46,7 @@ Source = Callable[[Backends, Sweep, datetime], Awaitable[None]]
 async def sweep(backends: Backends, *, now: datetime) -> Sweep:
     """Read every source at once and record the findings; returns what was found and not read."""
     result = Sweep()
-    sources: dict[str, Source] = {
-        "orchestrator": _runs,
-        "dbt test results": _tests,
-        "warehouse": _stale,
-        "migrations": _migrations,
-    }
+    sources: dict[str, Source] = dict(zip(SOURCES, (_runs, _tests, _stale, _migrations), strict=True))
     outcomes = await asyncio.gather(
         *(read(backends, result, now) for read in sources.values()), return_exceptions=True
     )
@@ -59,11 +56,29 @@ async def sweep(backends: Backends, *, now: datetime) -> Sweep:
         elif isinstance(outcome, BaseException):
             log.error("the %s could not be read", name, exc_info=outcome)
             result.unreadable[name] = f"unexpected error ({type(outcome).__name__})"
+    result.marks |= {f"watch:read:{name}": now for name in SOURCES if name not in result.unreadable}
+    result.marks[SWEPT] = now
     store = Incidents(backends.state.engine)
     await store.observe(result.found, result.cleared, now)
     for name, at in result.marks.items():
         await store.set_mark(name, at)
     return result
+
+
+@dataclass(frozen=True)
+class LastSweep:
+    at: datetime
+    unread: tuple[str, ...]  # the sources that sweep could not read
+
+
+async def last_sweep(store: Incidents) -> LastSweep | None:
+    """When the watcher last swept (any replica), and which sources it could not read then: what the
+    incidents on record can be trusted for. None: it never swept."""
+    at = await store.mark(SWEPT)
+    if at is None:
+        return None
+    read = {name: await store.mark(f"watch:read:{name}") for name in SOURCES}
+    return LastSweep(at, tuple(name for name, good in read.items() if good is None or good < at))
 
 
 async def watched_dags(backends: Backends) -> list[str]:

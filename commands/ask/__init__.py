@@ -38,7 +38,8 @@ async def _pick(value: str, ctx: Ctx) -> Message | None:
 
 command = Command(
     name="ask",
-    summary="Ask about data status in your own words: freshness, runs, tests, owners, migrations, volumes.",
+    summary="Ask about data status in your own words: incidents, freshness, runs, tests, owners, "
+    "migrations, volumes.",
     usage="ask <question>",
     examples=("ask is payment fresh?", "ask who owns purchase?", "ask delivery address migration progress?"),
     parse=parse,

@@ -143,7 +143,8 @@ def _decline(question: Question, prefix: str) -> Message:
         return Message((Text(text), buttons), fallback=text, public=True)
     why = f"that is {question.declined}, which I do not do" if question.declined else "I do not understand it"
     text = (
-        f"I cannot answer that from the facts I have: {why}. I answer about freshness, runs, dbt tests, "
+        f"I cannot answer that from the facts I have: {why}. I answer about open incidents, freshness, runs, "
+        "dbt tests, "
         "owners, meaning and lineage, migrations and volumes of the entities."
     )
     hint = (

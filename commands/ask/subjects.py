@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
@@ -49,6 +49,7 @@ class Subjects:
     column_of: tuple[str, ...] = ()  # the entities that have `column`, when no entity was named with it
     migration: str | None = None
     unknown: str | None = None  # the first word that looked like a name and is none
+    owner: str | None = None  # an entity owner named ("anything failing for payments-team?")
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Vocabulary:
     migrations: Mapping[str, str]  # migration name or title words → migration name
     cues: frozenset[str]  # the intents' cue words
     explained: frozenset[str]  # words known not to name an entity: never reported as an unknown name
+    owners: Mapping[tuple[str, ...], str] = field(default_factory=dict)  # an owner's words → the owner
 
     @classmethod
     def of(
@@ -81,21 +83,33 @@ class Vocabulary:
         }
         known |= {s.name for m in migrations for s in m.sources}
         cues = frozenset(cue_words)
+        owners = {tuple(w): e.owner for e in catalog.entities.values() if e.owner and (w := _words(e.owner))}
         return cls(
-            names, {c: tuple(e) for c, e in columns.items()}, by_migration, cues, cues | STOPWORDS | known
+            names,
+            {c: tuple(e) for c, e in columns.items()},
+            by_migration,
+            cues,
+            cues | STOPWORDS | known,
+            owners,
         )
 
 
 def resolve(text: str, vocab: Vocabulary) -> Subjects:
-    tokens = [t.strip(".") for t in _TOKEN.findall(text) if t.strip(".")]
+    tokens = _words(text)
     entities: list[str] = []
     column: str | None = None
     bare_columns: list[str] = []
     migration: str | None = None
     unknown: str | None = None
+    owner: str | None = None
     i = 0
     while i < len(tokens):
         token = tokens[i]
+        whose = _owner_at(tokens, i, vocab)
+        if whose is not None:  # before entities: "payments-team" is no `payment`
+            owner = owner or vocab.owners[whose]
+            i += len(whose)
+            continue
         if "." in token:  # entity.column
             head, _, tail = token.partition(".")
             owner = _name(head, vocab.names)
@@ -122,8 +136,17 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
     if column is None and bare_columns:
         column = bare_columns[0]
         having = vocab.columns[column]
-        return Subjects(named, column, () if set(named) & set(having) else having, migration, unknown)
-    return Subjects(named, column, (), migration, unknown)
+        return Subjects(named, column, () if set(named) & set(having) else having, migration, unknown, owner)
+    return Subjects(named, column, (), migration, unknown, owner)
+
+
+def _words(text: str) -> list[str]:
+    return [t.strip(".") for t in _TOKEN.findall(text.lower()) if t.strip(".")]
+
+
+def _owner_at(tokens: Sequence[str], i: int, vocab: Vocabulary) -> tuple[str, ...] | None:
+    """The words of the owner named from `i` (exactly: owners are people and teams, not typos)."""
+    return next((words for words in vocab.owners if tuple(tokens[i : i + len(words)]) == words), None)
 
 
 def _phrase(tokens: Sequence[str], i: int, vocab: Vocabulary) -> tuple[tuple[str, str] | None, int]:

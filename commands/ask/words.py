@@ -21,6 +21,6 @@ _WORDS = """
     looking check checking tell know wondering wonder question quick someone channel link help also
     already actually maybe probably again fine good bad great now soon much many lot lots bit kind sort
     our whole overall mean new old big small see seen show shows showing give us please pls plz btw fyi
-    asap real realy
+    asap real realy open rn
 """
 STOPWORDS = frozenset(_WORDS.split())

@@ -4,10 +4,21 @@ earlier here: "migration status" is about the migration, "amd_payment failed?" a
 from __future__ import annotations
 
 from commands.ask.intent import Intent
-from commands.ask.intents import freshness, lineage, meaning, migrations, owner, runs, tests, volume
+from commands.ask.intents import (
+    freshness,
+    incidents,
+    lineage,
+    meaning,
+    migrations,
+    owner,
+    runs,
+    tests,
+    volume,
+)
 
 INTENTS: tuple[Intent, ...] = (
     migrations.INTENT,
+    incidents.INTENT,
     runs.INTENT,
     tests.INTENT,
     volume.INTENT,

@@ -1,0 +1,63 @@
+"""Is anything on fire? The open incidents the failure watcher recorded (what `/amd alerts` lists), of
+one entity or owner when the question names one, as of the watcher's last sweep."""
+
+from __future__ import annotations
+
+from bot.alerts.views import open_lines
+from bot.alerts.watch import last_sweep
+from bot.core.command import Ctx
+from bot.state.incidents import Incidents
+from commands.alerts import unresolved
+from commands.ask.intent import Answer, Intent, Question, phrases
+
+SHOWN = 5
+SOURCE = "the failure watcher's incidents"
+
+
+async def fetch(question: Question, ctx: Ctx) -> Answer:
+    store = Incidents(ctx.backends.state.engine)
+    entity, owner = question.entity, question.subjects.owner
+    which = f"`{entity}`" if entity else (owner or "all entities")
+    more = f"alerts {entity or owner}" if entity or owner else "alerts"
+    swept = await last_sweep(store)
+    if swept is None:
+        lines = (
+            "The failure watcher has not swept yet, so I know of no incidents either way: "
+            f"`{ctx.backends.settings.command} alerts check` sweeps now.",
+        )
+        return Answer(lines, SOURCE, ctx.now(), more, subject=entity)
+    found = await unresolved(store, entity=entity, owner=owner)
+    listed = open_lines(found, now=ctx.now(), which=which, shown=SHOWN, unread=swept.unread)
+    return Answer(tuple(listed), f"{SOURCE} (its last sweep)", swept.at, more, subject=entity)
+
+
+INTENT = Intent(
+    name="incidents",
+    label="Open incidents",
+    words=frozenset(
+        [
+            "incident",
+            "incidents",
+            "fire",
+            "fires",
+            "burning",
+            "alert",
+            "alerts",
+            "alerting",
+            "firing",
+            "outage",
+            "outages",
+            "paged",
+            "pager",
+            "emergency",
+        ]
+    ),
+    phrases=phrases(
+        r"(open|active|current|ongoing) (issues?|problems?)",
+        r"(anything|something|what'?s|what is) (\w+ )?(broken|wrong|failing|down)",
+        r"(broken|wrong|failing|down|red) (right )?now",
+        r"(failing|broken|wrong) for",
+    ),
+    subject="any",
+    fetch=fetch,
+)
