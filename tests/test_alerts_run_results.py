@@ -18,9 +18,11 @@ from bot.adapters.dbt.results_dir import ResultsDir
 from bot.alerts.lineage import group
 from bot.alerts.tests_seen import RUN_TESTS
 from bot.alerts.watch import sweep
-from bot.foundation.ports import DagRunRef, RunState
+from bot.foundation import ports
+from bot.foundation.ports import DagRunRef, DbtInvocation, RunState
 from bot.foundation.settings import Settings
 from bot.runtime import started
+from bot.state import results as stored_tests  # a module: pytest would collect its Test* classes
 from bot.state.incidents import Incidents
 from tests.support.bot import BotHarness, running_bot
 
@@ -156,6 +158,29 @@ async def test_garbage_and_half_written_files_are_named_and_the_readable_ones_st
     shown = await bot.console("/amd digest preview")
     assert f"could not read the {RUN_TESTS}: `amd_payment/{RUN_ID}/run_payment.json`" in shown.lower()
     assert f"cause: test `{NAME}`" in shown
+
+
+async def test_a_pass_of_the_bots_own_test_run_in_the_same_sweep_does_not_hide_the_runs_failure(
+    bot: BotHarness, payment_run: PaymentRun
+) -> None:
+    run = payment_run.run
+    assert run.ended_at is not None
+    keep(bot, run, "test_payment", json.dumps(payment_run.results))
+    stored = stored_tests.TestResults(bot.backends.state.engine)
+    await stored.started(
+        stored_tests.TestRun("t1", "test", "payment", "U1", "C1", None, "running", run.ended_at)
+    )
+    passed = ports.TestOutcome(
+        payment_run.test, NAME, "pass", 0, None, "model.amd.payment", None, "error", 0.1
+    )
+    done = DbtInvocation("i1", "test", "payment", 0, (passed,), run.ended_at, run.ended_at)
+    await stored.finished("t1", done, lambda _model: "payments-team")
+
+    swept = await sweep(bot.backends, now=run.ended_at + timedelta(minutes=1))
+
+    assert payment_run.key not in swept.cleared
+    found = await Incidents(bot.backends.state.engine).get(payment_run.key)
+    assert found is not None and found.state == "open"
 
 
 async def test_a_results_dir_that_is_not_there_is_named_not_taken_for_all_green(
