@@ -57,6 +57,7 @@ async def build_backends(
     from bot.adapters.dbt.build_log import BuildLog
     from bot.adapters.dbt.cli import DbtCliRunner
     from bot.adapters.dbt.project import open_project
+    from bot.adapters.dbt.results_dir import ResultsDir
 
     settings = await open_project(settings, progress=progress)
     stamp = manifest_stamp(settings.manifest_path)  # before loading: a change in between is seen next check
@@ -79,4 +80,7 @@ async def build_backends(
         policy=Policy(settings.access, settings.admins, settings.groups),
         leases=leases,
         manifest_stamp=stamp,
+        run_results=metered(ResultsDir(settings.dbt_results_dir), "dbt results")
+        if settings.dbt_results_dir
+        else None,
     )

@@ -158,6 +158,37 @@ def test_a_failed_run_carries_its_failing_test_and_the_stale_entities_downstream
     assert first.owners == ("ana", "bo")
 
 
+@pytest.mark.parametrize(
+    ("test_run", "causes"), [("scheduled__2", ("not_null_orders_id",)), ("scheduled__1", ())]
+)
+def test_a_failing_test_in_the_results_a_run_kept_is_its_cause_when_its_tasks_are_per_model(
+    test_run: str, causes: tuple[str, ...]
+) -> None:
+    # The DAG factory's tasks are `run_<model>`/`test_<model>`: no task is named after the test.
+    run = Finding(
+        key="run:shop_orders",
+        kind="run",
+        subject="shop_orders",
+        summary="orders failed",
+        dag="shop_orders",
+        detail={"run_id": "scheduled__2", "failed_tasks": ["test_orders"]},
+    )
+    test = Finding(
+        key="test:test.shop.not_null_orders_id",
+        kind="test",
+        subject="not_null_orders_id",
+        summary="failed",
+        dag="shop_orders",
+        detail={"model": "model.shop.orders", "run_id": test_run, "task": "test_orders"},
+    )
+
+    (only,) = group([incident(run), incident(test)], SHOP)
+
+    assert only.root.key == "run:shop_orders"
+    assert only.causes == causes  # a test that failed in an earlier run is blast radius, not this run's cause
+    assert [i.key for i in only.affected] == ["test:test.shop.not_null_orders_id"]
+
+
 def test_without_a_failed_run_the_most_upstream_failure_is_the_root() -> None:
     upstream = Finding(key="stale:orders", kind="stale", subject="orders", summary="stale", entity="orders")
     downstream = Finding(

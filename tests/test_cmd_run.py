@@ -27,6 +27,8 @@ from sqlalchemy import select
 
 import commands
 from bot.adapters.orchestrator.airflow import AirflowOrchestrator
+from bot.alerts.tests_seen import RUN_TESTS
+from bot.alerts.watch import sweep
 from bot.core import cards
 from bot.core.surface import Surface
 from bot.foundation.access_rules import AccessRule
@@ -36,6 +38,7 @@ from bot.foundation.settings import Settings
 from bot.render.console import to_text
 from bot.render.slack import to_blocks
 from bot.scheduler import live_kinds
+from bot.state.incidents import Incidents
 from bot.state.schema import run_confirmations
 from bot.state.store import SqlState
 from bot.surfaces.console import Console
@@ -767,13 +770,18 @@ async def test_airflow_amd_fail_fails_naming_its_task_and_rerun_failed_tasks_suc
 async def test_airflow_runs_the_dag_factorys_payment_dag_whose_failing_test_stops_the_model_after_it(
     bot_settings: Settings, airflow_server: AirflowServer
 ) -> None:
+    """…and the failure watcher, reading the dbt results the factory's tasks kept (AMD_DBT_RESULTS_DIR),
+    names that test as the cause of the failed run: no task is named after it."""
     project = airflow_server.factory
     assert project is not None
     shutil.copy(bot_settings.warehouse_path, project.warehouse)
     with duckdb.connect(str(project.warehouse)) as db:  # only dbt in the DAG can bring it back
         db.execute("DROP TABLE amd.payment")
+    settings = airflow_settings(bot_settings, airflow_server).model_copy(
+        update={"dbt_results_dir": project.results}
+    )
 
-    async with running_bot(airflow_settings(bot_settings, airflow_server)) as bot:
+    async with running_bot(settings) as bot:
         shell = Shell(bot)
         asked = await shell("/amd run payment")
         assert "`amd_payment` (entity `payment`)" in asked
@@ -782,6 +790,9 @@ async def test_airflow_runs_the_dag_factorys_payment_dag_whose_failing_test_stop
         (row,) = await confirmations(bot)
         run_id = row["dag_run_id"]
         tasks = await bot.backends.orchestrator.task_states(DagRunRef("amd_payment", run_id))
+        swept = await sweep(bot.backends, now=datetime.now(UTC))
+        test = next(i for i in await Incidents(bot.backends.state.engine).all() if i.kind == "test")
+        preview = await bot.console("/amd digest preview")
 
     assert settled(followed) == [f"@U1 Run amd_payment ({run_id}) failed: 1 failed task: test_payment"]
     assert {t.task_id: t.state for t in tasks} == {
@@ -793,3 +804,20 @@ async def test_airflow_runs_the_dag_factorys_payment_dag_whose_failing_test_stop
     with duckdb.connect(str(project.warehouse), read_only=True) as db:
         (rows,) = db.execute("SELECT count(*) FROM amd.payment").fetchone() or (0,)
     assert rows > 0
+
+    # What the tasks that ran dbt kept, under Airflow's own ids.
+    assert sorted(p.name for p in (project.results / "amd_payment" / run_id).iterdir()) == [
+        "run_payment.json",
+        "test_payment.json",
+    ]
+    assert RUN_TESTS not in swept.unreadable
+    assert (test.subject, test.entity, test.owner, test.dag) == (
+        "non_negative_payment_amount_cents",
+        "payment",
+        "payments-team",
+        "amd_payment",
+    )
+    assert (test.detail["run_id"], test.detail["task"]) == (run_id, "test_payment")
+    payments = preview[preview.index("#amd-payments-support") :]
+    assert f"DAG `amd_payment` failed (run `{run_id}`): `test_payment`" in payments
+    assert "cause: test `non_negative_payment_amount_cents`" in payments

@@ -159,6 +159,89 @@ def test_the_bash_command_passes_every_argument_intact_and_writes_dbt_output_in_
     assert shlex.split(factory.bash_command(run_user))[2:] == list(run_user.argv)
 
 
+def results_run(
+    factory: ModuleType, tmp_path: Path, *, run_id: str, writes: bool = True, exit_code: int = 1
+) -> tuple[subprocess.CompletedProcess[str], Path, Path]:
+    """A task of the factory, with AMD_DBT_RESULTS_DIR set, run by bash as BashOperator runs it: a fake
+    dbt that leaves a run_results.json (or none) and exits with `exit_code`; Airflow's ids in the
+    environment. Returns the process, the results dir and the task's work dir."""
+    fake_dbt = tmp_path / "dbt"
+    fake_dbt.write_text(
+        f"#!{sys.executable}\n"
+        "import os, pathlib, sys\n"
+        "target = pathlib.Path(os.environ['DBT_TARGET_PATH'])\n"
+        f"if {writes}:\n"
+        "    target.mkdir()\n"
+        "    (target / 'run_results.json').write_text('{\"results\": []}')\n"
+        f"sys.exit({exit_code})\n"
+    )
+    fake_dbt.chmod(0o755)
+    hostile = tmp_path / "data; touch PWNED $(touch PWNED2) 'x' \"$HOME\""
+    [_, test_user] = factory.plan(
+        {"nodes": dict([model("user", dag="amd_user")])}, project_dir=PROJECT, dbt=str(fake_dbt)
+    )["amd_user"]
+    workdir = tmp_path / "airflowtmp"
+    workdir.mkdir()
+    ids = {
+        "AIRFLOW_CTX_DAG_ID": "amd_user",
+        "AIRFLOW_CTX_DAG_RUN_ID": run_id,
+        "AIRFLOW_CTX_TASK_ID": "test_user",
+    }
+    done = subprocess.run(
+        ["bash", "-c", factory.bash_command(test_user, results_dir=str(hostile))],
+        cwd=workdir,
+        env={"PATH": "/usr/bin:/bin", **ids},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done, hostile, workdir
+
+
+def test_with_a_results_dir_the_task_keeps_dbts_run_results_under_its_run_and_fails_as_dbt_did(
+    factory: ModuleType, tmp_path: Path
+) -> None:
+    run_id = "manual__2026-12-02T08:00:00+00:00"
+    done, results, workdir = results_run(factory, tmp_path, run_id=run_id)
+
+    assert done.returncode == 1, done.stderr  # dbt's: a failing test fails the task
+    kept = results / "amd_user" / run_id
+    assert [p.name for p in kept.iterdir()] == ["test_user.json"]  # no half-copied file left behind
+    assert json.loads((kept / "test_user.json").read_text()) == {"results": []}
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["dbt", "airflowtmp", results.name])
+    assert [p.name for p in workdir.iterdir()] == ["target"]  # no PWNED files
+
+
+@pytest.mark.parametrize("run_id", ["..", "", "a/../../../escaped", "."])
+def test_run_ids_that_would_leave_the_results_dir_keep_nothing(
+    factory: ModuleType, tmp_path: Path, run_id: str
+) -> None:
+    done, results, _ = results_run(factory, tmp_path, run_id=run_id, exit_code=0)
+
+    assert done.returncode == 0, done.stderr
+    assert not results.exists()
+    assert not list(tmp_path.rglob("test_user.json"))
+
+
+def test_a_dbt_that_wrote_no_run_results_keeps_nothing_and_its_exit_code(
+    factory: ModuleType, tmp_path: Path
+) -> None:
+    done, results, _ = results_run(factory, tmp_path, run_id="scheduled__1", writes=False, exit_code=2)
+
+    assert done.returncode == 2
+    assert not results.exists()
+
+
+def test_a_results_dir_that_cannot_be_written_is_said_and_the_task_keeps_dbts_outcome(
+    factory: ModuleType, tmp_path: Path
+) -> None:
+    (tmp_path / "data; touch PWNED $(touch PWNED2) 'x' \"$HOME\"").write_text("a file, not a dir")
+    done, _, _ = results_run(factory, tmp_path, run_id="scheduled__1", exit_code=0)
+
+    assert done.returncode == 0
+    assert "could not keep dbt's run_results.json" in done.stderr
+
+
 def test_importing_without_airflow_defines_no_dags(factory: ModuleType) -> None:
     if importlib.util.find_spec("airflow") is not None:
         pytest.skip("Airflow is installed here; test_airflow_builds_the_planned_dags covers this case")

@@ -1,8 +1,9 @@
 """Root causes through the dbt lineage: one failure and what it broke are one item, not five.
 
-A failed DAG run is a root; the failing tests among its failed tasks are its cause; test failures on
-its models, and entities at or downstream of its models that went stale, are its blast radius. What
-no run explains is grouped the same way under the most upstream failing test or stale entity.
+A failed DAG run is a root; the failing tests among its failed tasks, or in the dbt results its tasks
+kept, are its cause; test failures on its models, and entities at or downstream of its models that went
+stale, are its blast radius. What no run explains is grouped the same way under the most upstream
+failing test or stale entity.
 """
 
 from __future__ import annotations
@@ -58,11 +59,20 @@ def group(incidents: Sequence[Incident], catalog: Catalog) -> list[Group]:
         hits = {i.key: i for node in reach[root.key] for i in about.get(node, ()) if i.key not in taken}
         affected = tuple(sorted(hits.values(), key=lambda i: rank[i.key]))
         taken.update(hits)
-        causes = (
-            tuple(t for t in root.detail.get("failed_tasks", ()) if t in tests) if root.kind == "run" else ()
-        )
-        groups.append(Group(root, causes, affected))
+        groups.append(Group(root, _causes(root, affected, tests) if root.kind == "run" else (), affected))
     return groups
+
+
+def _causes(run: Incident, affected: Iterable[Incident], tests: set[str]) -> tuple[str, ...]:
+    """The failing tests behind a failed run: its failed tasks that are tests (a task per test), and
+    the failed tests its tasks' own dbt results name (AMD_DBT_RESULTS_DIR; a task per model)."""
+    run_id = run.detail.get("run_id")
+    kept = (
+        i.subject
+        for i in affected
+        if i.kind == "test" and i.dag == run.dag and run_id and i.detail.get("run_id") == run_id
+    )
+    return tuple(dict.fromkeys([*(t for t in run.detail.get("failed_tasks", ()) if t in tests), *kept]))
 
 
 def _nodes(incident: Incident, catalog: Catalog, dags: Mapping[str, set[str]]) -> set[str]:

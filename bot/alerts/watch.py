@@ -2,22 +2,31 @@
 
 Sources: the orchestrator's runs of every known DAG (one batch call, scheduled runs included), the
 stored dbt test results, entity freshness from the stats service (within its cache) and the migration
-ledger. Runs and tests are read since a stored mark, so nothing that happened while the bot was down
-is missed. A source that cannot be read is named, never taken for "all green".
+ledger; then, when AMD_DBT_RESULTS_DIR is set, the dbt results the runs just seen left there. Runs and
+tests are read since a stored mark, so nothing that happened while the bot was down is missed. A source
+that cannot be read is named, never taken for "all green".
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 
+from bot.alerts.tests_seen import (
+    RUN_TESTS,
+    entities_by_model,
+    named,
+    run_test_findings,
+    test_finding,
+    test_key,
+)
 from bot.core.backends import Backends
 from bot.foundation.catalog import CatalogMissing
-from bot.foundation.ports import BackendUnavailable, RunReport
+from bot.foundation.ports import BackendUnavailable, RunReport, RunState
 from bot.migration.ledger import Ledger
 from bot.render.format import age, hours
 from bot.state.incidents import Finding, Incidents
@@ -38,6 +47,7 @@ class Sweep:
     cleared: set[str] = field(default_factory=set)
     unreadable: dict[str, str] = field(default_factory=dict)  # source -> why it could not be read
     marks: dict[str, datetime] = field(default_factory=dict)  # marks to move once this is recorded
+    runs: list[RunState] = field(default_factory=list)  # the newest finished run of each DAG seen
 
 
 Source = Callable[[Backends, Sweep, datetime], Awaitable[None]]
@@ -46,7 +56,23 @@ Source = Callable[[Backends, Sweep, datetime], Awaitable[None]]
 async def sweep(backends: Backends, *, now: datetime) -> Sweep:
     """Read every source at once and record the findings; returns what was found and not read."""
     result = Sweep()
-    sources: dict[str, Source] = dict(zip(SOURCES, (_runs, _tests, _stale, _migrations), strict=True))
+    await _read(backends, result, now, dict(zip(SOURCES, (_runs, _tests, _stale, _migrations), strict=True)))
+    await _read(backends, result, now, {RUN_TESTS: _run_tests})  # needs the runs the orchestrator gave
+    # A failure seen anywhere keeps its incident open: a test that passed in one place and failed in
+    # another within the same sweep is not resolved.
+    result.cleared -= {f.key for f in result.found}
+    result.marks |= {
+        f"watch:read:{name}": now for name in (*SOURCES, RUN_TESTS) if name not in result.unreadable
+    }
+    result.marks[SWEPT] = now
+    store = Incidents(backends.state.engine)
+    await store.observe(result.found, result.cleared, now)
+    for name, at in result.marks.items():
+        await store.set_mark(name, at)
+    return result
+
+
+async def _read(backends: Backends, result: Sweep, now: datetime, sources: Mapping[str, Source]) -> None:
     outcomes = await asyncio.gather(
         *(read(backends, result, now) for read in sources.values()), return_exceptions=True
     )
@@ -56,13 +82,6 @@ async def sweep(backends: Backends, *, now: datetime) -> Sweep:
         elif isinstance(outcome, BaseException):
             log.error("the %s could not be read", name, exc_info=outcome)
             result.unreadable[name] = f"unexpected error ({type(outcome).__name__})"
-    result.marks |= {f"watch:read:{name}": now for name in SOURCES if name not in result.unreadable}
-    result.marks[SWEPT] = now
-    store = Incidents(backends.state.engine)
-    await store.observe(result.found, result.cleared, now)
-    for name, at in result.marks.items():
-        await store.set_mark(name, at)
-    return result
 
 
 @dataclass(frozen=True)
@@ -77,7 +96,7 @@ async def last_sweep(store: Incidents) -> LastSweep | None:
     at = await store.mark(SWEPT)
     if at is None:
         return None
-    read = {name: await store.mark(f"watch:read:{name}") for name in SOURCES}
+    read = {name: await store.mark(f"watch:read:{name}") for name in (*SOURCES, RUN_TESTS)}
     return LastSweep(at, tuple(name for name, good in read.items() if good is None or good < at))
 
 
@@ -105,6 +124,7 @@ async def _runs(backends: Backends, result: Sweep, now: datetime) -> None:
             result.cleared.add(f"run:{dag}")
         elif report.run.state == "failed":
             result.found.append(_run_finding(backends, report))
+    result.runs = [report.run for report in newest.values()]
     result.marks["watch:runs"] = now
 
 
@@ -136,27 +156,32 @@ def _run_finding(backends: Backends, report: RunReport) -> Finding:
 async def _tests(backends: Backends, result: Sweep, now: datetime) -> None:
     since = await _since(backends, "watch:tests", now)
     newest = {r.unique_id: r for r in await TestResults(backends.state.engine).results_since(since)}
-    by_model = {e.unique_id: e for e in backends.catalog.entities.values()}
+    by_model = entities_by_model(backends.catalog)
     for uid, stored in newest.items():
-        if stored.status not in ("fail", "error"):
-            result.cleared.add(f"test:{uid}")
-            continue
         entity = by_model.get(stored.model or "")
-        result.found.append(
-            Finding(
-                key=f"test:{uid}",
-                kind="test",
-                subject=stored.name,
-                summary=f"test `{stored.name}` {stored.status}ed ({stored.failures:,} failing rows)",
-                severity="critical" if stored.severity == "error" else "warning",
-                entity=entity.name if entity else None,
-                dag=entity.dag if entity else None,
-                owner=stored.owner or (entity.owner if entity else None),
-                channel=entity.support_channel if entity else None,
-                detail={"unique_id": uid, "model": stored.model, "run_key": stored.run_key},
-            )
+        dag = entity.dag if entity else None
+        finding = test_finding(
+            stored, entity, owner=stored.owner, dag=dag, detail={"run_key": stored.run_key}
         )
+        if finding is None:
+            result.cleared.add(test_key(uid))
+        else:
+            result.found.append(finding)
     result.marks["watch:tests"] = now
+
+
+async def _run_tests(backends: Backends, result: Sweep, _now: datetime) -> None:
+    """The tests of the newest run of each DAG seen, from the results its tasks kept: a run whose
+    test task failed names the failing tests, and a run that passed resolves them."""
+    if backends.run_results is None or not result.runs:
+        return
+    runs = {run.ref: run for run in result.runs}
+    read = await backends.run_results.tests_of(list(runs), backends.catalog.nodes)
+    found, cleared = run_test_findings(backends.catalog, read.tests, runs)
+    result.found += found
+    result.cleared |= cleared
+    if read.unreadable:
+        result.unreadable[RUN_TESTS] = named(read.unreadable)
 
 
 async def _stale(backends: Backends, result: Sweep, _now: datetime) -> None:

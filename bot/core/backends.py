@@ -12,6 +12,7 @@ from bot.core.access import Policy
 from bot.core.stats import StatsService
 from bot.foundation.catalog import Catalog, CatalogMissing
 from bot.foundation.ports import DbtRunner, Orchestrator, Warehouse
+from bot.foundation.run_results import RunResults
 from bot.foundation.settings import Settings
 from bot.state.leases import Leases
 from bot.state.store import SqlState
@@ -32,6 +33,7 @@ class Backends:
     policy: Policy
     leases: Leases
     manifest_stamp: Stamp | None = None
+    run_results: RunResults | None = None  # dbt results of orchestrator runs: only when a dir is configured
 
     async def reload_catalog(self) -> bool:
         """Pick up a new dbt manifest (a deploy, `dbt parse`) without a restart, when the file changed.

@@ -138,9 +138,7 @@ class Settings(BaseSettings):
     log_format: LogFormat = "plain"  # AMD_LOG_FORMAT=json: one JSON object per line (servers only)
 
     # Help-channel answers and App Home
-    help_channels: list[str] = Field(
-        default_factory=list
-    )  # channel ids where every message may be a question
+    help_channels: list[str] = Field(default_factory=list)  # channel ids: every message may be a question
     help_reply_to_chatter: bool = False  # True: in help channels, say so also when a message is no question
     help_user_limit: int = Field(6, ge=1)  # questions answered per user per window, then one notice…
     help_channel_limit: int = Field(30, ge=1)  # …and per channel: stops loops and floods
@@ -153,6 +151,7 @@ class Settings(BaseSettings):
     alert_poll_s: float = Field(60.0, gt=0)
     alert_suppress_s: float = Field(3600.0, ge=0)  # a flapping failure is not alerted again sooner
     alert_renotify_s: float = Field(14400.0, gt=0)  # an unacknowledged critical incident is told again
+    dbt_results_dir: Path | None = None  # where the DAG factory's tasks keep run_results.json (off: None)
 
     @classmethod
     def settings_customise_sources(

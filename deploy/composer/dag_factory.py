@@ -12,8 +12,11 @@ globals. Without Airflow (our tests) importing it only defines the planning func
 
 Environment variables (Composer: the environment's "Environment variables" page), all optional:
 ``AMD_DBT_PROJECT_DIR`` (default ``dags/dbt``), ``AMD_DBT_MANIFEST`` (default
-``<project>/target/manifest.json``) and ``AMD_DAG_SCHEDULE`` (a cron expression or preset, default
-``@daily``; ``none``: runs only when triggered, e.g. from amd-bot).
+``<project>/target/manifest.json``), ``AMD_DAG_SCHEDULE`` (a cron expression or preset, default
+``@daily``; ``none``: runs only when triggered, e.g. from amd-bot) and ``AMD_DBT_RESULTS_DIR``: when set,
+each task keeps dbt's ``run_results.json`` as ``<dir>/<dag_id>/<run_id>/<task_id>.json`` so amd-bot's
+failure watcher can name the failing tests of a run (Composer: ``/home/airflow/gcs/data/dbt-results``,
+the bucket's ``data/`` folder, which the bot mounts).
 """
 
 from __future__ import annotations
@@ -78,9 +81,33 @@ def plan(manifest: Mapping[str, Any], *, project_dir: str, dbt: str = "dbt") -> 
 _PER_RUN_PATHS = 'DBT_TARGET_PATH="$PWD/target" DBT_LOG_PATH="$PWD/logs" '
 
 
-def bash_command(task: Task) -> str:
-    """BashOperator wants a string: every argument is quoted, so no manifest value is read as shell."""
-    return _PER_RUN_PATHS + shlex.join(task.argv)
+# After dbt: its run_results.json is copied where amd-bot reads it, under ids Airflow puts in the task's
+# environment. An id that is empty, `.`, `..` or holds a `/` would leave that dir: nothing is kept then.
+# Copied to a hidden name and renamed, so a reader never sees half a file. The task's outcome is dbt's.
+_KEEP_RESULTS = """
+keep=1
+for part in "$AIRFLOW_CTX_DAG_ID" "$AIRFLOW_CTX_DAG_RUN_ID" "$AIRFLOW_CTX_TASK_ID"; do
+  case "$part" in ''|.|..|*/*) keep=0 ;; esac
+done
+if [ "$keep" = 1 ] && [ -f "$PWD/target/run_results.json" ]; then
+  kept="$results/$AIRFLOW_CTX_DAG_ID/$AIRFLOW_CTX_DAG_RUN_ID"
+  hidden="$kept/.$AIRFLOW_CTX_TASK_ID.json.tmp"
+  if ! { mkdir -p -- "$kept" && cp -- "$PWD/target/run_results.json" "$hidden" &&
+    mv -f -- "$hidden" "$kept/$AIRFLOW_CTX_TASK_ID.json"; }; then
+    echo "amd: could not keep dbt's run_results.json in $kept" >&2
+  fi
+fi
+exit "$code"
+"""
+
+
+def bash_command(task: Task, *, results_dir: str | None = None) -> str:
+    """BashOperator wants a string: every argument is quoted, so no manifest value is read as shell.
+    With `results_dir`, dbt's run_results.json is kept there for amd-bot (see _KEEP_RESULTS)."""
+    command = _PER_RUN_PATHS + shlex.join(task.argv)
+    if results_dir is None:
+        return command
+    return f"{command}\ncode=$?\nresults={shlex.quote(results_dir)}{_KEEP_RESULTS}"
 
 
 def _meta(node: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -125,7 +152,9 @@ def _in_dependency_order(members: Sequence[str], models: Mapping[str, Mapping[st
     return ordered
 
 
-def build_dags(plans: Mapping[str, Sequence[Task]], *, schedule: str | None = "@daily") -> dict[str, Any]:
+def build_dags(
+    plans: Mapping[str, Sequence[Task]], *, schedule: str | None = "@daily", results_dir: str | None = None
+) -> dict[str, Any]:
     """Airflow DAG objects for `plans`; imports Airflow, so only call it where Airflow is installed."""
     try:  # Airflow 3: the operator lives in the standard provider, DAG in the task SDK
         from airflow.providers.standard.operators.bash import BashOperator
@@ -149,7 +178,7 @@ def build_dags(plans: Mapping[str, Sequence[Task]], *, schedule: str | None = "@
             operators = {
                 task.task_id: BashOperator(
                     task_id=task.task_id,
-                    bash_command=bash_command(task),
+                    bash_command=bash_command(task, results_dir=results_dir),
                 )
                 for task in tasks
             }
@@ -174,5 +203,9 @@ def _schedule() -> str | None:
 if importlib.util.find_spec("airflow") is not None:
     # Airflow collects the DAGs it finds in this module's globals.
     globals().update(
-        build_dags(plan(_load_manifest(), project_dir=str(DBT_PROJECT_DIR)), schedule=_schedule())
+        build_dags(
+            plan(_load_manifest(), project_dir=str(DBT_PROJECT_DIR)),
+            schedule=_schedule(),
+            results_dir=os.environ.get("AMD_DBT_RESULTS_DIR") or None,
+        )
     )

@@ -47,10 +47,12 @@ STARTUP_TIMEOUT_S = 120.0
 
 class FactoryProject(NamedTuple):
     """Where the factory's DAGs find dbt: a copy of the demo project, parsed, whose profile writes to
-    `warehouse` (a test puts a demo world there before running a DAG; the DAGs parse without one)."""
+    `warehouse` (a test puts a demo world there before running a DAG; the DAGs parse without one).
+    Each task keeps dbt's run_results.json in `results` (AMD_DBT_RESULTS_DIR), as on Composer's data/."""
 
     project_dir: Path
     warehouse: Path
+    results: Path
 
 
 class AirflowServer(NamedTuple):
@@ -319,12 +321,14 @@ def _factory_dags(home: Path, env: dict[str, str]) -> FactoryProject:
     shutil.copytree(DEMO_PROJECT, project)
     warehouse = home / "demo" / "warehouse.duckdb"  # the demo world's file name: dbt names the database so
     warehouse.parent.mkdir()
+    results = home / "gcs" / "data" / "dbt-results"  # the tasks make it: the bucket starts empty
     bot_bin = Path(sys.executable).parent
     env |= {
         "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
         "PATH": f"{env['PATH'].split(os.pathsep, 1)[0]}{os.pathsep}{bot_bin}{os.pathsep}{os.environ['PATH']}",
         "AMD_DBT_PROJECT_DIR": str(project),
         "AMD_DAG_SCHEDULE": "none",  # the tests trigger; a schedule would start dbt runs at once
+        "AMD_DBT_RESULTS_DIR": str(results),
         "DBT_PROFILES_DIR": str(project),
         "AMD_DEMO_DUCKDB": str(warehouse),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -342,7 +346,7 @@ def _factory_dags(home: Path, env: dict[str, str]) -> FactoryProject:
     )
     if parsed.returncode != 0:
         pytest.fail(f"dbt parse of the DAG factory's project failed:\n{parsed.stdout[-3000:]}")
-    return FactoryProject(project, warehouse)
+    return FactoryProject(project, warehouse, results)
 
 
 def _descendant_groups(pids: Sequence[int]) -> dict[int, str]:
