@@ -64,6 +64,7 @@ async def one_card(slack: FakeSlack, channel: str, showing: str) -> dict[str, An
     cards: list[dict[str, Any]] = await until(found, f"a card in {channel} showing {showing!r}")
     return cards[0]
 
+
 STORY = uuid.uuid4().hex[:12]  # marks this test's DAG run among the shared Airflow's
 
 
