@@ -10,6 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.foundation.settings import Settings
+from demo.nightly import nightly
 from tests.slack_fake.blocks import validate_blocks
 from tests.support.airflow import airflow_server  # noqa: F401 - a fixture
 from tests.support.airflow2 import airflow2_server  # noqa: F401 - a fixture
@@ -42,6 +43,13 @@ def bot_settings(demo_settings: Settings, tmp_path: Path) -> Settings:  # noqa: 
     """The demo world with a state store of this test's own."""
     state_url = SecretStr(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}")
     return demo_settings.model_copy(update={"state_url": state_url})
+
+
+@pytest.fixture(scope="module")
+async def after_nightly(demo_settings: Settings) -> Settings:  # noqa: F811
+    """The demo world after `amd-bot demo nightly`: every demo DAG ran once as its schedule would."""
+    await nightly(demo_settings)
+    return demo_settings
 
 
 @pytest.fixture

@@ -272,19 +272,27 @@ def far_from(now: datetime) -> AlertRoute:
     return ROUTE.model_copy(update={"schedule": f"0 {(now.hour + 12) % 24} * * *"})
 
 
-async def test_a_digest_claimed_by_a_replica_that_died_is_posted_once_by_a_later_tick(
-    bot: BotHarness,
-) -> None:
-    store, surface = Incidents(bot.backends.state.engine), surface_of(bot)
+async def claimed_by_a_dead_replica(bot: BotHarness, channel: str) -> tuple[datetime, str]:
+    """A digest route to `channel` with one open incident, whose window of today another replica
+    claimed and then died: (now, the claim's key)."""
+    store = Incidents(bot.backends.state.engine)
     now = datetime.now(UTC).replace(microsecond=0)
-    route = far_from(now)
+    route = far_from(now).model_copy(update={"channel": channel})
     bot.backends.settings = bot.backends.settings.model_copy(update={"alert_routes": [route]})
-    await store.set_mark("digest:ops:C_OPS", now - timedelta(days=1))
+    await store.set_mark(f"digest:ops:{channel}", now - timedelta(days=1))
     await store.observe([failed_run()], (), now)
     due = route.trigger().get_next_fire_time(None, now - timedelta(days=1, seconds=-1))
     assert due is not None
-    # Another replica claimed today's window, then died before it posted.
-    assert await bot.backends.state.claim(f"digest:ops:C_OPS:{due.isoformat()}")
+    key = f"digest:ops:{channel}:{due.isoformat()}"
+    assert await bot.backends.state.claim(key)
+    return now, key
+
+
+async def test_a_digest_claimed_by_a_replica_that_died_is_posted_once_by_a_later_tick(
+    bot: BotHarness,
+) -> None:
+    surface = surface_of(bot)
+    now, _key = await claimed_by_a_dead_replica(bot, "C_OPS")  # it died before it posted
 
     assert await send_digests(bot.backends, surface, now=now, unreadable={}) == []  # its claim is fresh
     assert bot.slack.messages("C_OPS") == []
@@ -297,17 +305,8 @@ async def test_a_digest_claimed_by_a_replica_that_died_is_posted_once_by_a_later
 async def test_a_digest_posted_just_before_its_replica_died_is_found_and_not_posted_again(
     bot: BotHarness,
 ) -> None:
-    store, surface = Incidents(bot.backends.state.engine), surface_of(bot)
-    now = datetime.now(UTC).replace(microsecond=0)
-    route = far_from(now)
-    bot.backends.settings = bot.backends.settings.model_copy(update={"alert_routes": [route]})
-    await store.set_mark("digest:ops:C_OPS", now - timedelta(days=1))
-    await store.observe([failed_run()], (), now)
-    due = route.trigger().get_next_fire_time(None, now - timedelta(days=1, seconds=-1))
-    assert due is not None
-    key = f"digest:ops:C_OPS:{due.isoformat()}"
-    # Another replica claimed today's window, posted it, and died before it recorded that.
-    assert await bot.backends.state.claim(key)
+    surface = surface_of(bot)
+    now, key = await claimed_by_a_dead_replica(bot, "C_OPS")  # it posted, and died before recording that
     posted = Message((Text("the digest the dead replica posted"),), fallback="digest", public=True, key=key)
     await surface.post(posted, channel="C_OPS")
 
@@ -324,17 +323,8 @@ async def test_a_digest_posted_to_a_hash_named_route_channel_before_its_replica_
     bot: BotHarness,
 ) -> None:
     ops = bot.slack.create_channel("amd-ops")
-    store, surface = Incidents(bot.backends.state.engine), surface_of(bot)
-    now = datetime.now(UTC).replace(microsecond=0)
-    route = far_from(now).model_copy(update={"channel": "#amd-ops"})
-    bot.backends.settings = bot.backends.settings.model_copy(update={"alert_routes": [route]})
-    await store.set_mark("digest:ops:#amd-ops", now - timedelta(days=1))
-    await store.observe([failed_run()], (), now)
-    due = route.trigger().get_next_fire_time(None, now - timedelta(days=1, seconds=-1))
-    assert due is not None
-    key = f"digest:ops:#amd-ops:{due.isoformat()}"
-    # Another replica claimed today's window, posted it by the route's #name, and died.
-    assert await bot.backends.state.claim(key)
+    surface = surface_of(bot)
+    now, key = await claimed_by_a_dead_replica(bot, "#amd-ops")  # it posted by the route's #name, and died
     posted = Message((Text("the digest the dead replica posted"),), fallback="digest", public=True, key=key)
     await surface.post(posted, channel="#amd-ops")
 
@@ -374,15 +364,8 @@ async def test_an_alert_posted_to_the_entitys_support_channel_before_its_replica
 async def test_a_channel_name_that_does_not_resolve_is_warned_about_and_posted_to(
     bot: BotHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store, surface = Incidents(bot.backends.state.engine), surface_of(bot)
-    now = datetime.now(UTC).replace(microsecond=0)
-    route = far_from(now).model_copy(update={"channel": "#nowhere"})  # no such channel in the workspace
-    bot.backends.settings = bot.backends.settings.model_copy(update={"alert_routes": [route]})
-    await store.set_mark("digest:ops:#nowhere", now - timedelta(days=1))
-    await store.observe([failed_run()], (), now)
-    due = route.trigger().get_next_fire_time(None, now - timedelta(days=1, seconds=-1))
-    assert due is not None
-    assert await bot.backends.state.claim(f"digest:ops:#nowhere:{due.isoformat()}")  # claimed, then died
+    surface = surface_of(bot)
+    now, _key = await claimed_by_a_dead_replica(bot, "#nowhere")  # no such channel in the workspace
 
     later = now + timedelta(minutes=3)
     assert await send_digests(bot.backends, surface, now=later, unreadable={}) == ["ops → #nowhere"]

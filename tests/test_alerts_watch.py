@@ -4,7 +4,6 @@ the demo means them to, and the sweep, the console preview and the scheduled job
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -12,25 +11,14 @@ from pydantic import SecretStr
 
 from bot.adapters.orchestrator.airflow import AirflowOrchestrator
 from bot.alerts.watch import sweep
-from bot.foundation.settings import Settings
 from bot.scheduler import watch_failures
 from bot.state import results as stored
 from bot.state.incidents import Incidents
-from demo.nightly import nightly
-from tests.support.bot import BotHarness, running_bot
+from tests.support.bot import BotHarness
 from tests.test_alerts import surface_of, text_of
 
-
-@pytest.fixture(scope="module")
-async def after_nightly(demo_settings: Settings) -> Settings:
-    await nightly(demo_settings)
-    return demo_settings
-
-
-@pytest.fixture
-async def bot(after_nightly: Settings, bot_settings: Settings) -> AsyncIterator[BotHarness]:
-    async with running_bot(bot_settings) as harness:
-        yield harness
+# The demo's nightly runs once per module (its runs stay in the session's demo world), before any bot.
+pytestmark = pytest.mark.usefixtures("after_nightly")
 
 
 async def test_the_nightly_failure_and_the_stale_entity_are_in_the_digest_preview(bot: BotHarness) -> None:

@@ -5,7 +5,6 @@ tests/test_qa_facts.py, which wants a demo world where no DAG has run yet.)"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,23 +12,12 @@ from pydantic import SecretStr
 
 from bot.adapters.orchestrator.airflow import AirflowOrchestrator
 from bot.alerts.watch import sweep
-from bot.foundation.settings import Settings
 from bot.render import format as fmt
 from bot.state.incidents import Incidents
-from demo.nightly import nightly
-from tests.support.bot import BotHarness, running_bot
+from tests.support.bot import BotHarness
 
-
-@pytest.fixture(scope="module")
-async def after_nightly(demo_settings: Settings) -> Settings:
-    await nightly(demo_settings)
-    return demo_settings
-
-
-@pytest.fixture
-async def bot(after_nightly: Settings, bot_settings: Settings) -> AsyncIterator[BotHarness]:
-    async with running_bot(bot_settings) as harness:
-        yield harness
+# The demo's nightly runs once per module (its runs stay in the session's demo world), before any bot.
+pytestmark = pytest.mark.usefixtures("after_nightly")
 
 
 async def test_before_the_watcher_swept_the_answer_says_it_knows_nothing_either_way(bot: BotHarness) -> None:
