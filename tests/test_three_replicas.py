@@ -7,8 +7,10 @@ Every effect is counted where it lands (FakeSlack's record, Airflow, the state s
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from sqlalchemy import select
 from bot.adapters.orchestrator.airflow import AirflowOrchestrator
 from bot.foundation.settings import Settings
 from bot.state.cards import CardStore
+from bot.state.incidents import Incidents
 from bot.state.schema import run_confirmations
 from bot.state.store import SqlState
 from tests.slack_fake.web_api import FakeSlack
@@ -38,8 +41,10 @@ from tests.support.private_postgres import PrivatePostgres, private_postgres
 from tests.support.proxy import RoundRobin
 from tests.support.replicas import Replicas, SlackSide, replicas
 from tests.support.slow_dbt import invocations, slow_dbt
+from tests.test_alerts import failed_run
 from tests.test_cmd_run import button
 
+OPS_ROUTE = json.dumps([{"name": "ops", "channel": "C_OPS", "schedule": "* * * * *"}])
 pytestmark = [pytest.mark.replicas, pytest.mark.slow, pytest.mark.airflow, pytest.mark.timeout(600)]
 DBT_DELAY_S = 8.0  # each dbt starts this late: a Cancel pressed at once lands while it waits
 LEASE_TTL_S = 4.0
@@ -79,6 +84,7 @@ async def test_three_replicas_behind_a_balancer_do_every_effect_once_through_a_k
     )
     # The session's Airflow also holds other tests' runs of amd_ok: this story's are the new ones.
     before = {r.run_id for r in await airflow.latest_runs(["amd_ok"], 1000)}
+    await open_an_incident(database.url)
     try:
         async with replicas(
             demo_settings,
@@ -91,6 +97,8 @@ async def test_three_replicas_behind_a_balancer_do_every_effect_once_through_a_k
             dbt_executable=slow_dbt(tmp_path, DBT_DELAY_S, journal),
             lease_ttl_s=str(LEASE_TTL_S),
             cancel_poll_s="0.5",
+            alert_routes=OPS_ROUTE,
+            alert_poll_s="1",
             **migration_settings(),
         ) as (group, slack):
             bots = await asyncio.gather(*(group.start(name) for name in ("a", "b", "c")))
@@ -98,6 +106,7 @@ async def test_three_replicas_behind_a_balancer_do_every_effect_once_through_a_k
                 front = SlackSide(slack, lb.url)
                 try:
                     await drive_the_mix(front, slack, lb, group, journal)
+                    await alerted_and_digested_once(slack)
                 finally:
                     await front.close()
         run_id = await check_the_store(database.url)
@@ -105,6 +114,37 @@ async def test_three_replicas_behind_a_balancer_do_every_effect_once_through_a_k
         assert after - before == {run_id}  # one DAG run
     finally:
         await airflow.close()
+
+
+async def open_an_incident(state_url: str) -> None:
+    """A failed run on record, as any replica's watcher records it: the replicas alert it and digest it."""
+    state = SqlState(state_url)
+    try:
+        await state.migrate()
+        await Incidents(state.engine).observe([failed_run()], (), datetime.now(UTC))
+    finally:
+        await state.close()
+
+
+async def alerted_and_digested_once(slack: FakeSlack) -> None:
+    """Through the kill, every scheduled alert and digest reached Slack once: one message per claim key
+    (Slack message metadata), the failed run alerted, and a digest posted (one a minute at most)."""
+
+    def keys() -> list[str]:
+        return [
+            str(m["metadata"]["event_payload"]["key"])
+            for m in slack.messages("C_OPS")
+            if "thread_ts" not in m and "metadata" in m
+        ]
+
+    async def digests() -> list[str]:
+        return [k for k in keys() if k.startswith("digest:")]
+
+    await until(digests, "a digest in C_OPS", timeout=150)
+    await asyncio.sleep(3)  # every survivor ticked a few more times
+    posted = keys()
+    assert len(posted) == len(set(posted)), posted
+    assert len([k for k in posted if k.startswith("alert:run:amd_payment:")]) == 1, posted
 
 
 async def drive_the_mix(
