@@ -79,3 +79,15 @@ def test_slack_mode_follows_the_tokens() -> None:
     assert Settings(_env_file=None, slack_bot_token="xoxb-1", slack_signing_secret="abc").slack_mode == "http"  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="needs SLACK_APP_TOKEN"):
         Settings(_env_file=None, slack_bot_token="xoxb-1")  # type: ignore[call-arg]
+
+
+def test_the_demos_migration_is_the_default_only_with_the_demo_project(tmp_path: Path) -> None:
+    demo = Settings(_env_file=None)  # type: ignore[call-arg]
+    own = Settings(_env_file=None, dbt_project_dir=tmp_path)  # type: ignore[call-arg]
+    declared = Settings(  # type: ignore[call-arg]
+        _env_file=None, dbt_project_dir=tmp_path, migrations=demo.migrations
+    )
+
+    assert [m.name for m in demo.migrations] == ["delivery_address_history"]
+    assert own.migrations == []
+    assert declared.migrations == demo.migrations

@@ -169,6 +169,13 @@ class Settings(BaseSettings):
         return (*sources, file_secret_settings)
 
     @model_validator(mode="after")
+    def _demo_migration_only_with_the_demo(self) -> Self:
+        # The default migration is the demo's (demo/migration/): a team's own project starts with none.
+        if "migrations" not in self.model_fields_set and not self.uses_demo_project:
+            self.migrations = []
+        return self
+
+    @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Self:
         token = self.migration_ingest_token
         weak = token is not None and (
