@@ -65,11 +65,11 @@ async def handle(args: AlertsArgs, ctx: Ctx) -> Message:
     more = f" (the first {SHOWN} shown)" if len(found) > SHOWN else ""
     return Message(
         (
-            Text(f"*{len(found):,} open incidents* for {which}{more}"),
+            Text(f"*{fmt.counted(len(found), 'open incident')}* for {which}{more}"),
             Table(("incident", "state", "owner", "open since", "what"), rows),
             Context(("`/amd digest preview` groups them by root cause.",)),
         ),
-        fallback=f"{len(found)} open incidents",
+        fallback=fmt.counted(len(found), "open incident"),
     )
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from bot.alerts.digest import Digest
 from bot.alerts.lineage import Group
 from bot.foundation.catalog import Catalog
-from bot.render.format import when
+from bot.render.format import counted, when
 from bot.render.message import Actions, Button, Code, Context, Header, Message, Part, Text
 from bot.state.incidents import Incident
 
@@ -129,8 +129,7 @@ def open_lines(
     folded = len(incidents) - len(active)
     aside = f" ({folded:,} acknowledged or snoozed)" if folded else ""
     if active:
-        plural = "s" if len(active) != 1 else ""
-        head = f":red_circle: *{len(active):,} open incident{plural}* for {which}{aside}:"
+        head = f":red_circle: *{counted(len(active), 'open incident')}* for {which}{aside}:"
     elif unread:
         head = f":grey_question: No open incidents on record for {which}{aside}, but that may be incomplete:"
     else:

@@ -9,6 +9,11 @@ def count(n: int) -> str:
     return f"{n:,}"
 
 
+def counted(n: int, noun: str) -> str:
+    """`1 task`, `2 tasks`, `1,000 open incidents`: English plurals of regular nouns."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def age(delta: timedelta | None) -> str:
     if delta is None:
         return "never"

@@ -202,8 +202,7 @@ def _summary(title: str, run: RunState, failed: Sequence[str]) -> str:
     if run.state != "failed" or not failed:
         return f"{title} ({run.run_id}): {run.state}"
     names = ", ".join(failed[:MAX_NAMED_FAILURES])
-    plural = "task" if len(failed) == 1 else "tasks"
-    return f"{title} ({run.run_id}) failed: {len(failed)} failed {plural}: {names}"
+    return f"{title} ({run.run_id}) failed: {fmt.counted(len(failed), 'failed task')}: {names}"
 
 
 def _cut(text: str, limit: int) -> str:
