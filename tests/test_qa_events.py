@@ -157,6 +157,29 @@ async def test_the_app_home_is_published_and_not_rebuilt_within_a_minute(bot: Bo
     assert publish.args["user_id"] == "U0ANNA0001"
 
 
+async def test_the_app_home_is_rebuilt_once_its_interval_has_passed(
+    demo_settings: Settings, tmp_path: Path
+) -> None:
+    settings = demo_settings.model_copy(
+        update={
+            "state_url": SecretStr(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}"),
+            "home_min_interval_s": 1.0,
+        }
+    )
+    opened = {"type": "app_home_opened", "user": "U0BO000001", "channel": "D0BO000001", "tab": "home"}
+    async with running_bot(settings) as bot:
+        await bot.event(opened, event_id="EvAgain1")
+        await bot.slack.wait_for("views.publish")
+        await bot.event(opened, event_id="EvAgain2")  # within the interval: still current
+        await asyncio.sleep(1.5)
+        await bot.event(opened, event_id="EvAgain3")  # past it: built again
+        published = bot.slack.calls_to
+        await bot.slack._wait(lambda: len(published("views.publish")) >= 2, 30, lambda: "2 publishes")
+        await asyncio.sleep(0.5)
+
+        assert len(bot.slack.calls_to("views.publish")) == 2
+
+
 async def test_no_question_to_decline_is_answered_with_a_fact(bot: BotHarness) -> None:
     out: list[str] = []
     ctx = Ctx(user="U1", channel=HELP, backends=bot.backends, surface=ConsoleSurface(out.append))

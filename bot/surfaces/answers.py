@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
@@ -131,9 +131,15 @@ class Answers:
         if event.get("tab") != "home":
             return
         user, now = event["user"], self.clock()
-        every = max(self.settings.home_min_interval_s, 1.0)
-        claim = f"home:{user}:{int(now.timestamp() // every)}"
-        if not await self.backends.state.claim(claim):
+        # One claim per user, taken over once it is older than the interval: a sliding minute, so two
+        # openings a second apart never both publish (fixed windows would let them across a boundary).
+        # Claims are stamped by the state store's clock, so the interval is measured on it too.
+        claim = f"home:{user}"
+        every = timedelta(seconds=max(self.settings.home_min_interval_s, 1.0))
+        state = self.backends.state
+        if not (
+            await state.claim(claim) or await state.take_over(claim, claimed_before=datetime.now(UTC) - every)
+        ):
             return  # published within the interval (by this replica or another): it is still current
         try:
             message = await home.build(self.backends, now=now, prefix=self.settings.command)
