@@ -6,12 +6,12 @@ import argparse
 import asyncio
 import logging
 import sys
-from typing import TextIO
-
-from pydantic import ValidationError
+from typing import NoReturn, TextIO
 
 from bot import runtime
-from bot.foundation import logs
+from bot.doctor import Finding, report
+from bot.foundation import arguments, logs, settings_load
+from bot.foundation.errors import ConfigError
 from bot.foundation.settings import Settings
 from bot.migration.cli import add_migration_commands
 from bot.state.cli import add_db_commands
@@ -19,15 +19,33 @@ from demo.migration.cli import add_demo_migrate
 from demo.nightly import add_demo_nightly
 
 
-def load_settings() -> Settings:
+def load_settings(args: argparse.Namespace) -> Settings:
+    """Every setting checked once, before anything starts; a mistake ends here with exit code 2."""
     try:
-        return Settings()
-    except ValidationError as exc:
-        # pydantic's text echoes the input values, which may be secrets: print only what is wrong.
-        for problem in exc.errors():
-            where = ".".join(str(p) for p in problem["loc"]) or "settings"
-            print(f"amd-bot: configuration error: {where}: {problem['msg']}", file=sys.stderr)
-        raise SystemExit(2) from None
+        settings, unknown = settings_load.load()
+    except ConfigError as exc:
+        refuse(exc.problems, doctor=args.cmd == "doctor")
+    # A variable the user named for the migration CLI's token is theirs, not a misspelled setting.
+    unknown = [line for line in unknown if not (args.token_env and line.startswith(f"{args.token_env} "))]
+    if unknown and serves_slack(args, settings):
+        # In Slack a misspelled access or route setting would silently change who may do what.
+        refuse(unknown, doctor=False)
+    for line in unknown:
+        print(f"amd-bot: warning: {line}", file=sys.stderr)
+    return settings
+
+
+def serves_slack(args: argparse.Namespace, settings: Settings) -> bool:
+    return args.cmd == "serve" or (args.cmd is None and settings.slack_mode != "console")
+
+
+def refuse(problems: list[str], *, doctor: bool) -> NoReturn:
+    if doctor:  # the doctor's answer is its lines: the settings' problems are its first findings
+        print(report([Finding("settings", "FAIL", problem) for problem in problems]))
+    else:
+        for problem in problems:
+            print(f"amd-bot: configuration error: {problem}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def refuse_unsafe_serving(settings: Settings, *, http: bool) -> None:
@@ -67,7 +85,7 @@ def configure_logging(settings: Settings, *, console: bool, verbose: bool) -> No
 
 def run_doctor(settings: Settings) -> int:
     """Prints one line per check; the exit status is 0 only when every check passed."""
-    from bot.doctor import diagnose, report
+    from bot.doctor import diagnose
 
     findings = asyncio.run(diagnose(settings))
     print(report(findings))
@@ -95,7 +113,7 @@ def parser() -> argparse.ArgumentParser:
     )
     console.add_argument(
         "--wait",
-        type=float,
+        type=arguments.seconds,
         default=0.0,
         metavar="SECONDS",
         help="follow cards that are still changing until they settle or time is up",
@@ -111,7 +129,7 @@ def parser() -> argparse.ArgumentParser:
         "--http", action="store_true", help="serve Slack's HTTP endpoint instead of Socket Mode"
     )
     serve.add_argument("--host", default="0.0.0.0", help="HTTP bind address")  # noqa: S104 - a server's job
-    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--port", type=arguments.port, default=8080)
 
     sub.add_parser("doctor", help="check every configured system; exit 0 only if all pass")
 
@@ -128,10 +146,18 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    settings = load_settings()
+    args.token_env = getattr(args, "token_env", None)
+    settings = load_settings(args)
     # The doctor's own lines are its answer: what the adapters log goes to the file, as the console's.
-    in_console = args.cmd in ("console", "doctor") or (args.cmd is None and settings.slack_mode == "console")
+    in_console = args.cmd in ("console", "doctor") or not serves_slack(args, settings)
     configure_logging(settings, console=in_console, verbose=args.verbose)
+    try:
+        start(args, settings)
+    except ConfigError as exc:  # found once the dbt profile was read (e.g. its Snowflake connection)
+        refuse(exc.problems, doctor=False)
+
+
+def start(args: argparse.Namespace, settings: Settings) -> None:
     if getattr(args, "migration_handler", None):
         raise SystemExit(args.migration_handler(args, settings))
     if args.cmd == "console":
@@ -146,10 +172,6 @@ def main(argv: list[str] | None = None) -> None:
             )
         )
     elif args.cmd == "serve":
-        if settings.slack_mode == "console":
-            raise SystemExit(
-                "amd-bot serve needs SLACK_BOT_TOKEN (and SLACK_APP_TOKEN or SLACK_SIGNING_SECRET)"
-            )
         refuse_unsafe_serving(settings, http=args.http)
         runtime.run(runtime.serve(settings, http=args.http, host=args.host, port=args.port))
     elif args.cmd == "doctor":

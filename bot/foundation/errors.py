@@ -14,3 +14,12 @@ class UsageError(Exception):
 
 class ProjectError(Exception):
     """The dbt project cannot be used as configured; the message says what to change."""
+
+
+class ConfigError(Exception):
+    """The settings cannot be used: each problem names the setting as the user wrote it, the format it
+    expects and an example. Every entry point ends with exit code 2 and these lines, never a traceback."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems

@@ -1,30 +1,28 @@
 """Typed settings, read once at start from the environment, `.env` and an optional TOML file.
 
 Slack's own variables keep their conventional names (SLACK_BOT_TOKEN, ...); everything else is AMD_*.
-Nothing else in the code reads os.environ.
+Nothing else in the code reads os.environ. Lists and mappings are written as text by their type
+(settings_values); `settings_load.load` turns every mistake into words (exit 2, never a traceback).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.foundation.access_rules import AccessRule
 from bot.foundation.alert_routes import AlertRoute, default_routes
 from bot.foundation.logs import LogFormat
 from bot.foundation.migration_specs import MigrationSpec, default_migrations
+from bot.foundation.settings_rules import problems, serve_refusal
+from bot.foundation.settings_sources import TomlFile, config_path
+from bot.foundation.settings_values import decode
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
-_PLACEHOLDERS = {"", "changeme", "change-me", "xoxb-your-token", "xapp-your-token", "your-signing-secret"}
 
 
 def _default_home() -> Path:
@@ -41,6 +39,7 @@ class Settings(BaseSettings):
         env_ignore_empty=True,  # a copied .env.example has empty values: they mean "default"
         extra="ignore",
         populate_by_name=True,
+        enable_decoding=False,  # not JSON only: `_from_text` decodes comma lists and key=value pairs too
     )
 
     # Slack
@@ -83,7 +82,11 @@ class Settings(BaseSettings):
     airflow_url: str | None = None
     airflow_username: str | None = None
     airflow_password: SecretStr | None = None
-    composer_environment: str | None = None  # projects/P/locations/L/environments/E
+    composer_environment: str | None = Field(
+        None,
+        pattern=r"^projects/[^/]+/locations/[^/]+/environments/[^/]+$",
+        examples=["projects/acme-data/locations/europe-west1/environments/prod"],
+    )
     airflow_timeout_s: float = Field(30.0, gt=0)  # one Airflow REST request (Airflow and Composer)
     composer_timeout_s: float = Field(30.0, gt=0)  # reading the environment from the Composer API
     poll_interval_s: float = 5.0
@@ -91,7 +94,8 @@ class Settings(BaseSettings):
     # workspace (Tier 3) that every card shares.
     card_min_interval_s: float = Field(6.0, ge=0)
     run_confirm_ttl_s: float = 600.0  # how long a `/amd run` confirmation's Trigger button works
-    run_skip_confirmation: list[str] = Field(default_factory=list)  # DAG globs triggered at once…
+    run_skip_confirmation: list[str] = Field(default_factory=list, examples=[["dev_*", "scratch_*"]])
+    # DAG globs triggered at once (above)…
     run_production: list[str] = Field(default_factory=lambda: ["*"])  # …unless one of these matches
 
     # dbt: a project dir is enough; the warehouse connection comes from its dbt profile (bot/project.py)
@@ -124,10 +128,17 @@ class Settings(BaseSettings):
     shutdown_grace_s: float = Field(10.0, ge=0)
 
     # People and access
-    owners: dict[str, str] = Field(default_factory=dict)  # dbt owner name -> Slack user/group id
-    admins: list[str] = Field(default_factory=list)
-    groups: dict[str, list[str]] = Field(default_factory=dict)  # user-group id -> member user ids
-    access: list[AccessRule] = Field(default_factory=list)  # empty: everyone may do everything…
+    owners: dict[str, str] = Field(  # dbt owner name -> Slack user/group id
+        default_factory=dict, examples=[{"payments-team": "S0PAYMENTS", "data-platform": "U0MARIA01"}]
+    )
+    admins: list[str] = Field(default_factory=list, examples=[["U0MARIA01", "U0JONAS01"]])
+    groups: dict[str, list[str]] = Field(  # user-group id -> member user ids
+        default_factory=dict, examples=[{"S0PAYMENTS": ["U0JONAS01", "U0MARIA01"], "S0OPS": ["U0ALEX01"]}]
+    )
+    access: list[AccessRule] = Field(  # empty: everyone may do everything…
+        default_factory=list,
+        examples=[[AccessRule(action="run:amd_*", users=["S0DATA"], channels=["C0OPS"])]],
+    )
     access_open: bool = False  # …which Slack modes refuse unless this says it is meant
 
     # Migrations
@@ -138,7 +149,8 @@ class Settings(BaseSettings):
     log_format: LogFormat = "plain"  # AMD_LOG_FORMAT=json: one JSON object per line (servers only)
 
     # Help-channel answers and App Home
-    help_channels: list[str] = Field(default_factory=list)  # channel ids: every message may be a question
+    # Channel ids where every message may be a question.
+    help_channels: list[str] = Field(default_factory=list, examples=[["C0HELP", "C0DATA"]])
     help_reply_to_chatter: bool = False  # True: in help channels, say so also when a message is no question
     help_user_limit: int = Field(6, ge=1)  # questions answered per user per window, then one notice…
     help_channel_limit: int = Field(30, ge=1)  # …and per channel: stops loops and floods
@@ -146,8 +158,11 @@ class Settings(BaseSettings):
     home_min_interval_s: float = Field(60.0, ge=0)  # a user's Home tab is rebuilt at most this often
 
     # Alerts and digests (bot/alerts): routes, and how often the failure watcher looks
-    alert_routes: list[AlertRoute] = Field(default_factory=default_routes)
-    alert_dags: list[str] = Field(default_factory=list)  # DAG globs watched besides the catalog's meta.dag
+    alert_routes: list[AlertRoute] = Field(
+        default_factory=default_routes, examples=[[AlertRoute(name="ops", channel="C0OPS", kinds=["run"])]]
+    )
+    # DAG globs watched besides the catalog's meta.dag.
+    alert_dags: list[str] = Field(default_factory=list, examples=[["flaky_*", "hourly_fx"]])
     alert_poll_s: float = Field(60.0, gt=0)
     alert_suppress_s: float = Field(3600.0, ge=0)  # a flapping failure is not alerted again sooner
     alert_renotify_s: float = Field(14400.0, gt=0)  # an unacknowledged critical incident is told again
@@ -162,11 +177,19 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = os.environ.get("AMD_CONFIG")
         sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings, dotenv_settings)
-        if toml_file:
-            sources += (TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_file)),)
+        environ, dotenv = (s.env_vars if isinstance(s, EnvSettingsSource) else {} for s in sources[1:])
+        if config := config_path(environ, dotenv):  # AMD_CONFIG counts in `.env` too
+            sources += (TomlFile(settings_cls, *config),)
         return (*sources, file_secret_settings)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _from_text(cls, value: Any, info: ValidationInfo) -> Any:
+        # Variables are text; a TOML file may say `help_channels = "C1,C2"` too: the same rules apply.
+        if isinstance(value, str) and info.field_name is not None:
+            return decode(cls.model_fields[info.field_name], value)
+        return value
 
     @model_validator(mode="after")
     def _demo_migration_only_with_the_demo(self) -> Self:
@@ -176,40 +199,13 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _refuse_placeholder_secrets(self) -> Self:
-        token = self.migration_ingest_token
-        weak = token is not None and (
-            token.get_secret_value().strip().lower() in _PLACEHOLDERS or len(token) < 16
-        )
-        if weak:
-            raise ValueError("AMD_MIGRATION_INGEST_TOKEN is a placeholder or shorter than 16 characters")
-        if self.slack_bot_token is None:
-            return self
-        for name in ("slack_bot_token", "slack_app_token", "slack_signing_secret"):
-            secret: SecretStr | None = getattr(self, name)
-            if secret is not None and secret.get_secret_value().strip().lower() in _PLACEHOLDERS:
-                raise ValueError(f"{name.upper()} is a placeholder; set the real value or unset it")
-        if self.slack_app_token is None and self.slack_signing_secret is None:
-            raise ValueError(
-                "SLACK_BOT_TOKEN needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP)"
-            )
+    def _complete(self) -> Self:
+        if found := problems(self):
+            raise ValueError("\n".join(found))  # one line each: settings_load reports them one by one
         return self
 
     def serve_refusal(self, *, http: bool) -> str | None:
-        """Why Slack must not be served with these settings, or None. The console and the demo are
-        one person's own tools; in Slack every member of the workspace can reach the bot."""
-        if http and self.slack_signing_secret is None:
-            return (
-                "serving Slack over HTTP needs SLACK_SIGNING_SECRET (the app's Basic Information page): "
-                "requests are verified with it, and unsigned requests are never served"
-            )
-        if not self.access and not self.access_open:
-            return (
-                "no access rules are configured (AMD_ACCESS, or [[access]] in the AMD_CONFIG file), so "
-                "everyone in the workspace could do everything, production runs included. Add rules, "
-                "or set AMD_ACCESS_OPEN=true (access_open = true in the config file) if that is meant"
-            )
-        return None
+        return serve_refusal(self, http=http)
 
     # Derived paths: one place decides where the embedded default keeps its files.
     @property

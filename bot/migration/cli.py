@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from bot.foundation import arguments
 from bot.foundation.settings import Settings
 from bot.migration.client import IngestRefused
 from bot.migration.ledger import Reporter, UnknownMigration, UnknownSource
@@ -29,8 +30,8 @@ def add_migration_commands(subparsers: Subparsers) -> None:
     report.add_argument("--name", required=True, help="the migration, as declared in settings")
     report.add_argument("--source", required=True)
     report.add_argument("--chunk", required=True, help="chunk id: token range, ObjectId range, partition…")
-    report.add_argument("--rows", required=True, type=int)
-    report.add_argument("--bytes", type=int, default=0)
+    report.add_argument("--rows", required=True, type=arguments.count)
+    report.add_argument("--bytes", type=arguments.count, default=0)
     report.add_argument("--checksum")
     report.add_argument("--status", choices=("ok", "failed"), default="ok")
     transport_args(report)

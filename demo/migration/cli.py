@@ -7,6 +7,7 @@ import asyncio
 import sys
 from typing import Any
 
+from bot.foundation import arguments
 from bot.foundation.settings import Settings
 from bot.migration.cli import open_reporter, run_cli, transport_args
 from bot.migration.store import MigrationStore
@@ -21,8 +22,12 @@ DEMO = "delivery_address_history"
 def add_demo_migrate(demo: Any) -> None:
     """`demo` is the `demo` command's own subparsers (argparse refuses a second `demo`)."""
     parser = demo.add_parser("migrate", help=f"run the demo migration {DEMO} (resumable)")
-    parser.add_argument("--rate", type=float, metavar="ROWS_PER_S", help="cap throughput to watch the card")
-    parser.add_argument("--fail-after", type=int, metavar="N", help="fail after N chunks (exit 3)")
+    parser.add_argument(
+        "--rate", type=arguments.rate, metavar="ROWS_PER_S", help="cap throughput to watch the card"
+    )
+    parser.add_argument(
+        "--fail-after", type=arguments.positive, metavar="N", help="fail after N chunks (exit 3)"
+    )
     parser.add_argument(
         "--reset",
         action="store_true",
