@@ -3,12 +3,45 @@ secrets, and what Slack modes refuse to serve."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
 
 from pydantic import SecretStr
 
-if TYPE_CHECKING:
-    from bot.foundation.settings import Settings
+
+class Settings(Protocol):
+    """What the rules read (bot.foundation.settings.Settings, which calls them)."""
+
+    airflow_url: str | None
+    airflow_username: str | None
+    airflow_password: SecretStr | None
+    composer_environment: str | None
+    snowflake_account: str | None
+    snowflake_user: str | None
+    snowflake_password: SecretStr | None
+    snowflake_private_key_file: Path | None
+    snowflake_private_key: SecretStr | None
+    snowflake_authenticator: str | None
+    slack_bot_token: SecretStr | None
+    slack_app_token: SecretStr | None
+    slack_signing_secret: SecretStr | None
+    migration_ingest_token: SecretStr | None
+    access_open: bool
+
+    # Read-only (properties), so the Literal and list types of the fields fit.
+    @property
+    def orchestrator(self) -> str: ...
+
+    @property
+    def warehouse(self) -> str: ...
+
+    @property
+    def access(self) -> Sequence[object]: ...
+
+    @property
+    def uses_demo_project(self) -> bool: ...
+
 
 _PLACEHOLDERS = {"", "changeme", "change-me", "xoxb-your-token", "xapp-your-token", "your-signing-secret"}
 _SLACK_SECRETS = {
