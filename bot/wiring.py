@@ -13,9 +13,11 @@ from bot.core.backends import Backends, manifest_stamp
 from bot.core.metered import metered
 from bot.core.stats import StatsService
 from bot.foundation.catalog import Catalog
+from bot.foundation.errors import ConfigError
 from bot.foundation.metrics import meter_engine
 from bot.foundation.ports import Orchestrator, Warehouse
 from bot.foundation.settings import Settings
+from bot.foundation.settings_rules import snowflake_missing
 from bot.state.leases import Leases
 from bot.state.store import SqlState
 
@@ -25,6 +27,12 @@ Progress = Callable[[str, float], None]
 def build_warehouse(settings: Settings) -> Warehouse:
     if settings.warehouse == "snowflake":
         from bot.adapters.warehouse.snowflake import SnowflakeWarehouse
+
+        # Checked here, after the dbt profile filled in what it has: the settings alone cannot tell.
+        if missing := snowflake_missing(settings):
+            raise ConfigError(
+                [f"AMD_WAREHOUSE=snowflake needs {', '.join(missing)} (or a dbt profile with them)"]
+            )
 
         return SnowflakeWarehouse(settings)
     from bot.adapters.warehouse.duckdb import DuckDBWarehouse

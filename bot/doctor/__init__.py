@@ -4,12 +4,13 @@ saying what is wrong and how to fix it. The exit status is 0 only when every che
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
-from bot.doctor.checks import Finding
+from bot.doctor.checks import Finding, fail, first_line
 from bot.doctor.project import check_dbt, load_catalog, resolved
 from bot.doctor.slack import check_slack
 from bot.doctor.systems import check_ingest_token, check_orchestrator, check_state, check_warehouse
+from bot.foundation.errors import ConfigError
 from bot.foundation.settings import Settings
 
 __all__ = ["Finding", "diagnose", "report"]
@@ -20,13 +21,24 @@ async def diagnose(settings: Settings) -> list[Finding]:
     settings, problem = await resolved(settings)
     catalog, catalog_problem = load_catalog(settings)
     found = await asyncio.gather(
-        check_slack(settings),
-        check_dbt(settings, problem, catalog, catalog_problem),
-        check_warehouse(settings, catalog),
-        check_orchestrator(settings, catalog),
-        check_state(settings),
+        guarded("slack", check_slack(settings)),
+        guarded("dbt", check_dbt(settings, problem, catalog, catalog_problem)),
+        guarded("warehouse", check_warehouse(settings, catalog)),
+        guarded("orchestrator", check_orchestrator(settings, catalog)),
+        guarded("state store", check_state(settings)),
     )
     return [*found, check_ingest_token(settings)]
+
+
+async def guarded(check: str, finding: Awaitable[Finding]) -> Finding:
+    """A check that fails in a way nobody foresaw is still one FAIL line, never a traceback: the doctor
+    is what people run when something is wrong."""
+    try:
+        return await finding
+    except ConfigError as exc:
+        return fail(check, "; ".join(exc.problems), "set what is missing (see .env.example)")
+    except Exception as exc:
+        return fail(check, first_line(exc), f"fix the {check} settings; `amd-bot -v doctor` logs details")
 
 
 def report(findings: Sequence[Finding]) -> str:
