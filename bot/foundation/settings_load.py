@@ -14,7 +14,7 @@ from bot.foundation.errors import ConfigError
 from bot.foundation.settings import Settings
 from bot.foundation.settings_sources import CONFIG_VARIABLE, OTHER_VARIABLES, Written, env_names
 from bot.foundation.settings_values import as_toml, as_variable, expected
-from bot.foundation.suggest import did_you_mean
+from bot.foundation.suggest import closest_name
 
 DOTENV = Path(".env")  # Settings.model_config's env_file: the working directory's
 
@@ -36,7 +36,7 @@ def explain(exc: ValidationError, written: Written) -> list[str]:
             for line in _message(error).splitlines():
                 said.setdefault(line, line)
         else:
-            name = str(error["loc"][0])
+            name = _field(str(error["loc"][0]))
             said.setdefault(name, _about(name, error, written))
     return list(said.values())
 
@@ -53,6 +53,14 @@ def _about(name: str, error: ErrorDetails, written: Written) -> str:
     return (
         f"{label}{place}{at}: {_message(error)}. Expected {expected(field, in_toml=in_toml)}, e.g. {example}"
     )
+
+
+def _field(loc: str) -> str:
+    """pydantic reports a field read through an alias (SLACK_BOT_TOKEN) by that alias."""
+    if loc in Settings.model_fields:
+        return loc
+    prefix = Settings.model_config.get("env_prefix", "")
+    return next(n for n, f in Settings.model_fields.items() if loc.upper() in env_names(n, f, prefix))
 
 
 def _message(error: ErrorDetails) -> str:
@@ -83,8 +91,11 @@ def _unknown_keys(written: Written, known: set[str]) -> Iterator[str]:
 
 
 def _guess(name: str, known: set[str], prefix: str) -> str:
-    # Compared without the shared prefix, which would make every AMD_ name look alike.
-    stems = {k.upper().removeprefix(prefix.upper()): k for k in known}
-    stem = name.upper().removeprefix(prefix.upper())
-    guess = did_you_mean(stem, stems, cutoff=75)
+    # Compared without the shared prefix, which would make every AMD_ name look alike; an AMD_ name is
+    # matched with AMD_ names (AMD_DBT_PROFILES_DIR, not dbt's own DBT_PROFILES_DIR).
+    prefix = prefix.upper()
+    stem = name.upper().removeprefix(prefix)
+    same = [k for k in known if k.upper().startswith(prefix) == name.upper().startswith(prefix)]
+    stems = {k.upper().removeprefix(prefix): k for k in same}
+    guess = closest_name(stem, stems)
     return f"; did you mean {stems[guess]}?" if guess else " (nothing reads it: remove it)"

@@ -110,7 +110,11 @@ def _placeholders(s: Settings) -> list[str]:
     found = []
     token = s.migration_ingest_token
     if token is not None and (_is_placeholder(token) or len(token) < 16):
-        found.append("AMD_MIGRATION_INGEST_TOKEN is a placeholder or shorter than 16 characters")
+        found.append(
+            "AMD_MIGRATION_INGEST_TOKEN is a placeholder or shorter than 16 characters. Expected a random "
+            "secret, e.g. AMD_MIGRATION_INGEST_TOKEN=$(python -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))')"
+        )
     if s.slack_bot_token is not None:
         for name, variable in _SLACK_SECRETS.items():
             secret: SecretStr | None = getattr(s, name)

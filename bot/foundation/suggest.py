@@ -5,11 +5,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rapidfuzz import fuzz, process, utils
+from rapidfuzz.distance import OSA
 
 
 def did_you_mean(word: str, choices: Iterable[str], *, cutoff: float = 60.0) -> str | None:
     match = process.extractOne(
         word, list(choices), scorer=fuzz.WRatio, processor=utils.default_process, score_cutoff=cutoff
+    )
+    return None if match is None else str(match[0])
+
+
+def closest_name(word: str, choices: Iterable[str], *, cutoff: float = 0.6) -> str | None:
+    """For identifiers (setting names): edits count, a swapped pair as one; WRatio's partial matching
+    would offer AMD_HOME_MIN_INTERVAL_S for AMD_HOEM."""
+    match = process.extractOne(
+        word,
+        list(choices),
+        scorer=OSA.normalized_similarity,
+        processor=utils.default_process,
+        score_cutoff=cutoff,
     )
     return None if match is None else str(match[0])
 
