@@ -232,3 +232,35 @@ async def test_in_colour_too_a_change_prints_only_the_lines_that_changed() -> No
 
     change = re.sub(r"\x1b\[[0-9;]*m", "", printed[-1])
     assert change == "[#1 ↻] State     running for a while now\n"  # not the header, not Duration
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("amd stats", "/amd stats"),
+        ("AMD run payment", "/amd run payment"),
+        ("stats payment", "/amd stats payment"),
+        ("help", "/amd help"),
+        ("amd", "/amd"),
+    ],
+)
+async def test_a_command_typed_without_its_slash_gets_did_you_mean(
+    bot: BotHarness, typed: str, meant: str
+) -> None:
+    printed: list[str] = []
+    console = Console(bot.router, commands.COMMANDS, user="U1", channel="C1", write=printed.append)
+
+    await console.execute(typed)
+
+    screen = "".join(printed)
+    assert f"Did you mean `{meant}`?" in screen
+    assert "runs" not in screen and "failed" not in screen  # not answered as a question about runs
+
+
+async def test_a_question_that_starts_like_a_command_is_still_a_question(bot: BotHarness) -> None:
+    printed: list[str] = []
+    console = Console(bot.router, commands.COMMANDS, user="U1", channel="C1", write=printed.append)
+
+    await console.execute("stats of payment?")
+
+    assert "Did you mean" not in "".join(printed)

@@ -79,6 +79,20 @@ class ConsoleSurface:
         self._show(message, ref, f"[#{ref.ts} ↻] ", changes_only=not self.quiet)
 
 
+def meant_command(line: str, prefix: str, names: Sequence[str]) -> str | None:
+    """The command a line typed without its slash means: `amd stats`, or a subcommand's name first
+    (`stats payment`) unless it is asked as a question (`test results for payment?`)."""
+    words = line.split()
+    if not words:
+        return None
+    first = words[0].lower()
+    if first == prefix.lstrip("/").lower():
+        return " ".join([prefix, *words[1:]])
+    if first in names and not line.rstrip().endswith("?"):
+        return " ".join([prefix, *words])
+    return None
+
+
 class Console:
     def __init__(
         self,
@@ -111,6 +125,12 @@ class Console:
             await self.press(int(line))
             return
         if not line.startswith("/"):
+            if meant := meant_command(line, self.backends.settings.command, [c.name for c in self.commands]):
+                # Answering it as a question would answer a different question ("amd stats" read
+                # as one about DAG runs); running it unasked could start something.
+                hint = "Commands start with a slash; anything else is asked as in a help channel."
+                await self.surface.respond(error(f"Did you mean `{meant}`?", hint=hint))
+                return
             await self.ask(line)
             return
         prefix = self.backends.settings.command
