@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,7 +37,7 @@ async def nightly(settings: Settings, *, now: datetime | None = None) -> int:
             await asyncio.sleep(POLL_S)
             runs = await orchestrator.get_runs([r.ref for r in runs])
         for run in runs:
-            print(_line(run), file=sys.stderr)
+            print(_line(run))  # the command's answer: `> file` keeps it
     return 0
 
 

@@ -79,5 +79,5 @@ def run_cli(work: Any, done: str | None = None) -> int:
         print(f"amd-bot: {exc}", file=sys.stderr)
         return 1
     if done:
-        print(done, file=sys.stderr)
+        print(done)
     return int(code or 0)

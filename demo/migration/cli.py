@@ -42,8 +42,8 @@ def demo_migrate(args: argparse.Namespace, settings: Settings) -> int:
     if spec is None:
         raise SystemExit(f"amd-bot: the demo migration {DEMO} is not declared in the settings' migrations")
 
-    def say(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
+    def say(line: str) -> None:  # the job's progress and result are its output; problems go to stderr
+        print(line, file=sys.stderr if line.startswith("amd-bot:") else sys.stdout, flush=True)
 
     if args.reset and args.url is not None:
         raise SystemExit("amd-bot: --reset works on the state store directly; leave out --url")
