@@ -85,14 +85,16 @@ async def _tell(
     for channel in wanted:
         key = f"alert:{incident.key}:{incident.notified}:{channel}"
         root = known.root(incident.key, channel)
-        reopened = incident.notified_at is None or (
-            incident.opened_at is not None and incident.opened_at > incident.notified_at
+        # Told before with no telling on record: its snooze ran out (Incidents.expire_snoozes).
+        told_at = incident.notified_at
+        reopened = told_at is not None and incident.opened_at is not None and incident.opened_at > told_at
+        soon = (
+            reopened
+            and told_at is not None
+            and incident.opened_at is not None
+            and (incident.opened_at - told_at).total_seconds() <= settings.alert_suppress_s
         )
-        soon = incident.notified_at is not None and (
-            incident.opened_at is None
-            or (incident.opened_at - incident.notified_at).total_seconds() <= settings.alert_suppress_s
-        )
-        repeat = root is not None and (not reopened or soon)
+        repeat = root is not None and incident.notified > 0 and (not reopened or soon)
         line = threads.repeat_line(incident, reopened=reopened) if repeat else None
         effect = Effect(
             key,

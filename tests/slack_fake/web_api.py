@@ -259,6 +259,10 @@ class FakeSlack(LocalServer):
         queue = self._failures.setdefault(method, deque())
         queue.extend(_Failure(status, retry_after, error, channel, accepted, lost) for _ in range(times))
 
+    def say(self, channel: str, text: str, *, user: str = "U0PERSON01") -> str:
+        """Someone writes in `channel` (a busy channel's history has many pages)."""
+        return self.workspace.say(channel, text, user=user)
+
     def delete_message(self, channel: str, ts: str) -> None:
         """Someone deleted the message: updating it answers `message_not_found` from now on."""
         self.workspace.delete(channel, ts)

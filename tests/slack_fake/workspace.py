@@ -131,6 +131,16 @@ class Workspace:
     def message(self, channel: str, ts: str) -> Json:
         return copy.deepcopy(self._find(self._channel_ids(channel), ts))
 
+    def say(self, channel: str, text: str, *, user: str) -> str:
+        """A person's message in `channel`; returns its ts."""
+        channel = self._channel_ids(channel)
+        message = self._new_message(text, None, thread_ts=None)
+        message.update(user=user)
+        for bot_field in ("bot_id", "app_id"):
+            del message[bot_field]
+        self._messages.setdefault(channel, {})[message["ts"]] = message
+        return str(message["ts"])
+
     def delete(self, channel: str, ts: str) -> None:
         channel = self._channel_ids(channel)
         self._find(channel, ts)
