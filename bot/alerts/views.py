@@ -128,10 +128,9 @@ def recovered_message(incident: Incident, catalog: Catalog) -> Message:
         if incident.state == "resolved" and incident.acted_at == incident.resolved_at
         else None
     )
-    by = f" by <@{resolved_by}>" if resolved_by else ""
-    if run := incident.detail.get("recovered_by"):
-        by += f" (run `{run}`)"
-    said = f"✓ recovered{by} at {when(incident.resolved_at)}{lasted}"
+    run = incident.detail.get("recovered_by")
+    by = f" by <@{resolved_by}>" if resolved_by else (f" by run `{run}`" if run else "")
+    said = f"✓ recovered at {when(incident.resolved_at)}{by}{lasted}"
     acked = f"acknowledged by <@{incident.acted_by}>" if incident.acted_by and not resolved_by else None
     context = tuple(x for x in (said, acked, f"`{incident.key}`") if x)
     return Message((Text(text), Context(context)), fallback=f"recovered: {incident.summary}", public=True)
