@@ -60,10 +60,18 @@ async def handle(args: DigestArgs, ctx: Ctx) -> Message:
     store = Incidents(ctx.backends.state.engine)
     incidents = await recent(ctx.backends, now=now)
     parts: list[Part] = []
-    for channel in digests.channels(route, incidents):
+    fallback = digests.fallback_channel(ctx.backends.settings)
+    for channel in digests.channels(route, incidents, fallback):
         since = await store.mark(f"digest:{route.name}:{channel}")
         built = digests.build(
-            route, channel, incidents, ctx.catalog, since=since, now=now, unreadable=swept.unreadable
+            route,
+            channel,
+            incidents,
+            ctx.catalog,
+            since=since,
+            now=now,
+            unreadable=swept.unreadable,
+            fallback=fallback,
         )
         if not built.quiet:
             parts += [*digest_message(built, ctx.catalog)[0].parts, Divider()]

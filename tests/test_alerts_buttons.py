@@ -15,7 +15,7 @@ from bot.foundation.alert_routes import AlertRoute
 from bot.foundation.settings import Settings
 from bot.state.incidents import Incidents
 from tests.support.bot import BotHarness, running_bot
-from tests.test_alerts import failed_run, surface_of, text_of
+from tests.test_alerts import alert_until_settled, failed_run, surface_of, text_of
 
 ROUTE = AlertRoute(name="ops", channel="C_OPS", schedule="0 8 * * *")
 
@@ -58,28 +58,38 @@ async def test_a_failure_is_alerted_once_then_again_only_when_unacknowledged_for
         "Acknowledge",
         "Snooze 1h",
         "Snooze 24h",
+        "Snooze until green",
+        "Resolve",
         "Re-run failed",
     ]
 
     assert await alert(bot.backends, surface, now=now + timedelta(hours=4, minutes=1)) == ["run:amd_payment"]
-    assert "told 2 times" in text_of(alerts_in(bot)[1])
+    assert len(alerts_in(bot)) == 1  # told again in the alert's thread, broadcast to the channel
+    (again,) = [m for m in bot.slack.messages("C_OPS") if m.get("thread_ts") == told["ts"]]
+    assert "told 2 times" in text_of(again) and again["subtype"] == "thread_broadcast"
 
 
-async def test_a_flapping_failure_is_not_alerted_again_within_the_suppression_interval(
+async def test_a_flapping_failure_stays_in_its_thread_within_the_suppression_interval(
     bot: BotHarness,
 ) -> None:
     store, surface = Incidents(bot.backends.state.engine), surface_of(bot)
     now = datetime.now(UTC)
     await store.observe([failed_run()], (), now)
     await alert(bot.backends, surface, now=now)
+    (first,) = alerts_in(bot)
     for minutes in (10, 20, 30):  # recovers and fails again, three times within the hour
         await store.observe((), {"run:amd_payment"}, now + timedelta(minutes=minutes))
+        await alert_until_settled(bot, now + timedelta(minutes=minutes))
         await store.observe([failed_run(run_id=f"r{minutes}")], (), now + timedelta(minutes=minutes + 5))
-        assert await alert(bot.backends, surface, now=now + timedelta(minutes=minutes + 5)) == []
+        await alert_until_settled(bot, now + timedelta(minutes=minutes + 5))
+    assert len(alerts_in(bot)) == 1  # the first message, edited; the rest is in its thread
+    thread = [text_of(m) for m in bot.slack.messages("C_OPS") if m.get("thread_ts") == first["ts"]]
+    assert len([t for t in thread if "recovered" in t]) == 3
+    assert len([t for t in thread if "failed again" in t]) == 3
     await store.observe((), {"run:amd_payment"}, now + timedelta(minutes=70))
-    await store.observe([failed_run(run_id="r75")], (), now + timedelta(minutes=75))
-    assert await alert(bot.backends, surface, now=now + timedelta(minutes=75)) == ["run:amd_payment"]
-    assert len(alerts_in(bot)) == 2
+    await store.observe([failed_run(run_id="r75")], (), now + timedelta(minutes=75 + 60))
+    assert await alert_until_settled(bot, now + timedelta(minutes=75 + 60)) == ["run:amd_payment"]
+    assert len(alerts_in(bot)) == 2  # failed again long after it was last told: a new message
 
 
 async def test_acknowledge_updates_the_alert_in_place_and_stops_reminders(bot: BotHarness) -> None:

@@ -1,111 +1,159 @@
 """The scheduled effects: immediate alerts after each sweep, and each route's digest when it is due.
 
-Every replica runs both. Each message is claimed in the state store before it is posted: a claim
-whose holder died before recording the post is taken over after `LEASE`. Slack refusing (429, down)
-gives the claim back and the next tick posts: delayed, never dropped. A digest covers everything since
-its (route, channel) watermark, so a bot that was down across several windows sends ONE digest.
+Every replica runs both. Each post, edit and thread line goes through bot/alerts/delivery.py: claimed
+in the state store per (incident, channel, notification), looked for before any retry that may have
+landed, a refusing channel reported to the fallback channel and retried with backoff, the others
+going on. An incident's notification count moves on only once every channel of that notification
+has settled (posted or refused), so one replica dying in channel B never changes B's key while
+channel A is told. A digest covers everything since its (route, channel) watermark, so a bot that
+was down across several windows sends ONE digest.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.alerts import digest as digests
-from bot.alerts.views import alert_message, all_green, digest_message
+from bot.alerts import threads
+from bot.alerts.delivery import LEASE_S, Effect, Sender
+from bot.alerts.views import alert_message, all_green, digest_message, thread_line
 from bot.core.backends import Backends
-from bot.core.surface import RateLimited, Recall, Surface
-from bot.foundation.ports import CardRef
-from bot.render.message import Message
+from bot.core.surface import Surface
+from bot.foundation.settings import Settings
 from bot.state.incidents import Incident, Incidents
 
-log = logging.getLogger(__name__)
-LEASE = timedelta(minutes=2)  # longer than one post with its retries can take
-RATE_LIMIT_WAITS = 3
-CLOCK_SKEW = timedelta(minutes=1)  # between our clock (the claim's time) and Slack's message timestamps
+SETTLED = ("posted", "failed")
 
 
-async def post_once(
-    backends: Backends,
-    surface: Surface,
-    key: str,
-    message: Message,
-    channel: str,
-    *,
-    now: datetime,
-    thread: CardRef | None = None,
-) -> CardRef | None:
-    """Post under a claim; None when another replica has it (or had it and finished). Taking over a
-    dead replica's claim, look first for the post it may have made (the key is in the message's
-    metadata), so a crash between posting and recording it does not post twice."""
-    state = backends.state
-    message = replace(message, key=key)
-    if not await state.claim(key):
-        claimed_at = await state.take_over(key, claimed_before=now - LEASE)
-        if claimed_at is None:
-            return None
-        if isinstance(surface, Recall):
-            since = claimed_at - CLOCK_SKEW
-            if found := await surface.find_posted(channel, key, since=since, thread=thread):
-                log.info("post %s was made before its replica died: not posting it again", key)
-                return found
-    try:
-        return await _post(surface, message, channel, thread)
-    except BaseException:
-        await state.release(key)  # not posted: a later tick (or replica) posts it
-        raise
-
-
-async def _post(surface: Surface, message: Message, channel: str, thread: CardRef | None) -> CardRef:
-    for _ in range(RATE_LIMIT_WAITS):
-        try:
-            return await surface.post(message, channel=channel, thread=thread)
-        except RateLimited as limited:  # the scheduler's Slack client does not sleep 429s out itself
-            await asyncio.sleep(limited.retry_after)
-    return await surface.post(message, channel=channel, thread=thread)
-
-
-async def alert(backends: Backends, surface: Surface, *, now: datetime) -> list[str]:
-    """Immediate alerts for the incidents that need one now; returns their keys."""
+async def alert(
+    backends: Backends, surface: Surface, *, now: datetime, lease_s: float = LEASE_S
+) -> list[str]:
+    """Immediate alerts for the incidents that need one now, recovery edits for those that resolved,
+    and retries of refused destinations that are due; returns the keys of the incidents told."""
     store = Incidents(backends.state.engine)
+    await store.expire_snoozes(now)
     settings = backends.settings
+    sender = Sender(backends, surface, lease_s=lease_s)
+    incidents = await recent(backends, now=now)
+    known = threads.Known(await sender.store.of([i.key for i in incidents]))
+    joined = threads.joining(incidents, backends.catalog, now=now)
     told = []
-    for incident in await store.all():
-        wanted = [
-            channel
-            for route in settings.alert_routes
-            if incident.kind in route.immediate
-            and digests.takes(route, incident)
-            and (channel := digests.channel_of(route, incident))
-        ]
-        if not wanted or not _due(incident, now, settings.alert_suppress_s, settings.alert_renotify_s):
+    for incident in incidents:
+        wanted = destinations(settings, incident)
+        if not wanted:
             continue
-        message = alert_message(incident, backends.catalog, now=now)
-        posted = None
-        for channel in dict.fromkeys(wanted):
-            key = f"alert:{incident.key}:{incident.notified}:{channel}"
-            posted = await post_once(backends, surface, key, message, channel, now=now) or posted
-        if posted is not None:
-            await store.notified(incident, at=now, channel=posted.channel, ts=posted.ts)
-            told.append(incident.key)
+        if incident.state == "resolved":
+            await threads.recover(sender, incident, wanted, known, backends.catalog)
+            continue
+        await _retry_refused(sender, incident, known, backends, now=now)
+        threaded = any(known.root(incident.key, c) for c in wanted)
+        if not _due(incident, now, settings.alert_suppress_s, settings.alert_renotify_s, threaded=threaded):
+            continue
+        root = joined.get(incident.key)
+        if root is not None and any(known.root(root.key, c) for c in wanted):
+            affected = sum(1 for r in joined.values() if r.key == root.key)
+            keys = await threads.join(sender, incident, root, wanted, known, affected=affected, now=now)
+        else:
+            keys = await _tell(sender, incident, wanted, known, backends, joined, now=now)
+        settled = await sender.store.many(keys)
+        if len(settled) == len(keys) and all(d.state in SETTLED for d in settled):
+            if any(d.state == "posted" for d in settled):
+                told.append(incident.key)
+            await store.notified(incident, at=now, **_where(settled, incident))
     return told
 
 
-def _due(incident: Incident, now: datetime, suppress_s: float, renotify_s: float) -> bool:
+async def _tell(
+    sender: Sender,
+    incident: Incident,
+    wanted: list[str],
+    known: threads.Known,
+    backends: Backends,
+    joined: Mapping[str, Incident],
+    *,
+    now: datetime,
+) -> list[str]:
+    """The alert, in each channel: a top-level message for a new failure; a reply in its thread for a
+    repeat (re-notified: broadcast so the channel sees it; failed again soon after recovering)."""
+    settings = backends.settings
+    affected = sum(1 for r in joined.values() if r.key == incident.key)
+    message = alert_message(incident, backends.catalog, now=now, affected=affected)
+    keys = []
+    for channel in wanted:
+        key = f"alert:{incident.key}:{incident.notified}:{channel}"
+        root = known.root(incident.key, channel)
+        # Told before with no telling on record: its snooze ran out (Incidents.expire_snoozes).
+        told_at = incident.notified_at
+        reopened = told_at is not None and incident.opened_at is not None and incident.opened_at > told_at
+        soon = (
+            reopened
+            and told_at is not None
+            and incident.opened_at is not None
+            and (incident.opened_at - told_at).total_seconds() <= settings.alert_suppress_s
+        )
+        repeat = root is not None and incident.notified > 0 and (not reopened or soon)
+        line = threads.repeat_line(incident, reopened=reopened) if repeat else None
+        effect = Effect(
+            key,
+            "reply" if repeat else "alert",
+            channel,
+            thread_line(line) if line and reopened else message,
+            incident=incident.key,
+            thread=root if repeat else None,
+            broadcast=repeat and not reopened,
+            line=line,
+        )
+        await sender.send(effect)
+        keys.append(key)
+    return keys
+
+
+async def _retry_refused(
+    sender: Sender, incident: Incident, known: threads.Known, backends: Backends, *, now: datetime
+) -> None:
+    """Alerts a channel refused, of earlier notifications: each is tried again when its backoff is
+    over (the claim refuses it before then), with what the incident says now."""
+    message = alert_message(incident, backends.catalog, now=now)
+    for refused in known.refused(incident.key, before=incident.notified):
+        await sender.send(Effect(refused.key, "alert", refused.channel, message, incident=incident.key))
+
+
+def destinations(settings: Settings, incident: Incident) -> list[str]:
+    """The channels an incident's immediate alert goes to: one per route that takes it; an incident
+    with no channel of its own goes to the fallback channel rather than nowhere."""
+    fallback = digests.fallback_channel(settings)
+    wanted = [
+        channel
+        for route in settings.alert_routes
+        if incident.kind in route.immediate
+        and digests.takes(route, incident)
+        and (channel := digests.channel_of(route, incident, fallback))
+    ]
+    return list(dict.fromkeys(wanted))
+
+
+def _where(settled: list[threads.Delivery], incident: Incident) -> dict[str, str]:
+    """Where the incident's alert is now: the first channel that took it, else where it was."""
+    posted = next((d for d in settled if d.state == "posted" and d.ts), None)
+    if posted is None:
+        before = incident.alert or {}
+        return {"channel": before.get("channel", ""), "ts": before.get("ts", "")}
+    return {"channel": posted.posted_channel or posted.channel, "ts": str(posted.ts)}
+
+
+def _due(incident: Incident, now: datetime, suppress_s: float, renotify_s: float, *, threaded: bool) -> bool:
     if incident.state_at(now) != "open" or incident.severity != "critical":
         return False
-    if incident.notified_at is None:
+    if incident.notified_at is None:  # never told, or its snooze ran out (expire_snoozes)
         return True
     since_told = (now - incident.notified_at).total_seconds()
-    if incident.state == "snoozed":  # a snooze ran out (state_at said open): tell it again now
-        return True
     reopened = incident.opened_at is not None and incident.opened_at > incident.notified_at
-    # A flapping failure reopens often: it is told again only after the suppression interval.
+    if reopened and threaded:  # failed again: a quiet line in its thread now, a new message after that
+        return True
+    # A flapping failure reopens often: without a thread it is told again only after the suppression interval.
     return since_told >= (suppress_s if reopened else renotify_s)
 
 
@@ -117,15 +165,18 @@ async def send_digests(
     unreadable: Mapping[str, str],
     route_name: str | None = None,
     force: bool = False,
+    lease_s: float = LEASE_S,
 ) -> list[str]:
     """Post every digest that is due (or, with `force`, those of `route_name` now); returns where."""
     store = Incidents(backends.state.engine)
+    sender = Sender(backends, surface, lease_s=lease_s)
+    fallback = digests.fallback_channel(backends.settings)
     sent = []
     incidents = await recent(backends, now=now)
     for route in backends.settings.alert_routes:
         if route_name is not None and route.name != route_name:
             continue
-        where = digests.channels(route, incidents)
+        where = digests.channels(route, incidents, fallback)
         if route.channel and route.channel not in where:  # it may have recoveries, or unread sources, to tell
             where.append(route.channel)
         for channel in where:
@@ -138,7 +189,14 @@ async def send_digests(
             if due is None:
                 continue
             built = digests.build(
-                route, channel, incidents, backends.catalog, since=last, now=now, unreadable=unreadable
+                route,
+                channel,
+                incidents,
+                backends.catalog,
+                since=last,
+                now=now,
+                unreadable=unreadable,
+                fallback=fallback,
             )
             if built.quiet and not route.all_green:
                 await store.set_mark(mark, now)
@@ -147,12 +205,10 @@ async def send_digests(
                 digest_message(built, backends.catalog) if not built.quiet else (all_green(built), None)
             )
             key = f"{mark}:{due.isoformat()}"
-            ref = await post_once(backends, surface, key, message, channel, now=now)
+            ref = await sender.send(Effect(key, "digest", channel, message))
             if ref is not None:
                 if details is not None:
-                    await post_once(
-                        backends, surface, f"{key}:details", details, ref.channel, now=now, thread=ref
-                    )
+                    await sender.send(Effect(f"{key}:details", "digest", ref.channel, details, thread=ref))
                 await store.set_mark(mark, now)
                 sent.append(f"{route.name} → {channel}")
     return sent

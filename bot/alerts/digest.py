@@ -11,6 +11,7 @@ from datetime import datetime
 from bot.alerts.lineage import Group, group
 from bot.foundation.alert_routes import AlertRoute
 from bot.foundation.catalog import Catalog
+from bot.foundation.settings import Settings
 from bot.state.incidents import Incident
 
 
@@ -50,13 +51,15 @@ def takes(route: AlertRoute, incident: Incident) -> bool:
     )
 
 
-def channel_of(route: AlertRoute, incident: Incident) -> str | None:
-    return route.channel or incident.channel
+def channel_of(route: AlertRoute, incident: Incident, fallback: str | None = None) -> str | None:
+    """The route's channel, else the incident's own, else the fallback: never silently nowhere."""
+    return route.channel or incident.channel or fallback
 
 
-def channels(route: AlertRoute, incidents: Sequence[Incident]) -> list[str]:
-    """Where a route's digests go: its channel, or each incident's own."""
-    found = {c for i in incidents if takes(route, i) and (c := channel_of(route, i))}
+def channels(route: AlertRoute, incidents: Sequence[Incident], fallback: str | None = None) -> list[str]:
+    """Where a route's digests go: its channel, or each incident's own (the fallback for those
+    without one)."""
+    found = {c for i in incidents if takes(route, i) and (c := channel_of(route, i, fallback))}
     return sorted(found)
 
 
@@ -69,8 +72,9 @@ def build(
     since: datetime | None,
     now: datetime,
     unreadable: Mapping[str, str] | None = None,
+    fallback: str | None = None,
 ) -> Digest:
-    mine = [i for i in incidents if takes(route, i) and channel_of(route, i) == channel]
+    mine = [i for i in incidents if takes(route, i) and channel_of(route, i, fallback) == channel]
     states = {i.key: i.state_at(now) for i in mine}
     open_ = [i for i in mine if states[i.key] == "open"]
     recovered = tuple(
@@ -90,6 +94,13 @@ def build(
         folded=sum(1 for s in states.values() if s in ("acknowledged", "snoozed")),
         unreadable=dict(unreadable or {}),
     )
+
+
+def fallback_channel(settings: Settings) -> str | None:
+    """Where delivery problems and incidents without a channel go: AMD_ALERT_FALLBACK_CHANNEL, else
+    the first route with a fixed channel."""
+    fixed = next((r.channel for r in settings.alert_routes if r.channel), None)
+    return settings.alert_fallback_channel or fixed
 
 
 def route_named(routes: Sequence[AlertRoute], name: str | None) -> AlertRoute | None:

@@ -19,7 +19,12 @@ from bot.state.incidents import Incident
 TOP = 10  # groups listed in the message itself
 MAX_AFFECTED = 5  # blast-radius items named per group before "and N more"
 _ICON = {"run": ":x:", "test": ":x:", "stale": ":hourglass_flowing_sand:", "migration": ":warning:"}
-SNOOZES = {"1h": 1, "24h": 24}  # button value → hours
+SNOOZES: dict[str, int | None] = {
+    "1h": 1,
+    "24h": 24,
+    "green": None,
+}  # button value → hours (None: until it resolves)
+_SNOOZE_LABEL = {"1h": "Snooze 1h", "24h": "Snooze 24h", "green": "Snooze until green"}
 
 
 def digest_message(digest: Digest, catalog: Catalog) -> tuple[Message, Message | None]:
@@ -88,15 +93,18 @@ def _full_list(groups: Sequence[Group]) -> str:
     return "\n".join(lines)
 
 
-def alert_message(incident: Incident, catalog: Catalog, *, now: datetime) -> Message:
-    """An immediate alert: what failed, whose it is, the log, and buttons to act."""
+def alert_message(incident: Incident, catalog: Catalog, *, now: datetime, affected: int = 0) -> Message:
+    """An immediate alert: what failed (and how many findings it explains, in its thread), whose it
+    is, the log, and buttons to act."""
     owner = catalog.owner_mention(incident.owner)
     again = f" (told {incident.notified + 1} times)" if incident.notified else ""
-    text = f"{_ICON[incident.kind]} *{incident.summary}*{again}\nowner: {owner}"
+    more = f" + {counted(affected, 'downstream finding')}" if affected else ""
+    text = f"{_ICON[incident.kind]} *{incident.summary}*{more}{again}\nowner: {owner}"
     if url := incident.detail.get("url"):
         text += f" · <{url}|log>"
     buttons = [Button("Acknowledge", "alerts.ack", incident.key, style="primary")]
-    buttons += [Button(f"Snooze {label}", "alerts.snooze", f"{label} {incident.key}") for label in SNOOZES]
+    buttons += [Button(_SNOOZE_LABEL[s], "alerts.snooze", f"{s} {incident.key}") for s in SNOOZES]
+    buttons.append(Button("Resolve", "alerts.resolve", incident.key))
     if incident.kind == "run" and incident.detail.get("failed_tasks") and incident.detail.get("run_id"):
         # The run command's own button: it asks first, with /amd run's access rules (run.rerun:<dag>).
         buttons.append(Button("Re-run failed", "run.rerun", f"{incident.dag} {incident.detail['run_id']}"))
@@ -106,17 +114,57 @@ def alert_message(incident: Incident, catalog: Catalog, *, now: datetime) -> Mes
     )
 
 
+def recovered_message(incident: Incident, catalog: Catalog) -> Message:
+    """The alert once its incident resolved: the same words, struck through by what happened — when,
+    by which run or person, how long it lasted, who acknowledged it — and no buttons (a Re-run no
+    longer makes sense)."""
+    owner = catalog.owner_mention(incident.owner)
+    text = f":white_check_mark: ~{incident.summary}~\nowner: {owner}"
+    lasted = ""
+    if incident.opened_at and incident.resolved_at:
+        lasted = f" · lasted {_duration((incident.resolved_at - incident.opened_at).total_seconds())}"
+    resolved_by = (
+        incident.acted_by
+        if incident.state == "resolved" and incident.acted_at == incident.resolved_at
+        else None
+    )
+    run = incident.detail.get("recovered_by")
+    by = f" by <@{resolved_by}>" if resolved_by else (f" by run `{run}`" if run else "")
+    said = f"✓ recovered at {when(incident.resolved_at)}{by}{lasted}"
+    acked = f"acknowledged by <@{incident.acted_by}>" if incident.acted_by and not resolved_by else None
+    context = tuple(x for x in (said, acked, f"`{incident.key}`") if x)
+    return Message((Text(text), Context(context)), fallback=f"recovered: {incident.summary}", public=True)
+
+
+def thread_line(words: str) -> Message:
+    """One line of an incident's timeline, in its alert's thread."""
+    return Message((Text(words),), fallback=words, public=True)
+
+
+def _duration(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
 def acted_message(incident: Incident, catalog: Catalog) -> Message:
     """The alert after a button: the same words, the buttons replaced by who did what when."""
     owner = catalog.owner_mention(incident.owner)
     text = f"{_ICON[incident.kind]} *{incident.summary}*\nowner: {owner}"
-    what = (
-        "acknowledged"
-        if incident.state == "acknowledged"
-        else f"snoozed until {when(incident.snoozed_until)}"
-    )
+    what = state_words(incident)
     said = f":white_check_mark: {what} by <@{incident.acted_by}> at {when(incident.acted_at)}"
     return Message((Text(text), Context((said, f"`{incident.key}`"))), fallback=said, public=True)
+
+
+def state_words(incident: Incident) -> str:
+    if incident.state == "snoozed":
+        return (
+            f"snoozed until {when(incident.snoozed_until)}"
+            if incident.snoozed_until
+            else "snoozed until green"
+        )
+    return str(incident.state)
 
 
 def open_lines(

@@ -13,6 +13,14 @@ class MessageGone(Exception):
     """The message can never be changed again: deleted, or its channel archived or gone."""
 
 
+class PartlyPosted(Exception):
+    """The message was posted (`ref`), but what goes with it (a file) was not: never post it again."""
+
+    def __init__(self, ref: CardRef) -> None:
+        super().__init__(f"posted as {ref.ts} in {ref.channel} without its attachments")
+        self.ref = ref
+
+
 class RateLimited(Exception):
     """Slack asked to wait `retry_after` seconds; nothing was changed."""
 

@@ -51,6 +51,11 @@ SLACK_CALLS = Counter(
 SLACK_RATE_LIMITED = Counter(
     "amd_slack_rate_limited", "Slack's 429 answers (Retry-After), by method.", ["method"]
 )
+ALERT_DELIVERY_FAILURES = Counter(
+    "amd_alert_delivery_failures",
+    "Alert posts, edits and thread lines that did not reach Slack, by Slack's error (or `unsure`).",
+    ["reason"],
+)
 SCHEDULER_LAG = Histogram(
     "amd_scheduler_lag_seconds",
     "How late a scheduled job started after the time it was scheduled for, by job.",

@@ -166,6 +166,8 @@ class Settings(BaseSettings):
     alert_poll_s: float = Field(60.0, gt=0)
     alert_suppress_s: float = Field(3600.0, ge=0)  # a flapping failure is not alerted again sooner
     alert_renotify_s: float = Field(14400.0, gt=0)  # an unacknowledged critical incident is told again
+    # Where delivery problems, and incidents without a channel, go (unset: the first route's channel).
+    alert_fallback_channel: str | None = Field(None, min_length=1, max_length=200)
     dbt_results_dir: Path | None = None  # where the DAG factory's tasks keep run_results.json (off: None)
 
     @classmethod

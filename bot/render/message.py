@@ -89,6 +89,8 @@ class Message:
     # A scheduled effect's claim key (bot/alerts): carried as Slack message metadata, so a replica that
     # takes over a dead one's claim can find the post that already happened instead of posting twice.
     key: str | None = None
+    # A thread reply the channel should see too (Slack's reply_broadcast): an alert told again.
+    broadcast: bool = False
 
     def buttons(self) -> tuple[Button, ...]:
         return tuple(b for p in self.parts if isinstance(p, Actions) for b in p.buttons if b.url is None)

@@ -85,7 +85,7 @@ class Incident(Finding):
     alert: Mapping[str, str] | None = None
 
     def state_at(self, now: datetime) -> IncidentState:
-        """A snooze that ran out is open again."""
+        """A snooze that ran out is open again (a snooze until green has no end: `snoozed_until` None)."""
         if self.state == "snoozed" and self.snoozed_until is not None and self.snoozed_until <= now:
             return "open"
         return self.state
@@ -129,21 +129,34 @@ class Incidents:
     async def act(
         self,
         key: str,
-        state: Literal["acknowledged", "snoozed"],
+        state: Literal["acknowledged", "snoozed", "resolved"],
         *,
         by: str,
         now: datetime,
         until: datetime | None,
     ) -> bool:
-        """Acknowledge or snooze an incident that is not resolved; False when there is none."""
+        """Acknowledge, snooze (until a time, or with `until` None until it resolves) or resolve (a
+        person fixed it) an incident that is not resolved; False when there is none."""
         c = incidents.c
+        resolved = {"resolved_at": now} if state == "resolved" else {}
         async with self._engine.begin() as conn:
             done = await conn.execute(
                 update(incidents)
                 .where(c.key == key, c.state != "resolved")
-                .values(state=state, acted_by=by, acted_at=now, snoozed_until=until)
+                .values(state=state, acted_by=by, acted_at=now, snoozed_until=until, **resolved)
             )
         return bool(done.rowcount)
+
+    async def expire_snoozes(self, now: datetime) -> None:
+        """A snooze that ran out makes its incident open again, to be told once (its last telling is
+        forgotten) and then at the re-notify interval. Idempotent: every replica may run it."""
+        c = incidents.c
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(incidents)
+                .where(c.state == "snoozed", c.snoozed_until.is_not(None), c.snoozed_until <= now)
+                .values(state="open", snoozed_until=None, notified_at=None)
+            )
 
     async def notified(self, incident: Incident, *, at: datetime, channel: str, ts: str) -> None:
         """Count an immediate alert that Slack accepted (its claim made it happen once)."""

@@ -14,13 +14,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, delete, event, insert, make_url, select, text
+from sqlalchemy import URL, delete, event, insert, make_url, select, text, update
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.foundation.ports import BackendUnavailable
 from bot.state.answers import answered_threads, rate_windows
+from bot.state.deliveries import deliveries
 from bot.state.incidents import incidents
 from bot.state.migrate import LOCK_ID, SchemaStatus, Upgraded, file_lock, status, upgrade
 from bot.state.schema import (
@@ -135,12 +136,19 @@ class SqlState:
         """Claim a key whose holder claimed it before `claimed_before` and (presumably) died before its
         work was recorded as done. For exactly one caller, who then finishes that work, the answer is
         when the dead holder claimed it (so it can look for what it did since); None for the others."""
+        async with self.engine.connect() as conn:
+            at = (await conn.execute(select(claims.c.at).where(claims.c.key == key))).scalar_one_or_none()
+        if at is None or at >= claimed_before:
+            return None
+        # One statement, conditional on the claim time read: of several heirs exactly one updates it
+        # (deleting and claiming again in two steps let a third replica claim in between).
         async with self.engine.begin() as conn:
-            held = await conn.execute(
-                delete(claims).where(claims.c.key == key, claims.c.at < claimed_before).returning(claims.c.at)
+            taken = await conn.execute(
+                update(claims)
+                .where(claims.c.key == key, claims.c.at == at)
+                .values(at=_now(), holder=self.holder)
             )
-            at = held.scalar_one_or_none()
-        return at if at is not None and await self.claim(key) else None
+        return at if taken.rowcount == 1 else None
 
     async def first_time(self, event_id: str) -> bool:
         """True the first time an event id is seen (Slack retries carry the same event_id)."""
@@ -178,6 +186,7 @@ class SqlState:
             # Help-channel answers: rate windows are minutes long, a thread's follow-ups come within days.
             "rate windows": delete(rate_windows).where(rate_windows.c.at < events_before),
             "answered threads": delete(answered_threads).where(answered_threads.c.at < records_before),
+            "alert deliveries": delete(deliveries).where(deliveries.c.created_s < records_before.timestamp()),
             # An incident resolved that long ago is no digest's "recovered" any more.
             "incidents": delete(incidents).where(
                 incidents.c.state == "resolved", incidents.c.resolved_at < records_before

@@ -23,13 +23,14 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.core.surface import MessageGone, RateLimited
+from bot.core.surface import MessageGone, PartlyPosted, RateLimited
 from bot.foundation.ports import CardRef
 from bot.foundation.settings import Settings
 from bot.render.message import Code, Image, Message
 from bot.render.slack import MAX_SECTION_TEXT, fallback_text, to_blocks
 from bot.surfaces.slack_channels import ChannelDirectory
 from bot.surfaces.slack_meter import SlackCallMeter, count_slack_call
+from bot.surfaces.slack_recall import find_posted
 
 log = logging.getLogger(__name__)
 # Errors after which a message can never be changed again (docs.slack.dev, chat.update / postMessage).
@@ -37,14 +38,33 @@ GONE = frozenset({"message_not_found", "channel_not_found", "is_archived"})
 METADATA_EVENT = "amd_bot_post"  # message metadata event type carrying a scheduled post's claim key
 
 
+class _NoResend:
+    """A 5xx or a dropped connection may come after Slack accepted a chat.postMessage: sending it
+    again posts it twice. Its caller decides instead (bot/alerts/delivery.py looks for it first)."""
+
+    async def _can_retry_async(self, **kwargs: Any) -> bool:
+        if kwargs["request"].url.endswith("/chat.postMessage"):
+            return False
+        return bool(await super()._can_retry_async(**kwargs))  # type: ignore[misc]
+
+
+class _ServerErrors(_NoResend, AsyncServerErrorRetryHandler):
+    pass
+
+
+class _ConnectionErrors(_NoResend, AsyncConnectionErrorRetryHandler):
+    pass
+
+
 def retry_handlers() -> list[AsyncRetryHandler]:
     # Not on by default in slack_sdk: without them a 429 during a busy digest would drop a message.
-    # The meter comes first: it sees every attempt, and never retries.
+    # The meter comes first: it sees every attempt, and never retries. A 429 changed nothing, so even
+    # a post is safe to send again after it.
     return [
         SlackCallMeter(),
         AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-        AsyncServerErrorRetryHandler(max_retry_count=2),
-        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        _ServerErrors(max_retry_count=2),
+        _ConnectionErrors(max_retry_count=2),
     ]
 
 
@@ -156,10 +176,14 @@ class SlackSurface:
                 text=fallback_text(message),
                 blocks=to_blocks(message),
                 thread_ts=thread.ts if thread else None,
+                reply_broadcast=bool(thread and message.broadcast) or None,
                 metadata=metadata,
             )
         ref = CardRef(str(posted["channel"]), str(posted["ts"]))
-        await self._attachments(message, ref.channel, thread or ref)
+        try:
+            await self._attachments(message, ref.channel, thread or ref)
+        except Exception as exc:
+            raise PartlyPosted(ref) from exc
         return ref
 
     @cached_property
@@ -171,43 +195,8 @@ class SlackSurface:
     async def find_posted(
         self, channel: str, key: str, *, since: datetime, thread: CardRef | None = None
     ) -> CardRef | None:
-        """The message posted with this key after `since` (its metadata), or None. History is read by
-        channel id (a #name is looked up first) and needs channels:history / groups:history; a channel
-        that cannot be read answers None, so the caller posts: twice rather than never."""
-        oldest = f"{since.timestamp():.6f}"
-        try:
-            where = await self.channels.channel_id(channel)
-            if where is None:
-                log.warning(
-                    "cannot look for post %s: no channel named %s among those the bot can see "
-                    "(conversations.list; a private channel must have the bot in it): posting it",
-                    key,
-                    channel,
-                )
-                return None
-            if thread is None:
-                found = await self.client.conversations_history(
-                    channel=where, oldest=oldest, include_all_metadata=True, limit=200
-                )
-            else:
-                found = await self.client.conversations_replies(
-                    channel=where, ts=thread.ts, oldest=oldest, include_all_metadata=True, limit=200
-                )
-        except SlackApiError as exc:
-            needed = exc.response.get("needed")
-            log.warning(
-                "cannot look for post %s in %s (%s%s): posting it",
-                key,
-                channel,
-                exc.response.get("error"),
-                f", needs scope {needed}" if needed else "",
-            )
-            return None
-        messages: list[dict[str, Any]] = found.get("messages", [])
-        for posted in messages:
-            if (posted.get("metadata") or {}).get("event_payload", {}).get("key") == key:
-                return CardRef(where, str(posted["ts"]))
-        return None
+        """The message posted with this key after `since` (its metadata), or None (slack_recall.py)."""
+        return await find_posted(self.client, self.channels, channel, key, since=since, thread=thread)
 
     async def update(self, ref: CardRef, message: Message) -> None:
         async with _card_errors():

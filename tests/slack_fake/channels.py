@@ -8,13 +8,11 @@ read their messages under the name they posted to.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import itertools
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from tests.slack_fake.workspace import Args, Json, SlackError, flag
+from tests.slack_fake.workspace import Args, Json, SlackError, cursor_at, flag, offset_of
 
 # conversations.list: the scope each type of conversation needs (docs.slack.dev, conversations.list).
 TYPE_SCOPES = {
@@ -43,13 +41,35 @@ class Channels:
     def __init__(self) -> None:
         self._by_id: dict[str, Channel] = {}
         self._ids = itertools.count(1)
+        self.outside: set[str] = (
+            set()
+        )  # channels the bot is not a member of (it may still post: chat:write.public)
 
-    def create(self, name: str, *, private: bool = False) -> str:
+    def create(self, name: str, *, private: bool = False, member: bool = True) -> str:
         if any(c.name == name for c in self._by_id.values()):
             raise ValueError(f"#{name} exists already")
         channel = Channel(f"C{next(self._ids):09d}", name, private)
         self._by_id[channel.id] = channel
+        if not member:
+            self.outside.add(channel.id)
         return channel.id
+
+    def readable(self, args: Args) -> None:
+        """conversations.history/.replies read only channels the bot is in."""
+        if self.resolve(str(args.get("channel", ""))) in self.outside:
+            raise SlackError("not_in_channel")
+
+    def join(self, args: Args, archived: Collection[str]) -> Json:
+        """conversations.join: public channels only (a private one needs an invitation)."""
+        channel = self._by_id.get(self.resolve(str(args.get("channel", ""))))
+        if channel is None:
+            raise SlackError("channel_not_found")
+        if channel.id in archived:
+            raise SlackError("is_archived")
+        if channel.is_private:
+            raise SlackError("method_not_supported_for_channel_type")
+        self.outside.discard(channel.id)
+        return {"ok": True, "channel": _info(channel, archived=False)}
 
     def resolve(self, channel: str) -> str:
         """The id of a channel given by id, `#name` or name; anything else unchanged."""
@@ -67,7 +87,7 @@ class Channels:
         limit = int(args.get("limit") or DEFAULT_PAGE)
         if not 0 < limit <= MAX_PAGE:
             raise SlackError("invalid_limit")
-        start = _offset(str(args.get("cursor") or ""))
+        start = offset_of(args)
         wanted = [
             c
             for c in self._by_id.values()
@@ -79,7 +99,7 @@ class Channels:
         return {
             "ok": True,
             "channels": [_info(c, archived=c.id in archived) for c in page],
-            "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""},
+            "response_metadata": {"next_cursor": cursor_at(start + limit) if more else ""},
         }
 
 
@@ -93,19 +113,3 @@ def _info(channel: Channel, *, archived: bool) -> Json:
         "is_private": channel.is_private,
         "is_archived": archived,
     }
-
-
-def _cursor(offset: int) -> str:
-    return base64.b64encode(f"offset:{offset}".encode()).decode()
-
-
-def _offset(cursor: str) -> int:
-    if not cursor:
-        return 0
-    try:
-        kind, _, offset = base64.b64decode(cursor, validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError) as exc:
-        raise SlackError("invalid_cursor") from exc
-    if kind != "offset" or not offset.isdigit():
-        raise SlackError("invalid_cursor")
-    return int(offset)

@@ -50,6 +50,7 @@ METHOD_SCOPES: Mapping[str, str] = {
     "conversations.history": "channels:history",  # public channels; private ones: groups:history
     "conversations.replies": "channels:history",
     "conversations.list": "channels:read",  # public channels; private ones: groups:read (TYPE_SCOPES)
+    "conversations.join": "channels:join",
     "chat.postEphemeral": "chat:write",
     "chat.update": "chat:write",
     "files.getUploadURLExternal": "files:write",
@@ -63,6 +64,7 @@ SCOPELESS_METHODS = frozenset({"views.publish"})
 HISTORY_SCOPES: Mapping[str, str] = {"C": "channels:history", "G": "groups:history", "D": "im:history"}
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 _KIND = {True: "accepted ", False: "refused ", None: ""}
+LOST = 0  # an internal status: the answer is dropped with the connection
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ class _Failure:
     retry_after: int
     error: str | None
     channel: str | None  # None: whatever the channel
+    accepted: bool = False  # the call takes effect, and then its answer is this failure
+    lost: bool = False  # the call takes effect, and then the connection drops without an answer
 
     def matches(self, args: Args) -> bool:
         return self.channel is None or self.channel == args.get("channel")
@@ -139,8 +143,9 @@ class FakeSlack(LocalServer):
             "chat.postEphemeral": self.workspace.chat_post_ephemeral,
             "chat.update": self.workspace.chat_update,
             "chat.getPermalink": self.workspace.chat_get_permalink,
-            "conversations.replies": self.workspace.conversations_replies,
-            "conversations.history": self.workspace.conversations_history,
+            "conversations.replies": self._readable(self.workspace.conversations_replies),
+            "conversations.history": self._readable(self.workspace.conversations_history),
+            "conversations.join": lambda args: self.channels.join(args, self.workspace.archived),
             "conversations.list": self._conversations_list,
             "views.open": self.workspace.views_open,
             "views.publish": self.workspace.views_publish,
@@ -242,13 +247,21 @@ class FakeSlack(LocalServer):
         error: str | None = None,
         times: int = 1,
         channel: str | None = None,
+        accepted: bool = False,
+        lost: bool = False,
     ) -> None:
         """Answer the next `times` calls to `method` with 429 (+ Retry-After), a 5xx, or 200 + `error`;
-        with `channel`, only calls about that channel fail (one card's trouble, not everybody's)."""
-        if status != 429 and status < 500 and error is None:
+        with `channel`, only calls about that channel fail (one card's trouble, not everybody's).
+        `accepted`: Slack did it and then answered the failure (a 5xx after accepting); `lost`: Slack
+        did it and the answer never came (the connection drops)."""
+        if status != 429 and status < 500 and error is None and not lost:
             raise ValueError(f"a {status} failure needs an `error`, e.g. error='not_in_channel'")
         queue = self._failures.setdefault(method, deque())
-        queue.extend(_Failure(status, retry_after, error, channel) for _ in range(times))
+        queue.extend(_Failure(status, retry_after, error, channel, accepted, lost) for _ in range(times))
+
+    def say(self, channel: str, text: str, *, user: str = "U0PERSON01") -> str:
+        """Someone writes in `channel` (a busy channel's history has many pages)."""
+        return self.workspace.say(channel, text, user=user)
 
     def delete_message(self, channel: str, ts: str) -> None:
         """Someone deleted the message: updating it answers `message_not_found` from now on."""
@@ -258,10 +271,11 @@ class FakeSlack(LocalServer):
         """The channel was archived: posting or updating there answers `is_archived` from now on."""
         self.workspace.archived.add(self.channels.resolve(channel))
 
-    def create_channel(self, name: str, *, private: bool = False) -> str:
+    def create_channel(self, name: str, *, private: bool = False, member: bool = True) -> str:
         """A channel of the workspace, by name: listed by conversations.list, and `#name` (or `name`)
-        posts there and answers with its id, as Slack does. Returns the id."""
-        return self.channels.create(name, private=private)
+        posts there and answers with its id, as Slack does. Returns the id. `member=False`: the bot
+        posts there (chat:write.public) but reads it only after conversations.join."""
+        return self.channels.create(name, private=private, member=member)
 
     # --- HTTP ----------------------------------------------------------------------------------------
 
@@ -278,7 +292,9 @@ class FakeSlack(LocalServer):
             token = _bearer(request) or args.pop("token", None)
             status, body, headers = self._answer(method, args, token)
         await self._record(Call(method, args, _headers(request), at, status, body, str(request.url)))
-        return web.json_response(body, status=status, headers=headers)
+        if status == LOST and request.transport is not None:
+            request.transport.abort()  # done, and no answer: the caller cannot tell whether it was
+        return web.json_response(body, status=status if status != LOST else 500, headers=headers)
 
     def _answer(self, method: str, args: dict[str, Any], token: Any) -> tuple[int, Json, dict[str, str]]:
         handler = self._methods.get(method)
@@ -290,7 +306,10 @@ class FakeSlack(LocalServer):
             return 200, exc.body(), {}
         failure = self._take_failure(method, args)
         if failure is not None:
-            return _forced(failure)
+            if failure.accepted or failure.lost:
+                with contextlib.suppress(SlackError):
+                    handler(args)
+            return (LOST, {}, {}) if failure.lost else _forced(failure)
         retry_after = self._limiter.admit(method, args.get("channel"))
         if retry_after is not None:
             return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}
@@ -331,6 +350,13 @@ class FakeSlack(LocalServer):
             ):
                 return kind
         return None
+
+    def _readable(self, read: Callable[[Args], Json]) -> Callable[[Args], Json]:
+        def checked(args: Args) -> Json:
+            self.channels.readable(args)
+            return read(args)
+
+        return checked
 
     def _conversations_list(self, args: Args) -> Json:
         return self.channels.conversations_list(args, self.workspace.archived)

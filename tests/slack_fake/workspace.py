@@ -6,6 +6,8 @@ Each method takes the request's arguments and returns Slack's JSON answer or rai
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import itertools
 import mimetypes
@@ -129,6 +131,16 @@ class Workspace:
     def message(self, channel: str, ts: str) -> Json:
         return copy.deepcopy(self._find(self._channel_ids(channel), ts))
 
+    def say(self, channel: str, text: str, *, user: str) -> str:
+        """A person's message in `channel`; returns its ts."""
+        channel = self._channel_ids(channel)
+        message = self._new_message(text, None, thread_ts=None)
+        message.update(user=user)
+        for bot_field in ("bot_id", "app_id"):
+            del message[bot_field]
+        self._messages.setdefault(channel, {})[message["ts"]] = message
+        return str(message["ts"])
+
     def delete(self, channel: str, ts: str) -> None:
         channel = self._channel_ids(channel)
         self._find(channel, ts)
@@ -163,7 +175,9 @@ class Workspace:
     def chat_post_message(self, args: Args) -> Json:
         channel = self._channel(args)
         text, blocks = check_message(args)
-        message = self._new_message(text, blocks, thread_ts=args.get("thread_ts"))
+        message = self._new_message(
+            text, blocks, thread_ts=args.get("thread_ts"), broadcast=args.get("reply_broadcast")
+        )
         if isinstance(args.get("metadata"), Mapping):  # kept; read back only with include_all_metadata
             message["metadata"] = dict(args["metadata"])
         self._messages.setdefault(channel, {})[message["ts"]] = message
@@ -208,25 +222,32 @@ class Workspace:
         }
 
     def conversations_replies(self, args: Args) -> Json:
+        """A thread's parent and replies, oldest first, a page (`limit`, `cursor`) at a time."""
         channel = self._conversation(args)
         ts = str(args.get("ts", ""))
         if ts not in self._messages.get(channel, {}):
             raise SlackError("thread_not_found")
-        thread = [m for m in self.messages(channel) if m["ts"] == ts or m.get("thread_ts") == ts]
-        return {"ok": True, "messages": _with_metadata(thread, args), "has_more": False}
+        oldest = float(args.get("oldest") or 0)
+        thread = [
+            m
+            for m in self.messages(channel)
+            if m["ts"] == ts or (m.get("thread_ts") == ts and float(m["ts"]) > oldest)
+        ]
+        return _page(thread, args)
 
     def conversations_history(self, args: Args) -> Json:
-        """Top-level messages (and thread parents), newest first, after `oldest`; message metadata only
-        with `include_all_metadata` (docs.slack.dev/reference/methods/conversations.history)."""
+        """Top-level messages (and thread parents, and replies broadcast to the channel), newest first,
+        after `oldest`, a page at a time; message metadata only with `include_all_metadata`
+        (docs.slack.dev/reference/methods/conversations.history)."""
         channel = self._conversation(args)
         oldest = float(args.get("oldest") or 0)
-        limit = int(args.get("limit") or 100)
         found = [
             m
             for m in reversed(self.messages(channel))
-            if float(m["ts"]) > oldest and m.get("thread_ts", m["ts"]) == m["ts"]
+            if float(m["ts"]) > oldest
+            and (m.get("thread_ts", m["ts"]) == m["ts"] or m.get("subtype") == "thread_broadcast")
         ]
-        return {"ok": True, "messages": _with_metadata(found[:limit], args), "has_more": len(found) > limit}
+        return _page(found, args)
 
     def views_open(self, args: Args) -> Json:
         self._exchange_trigger(args.get("trigger_id"))
@@ -398,7 +419,9 @@ class Workspace:
         self._last_ts = max(time.time(), self._last_ts + 1e-6)
         return f"{self._last_ts:.6f}"
 
-    def _new_message(self, text: str | None, blocks: list[Any] | None, *, thread_ts: Any) -> Json:
+    def _new_message(
+        self, text: str | None, blocks: list[Any] | None, *, thread_ts: Any, broadcast: Any = False
+    ) -> Json:
         message: Json = {
             "type": "message",
             "user": BOT_USER_ID,
@@ -412,6 +435,8 @@ class Workspace:
             message["blocks"] = blocks
         if thread_ts:
             message["thread_ts"] = str(thread_ts)
+            if flag(broadcast):
+                message["subtype"] = "thread_broadcast"
         return message
 
     def _file_info(self, upload: Upload) -> Json:
@@ -436,6 +461,36 @@ def _user(user_id: str, name: str, *, is_bot: bool) -> Json:
         "deleted": False,
         "tz": "Europe/Berlin",
         "profile": {"display_name": name, "real_name": name, "team": TEAM_ID},
+    }
+
+
+def cursor_at(offset: int) -> str:
+    return base64.b64encode(f"offset:{offset}".encode()).decode()
+
+
+def offset_of(args: Args) -> int:
+    cursor = str(args.get("cursor") or "")
+    if not cursor:
+        return 0
+    try:
+        kind, _, offset = base64.b64decode(cursor, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise SlackError("invalid_cursor") from exc
+    if kind != "offset" or not offset.isdigit():
+        raise SlackError("invalid_cursor")
+    return int(offset)
+
+
+def _page(messages: list[Json], args: Args) -> Json:
+    """One page of `limit` (Slack's default 100, at most 999 for history) and the next page's cursor."""
+    limit = min(int(args.get("limit") or 100), 999)
+    start = offset_of(args)
+    more = start + limit < len(messages)
+    return {
+        "ok": True,
+        "messages": _with_metadata(messages[start : start + limit], args),
+        "has_more": more,
+        "response_metadata": {"next_cursor": cursor_at(start + limit) if more else ""},
     }
 
 

@@ -1,0 +1,125 @@
+"""One thread per incident, one top-level message per root cause (issue 22).
+
+The first alert of an incident in a channel is its thread's root. Repeats are replies in that thread;
+a finding the lineage explains by an open incident (the failing test of a failed run, an entity
+downstream going stale) is a line in the root incident's thread, and the root's headline counts them;
+a recovery edits the root in place and says so in the thread. Each edit and line is a delivery with
+its own key (bot/alerts/delivery.py): done once across replicas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.alerts.delivery import Effect, Sender
+from bot.alerts.lineage import group
+from bot.alerts.views import alert_message, recovered_message, thread_line
+from bot.foundation.catalog import Catalog
+from bot.foundation.ports import CardRef
+from bot.render.format import when
+from bot.state.deliveries import Delivery
+from bot.state.incidents import Incident
+
+__all__ = ["Delivery", "Known", "join", "joining", "recover", "repeat_line"]
+
+
+class Known:
+    """What was delivered about a tick's incidents, read in one query."""
+
+    def __init__(self, deliveries: Sequence[Delivery]) -> None:
+        self._rows = list(deliveries)
+        self._posted = {d.key for d in self._rows if d.state == "posted"}
+        self._roots: dict[tuple[str, str], CardRef] = {}
+        for d in self._rows:  # oldest first: the newest top-level alert is the thread's root
+            if d.kind == "alert" and d.state == "posted" and d.ts and d.incident:
+                self._roots[d.incident, d.channel] = CardRef(d.posted_channel or d.channel, d.ts)
+
+    def root(self, incident: str, channel: str) -> CardRef | None:
+        return self._roots.get((incident, channel))
+
+    def posted(self, key: str) -> bool:
+        return key in self._posted
+
+    def refused(self, incident: str, *, before: int) -> list[Delivery]:
+        """This incident's alerts that a channel refused, of notifications before `before`."""
+        prefix = f"alert:{incident}:"
+        return [
+            d
+            for d in self._rows
+            if d.state == "failed"
+            and d.key.startswith(prefix)
+            and d.key[len(prefix) :].split(":", 1)[0].isdigit()
+            and int(d.key[len(prefix) :].split(":", 1)[0]) < before
+        ]
+
+
+def joining(incidents: Sequence[Incident], catalog: Catalog, *, now: datetime) -> dict[str, Incident]:
+    """Each open incident the lineage explains by another open one: affected key → its root."""
+    open_ = [i for i in incidents if i.state_at(now) != "resolved"]
+    return {a.key: g.root for g in group(open_, catalog) for a in g.affected if a.key != g.root.key}
+
+
+async def join(
+    sender: Sender,
+    incident: Incident,
+    root: Incident,
+    wanted: Sequence[str],
+    known: Known,
+    *,
+    affected: int,
+    now: datetime,
+) -> list[str]:
+    """`incident` told as a line in `root`'s thread (in each channel where root has one), and root's
+    headline edited to count the `affected` incidents that joined it."""
+    keys = []
+    headline = alert_message(root, sender.backends.catalog, now=now, affected=affected)
+    line = f"↳ also {incident.summary} (caused by `{root.key}`)"
+    for channel in wanted:
+        thread = known.root(root.key, channel)
+        if thread is None:
+            continue
+        key = f"alert:{incident.key}:{incident.notified}:{channel}"
+        await sender.send(
+            Effect(key, "line", channel, thread_line(line), incident=root.key, thread=thread, line=line)
+        )
+        keys.append(key)
+        counted = f"headline:{root.key}:{root.opened_at}:{affected}:{channel}"
+        await sender.send(Effect(counted, "edit", channel, headline, incident=root.key, edit=thread))
+    return keys
+
+
+async def recover(
+    sender: Sender, incident: Incident, wanted: Sequence[str], known: Known, catalog: Catalog
+) -> None:
+    """A resolved incident's alert, edited to say so (its buttons gone), and a line in its thread."""
+    if incident.resolved_at is None:
+        return
+    episode = incident.resolved_at.isoformat()
+    for channel in wanted:
+        root = known.root(incident.key, channel)
+        edit_key = f"recovered:{incident.key}:{episode}:{channel}"
+        line_key = f"recovered-line:{incident.key}:{episode}:{channel}"
+        if root is None or (known.posted(edit_key) and known.posted(line_key)):
+            continue
+        await sender.send(
+            Effect(edit_key, "edit", channel, recovered_message(incident, catalog), incident.key, edit=root)
+        )
+        words = recovered_line(incident)
+        await sender.send(
+            Effect(line_key, "line", channel, thread_line(words), incident.key, thread=root, line=words)
+        )
+
+
+def recovered_line(incident: Incident) -> str:
+    if incident.acted_by and incident.acted_at == incident.resolved_at:
+        return f"✓ resolved by <@{incident.acted_by}> at {when(incident.resolved_at)}"
+    by = incident.detail.get("recovered_by")
+    run = f" by run `{by}`" if by else ""
+    return f"✓ recovered at {when(incident.resolved_at)}{run}"
+
+
+def repeat_line(incident: Incident, *, reopened: bool) -> str:
+    if reopened:
+        return f"↻ failed again at {when(incident.opened_at)}: {incident.summary}"
+    return f"↻ still open, not acknowledged (told {incident.notified + 1} times)"
