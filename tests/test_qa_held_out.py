@@ -31,7 +31,7 @@ def cases(path: Path) -> list[dict[str, Any]]:
 
 
 def intents_of(question: Question) -> tuple[str, ...]:
-    return (question.intent,) if question.intent else ()
+    return question.intents
 
 
 def right(case: dict[str, Any], question: Question) -> bool:

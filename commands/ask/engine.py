@@ -23,6 +23,7 @@ from commands.ask.intents import INTENTS
 from commands.ask.markup import plain
 from commands.ask.subjects import Subjects, Vocabulary
 from commands.ask.understand import follow_up, understand
+from commands.ask.words import GENERIC_WORDS
 
 BY_NAME = {intent.name: intent for intent in INTENTS}
 MAX_BUTTONS = 8  # a clarifying reply stays short; more options are named in its text instead
@@ -35,7 +36,8 @@ class Reply:
 
 
 def vocabulary(catalog: Catalog, migrations: Sequence[MigrationSpec]) -> Vocabulary:
-    cues = {word for intent in INTENTS for word in intent.words}
+    # How-is-it words are cues too: never taken for a column's or an entity's name.
+    cues = {word for intent in INTENTS for word in intent.words} | GENERIC_WORDS
     return Vocabulary.of(catalog, migrations, cues)
 
 
@@ -62,29 +64,42 @@ def _remembered(subject: str | None, vocab: Vocabulary, ctx: Ctx) -> Subjects:
 
 async def reply(question: Question, ctx: Ctx, *, direct: bool, prefix: str) -> Reply:
     """`direct`: asked of the bot (a mention, a DM, `/amd ask`): it answers even what it cannot
-    answer, with why. Otherwise (a help channel's chatter) only what it can answer gets a reply."""
-    intent = BY_NAME.get(question.intent or "")
-    if intent is None:
+    answer, with why. Otherwise (a help channel's chatter) only what it can answer gets a reply.
+    Several intents asked at once are answered together, in the order asked."""
+    intents = [BY_NAME[name] for name in question.intents if name in BY_NAME]
+    if not intents:
         return Reply(await _decline(question, ctx, prefix) if direct else None)
     subjects = question.subjects
-    if subjects.unknown and not (subjects.entities or subjects.migration or subjects.column):
+    named = subjects.entities or subjects.migration or subjects.column or subjects.owner
+    if subjects.unknown and not named and intents[0].name != "overall":
         return Reply(_no_such(question, ctx, prefix))
-    need = _needs(intent, question, ctx)
-    if need is not None:
-        return Reply(await _pick(need, question, ctx))
-    denied = refused(ctx, intent.reads(question, ctx.catalog))
-    if denied is not None:  # no fact, not even whether it is fresh: only the rule that decided
-        return Reply(Message((Text(denied.text),), fallback=denied.text, public=True))
-    try:
-        found = await intent.fetch(question, ctx)
-    except (BackendUnavailable, CatalogMissing, UsageError) as exc:
-        text = exc.message if isinstance(exc, UsageError) else str(exc)
-        return Reply(
-            Message((Text(f":warning: I could not fetch that just now: {text}"),), fallback=text, public=True)
-        )
-    if isinstance(found, Pick):
-        return Reply(await _pick(found, question, ctx))
-    return Reply(_answer(found, prefix), Asked(intent.name, found.subject))
+    answers: list[Answer] = []
+    for intent in intents:
+        need = _needs(intent, question, ctx)
+        if need is not None:
+            return Reply(await _pick(need, question, ctx))
+        denied = refused(ctx, intent.reads(question, ctx.catalog))
+        if denied is not None:  # no fact, not even whether it is fresh: only the rule that decided
+            return Reply(Message((Text(denied.text),), fallback=denied.text, public=True))
+        try:
+            found = await intent.fetch(question, ctx)
+        except (BackendUnavailable, CatalogMissing, UsageError) as exc:
+            text = exc.message if isinstance(exc, UsageError) else str(exc)
+            failed = f":warning: I could not fetch that just now: {text}"
+            return Reply(Message((Text(failed),), fallback=text, public=True))
+        if isinstance(found, Pick):
+            return Reply(await _pick(found, question, ctx))
+        answers.append(found)
+    return Reply(_answer(_together(answers), prefix), Asked(intents[0].name, answers[0].subject))
+
+
+def _together(answers: Sequence[Answer]) -> Answer:
+    if len(answers) == 1:
+        return answers[0]
+    sources = ", ".join(dict.fromkeys(a.source for a in answers))
+    lines = tuple(line for a in answers for line in a.lines)
+    more = answers[0].more
+    return Answer(lines, sources, min(a.as_of for a in answers), more, answers[0].subject)
 
 
 async def picked(value: str, ctx: Ctx, *, prefix: str) -> Reply:
@@ -149,7 +164,7 @@ def _no_such(question: Question, ctx: Ctx, prefix: str) -> Message:
 async def _decline(question: Question, ctx: Ctx, prefix: str) -> Message:
     if question.subjects.entities and not question.declined:
         about = question.subjects.entities[0]
-        options = [(i.label, i.name) for i in INTENTS if i.subject != "migration"]
+        options = [(i.label, i.name) for i in INTENTS if i.subject != "migration" and i.words]
         buttons = await _buttons(question, options, ctx)
         text = f"What would you like to know about `{about}`?"
         return Message((Text(text), buttons), fallback=text, public=True)

@@ -23,6 +23,12 @@ class Question:
     intent: str | None
     subjects: Subjects = field(default_factory=Subjects)
     declined: str | None = None  # why the bot will not answer this (a write, an ad-hoc analysis)
+    also: tuple[str, ...] = ()  # further intents asked in the same message, answered together
+    why: bool = False  # asks for causes ("why is payment stale?"), not only the symptom
+
+    @property
+    def intents(self) -> tuple[str, ...]:
+        return (self.intent, *self.also) if self.intent else ()
 
     @property
     def entity(self) -> str | None:

@@ -63,8 +63,6 @@ INTENT = Intent(
     ),
     phrases=phrases(
         r"(open|active|current|ongoing) (issues?|problems?)",
-        r"(anything|something|what'?s|what is) (\w+ )?(broken|wrong|failing|down)",
-        r"(broken|wrong|failing|down|red) (right )?now",
         r"(failing|broken|wrong) for",
     ),
     subject="any",

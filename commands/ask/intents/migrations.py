@@ -64,7 +64,9 @@ INTENT = Intent(
             "progress",
             "cutover",
             "percent",
-            "done",
+            "validation",
+            "chunk",
+            "chunks",
         ]
     ),
     phrases=phrases(r"how far", r"when will \S+ (be )?(done|finished|complete)"),

@@ -32,8 +32,7 @@ async def fetch(question: Question, ctx: Ctx) -> Answer:
         if entity.dag is None:
             lines = (f"`{entity.name}` names no DAG that builds it (`meta.dag` in dbt), so I know no runs.",)
             return Answer(lines, "the dbt manifest", now, f"stats {entity.name}", subject=entity.name)
-        runs = await orchestrator.latest_runs([entity.dag], 1)
-        lines = (_run(runs[0]),) if runs else (f"`{entity.dag}` has no runs yet.",)
+        lines = (await latest_line(entity.dag, ctx),)
         return Answer(lines, source, now, f"run status {entity.dag}", subject=entity.name)
     dags, hidden = readable(
         ctx, sorted(set(await orchestrator.list_dags()) | set(ctx.catalog.dags())), _runs_of
@@ -50,6 +49,11 @@ async def fetch(question: Question, ctx: Ctx) -> Answer:
     head = f":white_check_mark: Nothing failed in the last 24 h ({len(recent)} runs"
     head += f", {len(running)} still going)." if running else ")."
     return Answer((head, *(_run(r) for r in recent[:3]), *left_out(hidden)), source, now, "run status")
+
+
+async def latest_line(dag: str, ctx: Ctx) -> str:
+    runs = await ctx.backends.orchestrator.latest_runs([dag], 1)
+    return _run(runs[0]) if runs else f"`{dag}` has no runs yet."
 
 
 def _runs_of(dag: str) -> str:
@@ -83,20 +87,23 @@ INTENT = Intent(
             "failed",
             "failing",
             "failure",
-            "broken",
-            "broke",
             "crash",
             "crashed",
             "airflow",
             "composer",
-            "status",
-            "nightly",
-            "overnight",
+            "stuck",
+            "queued",
+            "trigger",
+            "triggered",
+            "schedule",
+            "scheduled",
+            "task",
+            "retry",
             "finish",
             "finished",
         ]
     ),
-    phrases=phrases(r"last night", r"24 ?h(ours?)?", r"did \S+ (work|finish|complete|go through)"),
+    phrases=phrases(r"24 ?h(ours?)?", r"did \S+ (work|finish|complete|go through)"),
     subject="any",
     fetch=fetch,
     reads=reads,

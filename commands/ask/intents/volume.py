@@ -93,7 +93,10 @@ INTENT = Intent(
         ]
     ),
     phrases=phrases(
-        r"how (many|much|big|large)", r"loaded (yesterday|today|this week|last week)", r"row count"
+        r"how (many|much|big|large)",
+        r"number of",
+        r"loaded (yesterday|today|this week|last week)",
+        r"row count",
     ),
     subject="any",
     fetch=fetch,
