@@ -7,6 +7,7 @@ import asyncio
 import itertools
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from pydantic import SecretStr
 from bot.core.command import Ctx
 from bot.foundation.settings import Settings
 from bot.render.console import to_text
+from bot.state.answers import AnswerState
 from bot.surfaces.console import ConsoleSurface
 from commands.ask.engine import read, reply
 from tests.slack_fake.identity import BOT_ID, BOT_USER_ID
@@ -66,8 +68,9 @@ async def test_a_question_in_a_help_channel_is_answered_in_its_thread_once(bot: 
     question = message("is payment fresh?")
 
     assert await bot.event(question, event_id="Ev1") == 200
-    assert await bot.event(question, event_id="Ev1", retry=1) == 200  # Slack's retry: same event_id
     (reply,) = await answered(bot, HELP, 1)
+    await asyncio.sleep(0.5)
+    assert await bot.event(question, event_id="Ev1", retry=1) == 200  # Slack's retry: same event_id
     await asyncio.sleep(0.5)
 
     assert reply["thread_ts"] == question["ts"]
@@ -81,6 +84,32 @@ async def test_a_question_in_a_help_channel_is_answered_in_its_thread_once(bot: 
         "freshness",
         "payment",
     )
+
+
+async def test_a_retry_is_answered_when_the_replica_answering_it_died(bot: BotHarness) -> None:
+    question = message("who owns payment?")
+    answers = AnswerState(bot.backends.state.engine)
+    # A replica took the event and died before answering: its lease is a minute old.
+    long_ago = datetime.now(UTC) - timedelta(minutes=1)
+    assert await answers.take_event("EvDied", now=long_ago, lease_before=long_ago) == "mine"
+    # One still answering (its lease is fresh): Slack is asked to retry later, nothing is answered twice.
+    assert await answers.take_event("EvBusy", now=datetime.now(UTC), lease_before=long_ago) == "mine"
+    assert await bot.event(question, event_id="EvBusy", retry=1) == 503
+
+    assert await bot.event(question, event_id="EvDied", retry=1) == 200
+    (reply,) = await answered(bot, HELP, 1)
+    await asyncio.sleep(0.5)
+
+    assert "payments-team" in reply["text"] and len(posts(bot, HELP)) == 1
+    assert await answers.take_event("EvDied", now=datetime.now(UTC), lease_before=long_ago) == "done"
+
+
+async def test_a_long_message_is_understood_from_its_first_2000_characters(bot: BotHarness) -> None:
+    pasted = "is payment fresh? " + "x" * 5_000 + " who owns purchase?"
+    await bot.event(message(pasted), event_id="EvLong")
+    (reply,) = await answered(bot, HELP, 1)
+
+    assert "`payment`" in reply["text"] and "jonas.w" not in reply["text"]  # the rest was never read
 
 
 async def test_chatter_bots_edits_and_its_own_messages_get_no_answer(bot: BotHarness) -> None:

@@ -25,10 +25,12 @@ from bot.alerts.tests_seen import (
     test_key,
 )
 from bot.core.backends import Backends
+from bot.core.stats import samples
 from bot.foundation.catalog import CatalogMissing
 from bot.foundation.ports import BackendUnavailable, RunReport, RunState
 from bot.migration.ledger import Ledger
 from bot.render.format import age, hours
+from bot.state.freshness import FreshnessHistory
 from bot.state.incidents import Finding, Incidents
 from bot.state.results import TestResults
 
@@ -184,9 +186,12 @@ async def _run_tests(backends: Backends, result: Sweep, _now: datetime) -> None:
         result.unreadable[RUN_TESTS] = named(read.unreadable)
 
 
-async def _stale(backends: Backends, result: Sweep, _now: datetime) -> None:
+async def _stale(backends: Backends, result: Sweep, now: datetime) -> None:
     entities = [e for e in backends.catalog.entities.values() if e.freshness_sla_hours is not None]
-    for status in await backends.stats.status(entities) if entities else ():
+    statuses = await backends.stats.status(entities) if entities else []
+    # Kept so a question about a past moment is answered from what was seen then (commands/ask).
+    await FreshnessHistory(backends.state.engine).record(samples(statuses, now))
+    for status in statuses:
         entity, key = status.entity, f"stale:{status.entity.name}"
         if status.fresh is None:
             continue

@@ -20,6 +20,7 @@ from typing import Literal, Protocol
 
 from bot.foundation.catalog import Entity
 from bot.foundation.ports import DailyVolume, EntityStats, Warehouse
+from bot.state.freshness import Sample
 
 LoadSource = Literal["load column", "last build", "last altered"]
 
@@ -126,3 +127,10 @@ def _status(entity: Entity, stats: EntityStats, built: datetime | None, as_of: d
         if moment is not None:
             return EntityStatus(entity, stats.rows, moment, as_of, source)
     return EntityStatus(entity, stats.rows, None, as_of)
+
+
+def samples(statuses: Sequence[EntityStatus], now: datetime) -> list[Sample]:
+    """What the freshness history keeps of one look at every entity (bot/state/freshness.py)."""
+    return [
+        Sample(s.entity.name, now, s.last_loaded_at, s.fresh, s.entity.freshness_sla_hours) for s in statuses
+    ]

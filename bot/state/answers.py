@@ -1,19 +1,25 @@
-"""What help-channel answers keep across replicas: per-window question counts (rate limits) and the
-threads the bot answered in, with the question each last answered (so "and purchase?" can follow up).
+"""What help-channel answers keep across replicas: per-window question counts (rate limits), the
+threads the bot answered in, with the question each last answered (so "and purchase?" can follow up),
+the questions a clarifying reply's buttons point to, and which events are answered.
 
 Counting is one atomic upsert per question, so two replicas counting the same user never lose a count.
+An event is handled at least once: a replica holds it under a lease while it answers and marks it done
+after; a retry of an event whose holder died (its lease ran out) is answered by whoever gets it.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
-from sqlalchemy import Column, Integer, String, Table, select
+from sqlalchemy import Column, Integer, String, Table, Text, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.state.schema import UtcDateTime, metadata
+from bot.state.schema import UtcDateTime, claims, metadata, processed_events
 
 rate_windows = Table(
     "amd_rate_windows",
@@ -32,6 +38,17 @@ answered_threads = Table(
     Column("subject", String(200), nullable=True),  # the entity (or migration) the answer was about
     Column("at", UtcDateTime(), nullable=False, index=True),
 )
+
+
+# A clarifying reply's buttons carry this key: the question's text may be long, and is the asker's.
+asked_questions = Table(
+    "amd_asked_questions",
+    metadata,
+    Column("key", String(32), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("at", UtcDateTime(), nullable=False, index=True),
+)
+Handling = Literal["mine", "done", "held"]
 
 
 @dataclass(frozen=True)
@@ -75,3 +92,53 @@ class AnswerState:
         async with self._engine.connect() as conn:
             row = (await conn.execute(query)).first()
         return None if row is None else Asked(row.intent, row.subject)
+
+    async def keep_question(self, text: str, *, now: datetime) -> str:
+        key = secrets.token_hex(12)
+        async with self._engine.begin() as conn:
+            await conn.execute(insert(asked_questions).values(key=key, text=text, at=now))
+        return key
+
+    async def question(self, key: str) -> str | None:
+        query = select(asked_questions.c.text).where(asked_questions.c.key == key)
+        async with self._engine.connect() as conn:
+            return (await conn.execute(query)).scalar_one_or_none()
+
+    async def take_event(self, event_id: str, *, now: datetime, lease_before: datetime) -> Handling:
+        """ "mine": handle it (first delivery, or its holder's lease ran out: it died mid-answer);
+        "done": answered already; "held": another delivery is being answered right now."""
+        key = f"event:{event_id}"
+        async with self._engine.begin() as conn:
+            if (
+                await conn.execute(
+                    select(processed_events.c.event_id).where(processed_events.c.event_id == event_id)
+                )
+            ).first():
+                return "done"
+            # A lease run out is deleted, so the insert below succeeds for exactly one taker.
+            await conn.execute(delete(claims).where(claims.c.key == key, claims.c.at < lease_before))
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(insert(claims).values(key=key, at=now, holder="events"))
+        except IntegrityError:
+            return "held"
+        return "mine"
+
+    async def event_done(self, event_id: str, *, now: datetime) -> None:
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(insert(processed_events).values(event_id=event_id, at=now))
+        except IntegrityError:
+            pass  # a retry taken over after a long pause answered it too: done either way
+
+    async def event_failed(self, event_id: str) -> None:
+        """Give the lease back: Slack's next retry is answered at once."""
+        async with self._engine.begin() as conn:
+            await conn.execute(delete(claims).where(claims.c.key == f"event:{event_id}"))
+
+    async def counted(self, key: str, *, window_s: float, now: datetime) -> int:
+        """`key`'s count in the current window, without adding to it."""
+        window = f"{key}:{int(now.timestamp() // window_s)}"
+        query = select(rate_windows.c.count).where(rate_windows.c.key == window)
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one_or_none() or 0)

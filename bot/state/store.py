@@ -20,8 +20,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.foundation.ports import BackendUnavailable
-from bot.state.answers import answered_threads, rate_windows
+from bot.state.answers import answered_threads, asked_questions, rate_windows
 from bot.state.deliveries import deliveries
+from bot.state.freshness import freshness_samples
 from bot.state.incidents import incidents
 from bot.state.migrate import LOCK_ID, SchemaStatus, Upgraded, file_lock, status, upgrade
 from bot.state.schema import (
@@ -187,6 +188,10 @@ class SqlState:
             "rate windows": delete(rate_windows).where(rate_windows.c.at < events_before),
             "answered threads": delete(answered_threads).where(answered_threads.c.at < records_before),
             "alert deliveries": delete(deliveries).where(deliveries.c.created_s < records_before.timestamp()),
+            "asked questions": delete(asked_questions).where(asked_questions.c.at < records_before),
+            "freshness samples": delete(freshness_samples).where(
+                freshness_samples.c.observed_at < records_before
+            ),
             # An incident resolved that long ago is no digest's "recovered" any more.
             "incidents": delete(incidents).where(
                 incidents.c.state == "resolved", incidents.c.resolved_at < records_before

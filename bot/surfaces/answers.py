@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,6 +34,10 @@ from commands.ask.engine import read, reply
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+Listener = Callable[[AsyncAck, dict[str, Any], dict[str, Any], AsyncBoltContext], Awaitable[None]]
+EVENT_ID = "amd_event_id"  # the event taken under a lease (bot/surfaces/bolt.py), in Bolt's context
+EVENT_LEASE = timedelta(seconds=30)  # far above an answer's time; below Slack's first delayed retry
+MAX_QUESTION = 2_000  # characters understood of a message: a pasted log is not a question
 
 
 def _utcnow() -> datetime:
@@ -41,6 +45,8 @@ def _utcnow() -> datetime:
 
 
 class Answers:
+    EVENTS = ("app_mention", "message", "app_home_opened")  # what is marked done after its answer
+
     def __init__(self, app: AsyncApp, backends: Backends, *, clock: Clock = _utcnow) -> None:
         self.app = app
         self.backends = backends
@@ -49,9 +55,28 @@ class Answers:
         self.clock = clock
 
     def register(self) -> None:
-        self.app.event("app_mention")(self.mention)
-        self.app.event("message")(self.message)
-        self.app.event("app_home_opened")(self.home_opened)
+        self.app.event("app_mention")(self._once(self.mention))
+        self.app.event("message")(self._once(self.message))
+        self.app.event("app_home_opened")(self._once(self.home_opened))
+
+    def _once(self, listener: Listener) -> Listener:
+        """Marks the event done once its listener finished (bot/surfaces/bolt.py took it under a
+        lease); a listener that failed gives the lease back, so Slack's retry is answered."""
+
+        async def handle(
+            ack: AsyncAck, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
+        ) -> None:
+            event_id = context.get(EVENT_ID)
+            try:
+                await listener(ack, body, event, context)
+            except BaseException:
+                if event_id:
+                    await self.state.event_failed(event_id)
+                raise
+            if event_id:
+                await self.state.event_done(event_id, now=self.clock())
+
+        return handle
 
     async def mention(
         self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
@@ -72,21 +97,25 @@ class Answers:
         await self._answer(event, context, direct=dm)
 
     async def _answer(self, event: dict[str, Any], context: AsyncBoltContext, *, direct: bool) -> None:
+        if event.get("bot_id") or event.get("subtype"):
+            return  # another bot's mention (or an edit of one): bots answering bots never ends
         channel, user = event["channel"], event.get("user", "")
         root = event.get("thread_ts") or event["ts"]
         thread = await self.state.recall(channel, event["thread_ts"]) if event.get("thread_ts") else None
         if not (direct or thread or channel in self.settings.help_channels):
             return
+        # Before any understanding: who may ask, and whether they are within their limits.
+        if not self.backends.policy.check(PERMISSION, user=user, channel=channel).allowed:
+            return
+        if await self._over_limit(user, channel):
+            return
         surface = SlackSurface(self.app.client, channel=channel, user=user)
-        ctx = Ctx(
-            user=user, channel=channel, backends=self.backends, surface=surface, text=event.get("text", "")
-        )
-        question, mentioned = read(ctx.text, ctx, bot_user=context.bot_user_id, thread=thread)
+        text = event.get("text", "")[:MAX_QUESTION]
+        ctx = Ctx(user=user, channel=channel, backends=self.backends, surface=surface, text=text)
+        question, mentioned = read(text, ctx, bot_user=context.bot_user_id, thread=thread)
         direct = direct or mentioned or self.settings.help_reply_to_chatter
         if not (direct or question.intent):
             return  # chatter: no reply, and it costs nobody their rate budget
-        if not self.backends.policy.check(PERMISSION, user=user, channel=channel).allowed:
-            return
         if not await self._admitted(user, channel, surface, CardRef(channel, root)):
             return
         started = time.monotonic()
@@ -111,6 +140,17 @@ class Answers:
             )
         )
 
+    async def _over_limit(self, user: str, channel: str) -> bool:
+        """Already past a limit in this window (its notice was posted when it was passed)."""
+        now, window_s = self.clock(), self.settings.help_rate_window_s
+        for key, limit in (
+            (f"user:{user}", self.settings.help_user_limit),
+            (f"channel:{channel}", self.settings.help_channel_limit),
+        ):
+            if await self.state.counted(key, window_s=window_s, now=now) > limit:
+                return True
+        return False
+
     async def _admitted(self, user: str, channel: str, surface: SlackSurface, thread: CardRef) -> bool:
         """Within the per-user and per-channel limits; past one, a single polite notice per window."""
         now, window_s = self.clock(), self.settings.help_rate_window_s
@@ -126,7 +166,9 @@ class Answers:
                 return False
         return True
 
-    async def home_opened(self, ack: AsyncAck, event: dict[str, Any]) -> None:
+    async def home_opened(
+        self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
         await ack()
         if event.get("tab") != "home":
             return

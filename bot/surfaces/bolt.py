@@ -7,6 +7,7 @@ import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -19,7 +20,7 @@ from bot.foundation.ports import CardRef
 from bot.foundation.settings import Settings
 from bot.render.slack import fallback_text, parse_action_id, to_blocks
 from bot.state.store import unreachable
-from bot.surfaces.answers import Answers
+from bot.surfaces.answers import EVENT_ID, EVENT_LEASE, Answers
 from bot.surfaces.observe import observe_request
 from bot.surfaces.slack import SlackSurface, web_client
 
@@ -80,27 +81,39 @@ def create_app(
         )
 
     async def once_per_event(
-        body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]
+        body: dict[str, Any], context: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]
     ) -> BoltResponse | None:
-        # Slack retries events it thinks were lost (same event_id): each is handled only once, on
-        # whichever replica gets it first. Checked before Bolt acks an event: without the state store
-        # the event is refused (not acked), so Slack delivers it again later instead of it being lost.
+        # Slack retries events it thinks were lost (same event_id). Each is answered at least once and
+        # no more than once while it is being answered: a replica takes it under a lease, and marks it
+        # done once answered (bot/surfaces/answers.py). A retry while another holds it gets a 503, so
+        # Slack tries again later: by then it is done, or its holder died and the lease ran out.
+        # Without the state store the event is refused, so Slack delivers it again instead of losing it.
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if not event_id:
             return await next()
+        now = datetime.now(UTC)
         try:
-            first = await backends.state.first_time(event_id)
+            taken = await answers.state.take_event(event_id, now=now, lease_before=now - EVENT_LEASE)
         except Exception as exc:
             if not unreachable(exc):
                 raise
             log.warning("event %s refused: the state store is unreachable; Slack will retry it", event_id)
             return BoltResponse(status=503, body="state store unreachable; retry later")
-        return await next() if first else BoltResponse(status=200, body="")
+        if taken == "done":
+            return BoltResponse(status=200, body="")
+        if taken == "held":
+            return BoltResponse(status=503, body="being answered; retry later")
+        context[EVENT_ID] = event_id
+        response = await next()
+        if body.get("event", {}).get("type") not in Answers.EVENTS:
+            await answers.state.event_done(event_id, now=now)  # nothing after the ack to wait for
+        return response
 
+    answers = Answers(app, backends)
     app.use(observe_request)
     app.middleware(once_per_event)
     app.command(settings.command)(on_command)
     app.action(re.compile(r"^amd:"))(press)
     app.action(re.compile(r"^link:"))(ack_only)  # URL buttons also send an action that must be acked
-    Answers(app, backends).register()  # app_mention, help-channel and DM messages, App Home
+    answers.register()  # app_mention, help-channel and DM messages, App Home
     return app

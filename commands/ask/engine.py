@@ -16,12 +16,14 @@ from bot.foundation.ports import BackendUnavailable
 from bot.foundation.suggest import unknown
 from bot.render import format as fmt
 from bot.render.message import Actions, Button, Context, Message, Text
-from bot.state.answers import Asked
+from bot.state.answers import AnswerState, Asked
+from commands.ask.access import refused
 from commands.ask.intent import Answer, Intent, Pick, Question
 from commands.ask.intents import INTENTS
 from commands.ask.markup import plain
 from commands.ask.subjects import Subjects, Vocabulary
 from commands.ask.understand import follow_up, understand
+from commands.ask.words import GENERIC_WORDS
 
 BY_NAME = {intent.name: intent for intent in INTENTS}
 MAX_BUTTONS = 8  # a clarifying reply stays short; more options are named in its text instead
@@ -34,7 +36,8 @@ class Reply:
 
 
 def vocabulary(catalog: Catalog, migrations: Sequence[MigrationSpec]) -> Vocabulary:
-    cues = {word for intent in INTENTS for word in intent.words}
+    # How-is-it words are cues too: never taken for a column's or an entity's name.
+    cues = {word for intent in INTENTS for word in intent.words} | GENERIC_WORDS
     return Vocabulary.of(catalog, migrations, cues)
 
 
@@ -61,32 +64,52 @@ def _remembered(subject: str | None, vocab: Vocabulary, ctx: Ctx) -> Subjects:
 
 async def reply(question: Question, ctx: Ctx, *, direct: bool, prefix: str) -> Reply:
     """`direct`: asked of the bot (a mention, a DM, `/amd ask`): it answers even what it cannot
-    answer, with why. Otherwise (a help channel's chatter) only what it can answer gets a reply."""
-    intent = BY_NAME.get(question.intent or "")
-    if intent is None:
-        return Reply(_decline(question, prefix) if direct else None)
+    answer, with why. Otherwise (a help channel's chatter) only what it can answer gets a reply.
+    Several intents asked at once are answered together, in the order asked."""
+    intents = [BY_NAME[name] for name in question.intents if name in BY_NAME]
+    if not intents:
+        return Reply(await _decline(question, ctx, prefix) if direct else None)
     subjects = question.subjects
-    if subjects.unknown and not (subjects.entities or subjects.migration or subjects.column):
+    named = subjects.entities or subjects.migration or subjects.column or subjects.owner
+    if subjects.unknown and not named and intents[0].name != "overall":
         return Reply(_no_such(question, ctx, prefix))
-    need = _needs(intent, question, ctx)
-    if need is not None:
-        return Reply(_pick(need, question))
-    try:
-        found = await intent.fetch(question, ctx)
-    except (BackendUnavailable, CatalogMissing, UsageError) as exc:
-        text = exc.message if isinstance(exc, UsageError) else str(exc)
-        return Reply(
-            Message((Text(f":warning: I could not fetch that just now: {text}"),), fallback=text, public=True)
-        )
-    if isinstance(found, Pick):
-        return Reply(_pick(found, question))
-    return Reply(_answer(found, prefix), Asked(intent.name, found.subject))
+    answers: list[Answer] = []
+    for intent in intents:
+        need = _needs(intent, question, ctx)
+        if need is not None:
+            return Reply(await _pick(need, question, ctx))
+        denied = refused(ctx, intent.reads(question, ctx.catalog))
+        if denied is not None:  # no fact, not even whether it is fresh: only the rule that decided
+            return Reply(Message((Text(denied.text),), fallback=denied.text, public=True))
+        try:
+            found = await intent.fetch(question, ctx)
+        except (BackendUnavailable, CatalogMissing, UsageError) as exc:
+            text = exc.message if isinstance(exc, UsageError) else str(exc)
+            failed = f":warning: I could not fetch that just now: {text}"
+            return Reply(Message((Text(failed),), fallback=text, public=True))
+        if isinstance(found, Pick):
+            return Reply(await _pick(found, question, ctx))
+        answers.append(found)
+    return Reply(_answer(_together(answers), prefix), Asked(intents[0].name, answers[0].subject))
+
+
+def _together(answers: Sequence[Answer]) -> Answer:
+    if len(answers) == 1:
+        return answers[0]
+    sources = ", ".join(dict.fromkeys(a.source for a in answers))
+    lines = tuple(line for a in answers for line in a.lines)
+    more = answers[0].more
+    return Answer(lines, sources, min(a.as_of for a in answers), more, answers[0].subject)
 
 
 async def picked(value: str, ctx: Ctx, *, prefix: str) -> Reply:
     """A button of a clarifying reply: the question again, with what was picked."""
     data = json.loads(value)
-    question, _ = read(data["q"], ctx)
+    text = await AnswerState(ctx.backends.state.engine).question(str(data["k"]))
+    if text is None:  # pruned with the other records: the question is long past
+        gone = "That question is too old to pick an answer for; please ask it again."
+        return Reply(Message((Text(gone),), fallback=gone, public=True))
+    question, _ = read(text, ctx)
     choice = str(data["pick"])
     if choice in BY_NAME:
         question = replace(question, intent=choice)
@@ -114,16 +137,19 @@ def _answer(answer: Answer, prefix: str) -> Message:
     return Message((Text("\n".join(answer.lines)), Context((footer,))), fallback=answer.lines[0], public=True)
 
 
-def _buttons(question: Question, options: Sequence[tuple[str, str]]) -> Actions:
-    """(label, pick) pairs: each button asks the question again with its pick (see `picked`)."""
-    value = {"q": question.text}
+async def _buttons(question: Question, options: Sequence[tuple[str, str]], ctx: Ctx) -> Actions:
+    """(label, pick) pairs: each button asks the question again with its pick (see `picked`). A button
+    carries a key to the question kept in the state store: never its text, which is the asker's and
+    may be longer than a button's value."""
+    key = await AnswerState(ctx.backends.state.engine).keep_question(question.text, now=ctx.now())
+    value = {"k": key}
     return Actions(
         tuple(Button(label, "ask.pick", json.dumps(value | {"pick": pick})) for label, pick in options)
     )
 
 
-def _pick(pick: Pick, question: Question) -> Message:
-    buttons = _buttons(question, [(option, option) for option in pick.options[:MAX_BUTTONS]])
+async def _pick(pick: Pick, question: Question, ctx: Ctx) -> Message:
+    buttons = await _buttons(question, [(option, option) for option in pick.options[:MAX_BUTTONS]], ctx)
     rest = pick.options[MAX_BUTTONS:]
     text = pick.prompt + (f" (or name another: {', '.join(f'`{o}`' for o in rest)})" if rest else "")
     return Message((Text(text), buttons), fallback=pick.prompt, public=True)
@@ -135,10 +161,11 @@ def _no_such(question: Question, ctx: Ctx, prefix: str) -> Message:
     return Message((Text(f":grey_question: {text}"), Context((hint,))), fallback=text, public=True)
 
 
-def _decline(question: Question, prefix: str) -> Message:
+async def _decline(question: Question, ctx: Ctx, prefix: str) -> Message:
     if question.subjects.entities and not question.declined:
         about = question.subjects.entities[0]
-        buttons = _buttons(question, [(i.label, i.name) for i in INTENTS if i.subject != "migration"])
+        options = [(i.label, i.name) for i in INTENTS if i.subject != "migration" and i.words]
+        buttons = await _buttons(question, options, ctx)
         text = f"What would you like to know about `{about}`?"
         return Message((Text(text), buttons), fallback=text, public=True)
     why = f"that is {question.declined}, which I do not do" if question.declined else "I do not understand it"

@@ -14,6 +14,7 @@ from commands.ask.subjects import Subjects
 
 if TYPE_CHECKING:
     from bot.core.command import Ctx
+    from bot.foundation.catalog import Catalog
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,12 @@ class Question:
     intent: str | None
     subjects: Subjects = field(default_factory=Subjects)
     declined: str | None = None  # why the bot will not answer this (a write, an ad-hoc analysis)
+    also: tuple[str, ...] = ()  # further intents asked in the same message, answered together
+    why: bool = False  # asks for causes ("why is payment stale?"), not only the symptom
+
+    @property
+    def intents(self) -> tuple[str, ...]:
+        return (self.intent, *self.also) if self.intent else ()
 
     @property
     def entity(self) -> str | None:
@@ -51,6 +58,14 @@ class Pick:
 
 
 Fetch = Callable[[Question, "Ctx"], Awaitable[Answer | Pick]]
+# The actions a question about a named subject needs (commands/ask/access.py): refused, it gets no fact.
+Reads = Callable[[Question, "Catalog"], tuple[str, ...]]
+
+
+def stats_read(question: Question, catalog: Catalog) -> tuple[str, ...]:
+    """`stats:<entity>`: freshness, volume, meaning, owner and lineage are what `/amd stats` shows."""
+    entity = question.entity
+    return (f"stats:{entity}",) if entity else ()
 
 
 @dataclass(frozen=True)
@@ -68,6 +83,7 @@ class Intent:
     weak: tuple[
         re.Pattern[str], ...
     ] = ()  # generic phrasings ("what is …"): decide only when nothing else does
+    reads: Reads = stats_read
 
 
 def phrases(*patterns: str) -> tuple[re.Pattern[str], ...]:

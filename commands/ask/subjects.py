@@ -20,9 +20,8 @@ TYPO_SCORE = 85.0  # rapidfuzz ratio: "paymnt"→payment, "delivry adress"→del
 MIN_TYPO_LENGTH = 5  # shorter words are too often another word than a misspelt name
 MIN_CUE_TYPO_LENGTH = 4  # cue words are few and known: "ownr" is the owner
 # A name stands after these words ("owner of X", "is X fresh", "the X table") or before these.
-_BEFORE_NAME = frozenset(
-    ["of", "for", "on", "about", "the", "is", "are", "owns", "own", "many", "in", "with", "to", "and"]
-)
+# Only a word in an entity's place may be answered "no entity X": "is the coffee machine fixed?" is chatter.
+_BEFORE_NAME = frozenset(["of", "for", "on", "about", "is", "are", "owns", "own", "many"])
 _AFTER_NAME = frozenset(
     [
         "table",
@@ -188,5 +187,6 @@ def _name_like(tokens: Sequence[str], i: int, vocab: Vocabulary) -> bool:
     token = tokens[i]
     if len(token) < 3 or token.isdigit() or not token.isascii() or token in vocab.explained:
         return False
-    placed = i == 0 or tokens[i - 1] in _BEFORE_NAME or (i + 1 < len(tokens) and tokens[i + 1] in _AFTER_NAME)
+    after = tokens[i + 1] if i + 1 < len(tokens) else ""
+    placed = (i > 0 and tokens[i - 1] in _BEFORE_NAME) or after in _AFTER_NAME or is_cue(after, vocab.cues)
     return placed and not is_cue(token, vocab.cues)

@@ -1,40 +1,51 @@
-"""From plain words to a `Question`: which intent (the one whose cues match most; ties go to the
-earlier intent in `INTENTS`), about what (commands/ask/subjects.py), or declined (writes and ad-hoc
-analysis are not the bot's to answer). Pure and fast: no I/O."""
+"""From plain words to a `Question`: which intents (the one whose cues match most in each asked clause;
+ties go to the one asked first, then the earlier in `INTENTS`), about what (commands/ask/subjects.py),
+or declined (writes and ad-hoc analysis are not the bot's to answer). Cues are matched as lemmas
+(commands/ask/lemmas.py), so an inflection needs no rule of its own.
+
+When no intent's cue matches, meaning decides, not silence: a message naming a known subject gets its
+status summary (`status`); a data-status question about nothing in particular gets the overall status
+(`overall`); a question pinned to a past moment is answered from history (`history`). Only a message
+that names nothing known and carries no data-status cue is chatter. Pure and fast: no I/O.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from commands.ask.intent import Intent, Question
+from commands.ask.lemmas import WORD, lemma
+from commands.ask.moments import asks_about_the_past
 from commands.ask.subjects import Subjects, Vocabulary, is_cue, resolve
-
-_WORD = re.compile(r"[a-z0-9_]+")
-_BACK = re.compile(
-    r"\b(it|its|it's|that|this|them|they|their|same|there)\b"
-)  # refers to the thread's subject
-_ONLY_A_NAME = re.compile(r"^(and|what about|how about)\b")
-# What the bot never answers from its facts: changes to data, and numbers it would have to compute.
-DECLINES = (
-    (
-        re.compile(
-            r"\b(delete|truncate|insert|grant|revoke|alter|remove|wipe|purge)\b|"
-            r"\bdrop (table|schema|column|database|view|the)\b"
-        ),
-        "a change to data",
-    ),
-    (
-        re.compile(
-            r"\b(revenue|average|avg|median|sum of|total amount|top \d+|biggest|largest|per (country|city|"
-            r"user|customer)|by (country|city|user|customer)|conversion|churn|forecast|predict|profit|"
-            r"margin)\b|"
-            # a count with a filter: "how many users from Berlin", "how many orders with status …"
-            r"\bhow many (?!rows|records)\S+ (from|in|with|where|by|per)\b"
-        ),
-        "an analysis of the data itself",
-    ),
+from commands.ask.words import (
+    DECLINES,
+    GENERIC,
+    GENERIC_PHRASES,
+    OVERALL_PHRASES,
+    STOPWORDS,
+    THE_DATA,
+    TROUBLE,
 )
+
+_BACK = re.compile(r"\b(it|its|it's|that|this|them|they|their|same|there)\b")  # the thread's subject
+_ONLY_A_NAME = re.compile(r"^(and|what about|how about)\b")
+# A message asks several things in clauses: "is payment fresh and who owns it?".
+_CLAUSE = re.compile(r"\s*(?:\band\b|&|;|\bbut\b|\s[–—-]+\s|\?|,)\s*")
+_ASKING = re.compile(
+    r"^(?:(?:and|so|also|then|or|plus)\s+)?(who|whom|whose|what|whats|when|whens|where|which|how|why|is|are|"
+    r"was|were|did|does|do|has|have|had|can|could|will|would|should|any|anything|anyone|isn't|aren't)\b"
+)
+_WHY = re.compile(r"\b(why|how come|what happened|what caused|root cause|reason)\b")
+# Put to the bot: a question, or a request ("data status pls", "tell me about payment").
+_ASKED = re.compile(
+    r"\?|^(?:(?:hey|hi|hello|morning|gm|yo|ok|so)\W+)?(who|what|whats|when|whens|where|which|how|why|is|are|was|were|did|does|do|has|have|any|anything|"
+    r"can|could|status|show|tell|give|list|check|describe|explain)\b|\b(pls|please|plz|tell me|show me)\b"
+)
+_NAME_AFTER = re.compile(r"\b(what|whats|what's) (is|are) (the )?\w+ (table|model|data|entity)\b")
+_REMARK = 1  # more words than this that are no name, cue or stopword, and no question: a remark
+_NOT_THEN = {"runs", "tests", "incidents", "migrations", "volume", "lineage", "meaning"}  # not history
 
 
 def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Question:
@@ -42,10 +53,27 @@ def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Quest
     for pattern, what in DECLINES:
         if pattern.search(text):
             return Question(text, None, subjects, declined=what)
-    words = _WORD.findall(text)
-    scores = [(*_score(intent, text, words, vocab.cues), -i, intent.name) for i, intent in enumerate(intents)]
-    best, _, _, name = max(scores)
-    return Question(text, name if best > 0 else None, subjects)
+    words = {lemma(w) for w in WORD.findall(text)}
+    generic = bool(words & GENERIC) or any(p.search(text) for p in GENERIC_PHRASES)
+    named = _named(subjects) or subjects.owner is not None
+    picked = _picked(text, intents, lemmas_of(vocab.cues), generic=generic, named=named)
+    why = bool(_WHY.search(text))
+    asking = bool(_ASKED.search(text))
+    placed = bool(picked and subjects.unknown)  # "upstream of shipments": a cue, a name in its place
+    if not asking and (not (named or placed) or len(_unexplained(text, vocab)) > _REMARK):
+        return Question(text, None, subjects)  # a remark, not put to the bot: "merged the payment fix"
+    then = generic or set(picked) <= {"freshness", "owner"}
+    if then and not set(picked) & _NOT_THEN and asks_about_the_past(text):
+        return Question(text, "history", subjects)
+    if picked:
+        return Question(text, picked[0], subjects, also=tuple(picked[1:]), why=why)
+    if named:
+        return Question(text, "migrations" if _only_migration(subjects) else "status", subjects, why=why)
+    about_data = bool(words & THE_DATA)
+    trouble = bool(words & TROUBLE) or any(p.search(text) for p in OVERALL_PHRASES)
+    if (trouble or (about_data and (generic or why))) and (about_data or not subjects.unknown):
+        return Question(text, "overall", subjects, why=why)
+    return Question(text, None, subjects)
 
 
 def follow_up(question: Question, intent: str, remembered: Subjects) -> Question:
@@ -55,26 +83,78 @@ def follow_up(question: Question, intent: str, remembered: Subjects) -> Question
     subjects = question.subjects
     if question.declined:
         return question
-    if question.intent is None:
+    if question.intent in (None, "status"):
         names_one = _named(subjects) or (subjects.unknown is not None and _ONLY_A_NAME.match(question.text))
         return Question(question.text, intent, subjects) if names_one else question
     if _named(subjects) or subjects.unknown is not None or not _BACK.search(question.text):
         return question
-    return Question(question.text, question.intent, remembered)
+    return Question(question.text, question.intent, remembered, also=question.also, why=question.why)
+
+
+def _unexplained(text: str, vocab: Vocabulary) -> set[str]:
+    cues = lemmas_of(vocab.cues)
+    return {
+        w
+        for w in WORD.findall(text)
+        if w not in vocab.explained
+        and w not in vocab.names
+        and w not in vocab.columns
+        and lemma(w) not in cues
+    }
 
 
 def _named(subjects: Subjects) -> bool:
     return bool(subjects.entities or subjects.migration or subjects.column)
 
 
-def _score(intent: Intent, text: str, words: Sequence[str], cues: frozenset[str]) -> tuple[int, int]:
+def _only_migration(subjects: Subjects) -> bool:
+    return subjects.migration is not None and not subjects.entities and not subjects.column
+
+
+def _picked(
+    text: str, intents: Sequence[Intent], cues: frozenset[str], *, generic: bool, named: bool
+) -> list[str]:
+    """The intent of each clause that asks something, in the order asked; the whole message's best
+    when no clause is a question of its own ("the dag succeeded but is the data fresh?" asks one)."""
+    clauses = [c for c in _CLAUSE.split(text) if c]
+    asked = [c for c in clauses if _ASKING.match(c)] if len(clauses) > 1 else []
+    picked: list[str] = []
+    for clause in asked or [text]:
+        best = _best(clause, intents, cues, generic=generic, named=named)
+        if best is not None and best not in picked:
+            picked.append(best)
+    if not picked and asked:
+        best = _best(text, intents, cues, generic=generic, named=named)
+        picked = [best] if best else []
+    return picked
+
+
+def _best(
+    text: str, intents: Sequence[Intent], cues: frozenset[str], *, generic: bool, named: bool
+) -> str | None:
+    """The best-matched intent. A weak phrasing alone ("what's …") decides only about a subject named,
+    and loses to a how-is-it word: "what's up with amd_payment?" asks how it is, not what it means."""
+    words = [(m.start(), lemma(m.group())) for m in WORD.finditer(text)]
+    scores = [(*_score(intent, text, words, cues), -i, intent.name) for i, intent in enumerate(intents)]
+    best, _, _, name = max(scores)
+    return name if best > 1 or (best == 1 and not generic and (named or _NAME_AFTER.search(text))) else None
+
+
+def _score(
+    intent: Intent, text: str, words: Sequence[tuple[int, str]], cues: frozenset[str]
+) -> tuple[int, int]:
     """Cue matches (a weak phrasing counts half), and (negated) where the first strong one is: of two
     intents as well matched, the one asked first ("is payment fresh and did its DAG run?")."""
     places = [m.start() for p in intent.phrases if (m := p.search(text))]
-    offset = 0
-    for word in words:
-        offset = text.find(word, offset)
-        if is_cue(word, intent.words) and (word in intent.words or word not in cues):
+    own = lemmas_of(intent.words)
+    for offset, word in words:
+        if word in own or (word not in cues and word not in STOPWORDS and is_cue(word, own)):
             places.append(offset)
     weak = sum(1 for p in intent.weak if p.search(text))
-    return 2 * len(places) + weak, -min(places, default=len(text))
+    strong = 2 * len(places)
+    return strong + weak if strong else weak, -min(places, default=len(text))
+
+
+@lru_cache(maxsize=64)
+def lemmas_of(words: frozenset[str]) -> frozenset[str]:
+    return frozenset(lemma(w) for w in words)

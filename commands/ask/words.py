@@ -3,6 +3,10 @@ in the catalog is what the asker thinks an entity is called ("is shipment fresh?
 
 from __future__ import annotations
 
+import re
+
+from commands.ask.lemmas import lemma
+
 _WORDS = """
     a about above after again against all am an and any anybody anyone anything are aren as at be
     because been before being below between both but by can cannot could couldn did didn do does doesn
@@ -21,6 +25,89 @@ _WORDS = """
     looking check checking tell know wondering wonder question quick someone channel link help also
     already actually maybe probably again fine good bad great now soon much many lot lots bit kind sort
     our whole overall mean new old big small see seen show shows showing give us please pls plz btw fyi
-    asap real realy open rn
+    asap real realy open rn nightly overnight
 """
 STOPWORDS = frozenset(_WORDS.split())
+
+# How-is-it words. With a subject named they ask for its status summary. Without one, the trouble words
+# (or a word about the data) make a data-status question, answered with the overall status; the mild
+# ones alone ("does anyone know a good book?") do not.
+_TROUBLE = """
+    healthy health broken break wrong problem problems issue issues trouble status green red stuck
+    weird strange odd off
+"""
+_MILD = "ok okay fine good news deal doing trust safe normal alright bad happened happening shape state go"
+GENERIC_WORDS = frozenset(_TROUBLE.split()) | frozenset(_MILD.split())
+GENERIC = frozenset(lemma(w) for w in GENERIC_WORDS)
+TROUBLE = frozenset(lemma(w) for w in _TROUBLE.split())
+GENERIC_PHRASES = tuple(
+    re.compile(p)
+    for p in (
+        r"\bwhat'?s up\b",
+        r"\bhow'?s\b",
+        r"\bhow (are|is|did)\b",
+        r"\b(should|need to) know\b",
+        r"\bgood to go\b",
+        r"\btell me about\b",
+        r"\b(can|could|should) (i|we) (use|trust)\b",
+    )
+)
+# About everything at once, without a trouble word: "all good?", "everything ok?".
+OVERALL_PHRASES = tuple(
+    re.compile(p)
+    for p in (
+        r"\ball (good|ok|okay|fine|clear|green)\b",
+        r"\b(everything|anything) (ok|okay|good|fine|green)\b",
+    )
+)
+# Words that put a question about data status, even with no how-is-it word ("why is the data late?").
+THE_DATA = frozenset(
+    lemma(w)
+    for w in [
+        "data",
+        "pipeline",
+        "pipelines",
+        "dag",
+        "dags",
+        "load",
+        "loads",
+        "loaded",
+        "warehouse",
+        "amd",
+        "model",
+        "models",
+        "dbt",
+        "airflow",
+        "entities",
+        "tables",
+        "dashboards",
+    ]
+)
+# What the bot never answers from its facts: changes to data, and numbers it would have to compute.
+DECLINES = (
+    (
+        re.compile(
+            r"\b(delete|truncate|insert|grant|revoke|alter|remove|wipe|purge|export)\b|"
+            r"\bdrop (table|schema|column|database|view|the)\b|\brun (this|my|the following) (sql|query)\b"
+        ),
+        "a change to data",
+    ),
+    (
+        re.compile(
+            r"\b(revenue|average|avg|median|sum of|total amount|in total|top \d+|biggest|largest|"
+            r"per (country|city|user|customer)|by (country|city|user|customer)|conversion|churn|forecast|"
+            r"predict|profit|margin|earn|earned|spent the most)\b|\bselect \* from\b|"
+            # a count with a filter: "how many users from Berlin", "how many orders with status …"
+            r"\bhow many (?!rows|records)\S+ (from|in|with|where|by|per)\b"
+        ),
+        "an analysis of the data itself",
+    ),
+    (
+        re.compile(r"\b(e-?mail|phone number|home address|password)s? (and \w+ )?of\b"),
+        "personal data",
+    ),
+    (
+        re.compile(r"\b(opinion|joke|vs\.?|versus|switch (from|to)|a good (engineer|person|idea))\b"),
+        "an opinion",
+    ),
+)

@@ -6,12 +6,15 @@ from __future__ import annotations
 from commands.ask.intent import Intent
 from commands.ask.intents import (
     freshness,
+    history,
     incidents,
     lineage,
     meaning,
     migrations,
+    overall,
     owner,
     runs,
+    status,
     tests,
     volume,
 )
@@ -26,4 +29,8 @@ INTENTS: tuple[Intent, ...] = (
     owner.INTENT,
     lineage.INTENT,
     meaning.INTENT,
+    # Chosen by meaning, not by cue words (commands/ask/understand.py): they have none.
+    status.INTENT,
+    overall.INTENT,
+    history.INTENT,
 )

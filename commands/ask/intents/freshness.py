@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.core.command import Ctx
 from bot.core.stats import EntityStatus
 from bot.render import format as fmt
+from commands.ask.access import left_out, readable, stats_of
 from commands.ask.intent import Answer, Intent, Question, phrases
 from commands.stats import last_load, summary
 
@@ -29,7 +30,8 @@ def _basis(status: EntityStatus) -> str:
 
 
 async def fetch(question: Question, ctx: Ctx) -> Answer:
-    statuses = await ctx.backends.stats.status(list(ctx.catalog.entities.values()))
+    entities, hidden = readable(ctx, list(ctx.catalog.entities.values()), stats_of)
+    statuses = await ctx.backends.stats.status(entities)
     named = [s for s in statuses if s.entity.name in question.subjects.entities]
     if named:
         sources = sorted({_basis(s) for s in named if s.source})
@@ -42,7 +44,7 @@ async def fetch(question: Question, ctx: Ctx) -> Answer:
         )
     verdict, _ = summary(statuses)
     as_of = statuses[0].as_of if statuses else ctx.now()
-    return Answer((verdict,), f"the warehouse, {len(statuses)} entities", as_of, "stats")
+    return Answer((verdict, *left_out(hidden)), f"the warehouse, {len(statuses)} entities", as_of, "stats")
 
 
 INTENT = Intent(
@@ -65,6 +67,9 @@ INTENT = Intent(
             "uptodate",
             "arrived",
             "landed",
+            "land",
+            "refresh",
+            "old",
             "current",
         ]
     ),
@@ -73,7 +78,8 @@ INTENT = Intent(
         r"up to date",
         r"when was \S+ (last )?(loaded|updated|refreshed)",
         r"(ok|ready|good) for",
-        r"new data",
+        r"new (data|rows)",
+        r"(within|meet|meeting|out of|breach\w*) (the |its |our )?sla",
     ),
     subject="any",
     fetch=fetch,

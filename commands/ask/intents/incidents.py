@@ -6,8 +6,10 @@ from __future__ import annotations
 from bot.alerts.views import open_lines
 from bot.alerts.watch import last_sweep
 from bot.core.command import Ctx
+from bot.foundation.catalog import Catalog
 from bot.state.incidents import Incidents
 from commands.alerts import unresolved
+from commands.ask.access import alerts_of, left_out, may
 from commands.ask.intent import Answer, Intent, Question, phrases
 
 SHOWN = 5
@@ -26,9 +28,16 @@ async def fetch(question: Question, ctx: Ctx) -> Answer:
             f"`{ctx.backends.settings.command} alerts check` sweeps now.",
         )
         return Answer(lines, SOURCE, ctx.now(), more, subject=entity)
-    found = await unresolved(store, entity=entity, owner=owner)
+    every = await unresolved(store, entity=entity, owner=owner)
+    found = [i for i in every if may(ctx, alerts_of(i.entity, i.owner))]
     listed = open_lines(found, now=ctx.now(), which=which, shown=SHOWN, unread=swept.unread)
+    listed += left_out(len(every) - len(found))
     return Answer(tuple(listed), f"{SOURCE} (its last sweep)", swept.at, more, subject=entity)
+
+
+def reads(question: Question, _catalog: Catalog) -> tuple[str, ...]:
+    entity, owner = question.entity, question.subjects.owner
+    return (alerts_of(entity, owner),) if entity or owner else ()
 
 
 INTENT = Intent(
@@ -54,10 +63,9 @@ INTENT = Intent(
     ),
     phrases=phrases(
         r"(open|active|current|ongoing) (issues?|problems?)",
-        r"(anything|something|what'?s|what is) (\w+ )?(broken|wrong|failing|down)",
-        r"(broken|wrong|failing|down|red) (right )?now",
         r"(failing|broken|wrong) for",
     ),
     subject="any",
     fetch=fetch,
+    reads=reads,
 )

@@ -71,6 +71,13 @@ INTENT = Intent(
             "children",
             "derived",
             "origin",
+            "uses",
+            "used",
+            "rename",
+            "seed",
+            "seeds",
+            "snapshot",
+            "snapshots",
         ]
     ),
     phrases=phrases(r"comes? from", r"built (from|on)", r"depends? on", r"where does"),

@@ -4,7 +4,9 @@ report into."""
 from __future__ import annotations
 
 from bot.core.command import Ctx
+from bot.foundation.catalog import Catalog
 from bot.render import format as fmt
+from commands.ask.access import refused
 from commands.ask.intent import Answer, Intent, Pick, Question, phrases
 from commands.migration import ledger_of, views
 
@@ -21,6 +23,9 @@ async def fetch(question: Question, ctx: Ctx) -> Answer | Pick:
                 return Answer(none, "the settings", ctx.now(), "migration")
             return Pick("Which migration?", tuple(candidates))
         name = candidates[0]
+    denied = refused(ctx, [f"migration:{name}"])  # found through an entity: checked only now
+    if denied is not None:
+        return Answer((denied.text,), "the access rules", ctx.now(), "help")
     p = await ledger.progress(name, now=ctx.now())
     title = ledger.specs[name].title or name
     if p.state == "waiting":
@@ -34,6 +39,11 @@ async def fetch(question: Question, ctx: Ctx) -> Answer | Pick:
         lines.append(f":x: {fmt.count(p.failed)} chunks failed.")
     source = "the migration ledger (the copy jobs' reports)"
     return Answer(tuple(lines), source, p.as_of, f"migration {name}", subject=name)
+
+
+def reads(question: Question, _catalog: Catalog) -> tuple[str, ...]:
+    name = question.subjects.migration
+    return (f"migration:{name}",) if name else ()
 
 
 INTENT = Intent(
@@ -54,10 +64,13 @@ INTENT = Intent(
             "progress",
             "cutover",
             "percent",
-            "done",
+            "validation",
+            "chunk",
+            "chunks",
         ]
     ),
     phrases=phrases(r"how far", r"when will \S+ (be )?(done|finished|complete)"),
     subject="migration",
     fetch=fetch,
+    reads=reads,
 )

@@ -39,6 +39,8 @@ INTENT = Intent(
             "sla",
             "slas",
             "escalate",
+            "ping",
+            "oncall",
         ]
     ),
     phrases=phrases(
@@ -47,6 +49,10 @@ INTENT = Intent(
         r"in charge",
         r"help with",
         r"get help",
+        r"on[- ]call",
+        r"looks? after",
+        r"(which|what) channel",
+        r"ask (about|in)",
     ),
     subject="entity",
     fetch=fetch,

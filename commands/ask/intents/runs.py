@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.core.command import Ctx
+from bot.foundation.catalog import Catalog
 from bot.foundation.ports import RunState
 from bot.render import format as fmt
+from commands.ask.access import left_out, readable
 from commands.ask.intent import Answer, Intent, Question, phrases
 from commands.run.args import STATUS_RUNS
 from commands.run.views import duration
@@ -30,22 +32,37 @@ async def fetch(question: Question, ctx: Ctx) -> Answer:
         if entity.dag is None:
             lines = (f"`{entity.name}` names no DAG that builds it (`meta.dag` in dbt), so I know no runs.",)
             return Answer(lines, "the dbt manifest", now, f"stats {entity.name}", subject=entity.name)
-        runs = await orchestrator.latest_runs([entity.dag], 1)
-        lines = (_run(runs[0]),) if runs else (f"`{entity.dag}` has no runs yet.",)
+        lines = (await latest_line(entity.dag, ctx),)
         return Answer(lines, source, now, f"run status {entity.dag}", subject=entity.name)
-    dags = sorted(set(await orchestrator.list_dags()) | set(ctx.catalog.dags()))
+    dags, hidden = readable(
+        ctx, sorted(set(await orchestrator.list_dags()) | set(ctx.catalog.dags())), _runs_of
+    )
     runs = await orchestrator.latest_runs(dags, STATUS_RUNS)
     recent = [r for r in runs if r.started_at and now - r.started_at <= RECENT]
     failed = [r for r in recent if r.state == "failed"]
     if failed:
         head = f":x: {len(failed)} of the last {len(recent)} runs in the last 24 h failed:"
-        return Answer((head, *(_run(r) for r in failed)), source, now, "run status")
+        return Answer((head, *(_run(r) for r in failed), *left_out(hidden)), source, now, "run status")
     if not recent:
-        return Answer(("No DAG ran in the last 24 h.",), source, now, "run status")
+        return Answer(("No DAG ran in the last 24 h.", *left_out(hidden)), source, now, "run status")
     running = [r for r in recent if not r.finished]
     head = f":white_check_mark: Nothing failed in the last 24 h ({len(recent)} runs"
     head += f", {len(running)} still going)." if running else ")."
-    return Answer((head, *(_run(r) for r in recent[:3])), source, now, "run status")
+    return Answer((head, *(_run(r) for r in recent[:3]), *left_out(hidden)), source, now, "run status")
+
+
+async def latest_line(dag: str, ctx: Ctx) -> str:
+    runs = await ctx.backends.orchestrator.latest_runs([dag], 1)
+    return _run(runs[0]) if runs else f"`{dag}` has no runs yet."
+
+
+def _runs_of(dag: str) -> str:
+    return f"runs:{dag}"
+
+
+def reads(question: Question, catalog: Catalog) -> tuple[str, ...]:
+    dag = catalog.entities[question.entity].dag if question.entity else None
+    return (_runs_of(dag),) if dag else ()
 
 
 INTENT = Intent(
@@ -70,20 +87,24 @@ INTENT = Intent(
             "failed",
             "failing",
             "failure",
-            "broken",
-            "broke",
             "crash",
             "crashed",
             "airflow",
             "composer",
-            "status",
-            "nightly",
-            "overnight",
+            "stuck",
+            "queued",
+            "trigger",
+            "triggered",
+            "schedule",
+            "scheduled",
+            "task",
+            "retry",
             "finish",
             "finished",
         ]
     ),
-    phrases=phrases(r"last night", r"24 ?h(ours?)?", r"did \S+ (work|finish|complete|go through)"),
+    phrases=phrases(r"24 ?h(ours?)?", r"did \S+ (work|finish|complete|go through)"),
     subject="any",
     fetch=fetch,
+    reads=reads,
 )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from bot.core.command import Ctx
+from bot.foundation.catalog import Catalog
 from bot.render import format as fmt
 from bot.state.results import FAILED, StoredTest, TestResults
+from commands.ask.access import left_out, may
 from commands.ask.intent import Answer, Intent, Question, phrases
 
 SHOWN = 5
@@ -23,17 +25,19 @@ async def fetch(question: Question, ctx: Ctx) -> Answer:
     results = TestResults(ctx.backends.state.engine)
     now = ctx.now()
     if question.entity is None:
-        latest = await results.latest()
+        everything = await results.latest()
+        latest = [t for t in everything if may(ctx, f"test:{_entity_of(t, ctx.catalog)}")]
+        hidden = left_out(len(everything) - len(latest))
         bad = _failing(latest)
         if not latest:
-            return Answer(("No dbt test results are stored yet.",), SOURCE, now, "test")
+            return Answer(("No dbt test results are stored yet.", *hidden), SOURCE, now, "test")
         head = (
             f":x: {sum(t.status in FAILED for t in latest)} of the {len(latest)} tests on record failed "
             "in their latest run:"
             if bad
             else (f":white_check_mark: All {len(latest)} tests on record passed in their latest run.")
         )
-        return Answer((head, *bad), SOURCE, max(t.at for t in latest), "test")
+        return Answer((head, *bad, *hidden), SOURCE, max(t.at for t in latest), "test")
     entity = ctx.catalog.entities[question.entity]
     latest = await results.latest(entity.tests)
     name = f"`{entity.name}`"
@@ -50,6 +54,17 @@ async def fetch(question: Question, ctx: Ctx) -> Answer:
     return Answer((head, *bad), SOURCE, max(t.at for t in latest), f"test {entity.name}", entity.name)
 
 
+def _entity_of(test: StoredTest, catalog: Catalog) -> str:
+    """The entity a test is on (`test:<entity>`), else its model's name."""
+    model = test.model or "*"
+    by_model = {e.unique_id: e.name for e in catalog.entities.values()}
+    return by_model.get(model, model.rsplit(".", 1)[-1])
+
+
+def reads(question: Question, _catalog: Catalog) -> tuple[str, ...]:
+    return (f"test:{question.entity}",) if question.entity else ()
+
+
 INTENT = Intent(
     name="tests",
     label="dbt tests",
@@ -60,8 +75,16 @@ INTENT = Intent(
             "tested",
             "testing",
             "dbt",
-            "green",
-            "red",
+            "check",
+            "checks",
+            "dq",
+            "pass",
+            "passing",
+            "duplicate",
+            "duplicates",
+            "not_null",
+            "accepted_values",
+            "relationships",
             "assertion",
             "assertions",
             "quality",
@@ -75,4 +98,5 @@ INTENT = Intent(
     phrases=phrases(r"data quality", r"not null", r"unique"),
     subject="any",
     fetch=fetch,
+    reads=reads,
 )

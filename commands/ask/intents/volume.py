@@ -13,6 +13,7 @@ from bot.core.command import Ctx
 from bot.core.stats import EntityStatus
 from bot.foundation.ports import DailyVolume
 from bot.render import format as fmt
+from commands.ask.access import left_out, readable, stats_of
 from commands.ask.intent import Answer, Intent, Question, phrases
 from commands.stats import CHART_DAYS
 
@@ -23,10 +24,11 @@ _TREND = re.compile(r"\b(unusual|spike|spikes|drop|dropped|anomal\w*|normal|week
 
 async def fetch(question: Question, ctx: Ctx) -> Answer:
     stats = ctx.backends.stats
-    statuses = await stats.status(list(ctx.catalog.entities.values()))
+    entities, hidden = readable(ctx, list(ctx.catalog.entities.values()), stats_of)
+    statuses = await stats.status(entities)
     named = [s for s in statuses if s.entity.name in question.subjects.entities]
     if not named:
-        lines = tuple(f"`{s.entity.name}`: {fmt.count(s.rows)} rows" for s in statuses)
+        lines = (*(f"`{s.entity.name}`: {fmt.count(s.rows)} rows" for s in statuses), *left_out(hidden))
         return Answer(
             lines or ("No entities.",), "the warehouse", statuses[0].as_of if statuses else ctx.now(), "stats"
         )
@@ -91,7 +93,10 @@ INTENT = Intent(
         ]
     ),
     phrases=phrases(
-        r"how (many|much|big|large)", r"loaded (yesterday|today|this week|last week)", r"row count"
+        r"how (many|much|big|large)",
+        r"number of",
+        r"loaded (yesterday|today|this week|last week)",
+        r"row count",
     ),
     subject="any",
     fetch=fetch,

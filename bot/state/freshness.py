@@ -1,0 +1,64 @@
+"""Freshness as the failure watcher saw it, sweep by sweep: what "was payment fresh at 6 this morning?"
+is answered from. Only observations are kept — the present is never passed off as the past — and the
+housekeeping prunes them with the other records (AMD_RETENTION_DAYS).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Boolean, Column, Float, String, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.state.schema import UtcDateTime, metadata
+
+freshness_samples = Table(
+    "amd_freshness_samples",
+    metadata,
+    Column("entity", String(200), primary_key=True),
+    Column("observed_at", UtcDateTime(), primary_key=True, index=True),
+    Column("last_loaded_at", UtcDateTime(), nullable=True),  # None: the last load was unknown then
+    Column("fresh", Boolean(), nullable=True),  # None: no SLA to judge by, or no last load known
+    Column("sla_hours", Float(), nullable=True),
+)
+
+
+@dataclass(frozen=True)
+class Sample:
+    entity: str
+    observed_at: datetime
+    last_loaded_at: datetime | None
+    fresh: bool | None
+    sla_hours: float | None
+
+
+class FreshnessHistory:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def record(self, samples: Sequence[Sample]) -> None:
+        """Two replicas sweeping in the same instant record the same fact: a sample already there is
+        kept rather than failing the sweep."""
+        if not samples:
+            return
+        rows = [vars(s) for s in samples]
+        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(freshness_samples).on_conflict_do_nothing()
+        async with self._engine.begin() as conn:
+            await conn.execute(statement, rows)
+
+    async def at(self, entity: str, moment: datetime, *, within: timedelta) -> Sample | None:
+        """The observation of `entity` nearest to `moment`, no further from it than `within`; None
+        when the watcher did not look then."""
+        c = freshness_samples.c
+        near = c.observed_at.between(moment - within, moment + within)
+        query = select(freshness_samples).where(c.entity == entity, near)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        if not rows:
+            return None
+        row = min(rows, key=lambda r: abs(r.observed_at - moment))
+        return Sample(row.entity, row.observed_at, row.last_loaded_at, row.fresh, row.sla_hours)

@@ -1,0 +1,72 @@
+"""A question about a past moment ("was payment fresh at 6 this morning?"): answered from the freshness
+the failure watcher observed then (bot/state/freshness.py), or plainly "no observation of that time".
+Never the present in its place: what is true now says nothing of then."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.core.command import Ctx
+from bot.render import format as fmt
+from bot.state.freshness import FreshnessHistory, Sample
+from commands.ask.access import left_out, readable, stats_of
+from commands.ask.intent import Answer, Intent, Question
+from commands.ask.moments import moment
+
+SOURCE = "the freshness the failure watcher observed"
+
+
+def _line(sample: Sample) -> str:
+    name = f"`{sample.entity}`"
+    seen = f"(observed {fmt.when(sample.observed_at)}"
+    load = (
+        f"last load then {fmt.when(sample.last_loaded_at)}" if sample.last_loaded_at else "last load unknown"
+    )
+    sla = fmt.hours(sample.sla_hours)
+    if sample.fresh is True:
+        return f":white_check_mark: {name} was fresh: {load}, within its {sla} SLA {seen})."
+    if sample.fresh is False:
+        return f":x: {name} was *stale*: {load}, over its {sla} SLA {seen})."
+    return f":grey_question: {name}: {load}; no SLA to judge it by {seen})."
+
+
+def _within(ctx: Ctx) -> timedelta:
+    """How far from the moment an observation still tells of it: about one sweep either side."""
+    return timedelta(seconds=max(ctx.backends.settings.alert_poll_s, 300.0))
+
+
+async def fetch(question: Question, ctx: Ctx) -> Answer:
+    now = ctx.now()
+    at = moment(question.text, now)
+    if at is None or at > now:
+        lines = ("Which moment do you mean? Name a time, e.g. `was payment fresh at 06:00 today?`.",)
+        return Answer(lines, SOURCE, now, "stats")
+    history = FreshnessHistory(ctx.backends.state.engine)
+    entities, hidden = readable(ctx, list(ctx.catalog.entities.values()), stats_of)
+    named = [e for e in entities if e.name in question.subjects.entities] or entities
+    samples = [s for e in named if (s := await history.at(e.name, at, within=_within(ctx))) is not None]
+    more = f"stats {named[0].name}" if len(named) == 1 else "stats"
+    subject = named[0].name if len(named) == 1 else None
+    if not samples:
+        which = f"`{named[0].name}`" if len(named) == 1 else "any entity"
+        lines = (
+            f"I have no observation of {which} at {_moment(at)}: the failure watcher did not look then "
+            "(or that is longer ago than the history is kept). I will not pass today's state off as then's.",
+        )
+        return Answer(lines, SOURCE, now, more, subject)
+    shown = [_line(s) for s in samples] + list(left_out(hidden) if len(named) > 1 else ())
+    return Answer((f"At {_moment(at)}:", *shown), SOURCE, samples[0].observed_at, more, subject)
+
+
+def _moment(at: datetime) -> str:
+    return at.strftime("%a %d %b %H:%M %Z").strip()
+
+
+INTENT = Intent(
+    name="history",
+    label="Freshness then",
+    words=frozenset(),
+    phrases=(),
+    subject="any",
+    fetch=fetch,
+)

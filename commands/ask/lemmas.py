@@ -1,0 +1,34 @@
+"""Words to their lemma, so a cue written once matches its inflections: "refreshes", "refreshed" and
+"refreshing" are "refresh"; "failures" is "failure"; "owns" is "own". A few suffix rules, not a
+dictionary: cue words go through the same function, so a rule only has to be consistent, not right.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+WORD = re.compile(r"[a-z0-9_]+")
+_KEEP = frozenset(["is", "was", "has", "this", "its", "us", "status", "yes", "bus", "always", "analysis"])
+_DOUBLED = re.compile(r"([bdgklmnprt])\1$")  # "stopped" → "stopp" → "stop"
+
+
+@lru_cache(maxsize=8192)
+def lemma(word: str) -> str:
+    """A stem without its final "e", so "update", "updated" and "updating" all meet at "updat"."""
+    if len(word) <= 3 or word in _KEEP or "_" in word or word.isdigit():
+        return word
+    stem = word
+    for suffix, keep in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if suffix == "s" and word.endswith(("ss", "us", "is")):
+                break
+            stem = word[: -len(suffix)] + keep
+            if suffix in ("ing", "ed"):
+                stem = _DOUBLED.sub(r"\1", stem)
+            break
+    return stem[:-1] if stem.endswith("e") and len(stem) > 3 else stem
+
+
+def lemmas(text: str) -> list[str]:
+    return [lemma(w) for w in WORD.findall(text)]

@@ -1,0 +1,86 @@
+"""A past moment in a question: "was payment fresh at 6 this morning?", "how stale was user on tuesday
+morning", "at 08:00 today was anything stale?". Understanding only notes that a question is about one
+(`asks_about_the_past`); answering resolves it against the clock (`moment`). Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_CLOCK = re.compile(r"\b(\d{1,2})(?:[:.h](\d\d))?\s*(am|pm)?\b")
+_AT = re.compile(
+    r"\b(?:at|around|by|@)\s+(?:(noon|midday|midnight)|(\d{1,2}(?:[:.h]\d\d)?\s*(?:am|pm)?))(?!\s*(?:%|rows|h\b))"
+)
+_BARE_TIME = re.compile(r"\b\d{1,2}[:.]\d\d\b|\b\d{1,2}\s*(?:am|pm)\b")
+_DAY = re.compile(
+    rf"\b(yesterday|today|this morning|last night|({'|'.join(_WEEKDAYS)})|"
+    rf"({'|'.join(_MONTHS)})[a-z]* (\d{{1,2}})|(\d{{1,2}}) ({'|'.join(_MONTHS)})[a-z]*)\b"
+)
+_PAST = re.compile(r"\b(was|were|did|had|has been|have been)\b")
+_PARTS = {"morning": 9, "noon": 12, "afternoon": 15, "evening": 19, "night": 23}
+
+
+def asks_about_the_past(text: str) -> bool:
+    """A question in the past tense pinned to a time of day or a day other than now."""
+    if not _PAST.search(text):
+        return False
+    day = _DAY.search(text)
+    named_day = day is not None and day.group(1) not in ("today", "this morning")
+    return bool(_AT.search(text) or _BARE_TIME.search(text)) or (
+        named_day and day is not None and day.group(1) != "last night"
+    )
+
+
+def moment(text: str, now: datetime) -> datetime | None:
+    """The moment `text` names, in `now`'s time zone; None when it names none. A time of day without a
+    day is the latest such time not after now ("at 18:00" asked at 09:00 is yesterday's)."""
+    day = _day(text, now)
+    at = _AT.search(text)
+    if at is not None and at.group(1):
+        hour, minute = (0, 0) if at.group(1) == "midnight" else (12, 0)
+    else:
+        clock = _CLOCK.search(at.group(2)) if at is not None and at.group(2) else _bare(text)
+        if clock is not None:
+            hour, minute = int(clock.group(1)) % 24, int(clock.group(2) or 0)
+            if clock.group(3) == "pm" and hour < 12:
+                hour += 12
+            elif clock.group(3) == "am" and hour == 12:
+                hour = 0
+        else:
+            part = next((h for word, h in _PARTS.items() if re.search(rf"\b{word}\b", text)), None)
+            if part is None and day is None:
+                return None
+            hour, minute = part if part is not None else 12, 0
+    if minute > 59:
+        return None
+    when = (day or now).replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return when - timedelta(days=1) if day is None and when > now else when
+
+
+def _bare(text: str) -> re.Match[str] | None:
+    found = _BARE_TIME.search(text)
+    return _CLOCK.search(found.group(0)) if found else None
+
+
+def _day(text: str, now: datetime) -> datetime | None:
+    found = _DAY.search(text)
+    if found is None:
+        return None
+    word = found.group(1)
+    if word in ("today", "this morning"):
+        return now
+    if word in ("yesterday", "last night"):
+        return now - timedelta(days=1)
+    if found.group(2):
+        back = (now.weekday() - _WEEKDAYS.index(found.group(2))) % 7 or 7
+        return now - timedelta(days=back)
+    month = found.group(3) or found.group(6)
+    number = found.group(4) or found.group(5)
+    try:
+        day = now.replace(month=_MONTHS.index(month[:3]) + 1, day=int(number))
+    except ValueError:
+        return None
+    return day if day <= now else day.replace(year=now.year - 1)
