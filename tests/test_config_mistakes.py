@@ -354,3 +354,16 @@ def test_the_real_program_answers_with_words(
     assert done.returncode == 2, done.stderr
     assert said in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_a_misspelled_key_inside_a_rule_is_named_not_ignored(
+    clean: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Ignored, `acton` would leave the rule's action at its default `*`: everything.
+    (clean / "amd.toml").write_text('[[access]]\nacton = "run:amd_*"\nusers = ["S0DATA"]\n')
+    monkeypatch.setenv("AMD_CONFIG", "amd.toml")
+
+    code, err = run_main(["console", "-c", "/amd help"], capsys)
+
+    assert code == 2
+    assert "access (in amd.toml) (at 0 → acton): `acton` is not a key of it (did you mean `action`?)" in err
