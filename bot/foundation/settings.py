@@ -94,8 +94,8 @@ class Settings(BaseSettings):
     # workspace (Tier 3) that every card shares.
     card_min_interval_s: float = Field(6.0, ge=0)
     run_confirm_ttl_s: float = 600.0  # how long a `/amd run` confirmation's Trigger button works
+    # DAG globs triggered at once…
     run_skip_confirmation: list[str] = Field(default_factory=list, examples=[["dev_*", "scratch_*"]])
-    # DAG globs triggered at once (above)…
     run_production: list[str] = Field(default_factory=lambda: ["*"])  # …unless one of these matches
 
     # dbt: a project dir is enough; the warehouse connection comes from its dbt profile (bot/project.py)
