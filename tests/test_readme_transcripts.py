@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,8 @@ from tests.support.transcripts import Block, blocks, matches, normalise
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+# bot/foundation/logs.PLAIN: a log line among the answers means something logged to stderr without -v.
+LOG_LINE = re.compile(r"^\d{4}-\d{2}-\d{2} [\d:,]+ (?:DEBUG|INFO|WARNING|ERROR|CRITICAL) ", re.MULTILINE)
 BLOCKS = blocks(README.read_text())
 
 
@@ -77,7 +80,10 @@ def test_the_readme_transcript_holds(block: Block, homes: Homes) -> None:
         assert done.returncode == 0, done.stderr
     for step in block.steps:
         done = amd_bot(home, step.argv)
-        # What a transcript shows is what a terminal shows: both streams (the console answers on stdout).
+        assert not LOG_LINE.search(done.stdout + done.stderr), f"a log line among the answers:\n{done.stderr}"
+        # Program output is output: a transcript's answers all come on stdout (`> file` keeps them).
+        assert done.stderr == "", f"README.md:{step.line} wrote to stderr:\n{done.stderr}"
+        # What a transcript shows is what a terminal shows: both streams (answers are on stdout).
         actual = (done.stdout + done.stderr).splitlines()
         if not matches(step.expected, actual):
             diff = difflib.unified_diff(
