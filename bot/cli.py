@@ -26,7 +26,8 @@ def load_settings(args: argparse.Namespace) -> Settings:
     except ConfigError as exc:
         refuse(exc.problems, doctor=args.cmd == "doctor")
     # A variable the user named for the migration CLI's token is theirs, not a misspelled setting.
-    unknown = [line for line in unknown if not (args.token_env and line.startswith(f"{args.token_env} "))]
+    mine = getattr(args, "token_env", None)
+    unknown = [line for line in unknown if not (mine and line.startswith(f"{mine} "))]
     if unknown and serves_slack(args, settings):
         # In Slack a misspelled access or route setting would silently change who may do what.
         refuse(unknown, doctor=False)
@@ -146,7 +147,6 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    args.token_env = getattr(args, "token_env", None)
     settings = load_settings(args)
     # The doctor's own lines are its answer: what the adapters log goes to the file, as the console's.
     in_console = args.cmd in ("console", "doctor") or not serves_slack(args, settings)

@@ -354,3 +354,35 @@ def test_the_real_program_answers_with_words(
     assert done.returncode == 2, done.stderr
     assert said in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_a_misspelled_key_inside_a_rule_is_named_not_ignored(
+    clean: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Ignored, `acton` would leave the rule's action at its default `*`: everything.
+    (clean / "amd.toml").write_text('[[access]]\nacton = "run:amd_*"\nusers = ["S0DATA"]\n')
+    monkeypatch.setenv("AMD_CONFIG", "amd.toml")
+
+    code, err = run_main(["console", "-c", "/amd help"], capsys)
+
+    assert code == 2
+    assert "access (in amd.toml) (at 0 → acton): `acton` is not a key of it (did you mean `action`?)" in err
+
+
+def test_the_variable_named_for_a_copy_jobs_token_is_not_a_misspelled_setting(
+    clean: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AMD_MIGRATION_TOKEN", "a-token-the-job-reads-itself")  # demo/migration/README.md
+    monkeypatch.setenv("AMD_HELP_CHANELS", "C0HELP")
+    args = cli.parser().parse_args(
+        ["demo", "migrate", "--url", "http://bot", "--token-env", "AMD_MIGRATION_TOKEN"]
+    )
+
+    cli.load_settings(args)
+
+    err = capsys.readouterr().err
+    assert "AMD_MIGRATION_TOKEN" not in err
+    assert (
+        "warning: AMD_HELP_CHANELS (in the environment) is not a setting; did you mean AMD_HELP_CHANNELS?"
+        in err
+    )

@@ -10,8 +10,11 @@ from pathlib import Path
 import yaml
 from pydantic import SecretStr
 
+from bot.doctor import guarded
+from bot.doctor.checks import Finding
 from bot.doctor.slack import NEEDED_SCOPES, check_slack
 from bot.doctor.systems import check_ingest_token, check_state
+from bot.foundation.errors import ConfigError
 from bot.foundation.settings import Settings
 from bot.state import migrate
 from bot.state.store import SqlState
@@ -133,3 +136,18 @@ async def test_a_store_behind_the_code_names_the_upgrade_command(bot_settings: S
         f"schema at 0005, this amd-bot needs {migrate.head()}" in behind.detail
         and "amd-bot db upgrade" in str(behind.fix)
     )
+
+
+async def test_a_check_that_raises_is_a_fail_line_with_a_fix_not_a_traceback() -> None:
+    async def unforeseen() -> Finding:
+        raise RuntimeError("the adapter broke in a new way")
+
+    async def incomplete() -> Finding:
+        raise ConfigError(["AMD_WAREHOUSE=snowflake needs AMD_SNOWFLAKE_USER"])
+
+    broken = await guarded("orchestrator", unforeseen())
+    missing = await guarded("warehouse", incomplete())
+
+    assert (broken.status, broken.detail) == ("FAIL", "RuntimeError: the adapter broke in a new way")
+    assert broken.fix and "amd-bot -v doctor" in broken.fix
+    assert missing.status == "FAIL" and "AMD_SNOWFLAKE_USER" in missing.detail

@@ -64,7 +64,8 @@ def test_the_marker_list_covers_every_secret_setting() -> None:
 @pytest.mark.postgres
 def test_a_console_session_never_shows_a_secret(demo_settings: Settings, state_url: str) -> None:
     env = process_env(demo_settings, state_url, **SECRETS)
-    texts = ["help", "stats", "stats payment", "stats paymnt", "test nosuch", "migration", "run"]
+    commands = ["help", "stats", "stats payment", "stats paymnt", "test nosuch", "migration", "run"]
+    texts = [f"/amd {command}" for command in commands]  # without the slash the console asks "did you mean"
     argv = [sys.executable, "-m", "bot.cli", "-v", "console"]
     for text in texts:
         argv += ["-c", text]

@@ -3,11 +3,14 @@ bot/core/access.py decides with them."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class AccessRule(BaseModel):
     """One RBAC rule: who may do what where. Patterns are globs, e.g. action `run:prod_*`."""
+
+    # A misspelled key (`acton`) must not silently fall back to its default (`*`: everything).
+    model_config = ConfigDict(extra="forbid")
 
     action: str = "*"
     users: list[str] = Field(default_factory=lambda: ["*"])  # Slack user ids or user-group ids (S…)

@@ -10,7 +10,7 @@ from typing import Literal, Self
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 AlertKind = Literal["run", "test", "stale", "migration"]
 Severity = Literal["warning", "critical"]
@@ -19,6 +19,9 @@ IMMEDIATE: tuple[AlertKind, ...] = ("run",)
 
 
 class AlertRoute(BaseModel):
+    # A misspelled key (`acton`) must not silently fall back to its default (`*`: everything).
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field("default", pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     channel: str | None = None  # None: each incident's own support channel
     kinds: list[AlertKind] = Field(default_factory=lambda: list(ALL_KINDS))

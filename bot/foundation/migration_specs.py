@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Literal, Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SourceKind = Literal["cassandra", "mongodb", "bigquery", "snowflake", "file"]
 _NAME = r"^[a-z][a-z0-9_]{0,63}$"  # typed in Slack and used in URLs: keep it plain
 
 
 class SourceSpec(BaseModel):
+    # A misspelled key (`acton`) must not silently fall back to its default (`*`: everything).
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(pattern=_NAME)
     kind: SourceKind
     description: str = ""  # where it lives, e.g. "Cassandra 2.1 keyspace addr, table history"
@@ -19,6 +22,9 @@ class SourceSpec(BaseModel):
 
 
 class MigrationSpec(BaseModel):
+    # A misspelled key (`acton`) must not silently fall back to its default (`*`: everything).
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(pattern=_NAME)
     title: str = ""
     target: str  # the table the sources are copied into, e.g. "amd.delivery_address_history"

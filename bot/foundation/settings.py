@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Literal, Self
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator, model_validator
-from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 
 from bot.foundation.access_rules import AccessRule
 from bot.foundation.alert_routes import AlertRoute, default_routes
 from bot.foundation.logs import LogFormat
 from bot.foundation.migration_specs import MigrationSpec, default_migrations
 from bot.foundation.settings_rules import problems, serve_refusal
-from bot.foundation.settings_sources import TomlFile, config_path
-from bot.foundation.settings_values import decode
+from bot.foundation.settings_sources import SourcedSettings
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
 
@@ -31,16 +29,8 @@ def _default_home() -> Path:
     return Path(base) / "amd-bot"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="AMD_",
-        env_file=".env",
-        env_file_encoding="utf-8",
-        env_ignore_empty=True,  # a copied .env.example has empty values: they mean "default"
-        extra="ignore",
-        populate_by_name=True,
-        enable_decoding=False,  # not JSON only: `_from_text` decodes comma lists and key=value pairs too
-    )
+class Settings(SourcedSettings):
+    """Every setting, typed; how they are read is SourcedSettings' (settings_sources)."""
 
     # Slack
     slack_bot_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
@@ -94,8 +84,8 @@ class Settings(BaseSettings):
     # workspace (Tier 3) that every card shares.
     card_min_interval_s: float = Field(6.0, ge=0)
     run_confirm_ttl_s: float = 600.0  # how long a `/amd run` confirmation's Trigger button works
+    # DAG globs triggered at once…
     run_skip_confirmation: list[str] = Field(default_factory=list, examples=[["dev_*", "scratch_*"]])
-    # DAG globs triggered at once (above)…
     run_production: list[str] = Field(default_factory=lambda: ["*"])  # …unless one of these matches
 
     # dbt: a project dir is enough; the warehouse connection comes from its dbt profile (bot/project.py)
@@ -169,29 +159,6 @@ class Settings(BaseSettings):
     # Where delivery problems, and incidents without a channel, go (unset: the first route's channel).
     alert_fallback_channel: str | None = Field(None, min_length=1, max_length=200)
     dbt_results_dir: Path | None = None  # where the DAG factory's tasks keep run_results.json (off: None)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings, dotenv_settings)
-        environ, dotenv = (s.env_vars if isinstance(s, EnvSettingsSource) else {} for s in sources[1:])
-        if config := config_path(environ, dotenv):  # AMD_CONFIG counts in `.env` too
-            sources += (TomlFile(settings_cls, *config),)
-        return (*sources, file_secret_settings)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _from_text(cls, value: Any, info: ValidationInfo) -> Any:
-        # Variables are text; a TOML file may say `help_channels = "C1,C2"` too: the same rules apply.
-        if isinstance(value, str) and info.field_name is not None:
-            return decode(cls.model_fields[info.field_name], value)
-        return value
 
     @model_validator(mode="after")
     def _demo_migration_only_with_the_demo(self) -> Self:

@@ -13,7 +13,7 @@ from pydantic_core import ErrorDetails
 from bot.foundation.errors import ConfigError
 from bot.foundation.settings import Settings
 from bot.foundation.settings_sources import CONFIG_VARIABLE, OTHER_VARIABLES, Written, env_names
-from bot.foundation.settings_values import as_toml, as_variable, expected
+from bot.foundation.settings_values import as_toml, as_variable, expected, item_model
 from bot.foundation.suggest import closest_name
 
 DOTENV = Path(".env")  # Settings.model_config's env_file: the working directory's
@@ -47,6 +47,12 @@ def _about(name: str, error: ErrorDetails, written: Written) -> str:
     origin = written.origin(name, variables)
     label, where, in_toml = origin or (variables[0], "", False)
     inside = " → ".join(str(part) for part in error["loc"][1:])
+    model = item_model(field)
+    if error["type"] == "extra_forbidden" and model is not None and len(error["loc"]) == 3:
+        key = str(error["loc"][2])
+        guess = closest_name(key, model.model_fields)
+        meant = f" (did you mean `{guess}`?)" if guess else ""
+        error = {**error, "msg": f"`{key}` is not a key of it{meant}"}
     at = f" (at {inside})" if inside else ""
     example = as_toml(label, field) if in_toml else as_variable(label, field)
     place = f" ({where})" if where else ""

@@ -15,16 +15,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dotenv import dotenv_values
-from pydantic import AliasChoices
+from pydantic import AliasChoices, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import TomlConfigSettingsSource
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from bot.foundation.errors import ConfigError
+from bot.foundation.settings_values import decode
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
-
-    from pydantic_settings import BaseSettings
 
 CONFIG_VARIABLE = "AMD_CONFIG"
 # AMD_* names that belong to the project's other tools, not to the bot's settings: the DAG factory
@@ -123,3 +128,41 @@ class Written:
         if name in self.toml:
             return name, f"in {self.toml_path}", True
         return None
+
+
+class SourcedSettings(BaseSettings):
+    """How Settings (bot.foundation.settings) are read: the environment, then `.env`, then the TOML file
+    AMD_CONFIG names; lists and mappings decoded from text by their field's type."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AMD_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,  # a copied .env.example has empty values: they mean "default"
+        extra="ignore",
+        populate_by_name=True,
+        enable_decoding=False,  # not JSON only: `_from_text` decodes comma lists and key=value pairs too
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings, dotenv_settings)
+        environ, dotenv = (s.env_vars if isinstance(s, EnvSettingsSource) else {} for s in sources[1:])
+        if config := config_path(environ, dotenv):  # AMD_CONFIG counts in `.env` too
+            sources += (TomlFile(settings_cls, *config),)
+        return (*sources, file_secret_settings)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _from_text(cls, value: Any, info: ValidationInfo) -> Any:
+        # Variables are text; a TOML file may say `help_channels = "C1,C2"` too: the same rules apply.
+        if isinstance(value, str) and info.field_name is not None:
+            return decode(cls.model_fields[info.field_name], value)
+        return value

@@ -28,6 +28,12 @@ def _bare(annotation: Any) -> Any:
     return annotation
 
 
+def item_model(field: FieldInfo) -> type[BaseModel] | None:
+    """The model of a structured setting's items (AccessRule, AlertRoute, …), or None."""
+    args = get_args(_bare(field.annotation))
+    return args[0] if shape(field) == "models" else None
+
+
 def shape(field: FieldInfo) -> Shape:
     annotation = _bare(field.annotation)
     origin, args = get_origin(annotation), get_args(annotation)
@@ -76,8 +82,7 @@ def decode(field: FieldInfo, text: str) -> Any:
 def expected(field: FieldInfo, *, in_toml: bool = False) -> str:
     """The format, in words, for an error message; a TOML file has arrays and tables of its own."""
     kind = shape(field)
-    if kind == "models":
-        model = get_args(_bare(field.annotation))[0]
+    if (model := item_model(field)) is not None:
         keys = ", ".join(model.model_fields)
         return f"an array of tables with the keys {keys}" if in_toml else f"a JSON array of objects ({keys})"
     words = {
