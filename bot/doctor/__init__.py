@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+from bot.doctor.alert_channels import check_alert_channels
 from bot.doctor.checks import Finding
 from bot.doctor.project import check_dbt, load_catalog, resolved
 from bot.doctor.slack import check_slack
@@ -25,6 +26,7 @@ async def diagnose(settings: Settings) -> list[Finding]:
         check_warehouse(settings, catalog),
         check_orchestrator(settings, catalog),
         check_state(settings),
+        check_alert_channels(settings, catalog),
     )
     return [*found, check_ingest_token(settings)]
 
