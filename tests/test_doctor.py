@@ -11,9 +11,12 @@ import yaml
 from pydantic import SecretStr
 
 from bot.doctor import guarded
+from bot.doctor.alert_channels import check_alert_channels
 from bot.doctor.checks import Finding
 from bot.doctor.slack import NEEDED_SCOPES, check_slack
 from bot.doctor.systems import check_ingest_token, check_state
+from bot.foundation.alert_routes import AlertRoute
+from bot.foundation.catalog import Catalog
 from bot.foundation.errors import ConfigError
 from bot.foundation.settings import Settings
 from bot.state import migrate
@@ -36,7 +39,7 @@ async def doctor(env: dict[str, str]) -> tuple[int, dict[str, str]]:
     )
     out, _ = await asyncio.wait_for(proc.communicate(), timeout=180)
     lines = out.decode().splitlines()
-    assert lines[-1] in ("all checks passed", *(f"{n} of 6 checks failed" for n in range(1, 7))), lines
+    assert lines[-1] in ("all checks passed", *(f"{n} of 7 checks failed" for n in range(1, 8))), lines
     by_check = {}
     for line in lines[:-1]:
         status, rest = line.split(" ", 1)
@@ -50,7 +53,8 @@ async def test_a_fresh_demo_is_all_green_and_slack_is_not_needed(demo_settings: 
     code, lines = await doctor(demo_env(demo_settings))
 
     assert code == 0, lines
-    assert lines["slack"] == "skip slack         not configured (console mode)"
+    assert lines["slack"].startswith("skip slack ") and "not configured (console mode)" in lines["slack"]
+    assert lines["alert channels"].startswith("skip")
     for check in ("dbt", "warehouse", "orchestrator", "state store", "ingest token"):
         assert lines[check].startswith("ok "), lines[check]
     assert "all 4 entity relations readable" in lines["warehouse"]
@@ -90,6 +94,7 @@ async def test_a_broken_configuration_says_what_is_wrong_and_how_to_fix_it(
     )
     assert lines["ingest token"].startswith("FAIL") and "token_urlsafe(32)" in lines["ingest token"]
     assert lines["state store"].startswith("ok ")  # one broken system never hides the others
+    assert lines["alert channels"].startswith("FAIL")  # the entities' support channels do not exist
     assert "0123456789abcdef" not in str(lines)
 
 
@@ -151,3 +156,29 @@ async def test_a_check_that_raises_is_a_fail_line_with_a_fix_not_a_traceback() -
     assert (broken.status, broken.detail) == ("FAIL", "RuntimeError: the adapter broke in a new way")
     assert broken.fix and "amd-bot -v doctor" in broken.fix
     assert missing.status == "FAIL" and "AMD_SNOWFLAKE_USER" in missing.detail
+
+
+async def test_alert_channels_that_cannot_be_posted_to_fail_and_entities_without_one_are_named(
+    bot_settings: Settings,
+) -> None:
+    async with FakeSlack() as slack:
+        slack.create_channel("amd-ops")
+        slack.archive(slack.create_channel("amd-old"))
+        settings = bot_settings.model_copy(
+            update={"slack_api_url": slack.api_url, "slack_bot_token": SecretStr("xoxb-doctor-test")}
+        )
+        catalog = Catalog.load(settings.manifest_path, settings.owners, settings.entities)
+        routes = [AlertRoute(name="ops", channel="#amd-ops"), AlertRoute(name="old", channel="#amd-old")]
+        broken = await check_alert_channels(settings.model_copy(update={"alert_routes": routes}), catalog)
+        for entity in catalog.entities.values():
+            if entity.support_channel and entity.support_channel != "#amd-ops":
+                slack.create_channel(entity.support_channel.removeprefix("#"))
+        per_entity = settings.model_copy(
+            update={"alert_routes": [AlertRoute(), routes[0]], "alert_dags": ["flaky_*"]}
+        )
+        lonely = await check_alert_channels(per_entity, catalog)
+
+    assert not broken.passed and "#amd-old (route old)" in broken.detail and "#amd-ops" not in broken.detail
+    assert "/invite @amd-bot" in str(broken.fix)
+    assert lonely.status == "warn" and "AMD_ALERT_DAGS (flaky_*)" in lonely.detail
+    assert "#amd-ops" in str(lonely.fix)  # the fallback: the first route with a fixed channel

@@ -48,7 +48,8 @@ async def alert(
         if incident.state == "resolved":
             await threads.recover(sender, incident, wanted, known, backends.catalog)
             continue
-        await _retry_refused(sender, incident, known, backends, now=now)
+        if incident.state_at(now) == "open":  # acknowledged or snoozed: nothing more is posted
+            await _retry_refused(sender, incident, known, backends, now=now)
         threaded = any(known.root(incident.key, c) for c in wanted)
         if not _due(incident, now, settings.alert_suppress_s, settings.alert_renotify_s, threaded=threaded):
             continue
@@ -115,9 +116,10 @@ async def _retry_refused(
     sender: Sender, incident: Incident, known: threads.Known, backends: Backends, *, now: datetime
 ) -> None:
     """Alerts a channel refused, of earlier notifications: each is tried again when its backoff is
-    over (the claim refuses it before then), with what the incident says now."""
+    over (the claim refuses it before then, and while another replica holds it), with what the
+    incident says now."""
     message = alert_message(incident, backends.catalog, now=now)
-    for refused in known.refused(incident.key, before=incident.notified):
+    for refused in known.unfinished(incident.key, before=incident.notified):
         await sender.send(Effect(refused.key, "alert", refused.channel, message, incident=incident.key))
 
 
@@ -206,9 +208,13 @@ async def send_digests(
             )
             key = f"{mark}:{due.isoformat()}"
             ref = await sender.send(Effect(key, "digest", channel, message))
-            if ref is not None:
-                if details is not None:
-                    await sender.send(Effect(f"{key}:details", "digest", ref.channel, details, thread=ref))
+            if ref is None:
+                continue
+            # The mark moves once the details are in the thread too: until then this window's key is
+            # due again, its digest found posted, and only the details sent (after a look).
+            if details is None or await sender.send(
+                Effect(f"{key}:details", "digest", ref.channel, details, thread=ref)
+            ):
                 await store.set_mark(mark, now)
                 sent.append(f"{route.name} → {channel}")
     return sent

@@ -41,13 +41,14 @@ class Known:
     def posted(self, key: str) -> bool:
         return key in self._posted
 
-    def refused(self, incident: str, *, before: int) -> list[Delivery]:
-        """This incident's alerts that a channel refused, of notifications before `before`."""
+    def unfinished(self, incident: str, *, before: int) -> list[Delivery]:
+        """This incident's alerts of notifications before `before` that are not posted: refused by
+        their channel, or left maybe-posted by a replica that died while retrying one."""
         prefix = f"alert:{incident}:"
         return [
             d
             for d in self._rows
-            if d.state == "failed"
+            if d.state != "posted"
             and d.key.startswith(prefix)
             and d.key[len(prefix) :].split(":", 1)[0].isdigit()
             and int(d.key[len(prefix) :].split(":", 1)[0]) < before

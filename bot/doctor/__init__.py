@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Sequence
 
+from bot.doctor.alert_channels import check_alert_channels
 from bot.doctor.checks import Finding, fail, first_line
 from bot.doctor.project import check_dbt, load_catalog, resolved
 from bot.doctor.slack import check_slack
@@ -26,6 +27,7 @@ async def diagnose(settings: Settings) -> list[Finding]:
         guarded("warehouse", check_warehouse(settings, catalog)),
         guarded("orchestrator", check_orchestrator(settings, catalog)),
         guarded("state store", check_state(settings)),
+        guarded("alert channels", check_alert_channels(settings, catalog)),
     )
     return [*found, check_ingest_token(settings)]
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from bot.foundation.ports import BackendUnavailable
 
-Status = Literal["ok", "FAIL", "skip"]  # skip: not configured here, which is not a fault
+Status = Literal["ok", "FAIL", "skip", "warn"]  # skip: not configured here; warn: works, but see the fix
 
 
 @dataclass(frozen=True)

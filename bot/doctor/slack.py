@@ -24,6 +24,7 @@ NEEDED_SCOPES = frozenset(
         "im:history",  # questions in DMs with the bot (message.im)
         "channels:read",  # a public #name's id (conversations.list): history is read by id
         "groups:read",  # …and a private one's
+        "channels:join",  # read a public alert channel posted to without being in it, before a retry
     }
 )
 _APP_PAGE = "https://api.slack.com/apps → your app"

@@ -127,6 +127,7 @@ class FakeSlack(LocalServer):
         self._limiter = RateLimiter({**DEFAULT_LIMITS, **(rate_limits or {})}, time_scale=time_scale)
         self._socket_mode = socket_mode
         self._failures: dict[str, deque[_Failure]] = {}
+        self.refusing: dict[str, str] = {}  # channel id -> the error every post or edit there gets
         self.channels = Channels()
         self.workspace = Workspace(
             channel_ids=self.channels.resolve,
@@ -263,6 +264,11 @@ class FakeSlack(LocalServer):
         """Someone writes in `channel` (a busy channel's history has many pages)."""
         return self.workspace.say(channel, text, user=user)
 
+    def refuse(self, channel: str, error: str) -> None:
+        """From now on every chat.postMessage/update to `channel` answers `error` (e.g. `not_in_channel`
+        for a private channel the bot was never invited to, `channel_not_found` for a mistyped name)."""
+        self.refusing[self.channels.resolve(channel)] = error
+
     def delete_message(self, channel: str, ts: str) -> None:
         """Someone deleted the message: updating it answers `message_not_found` from now on."""
         self.workspace.delete(channel, ts)
@@ -304,6 +310,9 @@ class FakeSlack(LocalServer):
             self._authenticate(method, args, token)
         except SlackError as exc:
             return 200, exc.body(), {}
+        refused = self.refusing.get(self.channels.resolve(str(args.get("channel", ""))))
+        if refused is not None and method in ("chat.postMessage", "chat.update"):
+            return 200, {"ok": False, "error": refused}, {}
         failure = self._take_failure(method, args)
         if failure is not None:
             if failure.accepted or failure.lost:
