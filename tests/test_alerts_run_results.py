@@ -115,7 +115,7 @@ async def test_a_failing_test_in_a_runs_kept_results_is_an_incident_caused_by_th
     assert payment_run.key in [i.key for i in payments.affected]
 
 
-async def test_the_task_run_again_and_passing_resolves_the_test_and_a_run_out_of_the_window_is_not_read(
+async def test_the_task_run_again_and_passing_resolves_the_test_and_an_older_reading_does_not_reopen_it(
     bot: BotHarness, payment_run: PaymentRun
 ) -> None:
     run, store = payment_run.run, Incidents(bot.backends.state.engine)
@@ -130,11 +130,11 @@ async def test_the_task_run_again_and_passing_resolves_the_test_and_a_run_out_of
     resolved = await store.get(payment_run.key)
     assert resolved is not None and resolved.state == "resolved"
 
-    # Once the watcher's mark is well past the run's end, the run and its results are not read again.
-    assert (await sweep(bot.backends, now=first + timedelta(hours=1))).runs
+    # The newest run is read again while no newer one ended (the mark is the orchestrator's newest end
+    # date): a result no newer than the one that resolved the test does not reopen it.
     kept.write_text(json.dumps(payment_run.results))
     later = await sweep(bot.backends, now=first + timedelta(hours=2))
-    assert not later.runs
+    assert [r.run_id for r in later.runs] == [RUN_ID]
     still = await store.get(payment_run.key)
     assert still is not None and still.state == "resolved"
 

@@ -107,8 +107,7 @@ class Settings(BaseSettings):
     dbt_max_concurrency: int = Field(2, ge=1, le=16)  # dbt runs at once, across every replica
     dbt_timeout_s: float = Field(7200.0, gt=0)  # wall clock per dbt invocation; then it is stopped
 
-    # State
-    # Default: sqlite+aiosqlite:///$AMD_HOME/state.db. A secret: a PostgreSQL URL carries a password.
+    # State. Default: sqlite+aiosqlite:///$AMD_HOME/state.db. A secret: a PostgreSQL URL carries a password.
     state_url: SecretStr | None = None
     # Pruned hourly by every replica: claims, closed confirmations, settled live cards…
     retention_days: float = Field(30.0, gt=0)
@@ -145,13 +144,17 @@ class Settings(BaseSettings):
     help_rate_window_s: float = Field(60.0, ge=1)
     home_min_interval_s: float = Field(60.0, ge=0)  # a user's Home tab is rebuilt at most this often
 
-    # Alerts and digests (bot/alerts): routes, and how often the failure watcher looks
+    # Alerts and digests (bot/alerts): routes, how often and how far back the failure watcher looks
     alert_routes: list[AlertRoute] = Field(default_factory=default_routes)
     alert_dags: list[str] = Field(default_factory=list)  # DAG globs watched besides the catalog's meta.dag
     alert_poll_s: float = Field(60.0, gt=0)
     alert_suppress_s: float = Field(3600.0, ge=0)  # a flapping failure is not alerted again sooner
     alert_renotify_s: float = Field(14400.0, gt=0)  # an unacknowledged critical incident is told again
+    alert_lookback_h: float = Field(24.0, gt=0)  # a watcher with no mark yet reads runs this far back
+    alert_missing_grace_m: float = Field(30.0, ge=0)  # a scheduled run not started by then is missing
     dbt_results_dir: Path | None = None  # where the DAG factory's tasks keep run_results.json (off: None)
+    dbt_results_max_mb: float = Field(50.0, gt=0)  # a bigger file there is named and skipped…
+    dbt_results_timeout_s: float = Field(30.0, gt=0)  # …and a read slower than this (a stalled mount)
 
     @classmethod
     def settings_customise_sources(
@@ -211,7 +214,6 @@ class Settings(BaseSettings):
             )
         return None
 
-    # Derived paths: one place decides where the embedded default keeps its files.
     @property
     def demo_home(self) -> Path:
         return self.home / "demo"
