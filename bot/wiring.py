@@ -88,7 +88,14 @@ async def build_backends(
         policy=Policy(settings.access, settings.admins, settings.groups),
         leases=leases,
         manifest_stamp=stamp,
-        run_results=metered(ResultsDir(settings.dbt_results_dir), "dbt results")
+        run_results=metered(
+            ResultsDir(
+                settings.dbt_results_dir,
+                max_mb=settings.dbt_results_max_mb,
+                timeout_s=settings.dbt_results_timeout_s,
+            ),
+            "dbt results",
+        )
         if settings.dbt_results_dir
         else None,
     )

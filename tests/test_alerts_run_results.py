@@ -5,6 +5,7 @@ and the run_results.json dbt wrote for it is put where the DAG factory's task wo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 from collections.abc import AsyncIterator
@@ -115,7 +116,7 @@ async def test_a_failing_test_in_a_runs_kept_results_is_an_incident_caused_by_th
     assert payment_run.key in [i.key for i in payments.affected]
 
 
-async def test_the_task_run_again_and_passing_resolves_the_test_and_a_run_out_of_the_window_is_not_read(
+async def test_the_task_run_again_and_passing_resolves_the_test_and_an_older_reading_does_not_reopen_it(
     bot: BotHarness, payment_run: PaymentRun
 ) -> None:
     run, store = payment_run.run, Incidents(bot.backends.state.engine)
@@ -130,11 +131,11 @@ async def test_the_task_run_again_and_passing_resolves_the_test_and_a_run_out_of
     resolved = await store.get(payment_run.key)
     assert resolved is not None and resolved.state == "resolved"
 
-    # Once the watcher's mark is well past the run's end, the run and its results are not read again.
-    assert (await sweep(bot.backends, now=first + timedelta(hours=1))).runs
+    # The newest run is read again while no newer one ended (the mark is the orchestrator's newest end
+    # date): a result no newer than the one that resolved the test does not reopen it.
     kept.write_text(json.dumps(payment_run.results))
     later = await sweep(bot.backends, now=first + timedelta(hours=2))
-    assert not later.runs
+    assert [r.run_id for r in later.runs] == [RUN_ID]
     still = await store.get(payment_run.key)
     assert still is not None and still.state == "resolved"
 
@@ -181,6 +182,49 @@ async def test_a_pass_of_the_bots_own_test_run_in_the_same_sweep_does_not_hide_t
     assert payment_run.key not in swept.cleared
     found = await Incidents(bot.backends.state.engine).get(payment_run.key)
     assert found is not None and found.state == "open"
+
+
+async def test_a_file_over_the_size_cap_is_named_and_skipped_and_the_others_still_count(
+    bot: BotHarness, payment_run: PaymentRun
+) -> None:
+    run = payment_run.run
+    assert run.ended_at is not None
+    keep(bot, run, "test_payment", json.dumps(payment_run.results))
+    huge = {**payment_run.results, "padding": "x" * (51 * 2**20)}  # over the 50 MB default
+    keep(bot, run, "run_payment", json.dumps(huge))
+
+    swept = await sweep(bot.backends, now=run.ended_at + timedelta(minutes=1))
+
+    assert (
+        f"`amd_payment/{RUN_ID}/run_payment.json`: 51 MB, over AMD_DBT_RESULTS_MAX_MB"
+        in (swept.unreadable[RUN_TESTS])
+    )
+    found = await Incidents(bot.backends.state.engine).get(payment_run.key)
+    assert found is not None and found.state == "open"
+
+
+async def test_a_stalled_read_names_the_directory_and_never_blocks_the_sweep(
+    payment_run: PaymentRun, bot_settings: Settings, tmp_path: Path
+) -> None:
+    root = tmp_path / "dbt-results"
+    kept = root / "amd_payment" / RUN_ID / "test_payment.json"
+    kept.parent.mkdir(parents=True)
+    os.mkfifo(kept)  # opening it blocks until a writer comes: a read hanging on a stalled mount
+    settings = bot_settings.model_copy(update={"dbt_results_dir": root, "dbt_results_timeout_s": 1.0})
+    assert payment_run.run.ended_at is not None
+    now = payment_run.run.ended_at + timedelta(minutes=1)
+    try:
+        async with running_bot(settings) as bot, asyncio.timeout(60):
+            first = await sweep(bot.backends, now=now)
+            again = await sweep(bot.backends, now=now + timedelta(minutes=1))
+    finally:
+        with contextlib.suppress(OSError):  # the hung reader reads an empty file, and its thread ends
+            os.close(os.open(kept, os.O_WRONLY | os.O_NONBLOCK))
+
+    assert f"{root}: no answer within 1 s" in first.unreadable[RUN_TESTS]
+    assert "orchestrator" not in first.unreadable  # every other source was read
+    # The hung thread is not joined by another: the next sweep says the read still has not returned.
+    assert f"{root}: a read has not returned for" in again.unreadable[RUN_TESTS]
 
 
 async def test_a_results_dir_that_is_not_there_is_named_not_taken_for_all_green(

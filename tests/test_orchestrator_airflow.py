@@ -23,7 +23,7 @@ from pydantic import SecretStr
 
 from bot.adapters.orchestrator.airflow import AirflowOrchestrator
 from bot.adapters.orchestrator.airflow_auth import JwtAuth
-from bot.foundation.ports import BackendUnavailable, DagRunRef, RunAlreadyExists, RunState
+from bot.foundation.ports import BackendUnavailable, DagRunRef, DagSchedule, RunAlreadyExists, RunState
 from tests.support.airflow import AirflowServer
 from tests.support.blackhole import black_hole
 from tests.support.demo import isolated_settings
@@ -282,3 +282,29 @@ async def test_the_watcher_finds_a_scheduled_failure_it_did_not_trigger_with_two
         f"POST /api/{'v2' if server.major == 3 else 'v1'}/dags/~/dagRuns/list",
         f"POST /api/{'v2' if server.major == 3 else 'v1'}/dags/~/dagRuns/~/taskInstances/list",
     ]
+
+
+@pytest.mark.airflow
+async def test_dag_schedules_say_paused_and_when_the_next_run_is_due(airflow: AirflowOrchestrator) -> None:
+    """amd_paused is `@daily` and paused since its creation; amd_ok has no schedule."""
+    schedules = {s.dag_id: s for s in await airflow.dag_schedules(["amd_paused", "amd_ok", "not_a_dag"])}
+
+    assert set(schedules) == {"amd_paused", "amd_ok"}  # a DAG Airflow does not know is left out
+    paused = schedules["amd_paused"]
+    assert paused.paused
+    # catchup=False: the run due next is at a midnight, and Airflow says so even while it is paused.
+    assert paused.next_run_after is not None and paused.next_run_after <= datetime.now(UTC)
+    assert (paused.next_run_after.hour, paused.next_run_after.minute) == (0, 0)
+    assert schedules["amd_ok"] == DagSchedule("amd_ok", paused=False)  # nothing is ever due
+
+
+@pytest.mark.airflow
+async def test_active_runs_are_those_queued_or_running(airflow: AirflowOrchestrator) -> None:
+    started = await airflow.trigger("amd_slow", new_run_id("active"), {"seconds": 3}, None)
+
+    active = await airflow.active_runs(["amd_slow", "amd_ok"])
+
+    assert started.run_id in [r.run_id for r in active]
+    assert {r.state for r in active} <= {"queued", "running"}
+    await follow(airflow, started.ref)
+    assert started.run_id not in [r.run_id for r in await airflow.active_runs(["amd_slow"])]

@@ -1,9 +1,9 @@
 """Root causes through the dbt lineage: one failure and what it broke are one item, not five.
 
-A failed DAG run is a root; the failing tests among its failed tasks, or in the dbt results its tasks
-kept, are its cause; test failures on its models, and entities at or downstream of its models that went
-stale, are its blast radius. What no run explains is grouped the same way under the most upstream
-failing test or stale entity.
+A failed DAG run (or a paused, missing or stuck one) is a root; the failing tests among its failed
+tasks, or in the dbt results its tasks kept, are its cause; test failures on its models, and entities
+at or downstream of its models that went stale, are its blast radius. What no run explains is grouped
+the same way under the most upstream failing test or stale entity.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import Any
 from bot.foundation.catalog import Catalog
 from bot.state.incidents import Incident
 
-_ROOT_ORDER = {"run": 0, "test": 1, "stale": 2, "migration": 3}
+_ROOT_ORDER = {"run": 0, "stuck": 0, "missing": 0, "paused": 0, "test": 1, "stale": 2, "migration": 3}
+_DAG_KINDS = ("run", "stuck", "missing", "paused")  # about a DAG: what its models reach is its blast radius
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def _causes(run: Incident, affected: Iterable[Incident], tests: set[str]) -> tup
 def _nodes(incident: Incident, catalog: Catalog, dags: Mapping[str, set[str]]) -> set[str]:
     """The manifest nodes an incident is about."""
     detail = incident.detail
-    if incident.kind == "run":
+    if incident.kind in _DAG_KINDS:
         return dags.get(incident.dag or "", set())
     if incident.kind == "test":
         return {str(detail["model"])} if detail.get("model") else set()

@@ -5,12 +5,13 @@ Both make the same incident, `test:<unique_id>`: the newest result of a test dec
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from bot.foundation.catalog import Catalog, Entity
 from bot.foundation.ports import DagRunRef, RunState
 from bot.foundation.run_results import RunTest
-from bot.state.incidents import Finding
+from bot.state.incidents import Cleared, Finding
 from bot.state.results import FAILED
 
 RUN_TESTS = "dbt results of orchestrator runs"  # the source's name, as the digest says it could not be read
@@ -39,7 +40,13 @@ def test_key(unique_id: str) -> str:
 
 
 def test_finding(
-    test: Tested, entity: Entity | None, *, owner: str | None, dag: str | None, detail: Mapping[str, Any]
+    test: Tested,
+    entity: Entity | None,
+    *,
+    owner: str | None,
+    dag: str | None,
+    detail: Mapping[str, Any],
+    at: datetime | None,  # when it ran: a run's end date, a stored result's time
 ) -> Finding | None:
     """The incident of a test that failed or errored; None when it did not (its incident resolves)."""
     if test.status not in FAILED:
@@ -55,28 +62,28 @@ def test_finding(
         owner=owner or (entity.owner if entity else None),
         channel=entity.support_channel if entity else None,
         detail={"unique_id": test.unique_id, "model": test.model, **detail},
+        observed_at=at,
     )
 
 
 def run_test_findings(
     catalog: Catalog, tests: Sequence[RunTest], runs: Mapping[DagRunRef, RunState]
-) -> tuple[list[Finding], set[str]]:
+) -> tuple[list[Finding], list[Cleared]]:
     """The incidents of the tests the runs' tasks kept results of, and the keys of those that passed.
     A test in two tasks of a run counts as failed if it failed in either."""
     by_model = entities_by_model(catalog)
     worst = {t.outcome.unique_id: t for t in sorted(tests, key=lambda t: t.outcome.status in FAILED)}
     found: list[Finding] = []
-    cleared: set[str] = set()
+    cleared: list[Cleared] = []
     for uid, seen in worst.items():
         test, run = seen.outcome, runs[seen.run]
         # The run is the test's context: the digest puts the test under that run as its cause.
         detail = {"run_id": run.run_id, "task": seen.task_id, "url": run.url}
         owner = catalog.owner_of(test.model) if test.model else None
-        finding = test_finding(
-            test, by_model.get(test.model or ""), owner=owner, dag=run.dag_id, detail=detail
-        )
+        entity = by_model.get(test.model or "")
+        finding = test_finding(test, entity, owner=owner, dag=run.dag_id, detail=detail, at=run.ended_at)
         if finding is None:
-            cleared.add(test_key(uid))
+            cleared.append(Cleared(test_key(uid), run.ended_at))
         else:
             found.append(finding)
     return found, cleared

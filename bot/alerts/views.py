@@ -18,7 +18,10 @@ from bot.state.incidents import Incident
 
 TOP = 10  # groups listed in the message itself
 MAX_AFFECTED = 5  # blast-radius items named per group before "and N more"
-_ICON = {"run": ":x:", "test": ":x:", "stale": ":hourglass_flowing_sand:", "migration": ":warning:"}
+_ICON = {
+    **{"run": ":x:", "test": ":x:", "stale": ":hourglass_flowing_sand:", "migration": ":warning:"},
+    **{"paused": ":double_vertical_bar:", "missing": ":ghost:", "stuck": ":turtle:"},
+}
 SNOOZES: dict[str, int | None] = {
     "1h": 1,
     "24h": 24,
@@ -43,7 +46,7 @@ def digest_message(digest: Digest, catalog: Catalog) -> tuple[Message, Message |
     if hidden > 0:
         parts.append(Text(f"…and {hidden:,} more (the full list is in the thread)"))
     if digest.recovered:
-        names = ", ".join(f"`{i.subject}`" for i in digest.recovered[:TOP])
+        names = ", ".join(_recovered(i) for i in digest.recovered[:TOP])
         more = f" and {len(digest.recovered) - TOP:,} more" if len(digest.recovered) > TOP else ""
         parts.append(Text(f":white_check_mark: Recovered: {names}{more}"))
     parts += [
@@ -59,6 +62,14 @@ def digest_message(digest: Digest, catalog: Catalog) -> tuple[Message, Message |
         return Message(tuple(parts), fallback=fallback, public=True), None
     details = Message((Code(full, title="Details"),), fallback="Details", public=True) if full else None
     return Message(tuple(parts), fallback=fallback, public=True), details
+
+
+def _recovered(incident: Incident) -> str:
+    """A run that failed and a later one that succeeded: both named, as both happened."""
+    failed, recovered = incident.detail.get("run_id"), incident.detail.get("recovered_run_id")
+    if incident.kind == "run" and recovered:
+        return f"`{incident.subject}` (run `{failed}` failed, `{recovered}` succeeded)"
+    return f"`{incident.subject}`"
 
 
 def all_green(digest: Digest) -> Message:

@@ -1,10 +1,12 @@
 """The failure watcher: one sweep reads every source and turns what it finds into incidents.
 
-Sources: the orchestrator's runs of every known DAG (one batch call, scheduled runs included), the
-stored dbt test results, entity freshness from the stats service (within its cache) and the migration
-ledger; then, when AMD_DBT_RESULTS_DIR is set, the dbt results the runs just seen left there. Runs and
-tests are read since a stored mark, so nothing that happened while the bot was down is missed. A source
-that cannot be read is named, never taken for "all green".
+Sources: the orchestrator's runs of every known DAG (one batch call, scheduled runs included), their
+schedules (paused, missing and stuck DAGs: stopped.py), the stored dbt test results, entity freshness
+from the stats service (within its cache) and the migration ledger; then, when AMD_DBT_RESULTS_DIR is
+set, the dbt results the runs just seen left there. Runs and tests are read since a stored mark, so
+nothing that happened while the bot was down is missed; the runs' mark is the newest end date the
+orchestrator gave, so the bot's clock never skips a run. A source that cannot be read is named, never
+taken for "all green".
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 
+from bot.alerts.runs_seen import run_findings
+from bot.alerts.stopped import stopped_dags
 from bot.alerts.tests_seen import (
     RUN_TESTS,
     entities_by_model,
@@ -27,29 +31,36 @@ from bot.alerts.tests_seen import (
 from bot.core.backends import Backends
 from bot.core.stats import samples
 from bot.foundation.catalog import CatalogMissing
-from bot.foundation.ports import BackendUnavailable, RunReport, RunState
+from bot.foundation.ports import BackendUnavailable, RunState
 from bot.migration.ledger import Ledger
 from bot.render.format import age, hours
 from bot.state.freshness import FreshnessHistory
-from bot.state.incidents import Finding, Incidents
+from bot.state.incidents import Cleared, Finding, Incidents
 from bot.state.results import TestResults
 
 log = logging.getLogger(__name__)
-FIRST_LOOK_BACK = timedelta(days=1)  # a bot that never watched before reads the last day
 # Runs and results read again from a little before the mark: a run that ended just before the last
-# sweep but was written after it (clock skew, a slow commit) is not skipped.
+# sweep but was written after it (a slow commit, a run that ended while another was read) is not skipped.
 OVERLAP = timedelta(minutes=5)
-SOURCES = ("orchestrator", "dbt test results", "warehouse", "migrations")
+SOURCES = ("orchestrator", "DAG schedules", "dbt test results", "warehouse", "migrations")
+RUNS = "watch:runs:ended"  # the newest end date of a run read, in the orchestrator's own time
 SWEPT = "watch:swept"  # the mark of the last sweep; `watch:read:<source>` that of its last good read
 
 
 @dataclass
 class Sweep:
     found: list[Finding] = field(default_factory=list)
-    cleared: set[str] = field(default_factory=set)
+    cleared: dict[str, Cleared] = field(default_factory=dict)  # by key
     unreadable: dict[str, str] = field(default_factory=dict)  # source -> why it could not be read
     marks: dict[str, datetime] = field(default_factory=dict)  # marks to move once this is recorded
     runs: list[RunState] = field(default_factory=list)  # the newest finished run of each DAG seen
+
+    def clear(self, *healthy: Cleared) -> None:
+        """Sources healthy for these keys; of two readings of one key, the newer counts."""
+        for h in healthy:
+            old = self.cleared.get(h.key)
+            if old is None or h.observed_at is None or (old.observed_at or h.observed_at) <= h.observed_at:
+                self.cleared[h.key] = h
 
 
 Source = Callable[[Backends, Sweep, datetime], Awaitable[None]]
@@ -58,17 +69,20 @@ Source = Callable[[Backends, Sweep, datetime], Awaitable[None]]
 async def sweep(backends: Backends, *, now: datetime) -> Sweep:
     """Read every source at once and record the findings; returns what was found and not read."""
     result = Sweep()
-    await _read(backends, result, now, dict(zip(SOURCES, (_runs, _tests, _stale, _migrations), strict=True)))
+    reads = (_runs, _stopped, _tests, _stale, _migrations)
+    await _read(backends, result, now, dict(zip(SOURCES, reads, strict=True)))
     await _read(backends, result, now, {RUN_TESTS: _run_tests})  # needs the runs the orchestrator gave
-    # A failure seen anywhere keeps its incident open: a test that passed in one place and failed in
-    # another within the same sweep is not resolved.
-    result.cleared -= {f.key for f in result.found}
+    # A failure seen anywhere keeps its incident open unless it was healthy later: a test that failed
+    # in one place and passed at the same time in another within the same sweep is not resolved.
+    for f in result.found:
+        if (healthy := result.cleared.get(f.key)) and (healthy.observed_at or now) <= (f.observed_at or now):
+            del result.cleared[f.key]
     result.marks |= {
         f"watch:read:{name}": now for name in (*SOURCES, RUN_TESTS) if name not in result.unreadable
     }
     result.marks[SWEPT] = now
     store = Incidents(backends.state.engine)
-    await store.observe(result.found, result.cleared, now)
+    await store.observe(result.found, result.cleared.values(), now)
     for name, at in result.marks.items():
         await store.set_mark(name, at)
     return result
@@ -112,47 +126,25 @@ async def watched_dags(backends: Backends) -> list[str]:
 
 async def _since(backends: Backends, mark: str, now: datetime) -> datetime:
     last = await Incidents(backends.state.engine).mark(mark)
-    return (last - OVERLAP) if last else now - FIRST_LOOK_BACK
+    return (last - OVERLAP) if last else now - timedelta(hours=backends.settings.alert_lookback_h)
 
 
 async def _runs(backends: Backends, result: Sweep, now: datetime) -> None:
-    since = await _since(backends, "watch:runs", now)
+    since = await _since(backends, RUNS, now)
     reports = await backends.orchestrator.runs_ended_since(await watched_dags(backends), since)
-    newest: dict[str, RunReport] = {}
-    for report in reports:  # newest first: the first run seen of a DAG decides
-        newest.setdefault(report.run.dag_id, report)
-    for dag, report in newest.items():
-        if report.run.state == "success":
-            result.cleared.add(f"run:{dag}")
-        elif report.run.state == "failed":
-            result.found.append(_run_finding(backends, report))
-    result.runs = [report.run for report in newest.values()]
-    result.marks["watch:runs"] = now
+    found, cleared = run_findings(backends, reports)
+    result.found += found
+    result.clear(*cleared)
+    newest = {r.run.dag_id: r.run for r in reports if r.run.finished}  # in the order they ended
+    result.runs = list(newest.values())
+    if ended := [r.run.ended_at for r in reports if r.run.ended_at]:
+        result.marks[RUNS] = max(ended)
 
 
-def _run_finding(backends: Backends, report: RunReport) -> Finding:
-    run = report.run
-    entities = sorted(backends.catalog.dags().get(run.dag_id, []), key=lambda e: e.name)
-    first = entities[0] if entities else None
-    production = any(fnmatchcase(run.dag_id, p) for p in backends.settings.run_production)
-    failed = ", ".join(f"`{t}`" for t in report.failed_tasks) or "no task named"
-    return Finding(
-        key=f"run:{run.dag_id}",
-        kind="run",
-        subject=run.dag_id,
-        summary=f"DAG `{run.dag_id}` failed (run `{run.run_id}`): {failed}",
-        severity="critical" if production else "warning",
-        entity=first.name if first else None,
-        dag=run.dag_id,
-        owner=first.owner if first else None,
-        channel=first.support_channel if first else None,
-        detail={
-            "run_id": run.run_id,
-            "url": run.url,
-            "failed_tasks": list(report.failed_tasks),
-            "entities": [e.name for e in entities],
-        },
-    )
+async def _stopped(backends: Backends, result: Sweep, now: datetime) -> None:
+    found, cleared = await stopped_dags(backends, await watched_dags(backends), now)
+    result.found += found
+    result.clear(*cleared)
 
 
 async def _tests(backends: Backends, result: Sweep, now: datetime) -> None:
@@ -162,11 +154,10 @@ async def _tests(backends: Backends, result: Sweep, now: datetime) -> None:
     for uid, stored in newest.items():
         entity = by_model.get(stored.model or "")
         dag = entity.dag if entity else None
-        finding = test_finding(
-            stored, entity, owner=stored.owner, dag=dag, detail={"run_key": stored.run_key}
-        )
+        detail = {"run_key": stored.run_key}
+        finding = test_finding(stored, entity, owner=stored.owner, dag=dag, detail=detail, at=stored.at)
         if finding is None:
-            result.cleared.add(test_key(uid))
+            result.clear(Cleared(test_key(uid), stored.at))
         else:
             result.found.append(finding)
     result.marks["watch:tests"] = now
@@ -181,7 +172,7 @@ async def _run_tests(backends: Backends, result: Sweep, _now: datetime) -> None:
     read = await backends.run_results.tests_of(list(runs), backends.catalog.nodes)
     found, cleared = run_test_findings(backends.catalog, read.tests, runs)
     result.found += found
-    result.cleared |= cleared
+    result.clear(*cleared)
     if read.unreadable:
         result.unreadable[RUN_TESTS] = named(read.unreadable)
 
@@ -196,7 +187,7 @@ async def _stale(backends: Backends, result: Sweep, now: datetime) -> None:
         if status.fresh is None:
             continue
         if status.fresh:
-            result.cleared.add(key)
+            result.clear(Cleared(key))
             continue
         result.found.append(
             Finding(
@@ -221,7 +212,7 @@ async def _migrations(backends: Backends, result: Sweep, now: datetime) -> None:
         key = f"migration:{spec.name}"
         problems = _migration_problems(progress.state, progress.failed, progress.valid)
         if not problems:
-            result.cleared.add(key)
+            result.clear(Cleared(key))
             continue
         result.found.append(
             Finding(

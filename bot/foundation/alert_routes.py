@@ -12,10 +12,11 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-AlertKind = Literal["run", "test", "stale", "migration"]
+# paused, missing, stuck: a DAG that stopped (paused, its scheduled run never started, a run that hangs)
+AlertKind = Literal["run", "test", "stale", "migration", "paused", "missing", "stuck"]
 Severity = Literal["warning", "critical"]
-ALL_KINDS: tuple[AlertKind, ...] = ("run", "test", "stale", "migration")
-IMMEDIATE: tuple[AlertKind, ...] = ("run",)
+ALL_KINDS: tuple[AlertKind, ...] = ("run", "test", "stale", "migration", "paused", "missing", "stuck")
+IMMEDIATE: tuple[AlertKind, ...] = ("run", "paused", "missing", "stuck")
 
 
 class AlertRoute(BaseModel):
@@ -31,7 +32,7 @@ class AlertRoute(BaseModel):
     min_severity: Severity = "warning"
     schedule: str = "0 8 * * 1-5"  # the digest's cron (minute hour day month weekday)
     timezone: str = "UTC"
-    # Kinds told at once (one message within a poll) when critical: a failed production DAG run.
+    # Kinds told at once (one message within a poll) when critical: a production DAG failed or stopped.
     immediate: list[AlertKind] = Field(default_factory=lambda: list(IMMEDIATE))
     all_green: bool = False  # post "all green" when there is nothing to say (default: stay quiet)
 

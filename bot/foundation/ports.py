@@ -117,6 +117,16 @@ class RunReport:
     failed_tasks: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class DagSchedule:
+    """A DAG's schedule as the orchestrator tells it: the failure watcher's "paused" and "missing"."""
+
+    dag_id: str
+    paused: bool
+    paused_since: datetime | None = None  # where the orchestrator says
+    next_run_after: datetime | None = None  # when its scheduler is to start the next run; None: unscheduled
+
+
 class RunAlreadyExists(Exception):
     """The caller-chosen dag_run_id was used already (Airflow answers 409): the trigger is a repeat."""
 
@@ -147,8 +157,14 @@ class Orchestrator(Protocol):
     async def task_states(self, ref: DagRunRef) -> list[TaskState]: ...
 
     async def runs_ended_since(self, dag_ids: Sequence[str], since: datetime) -> list[RunReport]:
-        """Runs of these DAGs (scheduled ones too) that ended at or after `since`, newest first, with
-        their failed task ids: one list call for all DAGs, one more for the failed tasks if any failed."""
+        """EVERY run of these DAGs (scheduled ones too) that ended at or after `since`, in the order they
+        ended, with their failed task ids: one list call (all pages), one more if any failed."""
+
+    async def active_runs(self, dag_ids: Sequence[str]) -> list[RunState]:
+        """The runs of these DAGs queued or running now, in ONE list call."""
+
+    async def dag_schedules(self, dag_ids: Sequence[str]) -> list[DagSchedule]:
+        """Paused or not, and the next run due, of each of these DAGs the orchestrator knows: ONE call."""
 
     async def clear_failed(self, ref: DagRunRef) -> list[str]:
         """Clear the failed task instances of a run so they run again; returns their ids."""

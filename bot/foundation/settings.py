@@ -101,8 +101,7 @@ class Settings(SourcedSettings):
     dbt_max_concurrency: int = Field(2, ge=1, le=16)  # dbt runs at once, across every replica
     dbt_timeout_s: float = Field(7200.0, gt=0)  # wall clock per dbt invocation; then it is stopped
 
-    # State
-    # Default: sqlite+aiosqlite:///$AMD_HOME/state.db. A secret: a PostgreSQL URL carries a password.
+    # State. Default: sqlite+aiosqlite:///$AMD_HOME/state.db. A secret: a PostgreSQL URL carries a password.
     state_url: SecretStr | None = None
     # Pruned hourly by every replica: claims, closed confirmations, settled live cards…
     retention_days: float = Field(30.0, gt=0)
@@ -158,7 +157,11 @@ class Settings(SourcedSettings):
     alert_renotify_s: float = Field(14400.0, gt=0)  # an unacknowledged critical incident is told again
     # Where delivery problems, and incidents without a channel, go (unset: the first route's channel).
     alert_fallback_channel: str | None = Field(None, min_length=1, max_length=200)
+    alert_lookback_h: float = Field(24.0, gt=0)  # a watcher with no mark yet reads runs this far back
+    alert_missing_grace_m: float = Field(30.0, ge=0)  # a scheduled run not started by then is missing
     dbt_results_dir: Path | None = None  # where the DAG factory's tasks keep run_results.json (off: None)
+    dbt_results_max_mb: float = Field(50.0, gt=0)  # a bigger file there is named and skipped…
+    dbt_results_timeout_s: float = Field(30.0, gt=0)  # …and a read slower than this (a stalled mount)
 
     @model_validator(mode="after")
     def _demo_migration_only_with_the_demo(self) -> Self:
@@ -176,7 +179,6 @@ class Settings(SourcedSettings):
     def serve_refusal(self, *, http: bool) -> str | None:
         return serve_refusal(self, http=http)
 
-    # Derived paths: one place decides where the embedded default keeps its files.
     @property
     def demo_home(self) -> Path:
         return self.home / "demo"

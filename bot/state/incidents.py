@@ -1,13 +1,16 @@
-"""Incidents (what the failure watcher found) and the alert marks (watermarks), version 7.
+"""Incidents (what the failure watcher found) and the alert marks (watermarks), versions 7 and 10.
 
-An incident has a stable key (`run:<dag>`, `test:<unique_id>`, `stale:<entity>`, `migration:<name>`):
-a DAG that fails every night is one incident, open since its first failure and resolved by its next
-success. Every replica observes; the writes are idempotent, so observing twice changes nothing.
+An incident has a stable key (`run:<dag>`, `test:<unique_id>`, `stale:<entity>`, `migration:<name>`,
+`paused:<dag>`, `missing:<dag>`, `stuck:<dag>`): a DAG that fails every night is one incident, open
+since its first failure and resolved by its next success. Every replica observes; the writes are
+idempotent, so observing twice changes nothing. Each observation carries when it was true (the
+source's own time where it has one, e.g. a run's end date), and an older one never undoes a newer:
+a slow replica's stale read of a failure does not reopen what a newer success resolved.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -15,6 +18,7 @@ from typing import Any, Literal
 from sqlalchemy import JSON, Column, Integer, RowMapping, String, Table, Text, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.functions import coalesce
 
 from bot.foundation.alert_routes import AlertKind
 from bot.state.schema import UtcDateTime, metadata
@@ -45,6 +49,8 @@ incidents = Table(
     Column("notified", Integer, nullable=False, default=0),  # immediate alerts sent so far
     Column("notified_at", UtcDateTime()),
     Column("alert", JSON),  # {"channel": …, "ts": …} of the last immediate alert, updated by its buttons
+    # When the newest observation applied (failing or healthy) was true, in the source's own time.
+    Column("observed_at", UtcDateTime()),
 )
 
 # Named instants: the watcher's "runs read up to", each digest's (route, channel) "told up to".
@@ -68,6 +74,18 @@ class Finding:
     owner: str | None = None
     channel: str | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)
+    observed_at: datetime | None = None  # when the source saw it (a run's end date); None: the sweep's time
+
+
+@dataclass(frozen=True)
+class Cleared:
+    """A source read healthy for an incident's key: it resolves unless a newer failure was observed."""
+
+    key: str
+    observed_at: datetime | None = None  # as in Finding
+    detail: Mapping[str, Any] = field(
+        default_factory=dict
+    )  # added to the incident's (e.g. the run that recovered)
 
 
 @dataclass(frozen=True)
@@ -98,18 +116,15 @@ class Incidents:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def observe(self, found: Iterable[Finding], cleared: Collection[str], now: datetime) -> None:
-        """Record what a sweep found, and resolve the incidents whose source now reads healthy."""
+    async def observe(
+        self, found: Iterable[Finding], cleared: Iterable[Cleared | str], now: datetime
+    ) -> None:
+        """Record what a sweep found, and resolve the incidents whose source now reads healthy (a key
+        alone: healthy at `now`); an observation older than the incident's newest changes nothing."""
         async with self._engine.begin() as conn:
             for finding in found:
                 await _upsert(conn, finding, now)
-            if cleared:
-                c = incidents.c
-                await conn.execute(
-                    update(incidents)
-                    .where(c.key.in_(list(cleared)), c.state != "resolved")
-                    .values(state="resolved", resolved_at=now, snoozed_until=None)
-                )
+            await _resolve(conn, cleared, now)
 
     async def all(self, *, since: datetime | None = None) -> list[Incident]:
         """Every unresolved incident, and those resolved at or after `since`."""
@@ -184,7 +199,11 @@ class Incidents:
 
 
 async def _upsert(conn: AsyncConnection, finding: Finding, now: datetime) -> None:
-    values = {k: getattr(finding, k) for k in _FINDING_COLUMNS} | {"detail": dict(finding.detail)}
+    at = finding.observed_at or now
+    values = {k: getattr(finding, k) for k in _FINDING_COLUMNS} | {
+        "detail": dict(finding.detail),
+        "observed_at": at,
+    }
     c = incidents.c
     try:
         async with conn.begin_nested():  # a savepoint: another replica may insert the same key first
@@ -197,14 +216,50 @@ async def _upsert(conn: AsyncConnection, finding: Finding, now: datetime) -> Non
     except IntegrityError:
         pass
     await conn.execute(
-        update(incidents).where(c.key == finding.key, c.state != "resolved").values(**values, last_seen=now)
+        update(incidents)
+        .where(c.key == finding.key, c.state != "resolved", or_(c.observed_at.is_(None), c.observed_at <= at))
+        .values(**values, last_seen=now)
     )
     reopened = {"state": "open", "opened_at": now, "resolved_at": None, "acted_by": None, "acted_at": None}
+    # Only a failure newer than the resolution reopens (before version 10, resolved_at is the best guess).
     await conn.execute(
         update(incidents)
-        .where(c.key == finding.key, c.state == "resolved")
+        .where(c.key == finding.key, c.state == "resolved", coalesce(c.observed_at, c.resolved_at) < at)
         .values(**values, **reopened, last_seen=now, snoozed_until=None)
     )
+
+
+async def _resolve(conn: AsyncConnection, cleared: Iterable[Cleared | str], now: datetime) -> None:
+    c = incidents.c
+    by_time: dict[datetime, list[Cleared]] = {}
+    for healthy in (Cleared(h) if isinstance(h, str) else h for h in cleared):
+        by_time.setdefault(healthy.observed_at or now, []).append(healthy)
+    for at, batch in by_time.items():  # one statement per time: a sweep's clearings share a few times
+        newest = or_(c.observed_at.is_(None), c.observed_at <= at)
+        plain = [h.key for h in batch if not h.detail]
+        resolved = {"state": "resolved", "resolved_at": now, "snoozed_until": None, "observed_at": at}
+        if plain:
+            await conn.execute(
+                update(incidents).where(c.key.in_(plain), c.state != "resolved", newest).values(**resolved)
+            )
+        for healthy in (h for h in batch if h.detail):  # the failure's detail is kept, the recovery's added
+            found = await conn.execute(
+                select(c.detail).where(c.key == healthy.key, c.state != "resolved", newest)
+            )
+            if (detail := found.scalar_one_or_none()) is not None:
+                await conn.execute(
+                    update(incidents)
+                    .where(c.key == healthy.key, c.state != "resolved", newest)
+                    .values(**resolved, detail={**detail, **healthy.detail})
+                )
+        # Already resolved: the mark of the newest healthy reading moves on, so a failure older than it
+        # (a slow replica's) does not reopen the incident either.
+        keys = [h.key for h in batch]
+        await conn.execute(
+            update(incidents)
+            .where(c.key.in_(keys), c.state == "resolved", c.observed_at < at)
+            .values(observed_at=at)
+        )
 
 
 def _incident(row: RowMapping) -> Incident:

@@ -9,30 +9,24 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote, urlencode
 
 from pydantic import SecretStr
 
 from bot.adapters.orchestrator.airflow_auth import Connection, password_connector, public_url
 from bot.adapters.orchestrator.airflow_http import AirflowHttp, Json
+from bot.adapters.orchestrator.airflow_json import run_state, schedule_of, task_state
 from bot.foundation.ports import (
     BackendUnavailable,
     DagRunRef,
+    DagSchedule,
     RunAlreadyExists,
     RunReport,
     RunState,
-    RunStateName,
     TaskState,
 )
 from bot.foundation.settings import Settings
 
 _EPOCH = datetime.fromtimestamp(0, UTC)
-_RUN_STATES: dict[str, RunStateName] = {
-    "queued": "queued",
-    "running": "running",
-    "success": "success",
-    "failed": "failed",
-}
 
 
 class AirflowOrchestrator:
@@ -81,7 +75,7 @@ class AirflowOrchestrator:
             "POST", ("dags", dag_id, "dagRuns"), payload=body, expect={409}, action=f"trigger DAG {dag_id}"
         )
         if reply.status != 409:
-            return _run_state(reply.conn, reply.body)
+            return run_state(reply.conn, reply.body)
         existing = await self.get_run(DagRunRef(dag_id, run_id))
         if existing is None:  # Airflow 2 also answers 409 for a second run at the same logical date
             raise BackendUnavailable(
@@ -95,7 +89,7 @@ class AirflowOrchestrator:
         reply = await self.http.call(
             "GET", ("dags", ref.dag_id, "dagRuns", ref.run_id), expect={404}, action=f"read run {ref.run_id}"
         )
-        return None if reply.status == 404 else _run_state(reply.conn, reply.body)
+        return None if reply.status == 404 else run_state(reply.conn, reply.body)
 
     async def get_runs(self, refs: Sequence[DagRunRef]) -> list[RunState]:
         """Many runs with one POST /dags/~/dagRuns/list per page of 100; the order follows `refs`.
@@ -123,14 +117,17 @@ class AirflowOrchestrator:
         return runs[:limit]
 
     async def runs_ended_since(self, dag_ids: Sequence[str], since: datetime) -> list[RunReport]:
-        """One `dagRuns/list` for every DAG (paged by 100), then, only when a run failed, one
+        """One `dagRuns/list` for every DAG (every page of 100), then, only when a run failed, one
         `taskInstances/list` for the failed tasks of all of them (both filter by end date server side)."""
         if not dag_ids:
             return []
-        body: Json = {"dag_ids": list(dict.fromkeys(dag_ids)), "end_date_gte": _iso(since), "order_by": "-id"}
-        runs: list[RunState] = []
-        async for raw in self._pages(("dags", "~", "dagRuns", "list"), body, "dag_runs", "list runs"):
-            runs.extend(_run_state(conn, r) for conn, r in raw)
+        # Oldest end first: a run that ends while we page lands on a later page, never before the offset.
+        body: Json = {
+            "dag_ids": list(dict.fromkeys(dag_ids)),
+            "end_date_gte": _iso(since),
+            "order_by": "end_date",
+        }
+        runs = list({run.ref: run for run in await self._runs(body)}.values())
         failed = {run.ref for run in runs if run.state == "failed"}
         tasks: dict[DagRunRef, set[str]] = {}
         if failed:
@@ -145,13 +142,23 @@ class AirflowOrchestrator:
                     tasks.setdefault(DagRunRef(ti["dag_id"], ti["dag_run_id"]), set()).add(ti["task_id"])
         return [RunReport(run, tuple(sorted(tasks.get(run.ref, ())))) for run in runs]
 
+    async def active_runs(self, dag_ids: Sequence[str]) -> list[RunState]:
+        return await self._runs({"dag_ids": list(dict.fromkeys(dag_ids)), "states": ["queued", "running"]})
+
+    async def dag_schedules(self, dag_ids: Sequence[str]) -> list[DagSchedule]:
+        """Every DAG's `GET /dags` entry (paged): one call for all, as the list is the same either way."""
+        wanted = set(dag_ids)
+        dags = await self.http.get_all(("dags",), "dags", action="list DAGs")
+        api = (await self.http.connection()).api
+        return [schedule_of(api, dag) for dag in dags if dag["dag_id"] in wanted]
+
     async def task_states(self, ref: DagRunRef) -> list[TaskState]:
         """In the order they started (not started yet: last, by task id)."""
         path = ("dags", ref.dag_id, "dagRuns", ref.run_id, "taskInstances")
         action = f"read the tasks of run {ref.run_id}"
         instances = await self.http.get_all(path, "task_instances", action=action)
         conn = await self.http.connection()
-        tasks = [_task_state(conn, ti) for ti in instances]
+        tasks = [task_state(conn, ti) for ti in instances]
         return sorted(tasks, key=lambda t: (t.started_at is None, t.started_at or _EPOCH, t.task_id))
 
     async def clear_failed(self, ref: DagRunRef) -> list[str]:
@@ -173,7 +180,13 @@ class AirflowOrchestrator:
         # Newest first: runs created while we page push older ones down: a run may repeat, never go missing.
         body: Json = {"dag_ids": list(dict.fromkeys(dag_ids)), "order_by": "-id", "page_limit": page_limit}
         async for page in self._pages(("dags", "~", "dagRuns", "list"), body, "dag_runs", "list runs"):
-            yield [_run_state(conn, raw) for conn, raw in page]
+            yield [run_state(conn, raw) for conn, raw in page]
+
+    async def _runs(self, body: Json) -> list[RunState]:
+        if not body["dag_ids"]:
+            return []
+        pages = self._pages(("dags", "~", "dagRuns", "list"), body, "dag_runs", "list runs")
+        return [run_state(conn, raw) async for page in pages for conn, raw in page]
 
     async def _pages(
         self, path: Sequence[str], body: Json, key: str, action: str
@@ -195,52 +208,3 @@ def _iso(moment: datetime | None) -> str | None:
         return None
     # Airflow needs an aware timestamp; a naive one here means UTC, like everything else in the bot.
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
-
-
-def _dt(raw: str | None) -> datetime | None:
-    return datetime.fromisoformat(raw) if raw else None
-
-
-def _run_state(conn: Connection, raw: Json) -> RunState:
-    dag_id, run_id = raw["dag_id"], raw["dag_run_id"]
-    # DagRunState has exactly these four values; anything else (a plugin's) reads as not finished.
-    state = _RUN_STATES.get(raw.get("state") or "", "running" if raw.get("start_date") else "queued")
-    return RunState(
-        dag_id=dag_id,
-        run_id=run_id,
-        state=state,
-        logical_date=_dt(raw.get("logical_date")),
-        started_at=_dt(raw.get("start_date")),
-        ended_at=_dt(raw.get("end_date")),
-        conf=raw.get("conf") or {},
-        url=_ui(conn, dag_id, run_id),
-    )
-
-
-def _task_state(conn: Connection, ti: Json) -> TaskState:
-    return TaskState(
-        task_id=ti["task_id"],
-        state=ti.get("state") or "none",  # null: not scheduled yet ("no status" in the UI)
-        try_number=ti.get("try_number") or 0,
-        started_at=_dt(ti.get("start_date")),
-        ended_at=_dt(ti.get("end_date")),
-        log_url=_ui(conn, ti["dag_id"], ti["dag_run_id"], ti),
-    )
-
-
-def _ui(conn: Connection, dag_id: str, run_id: str, ti: Json | None = None) -> str:
-    """Links into the web UI: Airflow 3's React UI routes by path, Airflow 2's grid view by query."""
-    base, dag, run = public_url(conn.base_url), quote(dag_id, safe=""), quote(run_id, safe="")
-    map_index = ti.get("map_index", -1) if ti else -1
-    if conn.api == "v2":
-        if ti is None:
-            return f"{base}/dags/{dag}/runs/{run}"
-        mapped = f"/mapped/{map_index}" if map_index >= 0 else ""
-        try_number = f"?try_number={ti['try_number']}" if ti.get("try_number") else ""
-        return f"{base}/dags/{dag}/runs/{run}/tasks/{quote(ti['task_id'], safe='')}{mapped}{try_number}"
-    query: dict[str, Any] = {"dag_run_id": run_id}
-    if ti is not None:
-        query |= {"task_id": ti["task_id"], "tab": "logs"} | (
-            {"map_index": map_index} if map_index >= 0 else {}
-        )
-    return f"{base}/dags/{dag}/grid?{urlencode(query)}"

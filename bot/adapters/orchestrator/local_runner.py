@@ -21,11 +21,12 @@ from bot.adapters.dbt.artifacts import EventTracker, load_json, nodes_from
 from bot.adapters.dbt.cli import run_project_dbt
 from bot.adapters.dbt.gate import writer_lock
 from bot.adapters.dbt.process import safe_name
-from bot.adapters.orchestrator.local_runs import LocalRun, airflow_state, load_runs
+from bot.adapters.orchestrator.local_runs import LocalRun, airflow_state, load_runs, nightly, paused_dags
 from bot.foundation.catalog import Catalog
 from bot.foundation.ports import (
     BackendUnavailable,
     DagRunRef,
+    DagSchedule,
     RunAlreadyExists,
     RunReport,
     RunState,
@@ -99,7 +100,26 @@ class LocalRunner:
             RunReport(
                 self._state(r), tuple(sorted(t.task_id for t in r.tasks.values() if t.state == "failed"))
             )
-            for r in sorted(ended, key=lambda r: r.created_at, reverse=True)
+            for r in sorted(ended, key=lambda r: (r.ended_at, r.created_at))
+        ]
+
+    async def active_runs(self, dag_ids: Sequence[str]) -> list[RunState]:
+        await self._load()
+        wanted = set(dag_ids)
+        active = (r for r in self._runs.values() if r.dag_id in wanted and r.state in ("queued", "running"))
+        return [self._state(r) for r in active]
+
+    async def dag_schedules(self, dag_ids: Sequence[str]) -> list[DagSchedule]:
+        await self._load()
+        known = await self._dags()
+        paused = await asyncio.to_thread(paused_dags, self._dir)
+        runs = list(self._runs.values())
+        return [
+            nightly(dag, runs, paused)
+            if self._settings.uses_demo_project
+            else DagSchedule(dag, dag in paused, paused.get(dag))
+            for dag in dict.fromkeys(dag_ids)
+            if dag in known
         ]
 
     async def task_states(self, ref: DagRunRef) -> list[TaskState]:

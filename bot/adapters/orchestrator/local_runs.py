@@ -1,4 +1,5 @@
-"""The local runner's run records: one `run.json` per run, beside that run's dbt artifacts."""
+"""The local runner's run records: one `run.json` per run, beside that run's dbt artifacts; which DAGs
+are paused (`paused.json`); and the demo DAGs' nightly schedule."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ import json
 import logging
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.foundation.ports import RunState, RunStateName, TaskState
+from bot.foundation.ports import DagSchedule, RunState, RunStateName, TaskState
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,41 @@ def load_runs(root: Path) -> list[LocalRun]:
             run.state, run.ended_at = "failed", run.ended_at or datetime.now(UTC)
             run.save()
     return runs
+
+
+def paused_dags(root: Path) -> dict[str, datetime]:
+    """DAG id -> since when it is paused (`amd-bot demo pause`)."""
+    path = root / "paused.json"
+    return (
+        {dag: datetime.fromisoformat(at) for dag, at in json.loads(path.read_text()).items()}
+        if path.is_file()
+        else {}
+    )
+
+
+def set_paused(root: Path, dag_id: str, since: datetime | None) -> None:
+    """Pause a DAG from `since`, or (None) resume it."""
+    paused = {dag: _iso(at) for dag, at in paused_dags(root).items() if dag != dag_id}
+    if since is not None:
+        paused[dag_id] = _iso(since)
+    root.mkdir(parents=True, exist_ok=True)
+    scratch = root / "paused.json.tmp"
+    scratch.write_text(json.dumps(paused, indent=1))
+    os.replace(scratch, root / "paused.json")
+
+
+def nightly(dag_id: str, runs: list[LocalRun], paused: dict[str, datetime]) -> DagSchedule:
+    """The demo DAGs run nightly, as the DAG factory's `@daily` would: after a scheduled run for one
+    night (its logical date, or the day it was made), the next is due at the following midnight, UTC.
+    Never scheduled yet: nothing is due."""
+    nights = [
+        r.logical_date or r.created_at
+        for r in runs
+        if r.dag_id == dag_id and r.run_id.startswith("scheduled__")
+    ]
+    last = max(nights, default=None)
+    due = None if last is None else datetime.combine(last.astimezone(UTC).date(), datetime.min.time(), UTC)
+    return DagSchedule(dag_id, dag_id in paused, paused.get(dag_id), due and due + timedelta(days=1))
 
 
 def _parse(path: Path) -> LocalRun:

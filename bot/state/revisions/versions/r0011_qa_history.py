@@ -8,7 +8,7 @@ from bot.state.freshness import freshness_samples
 from bot.state.versions import create
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 
 
 def upgrade() -> None:
