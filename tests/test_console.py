@@ -132,7 +132,8 @@ async def test_tab_completes_subcommands_entities_and_dags(bot: BotHarness) -> N
     assert offered("/a") == ["/amd"]
     assert offered("/amd st") == ["stats"]
     assert offered("/amd stats pay") == ["payment"]
-    assert offered("run amd_pa") == ["amd_payment"]  # the prefix is optional in the console
+    assert offered("sta") == ["/amd stats"]  # a command typed without its prefix gets it
+    assert offered("run amd_pa") == []  # … and Enter would ask "did you mean `/amd run amd_pa`?"
     assert "--freshness" in offered("/amd test ")
     assert offered("/amd help mig") == ["migration"]
 

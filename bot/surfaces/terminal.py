@@ -65,12 +65,19 @@ class CommandCompleter(Completer):
         typed = before.split()
         current = "" if before.endswith(" ") or not typed else typed[-1]
         done = typed[:-1] if current else typed
-        with_prefix = done[:1] == [self.prefix]
-        rest = done[1:] if with_prefix else done  # the prefix is optional in the console
-        if not rest:
-            choices = list(self.words) if with_prefix else [self.prefix, *self.words]
+        if done[:1] != [self.prefix]:
+            # A command needs its prefix (a bare `stats` is asked "did you mean"), so a first word
+            # completes to the whole command and nothing is offered after a word without it.
+            if done or (current and self.prefix.startswith(current)):
+                choices = [] if done else [self.prefix]
+            else:
+                for word in (w for w in self.words if w.startswith(current)):
+                    yield Completion(f"{self.prefix} {word}", start_position=-len(current))
+                return
+        elif not done[1:]:
+            choices = list(self.words)
         else:
-            choices = [w for w in self.words.get(rest[0].lower(), ()) if w not in rest[1:]]
+            choices = [w for w in self.words.get(done[1].lower(), ()) if w not in done[2:]]
         for choice in choices:
             if choice.startswith(current) and choice != current:
                 yield Completion(choice, start_position=-len(current))
