@@ -141,15 +141,15 @@ async def run(world: World, seed: int, *, incidents: int = 3, steps: int = 8, ki
         for _step in range(steps):
             now += timedelta(minutes=rng.choice((1, 5, 20, 45, 70)))
             await _change(rng, store, dags, now, opened, acked, snoozed_until, slack, ids, fallback)
-            _faults(rng, slack, [*ids.values(), fallback])
-            replicas = await _tick(rng, world, settings, replicas, now, kill_p)
+            inject_faults(rng, slack, [*ids.values(), fallback])
+            replicas = await tick_all(rng, world, settings, replicas, now, kill_p)
             _seen(slack, [*ids.values(), fallback], seen_at, now)
             if rng.random() < 0.5:
-                await _age(world, ns, LEASE_S + rng.uniform(1, 3 * LEASE_S))
+                await age_store(world, ns, LEASE_S + rng.uniform(1, 3 * LEASE_S))
         for _ in range(3):  # calm: no faults, no deaths; leases and backoffs run out
-            await _age(world, ns, 2 * 3600)
+            await age_store(world, ns, 2 * 3600)
             now += timedelta(minutes=1)
-            replicas = await _tick(rng, world, settings, replicas, now, 0.0)
+            replicas = await tick_all(rng, world, settings, replicas, now, 0.0)
             _seen(slack, [*ids.values(), fallback], seen_at, now)
         await _check(
             world,
@@ -192,7 +192,7 @@ async def _change(
     elif roll < 0.8 and key in opened and key not in snoozed_until:
         if await store.act(key, "acknowledged", by="U_SIM", now=now, until=None):
             acked[key] = {
-                k for k in _message_keys(slack, [*ids.values(), fallback]) if k.startswith(f"alert:{key}:")
+                k for k in message_keys(slack, [*ids.values(), fallback]) if k.startswith(f"alert:{key}:")
             }
     elif roll < 0.9 and key in opened and key not in acked:
         until = now + timedelta(minutes=30)
@@ -212,7 +212,7 @@ def _failed(dag: str, now: datetime) -> Finding:
     )
 
 
-def _faults(rng: random.Random, slack: FakeSlack, channels: list[str]) -> None:
+def inject_faults(rng: random.Random, slack: FakeSlack, channels: list[str]) -> None:
     for _ in range(rng.randint(0, 3)):
         channel = rng.choice(channels)
         kind = rng.choice(("429", "5xx after accepting", "lost", "5xx"))
@@ -224,7 +224,7 @@ def _faults(rng: random.Random, slack: FakeSlack, channels: list[str]) -> None:
             slack.fail_next("chat.postMessage", status=500, accepted=kind != "5xx", channel=channel)
 
 
-async def _tick(
+async def tick_all(
     rng: random.Random,
     world: World,
     settings: Settings,
@@ -258,7 +258,7 @@ async def _tick(
     return [*replicas[:victim], Replica(world, settings, dead.skew.total_seconds()), *replicas[victim + 1 :]]
 
 
-async def _age(world: World, ns: str, seconds: float) -> None:
+async def age_store(world: World, ns: str, seconds: float) -> None:
     """Time passes by the store's clock for this schedule's deliveries."""
     d = deliveries.c
     async with world.base.state.engine.begin() as conn:
@@ -271,7 +271,7 @@ async def _age(world: World, ns: str, seconds: float) -> None:
         )
 
 
-def _message_keys(slack: FakeSlack, channels: list[str]) -> list[str]:
+def message_keys(slack: FakeSlack, channels: list[str]) -> list[str]:
     return [
         str(m["metadata"]["event_payload"]["key"])
         for c in channels
@@ -281,7 +281,7 @@ def _message_keys(slack: FakeSlack, channels: list[str]) -> list[str]:
 
 
 def _seen(slack: FakeSlack, channels: list[str], seen_at: dict[str, datetime], now: datetime) -> None:
-    for key in _message_keys(slack, channels):
+    for key in message_keys(slack, channels):
         seen_at.setdefault(key, now)
 
 
@@ -298,7 +298,7 @@ async def _check(
     outcome: Outcome,
 ) -> None:
     bad = outcome.violations
-    outcome.posts = Counter(_message_keys(slack, channels))
+    outcome.posts = Counter(message_keys(slack, channels))
     bad += [f"{k} posted {n} times" for k, n in outcome.posts.items() if n > 1]
     rows = await Deliveries(world.base.state.engine, holder="check", lease_s=LEASE_S).where(
         deliveries.c.key.contains(ns)
