@@ -105,7 +105,7 @@ class Replica:
         return told
 
 
-async def run(world: World, seed: int, *, incidents: int = 3, steps: int = 8, kill_p: float = 0.3) -> Outcome:
+async def run(world: World, seed: int, *, incidents: int = 3, steps: int = 6, kill_p: float = 0.3) -> Outcome:
     rng = random.Random(seed)
     ns = f"s{seed}"
     slack = world.slack
@@ -146,7 +146,7 @@ async def run(world: World, seed: int, *, incidents: int = 3, steps: int = 8, ki
             _seen(slack, [*ids.values(), fallback], seen_at, now)
             if rng.random() < 0.5:
                 await age_store(world, ns, LEASE_S + rng.uniform(1, 3 * LEASE_S))
-        for _ in range(3):  # calm: no faults, no deaths; leases and backoffs run out
+        for _ in range(2):  # calm: no faults, no deaths; leases and backoffs run out
             await age_store(world, ns, 2 * 3600)
             now += timedelta(minutes=1)
             replicas = await tick_all(rng, world, settings, replicas, now, 0.0)
@@ -215,8 +215,11 @@ def _failed(dag: str, now: datetime) -> Finding:
 def inject_faults(rng: random.Random, slack: FakeSlack, channels: list[str]) -> None:
     for _ in range(rng.randint(0, 3)):
         channel = rng.choice(channels)
-        kind = rng.choice(("429", "5xx after accepting", "lost", "5xx"))
-        if kind == "429":
+        kind = rng.choice(("429", "5xx after accepting", "lost", "5xx", "edit 429", "edit lost"))
+        if kind.startswith("edit"):  # chat.update is Tier 3: a recovery edit waits its Retry-After
+            lost = kind == "edit lost"
+            slack.fail_next("chat.update", status=429, lost=lost, retry_after=1, channel=channel)
+        elif kind == "429":
             slack.fail_next("chat.postMessage", status=429, retry_after=1, channel=channel)
         elif kind == "lost":
             slack.fail_next("chat.postMessage", lost=True, channel=channel)
@@ -305,6 +308,18 @@ async def _check(
     )
     incidents = {i.key: i for i in await Incidents(world.base.state.engine).all(since=START)}
     for row in rows:
+        inc = incidents.get(row.incident or "")
+        current = inc is not None and inc.state == "resolved" and inc.resolved_at is not None
+        if (
+            row.key.startswith("recovered")
+            and current
+            and inc
+            and str(inc.resolved_at and inc.resolved_at.isoformat()) in row.key
+        ):
+            # A recovery's edit and line, for an incident still resolved: done, or refused where refusing.
+            refused = row.state == "failed" and broken is not None and row.channel == f"#{broken}"
+            if row.state != "posted" and not refused:
+                bad.append(f"{row.key}: {row.state}")
         if row.kind in ("edit", "problem") or row.incident is None:
             continue
         inc = incidents.get(row.incident)
