@@ -2,7 +2,7 @@
 replicas on one store, Slack failing in every way it does, replicas killed mid-call, clocks skewed.
 
 AMD_SIM_SCHEDULES sets how many schedules run on SQLite (500 by default), in LANES lanes of their own
-database file each (the waits are I/O: lanes overlap them); PostgreSQL runs a tenth of them with the
+database file each (the waits are I/O: lanes overlap them); PostgreSQL runs a fiftieth of them with the
 three replicas ticking at once."""
 
 from __future__ import annotations
@@ -63,4 +63,4 @@ async def pg_url() -> AsyncIterator[str]:
 async def test_the_same_schedules_hold_on_postgresql_with_replicas_ticking_at_once(
     bot_settings: Settings, pg_url: str
 ) -> None:
-    await check(bot_settings, [pg_url], range(1000, 1000 + max(SCHEDULES // 10, 10)))
+    await check(bot_settings, [pg_url], range(1000, 1000 + max(SCHEDULES // 50, 5)))

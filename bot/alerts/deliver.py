@@ -11,6 +11,7 @@ was down across several windows sends ONE digest.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
@@ -22,10 +23,12 @@ from bot.alerts.delivery import LEASE_S, Effect, Sender
 from bot.alerts.views import alert_message, all_green, digest_message, thread_line
 from bot.core.backends import Backends
 from bot.core.surface import Surface
+from bot.foundation.ports import CardRef
 from bot.foundation.settings import Settings
 from bot.state.incidents import Incident, Incidents
 
 SETTLED = ("posted", "failed")
+PATIENCE, PER_CHANNEL_S = 3, 1.1  # Slack's chat.postMessage: about one message per second per channel
 
 
 async def alert(
@@ -212,12 +215,25 @@ async def send_digests(
                 continue
             # The mark moves once the details are in the thread too: until then this window's key is
             # due again, its digest found posted, and only the details sent (after a look).
-            if details is None or await sender.send(
-                Effect(f"{key}:details", "digest", ref.channel, details, thread=ref)
+            if details is None or await _patiently(
+                sender, Effect(f"{key}:details", "digest", ref.channel, details, thread=ref)
             ):
                 await store.set_mark(mark, now)
                 sent.append(f"{route.name} → {channel}")
     return sent
+
+
+async def _patiently(sender: Sender, effect: Effect) -> CardRef | None:
+    """A thread reply right after its parent meets Slack's ~1 post/s per channel: its Retry-After (a
+    second) is waited out here, so the digest's window closes in this tick rather than the next poll."""
+    for _ in range(PATIENCE):
+        if ref := await sender.send(effect):
+            return ref
+        waiting = await sender.store.get(effect.key)
+        if waiting is None or waiting.state != "claimed":  # held elsewhere, refused or unsure: not a 429
+            return None
+        await asyncio.sleep(PER_CHANNEL_S)
+    return None
 
 
 async def recent(backends: Backends, *, now: datetime) -> list[Incident]:

@@ -105,7 +105,7 @@ class Replica:
         return told
 
 
-async def run(world: World, seed: int, *, incidents: int = 3, steps: int = 8, kill_p: float = 0.3) -> Outcome:
+async def run(world: World, seed: int, *, incidents: int = 3, steps: int = 6, kill_p: float = 0.3) -> Outcome:
     rng = random.Random(seed)
     ns = f"s{seed}"
     slack = world.slack
@@ -141,15 +141,15 @@ async def run(world: World, seed: int, *, incidents: int = 3, steps: int = 8, ki
         for _step in range(steps):
             now += timedelta(minutes=rng.choice((1, 5, 20, 45, 70)))
             await _change(rng, store, dags, now, opened, acked, snoozed_until, slack, ids, fallback)
-            _faults(rng, slack, [*ids.values(), fallback])
-            replicas = await _tick(rng, world, settings, replicas, now, kill_p)
+            inject_faults(rng, slack, [*ids.values(), fallback])
+            replicas = await tick_all(rng, world, settings, replicas, now, kill_p)
             _seen(slack, [*ids.values(), fallback], seen_at, now)
             if rng.random() < 0.5:
-                await _age(world, ns, LEASE_S + rng.uniform(1, 3 * LEASE_S))
-        for _ in range(3):  # calm: no faults, no deaths; leases and backoffs run out
-            await _age(world, ns, 2 * 3600)
+                await age_store(world, ns, LEASE_S + rng.uniform(1, 3 * LEASE_S))
+        for _ in range(2):  # calm: no faults, no deaths; leases and backoffs run out
+            await age_store(world, ns, 2 * 3600)
             now += timedelta(minutes=1)
-            replicas = await _tick(rng, world, settings, replicas, now, 0.0)
+            replicas = await tick_all(rng, world, settings, replicas, now, 0.0)
             _seen(slack, [*ids.values(), fallback], seen_at, now)
         await _check(
             world,
@@ -192,7 +192,7 @@ async def _change(
     elif roll < 0.8 and key in opened and key not in snoozed_until:
         if await store.act(key, "acknowledged", by="U_SIM", now=now, until=None):
             acked[key] = {
-                k for k in _message_keys(slack, [*ids.values(), fallback]) if k.startswith(f"alert:{key}:")
+                k for k in message_keys(slack, [*ids.values(), fallback]) if k.startswith(f"alert:{key}:")
             }
     elif roll < 0.9 and key in opened and key not in acked:
         until = now + timedelta(minutes=30)
@@ -212,11 +212,14 @@ def _failed(dag: str, now: datetime) -> Finding:
     )
 
 
-def _faults(rng: random.Random, slack: FakeSlack, channels: list[str]) -> None:
+def inject_faults(rng: random.Random, slack: FakeSlack, channels: list[str]) -> None:
     for _ in range(rng.randint(0, 3)):
         channel = rng.choice(channels)
-        kind = rng.choice(("429", "5xx after accepting", "lost", "5xx"))
-        if kind == "429":
+        kind = rng.choice(("429", "5xx after accepting", "lost", "5xx", "edit 429", "edit lost"))
+        if kind.startswith("edit"):  # chat.update is Tier 3: a recovery edit waits its Retry-After
+            lost = kind == "edit lost"
+            slack.fail_next("chat.update", status=429, lost=lost, retry_after=1, channel=channel)
+        elif kind == "429":
             slack.fail_next("chat.postMessage", status=429, retry_after=1, channel=channel)
         elif kind == "lost":
             slack.fail_next("chat.postMessage", lost=True, channel=channel)
@@ -224,7 +227,7 @@ def _faults(rng: random.Random, slack: FakeSlack, channels: list[str]) -> None:
             slack.fail_next("chat.postMessage", status=500, accepted=kind != "5xx", channel=channel)
 
 
-async def _tick(
+async def tick_all(
     rng: random.Random,
     world: World,
     settings: Settings,
@@ -258,7 +261,7 @@ async def _tick(
     return [*replicas[:victim], Replica(world, settings, dead.skew.total_seconds()), *replicas[victim + 1 :]]
 
 
-async def _age(world: World, ns: str, seconds: float) -> None:
+async def age_store(world: World, ns: str, seconds: float) -> None:
     """Time passes by the store's clock for this schedule's deliveries."""
     d = deliveries.c
     async with world.base.state.engine.begin() as conn:
@@ -271,7 +274,7 @@ async def _age(world: World, ns: str, seconds: float) -> None:
         )
 
 
-def _message_keys(slack: FakeSlack, channels: list[str]) -> list[str]:
+def message_keys(slack: FakeSlack, channels: list[str]) -> list[str]:
     return [
         str(m["metadata"]["event_payload"]["key"])
         for c in channels
@@ -281,7 +284,7 @@ def _message_keys(slack: FakeSlack, channels: list[str]) -> list[str]:
 
 
 def _seen(slack: FakeSlack, channels: list[str], seen_at: dict[str, datetime], now: datetime) -> None:
-    for key in _message_keys(slack, channels):
+    for key in message_keys(slack, channels):
         seen_at.setdefault(key, now)
 
 
@@ -298,13 +301,25 @@ async def _check(
     outcome: Outcome,
 ) -> None:
     bad = outcome.violations
-    outcome.posts = Counter(_message_keys(slack, channels))
+    outcome.posts = Counter(message_keys(slack, channels))
     bad += [f"{k} posted {n} times" for k, n in outcome.posts.items() if n > 1]
     rows = await Deliveries(world.base.state.engine, holder="check", lease_s=LEASE_S).where(
         deliveries.c.key.contains(ns)
     )
     incidents = {i.key: i for i in await Incidents(world.base.state.engine).all(since=START)}
     for row in rows:
+        inc = incidents.get(row.incident or "")
+        current = inc is not None and inc.state == "resolved" and inc.resolved_at is not None
+        if (
+            row.key.startswith("recovered")
+            and current
+            and inc
+            and str(inc.resolved_at and inc.resolved_at.isoformat()) in row.key
+        ):
+            # A recovery's edit and line, for an incident still resolved: done, or refused where refusing.
+            refused = row.state == "failed" and broken is not None and row.channel == f"#{broken}"
+            if row.state != "posted" and not refused:
+                bad.append(f"{row.key}: {row.state}")
         if row.kind in ("edit", "problem") or row.incident is None:
             continue
         inc = incidents.get(row.incident)
