@@ -14,6 +14,7 @@ from rapidfuzz import fuzz, process
 
 from bot.foundation.catalog import Catalog
 from bot.foundation.migration_specs import MigrationSpec
+from commands.ask.lemmas import lemma
 from commands.ask.words import STOPWORDS
 
 TYPO_SCORE = 85.0  # rapidfuzz ratio: "paymnt"→payment, "delivry adress"→delivery_address, not "usage"→users
@@ -158,6 +159,8 @@ def _phrase(tokens: Sequence[str], i: int, vocab: Vocabulary) -> tuple[tuple[str
             key = "_".join(words)
             if not exact and (len(key) < MIN_TYPO_LENGTH or (n == 1 and key in vocab.explained)):
                 continue
+            if not exact and n == 1 and key.endswith(("ed", "ing")) and lemma(key) in vocab.names:
+                continue  # "addressed the comments": a verb made of a name, not a misspelt name
             for kind, table in (("migration", vocab.migrations), ("entity", vocab.names)):
                 name = table.get(key) if exact else _typo(key, table)
                 if name is not None:
@@ -188,5 +191,7 @@ def _name_like(tokens: Sequence[str], i: int, vocab: Vocabulary) -> bool:
     if len(token) < 3 or token.isdigit() or not token.isascii() or token in vocab.explained:
         return False
     after = tokens[i + 1] if i + 1 < len(tokens) else ""
-    placed = (i > 0 and tokens[i - 1] in _BEFORE_NAME) or after in _AFTER_NAME or is_cue(after, vocab.cues)
+    before = tokens[i - 1] if i > 0 else ""
+    placed = before in _BEFORE_NAME or (i == 1 and before == "and")  # "and shipment?" in a thread
+    placed = placed or after in _AFTER_NAME or is_cue(after, vocab.cues)
     return placed and not is_cue(token, vocab.cues)

@@ -83,6 +83,17 @@ THE_DATA = frozenset(
         "dashboards",
     ]
 )
+# Words only data people use: with nothing named, a question needs one of them (or a word about the data)
+# to be put to the bot. "please update your tickets" has a freshness cue, but no data-status one.
+_DOMAIN = """
+    fresh freshness stale sla lag lagging delayed outdated refresh refreshed landed loaded behind dag dags
+    airflow composer pipeline pipelines run runs ran dbt test tests dq not_null unique accepted_values
+    relationships incident incidents alert alerts outage fire paged pager owner owners owns oncall lineage
+    upstream downstream dependency dependencies seed seeds snapshot snapshots column columns schema
+    migration migrations backfill cutover eta rows rowcount records volume anomaly table tables entity
+    entities
+"""
+DOMAIN = frozenset(lemma(w) for w in _DOMAIN.split())
 # What the bot never answers from its facts: changes to data, and numbers it would have to compute.
 DECLINES = (
     (
