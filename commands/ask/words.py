@@ -58,6 +58,9 @@ OVERALL_PHRASES = tuple(
     for p in (
         r"\ball (good|ok|okay|fine|clear|green)\b",
         r"\b(everything|anything) (ok|okay|good|fine|green)\b",
+        # asking to be warned of trouble: "anything I should know?", "can I trust the numbers?"
+        r"\banything (i|we) (should|need to) know\b",
+        r"\b(can|could|should) (i|we) (use|trust)\b",
     )
 )
 # Words that put a question about data status, even with no how-is-it word ("why is the data late?").
