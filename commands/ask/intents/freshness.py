@@ -84,6 +84,8 @@ INTENT = Intent(
         r"when was \S+ (last )?(loaded|updated|refreshed)",
         r"(ok|ready|good) for",
         r"new (data|rows)",
+        r"anything new",
+        r"since (midnight|yesterday|this morning|last night)",
         r"(within|meet|meeting|out of|breach\w*) (the |its |our )?sla",
     ),
     subject="any",

@@ -66,6 +66,8 @@ INTENT = Intent(
             "input",
             "inputs",
             "derive",
+            "consumer",
+            "consumers",
             "rename",
             "seed",
             "seeds",

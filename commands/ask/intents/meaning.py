@@ -69,6 +69,11 @@ INTENT = Intent(
             "unit",
             "type",
             "allowed",
+            "calculated",
+            "computed",
+            "nullable",
+            "grain",
+            "granularity",
             "represents",
         ]
     ),
