@@ -5,7 +5,7 @@ publishes it when the tab is opened). Built from the same services and views as 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from pydantic import BaseModel
@@ -41,14 +41,27 @@ def parse(words: Sequence[str], _catalog: Catalog) -> HomeArgs:
     return HomeArgs()
 
 
-async def build(backends: Backends, *, now: datetime, prefix: str) -> Message:
+async def build(backends: Backends, *, now: datetime, prefix: str, user: str, channel: str) -> Message:
+    """Each part covers only what `user` may read there (the action its command needs), and the
+    header says how many subjects were left out."""
     catalog = backends.catalog
-    freshness = stats.view_all(await backends.stats.status(list(catalog.entities.values())), catalog)
-    dags = sorted(set(await backends.orchestrator.list_dags()) | set(catalog.dags()))
+
+    def may(action: str) -> bool:
+        return backends.policy.check(action, user=user, channel=channel).allowed
+
+    entities = [e for e in catalog.entities.values() if may(f"stats:{e.name}")]
+    freshness = stats.view_all(await backends.stats.status(entities), catalog)
+    known = sorted(set(await backends.orchestrator.list_dags()) | set(catalog.dags()))
+    dags = [d for d in known if may(f"runs:{d}")]
     runs = run_views.status_card(None, await backends.orchestrator.latest_runs(dags, STATUS_RUNS), now=now)
     ledger = ledger_of(backends)
-    migrations = migration_views.listing([await ledger.progress(name, now=now) for name in ledger.specs])
-    failing = [t for t in await TestResults(backends.state.engine).latest() if t.status in FAILED]
+    names = [name for name in ledger.specs if may(f"migration:{name}")]
+    migrations = migration_views.listing([await ledger.progress(name, now=now) for name in names])
+    by_model = {e.unique_id: e.name for e in catalog.entities.values()}
+    every = [t for t in await TestResults(backends.state.engine).latest() if t.status in FAILED]
+    failing = [t for t in every if may(f"test:{by_model.get(t.model or '', '*')}")]
+    hidden = len(catalog.entities) - len(entities) + len(known) - len(dags) + len(ledger.specs) - len(names)
+    hidden += len(every) - len(failing)
     tests: list[Part] = [Header("Failing dbt tests")]
     lines = [
         f"• `{t.name}` ({(t.model or '—').rsplit('.', 1)[-1]}): {t.status}, {fmt.when(t.at)}"
@@ -58,7 +71,8 @@ async def build(backends: Backends, *, now: datetime, prefix: str) -> Message:
     parts: list[Part] = [
         Header("amd-bot · data status"),
         Context((f"Built {fmt.when(now)} · ask me in a help channel or here · `{prefix} help`",)),
-        *await _incidents(backends, now=now, prefix=prefix),
+        *([Context((f"{hidden} subject(s) you may not read left out.",))] if hidden else []),
+        *await _incidents(backends, now=now, prefix=prefix, may=may),
         Divider(),
         *freshness.parts,
         Divider(),
@@ -71,7 +85,9 @@ async def build(backends: Backends, *, now: datetime, prefix: str) -> Message:
     return Message(tuple(parts), fallback=f"amd-bot data status, {fmt.when(now)}")
 
 
-async def _incidents(backends: Backends, *, now: datetime, prefix: str) -> list[Part]:
+async def _incidents(
+    backends: Backends, *, now: datetime, prefix: str, may: Callable[[str], bool]
+) -> list[Part]:
     store = Incidents(backends.state.engine)
     swept = await last_sweep(store)
     if swept is None:
@@ -79,14 +95,18 @@ async def _incidents(backends: Backends, *, now: datetime, prefix: str) -> list[
             Header("Open incidents"),
             Text(f"The failure watcher has not swept yet: `{prefix} alerts check`."),
         ]
-    found = await unresolved(store, entity=None, owner=None)
+    every = await unresolved(store, entity=None, owner=None)
+    found = [i for i in every if may(f"alerts:{i.entity or i.owner or '*'}")]
     lines = open_lines(found, now=now, which="all entities", shown=SHOWN_INCIDENTS, unread=swept.unread)
     said = f"As of the watcher's last sweep, {fmt.when(swept.at)} · `{prefix} alerts` lists them all"
+    if len(every) > len(found):
+        said += f" · {len(every) - len(found)} you may not read left out"
     return [Header("Open incidents"), Text("\n".join(lines)), Context((said,))]
 
 
 async def handle(_args: HomeArgs, ctx: Ctx) -> Message:
-    return await build(ctx.backends, now=ctx.now(), prefix=ctx.backends.settings.command)
+    prefix = ctx.backends.settings.command
+    return await build(ctx.backends, now=ctx.now(), prefix=prefix, user=ctx.user, channel=ctx.channel)
 
 
 command = Command(

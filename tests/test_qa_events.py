@@ -231,6 +231,7 @@ async def test_amd_ask_as_a_slash_command_and_its_clarifying_buttons(bot: BotHar
 
     [buttons] = [b for b in asked["blocks"] if b["type"] == "actions"]
     [purchase] = [e for e in buttons["elements"] if e["text"]["text"] == "purchase.currency"]
+    assert "what's" not in purchase["value"] and '"k"' in purchase["value"]  # a key, not the question
     click = await bot.click(purchase, user="U0ANNA0001", channel=HELP, message_ts="1700000001.000001")
     (picked,) = await bot.answers(click)
 

@@ -7,6 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from bot.state.answers import AnswerState, Asked
+from bot.state.freshness import FreshnessHistory, Sample
 from bot.state.store import SqlState
 
 NOW = datetime(2026, 12, 2, 9, 41, 30, tzinfo=UTC)
@@ -48,5 +49,29 @@ async def test_a_thread_remembers_the_last_answer_and_is_pruned(state_url: str) 
         pruned = await state.prune(records_before=later, events_before=later, audit_before=later)
         assert pruned["answered threads"] >= 1 and pruned["rate windows"] >= 0
         assert await threads.recall(channel, "1.1") is None
+    finally:
+        await state.close()
+
+
+async def test_freshness_observations_are_kept_found_near_a_moment_and_pruned(state_url: str) -> None:
+    state = SqlState(state_url)
+    try:
+        await state.migrate()
+        history = FreshnessHistory(state.engine)
+        entity = f"payment_{state_url[:6]}"
+        seen = [
+            Sample(entity, NOW - timedelta(minutes=m), NOW - timedelta(hours=1), True, 12.0) for m in (0, 5)
+        ]
+        await history.record(seen)
+        await history.record(seen[:1])  # another replica's sweep of the same instant: kept once
+
+        near = await history.at(entity, NOW - timedelta(minutes=4), within=timedelta(minutes=2))
+        far = await history.at(entity, NOW - timedelta(hours=3), within=timedelta(minutes=2))
+        assert near is not None and near.observed_at == NOW - timedelta(minutes=5) and near.fresh is True
+        assert far is None  # nothing observed then: no answer, never today's
+        later = NOW + timedelta(days=1)
+        pruned = await state.prune(records_before=later, events_before=later, audit_before=later)
+        assert pruned["freshness samples"] >= 2
+        assert await history.at(entity, NOW, within=timedelta(hours=1)) is None
     finally:
         await state.close()

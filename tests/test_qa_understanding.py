@@ -120,6 +120,12 @@ def test_every_decline_is_declined(vocabularies: dict[str, Vocabulary]) -> None:
         ("```select 1``` *bold* _it_ ~no~ &lt;3", "select 1 bold it no <3", False),
         ("@amd who owns PURCHASE", "who owns purchase", True),
         ("<!here> payment.currency?", "payment.currency?", False),
+        # A link to an Airflow DAG or run names its DAG, whatever the link's text.
+        (
+            "look <https://airflow.example.com/dags/amd_user/grid?dag_run_id=x|this run>",
+            "look this run amd_user",
+            False,
+        ),
     ],
 )
 def test_slack_markup_becomes_plain_words(raw: str, text: str, mentioned: bool) -> None:

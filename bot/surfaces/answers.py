@@ -184,7 +184,13 @@ class Answers:
         ):
             return  # published within the interval (by this replica or another): it is still current
         try:
-            message = await home.build(self.backends, now=now, prefix=self.settings.command)
+            message = await home.build(
+                self.backends,
+                now=now,
+                prefix=self.settings.command,
+                user=user,
+                channel=event.get("channel", ""),
+            )
             await self.app.client.views_publish(
                 user_id=user, view={"type": "home", "blocks": to_blocks(message)}
             )

@@ -26,6 +26,7 @@ from commands.ask.understand import follow_up, understand
 from commands.ask.words import GENERIC_WORDS
 
 BY_NAME = {intent.name: intent for intent in INTENTS}
+_VOCABULARIES: dict[tuple[int, tuple[str, ...]], tuple[Catalog, Vocabulary]] = {}
 MAX_BUTTONS = 8  # a clarifying reply stays short; more options are named in its text instead
 
 
@@ -36,9 +37,19 @@ class Reply:
 
 
 def vocabulary(catalog: Catalog, migrations: Sequence[MigrationSpec]) -> Vocabulary:
+    """Built once per catalog (a reload makes a new one): on 400 entities building it costs more
+    than understanding a question does."""
+    key = (id(catalog), tuple(m.name for m in migrations))
+    kept = _VOCABULARIES.get(key)
+    if kept is not None and kept[0] is catalog:
+        return kept[1]
     # How-is-it words are cues too: never taken for a column's or an entity's name.
     cues = {word for intent in INTENTS for word in intent.words} | GENERIC_WORDS
-    return Vocabulary.of(catalog, migrations, cues)
+    built = Vocabulary.of(catalog, migrations, cues)
+    if len(_VOCABULARIES) >= 4:
+        _VOCABULARIES.clear()
+    _VOCABULARIES[key] = (catalog, built)
+    return built
 
 
 def read(

@@ -15,6 +15,8 @@ _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 _CHANNEL = re.compile(r"<#[A-Z0-9]+(?:\|([^>]*))?>")
 _SPECIAL = re.compile(r"<!(?:subteam\^[A-Z0-9]+|here|channel|everyone)(?:\|[^>]*)?>")
 _LINK = re.compile(r"<((?:https?|mailto):[^|>]*)(?:\|([^>]*))?>")
+# A link to Airflow names its DAG in the path (…/dags/<dag_id>/grid?dag_run_id=…), whatever its text.
+_AIRFLOW_DAG = re.compile(r"/dags/([A-Za-z0-9_.\-]+)")
 _EMOJI = re.compile(r":[a-z0-9_+\-']+:")
 _FENCE = re.compile(r"```(.*?)```", re.DOTALL)
 _STYLE = re.compile(r"(?<![\w.])[`*_~]+|[`*_~]+(?![\w.])")
@@ -29,13 +31,19 @@ class Said:
     mentioned: bool  # the bot was @-mentioned
 
 
+def _link(found: re.Match[str]) -> str:
+    dag = _AIRFLOW_DAG.search(found.group(1))
+    said = found.group(2) or "a link"
+    return f" {said} {dag.group(1)} " if dag and dag.group(1) not in said else f" {said} "
+
+
 def plain(raw: str, *, bot_user: str | None) -> Said:
     mentioned = bool(_TYPED_MENTION.search(raw)) or (bot_user is not None and f"<@{bot_user}" in raw)
     text = _TYPED_MENTION.sub(" ", raw)
     text = _MENTION.sub(lambda m: " " if m.group(1) == bot_user else " someone ", text)
     text = _CHANNEL.sub(lambda m: f" {m.group(1) or 'a channel'} ", text)
     text = _SPECIAL.sub(" ", text)
-    text = _LINK.sub(lambda m: f" {m.group(2) or 'a link'} ", text)
+    text = _LINK.sub(_link, text)
     text = _FENCE.sub(lambda m: f" {m.group(1)} ", text)
     text = html.unescape(_EMOJI.sub(" ", text))  # Slack escapes &, < and > in message text
     text = _STYLE.sub(" ", text)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
 from bot.foundation.catalog import Catalog
 from bot.foundation.migration_specs import MigrationSpec
-from commands.ask.words import STOPWORDS
+from commands.ask.lemmas import lemma
+from commands.ask.words import GENERIC_WORDS, STOPWORDS
 
 TYPO_SCORE = 85.0  # rapidfuzz ratio: "paymnt"→payment, "delivry adress"→delivery_address, not "usage"→users
 MIN_TYPO_LENGTH = 5  # shorter words are too often another word than a misspelt name
@@ -158,6 +160,8 @@ def _phrase(tokens: Sequence[str], i: int, vocab: Vocabulary) -> tuple[tuple[str
             key = "_".join(words)
             if not exact and (len(key) < MIN_TYPO_LENGTH or (n == 1 and key in vocab.explained)):
                 continue
+            if not exact and n == 1 and key.endswith(("ed", "ing")) and lemma(key) in vocab.names:
+                continue  # "addressed the comments": a verb made of a name, not a misspelt name
             for kind, table in (("migration", vocab.migrations), ("entity", vocab.names)):
                 name = table.get(key) if exact else _typo(key, table)
                 if name is not None:
@@ -170,10 +174,25 @@ def _name(word: str, names: Mapping[str, str]) -> str | None:
 
 
 def _typo(word: str, table: Mapping[str, str]) -> str | None:
-    match = process.extractOne(word, list(table), scorer=fuzz.ratio, score_cutoff=TYPO_SCORE)
-    return None if match is None else table[match[0]]
+    """The name `word` misspells, remembered per table: a catalog of 400 entities has 1,600 ways to
+    name them, and a long message repeats its words."""
+    kept = _TYPOS.get(id(table))
+    if kept is None or kept[0] is not table:
+        kept = _TYPOS[id(table)] = (table, tuple(table), {})
+        if len(_TYPOS) > 8:  # a reloaded catalog's tables: the old ones go
+            _TYPOS.clear()
+            _TYPOS[id(table)] = kept
+    _, keys, found = kept
+    if word not in found:
+        match = process.extractOne(word, keys, scorer=fuzz.ratio, score_cutoff=TYPO_SCORE)
+        found[word] = None if match is None else table[match[0]]
+    return found[word]
 
 
+_TYPOS: dict[int, tuple[Mapping[str, str], tuple[str, ...], dict[str, str | None]]] = {}
+
+
+@lru_cache(maxsize=65536)
 def is_cue(word: str, cues: frozenset[str]) -> bool:
     if word in cues:
         return True
@@ -188,5 +207,8 @@ def _name_like(tokens: Sequence[str], i: int, vocab: Vocabulary) -> bool:
     if len(token) < 3 or token.isdigit() or not token.isascii() or token in vocab.explained:
         return False
     after = tokens[i + 1] if i + 1 < len(tokens) else ""
-    placed = (i > 0 and tokens[i - 1] in _BEFORE_NAME) or after in _AFTER_NAME or is_cue(after, vocab.cues)
+    before = tokens[i - 1] if i > 0 else ""
+    placed = before in _BEFORE_NAME or (i == 1 and before == "and")  # "and shipment?" in a thread
+    # "shipments fresh?" places a name; "went wrong" does not: a how-is-it word follows anything.
+    placed = placed or after in _AFTER_NAME or (after not in GENERIC_WORDS and is_cue(after, vocab.cues))
     return placed and not is_cue(token, vocab.cues)

@@ -21,6 +21,7 @@ from commands.ask.moments import asks_about_the_past
 from commands.ask.subjects import Subjects, Vocabulary, is_cue, resolve
 from commands.ask.words import (
     DECLINES,
+    DOMAIN,
     GENERIC,
     GENERIC_PHRASES,
     OVERALL_PHRASES,
@@ -44,7 +45,8 @@ _ASKED = re.compile(
     r"can|could|status|show|tell|give|list|check|describe|explain)\b|\b(pls|please|plz|tell me|show me)\b"
 )
 _NAME_AFTER = re.compile(r"\b(what|whats|what's) (is|are) (the )?\w+ (table|model|data|entity)\b")
-_REMARK = 1  # more words than this that are no name, cue or stopword, and no question: a remark
+_THANKS = re.compile(r"^(thanks|thank you|thx|ty|cheers)\b")
+_REMARK = 0  # more words than this that are no name, cue or stopword, and no question: a remark
 _NOT_THEN = {"runs", "tests", "incidents", "migrations", "volume", "lineage", "meaning"}  # not history
 
 
@@ -60,11 +62,20 @@ def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Quest
     why = bool(_WHY.search(text))
     asking = bool(_ASKED.search(text))
     placed = bool(picked and subjects.unknown)  # "upstream of shipments": a cue, a name in its place
-    if not asking and (not (named or placed) or len(_unexplained(text, vocab)) > _REMARK):
+    remark = (
+        not (named or placed)
+        or len(_unexplained(text, vocab, subjects.unknown)) > _REMARK
+        or _THANKS.match(text)
+    )
+    if not asking and remark:
         return Question(text, None, subjects)  # a remark, not put to the bot: "merged the payment fix"
+    if picked and not named and not _about_data(text, words, intents):
+        picked = []  # everyday words only ("please update your tickets"): not about data
     then = generic or set(picked) <= {"freshness", "owner"}
     if then and not set(picked) & _NOT_THEN and asks_about_the_past(text):
         return Question(text, "history", subjects)
+    if picked and picked[0] == "migrations" and subjects.entities and not subjects.migration:
+        subjects = _migration_of(subjects, vocab)  # "the address history migration" names no entity
     if picked:
         return Question(text, picked[0], subjects, also=tuple(picked[1:]), why=why)
     if named:
@@ -91,16 +102,24 @@ def follow_up(question: Question, intent: str, remembered: Subjects) -> Question
     return Question(question.text, question.intent, remembered, also=question.also, why=question.why)
 
 
-def _unexplained(text: str, vocab: Vocabulary) -> set[str]:
+def _unexplained(text: str, vocab: Vocabulary, unknown: str | None) -> set[str]:
+    """The words of a remark that are no name (not even the one asked after), cue or stopword."""
     cues = lemmas_of(vocab.cues)
-    return {
-        w
-        for w in WORD.findall(text)
-        if w not in vocab.explained
-        and w not in vocab.names
-        and w not in vocab.columns
-        and lemma(w) not in cues
-    }
+    known = vocab.explained.union(vocab.names, vocab.columns, [unknown or ""])
+    return {w for w in WORD.findall(text) if w not in known and lemma(w) not in cues and not is_cue(w, cues)}
+
+
+def _about_data(text: str, words: set[str], intents: Sequence[Intent]) -> bool:
+    """A data-status cue: a word only data people use (or its typo), or an intent's own phrasing."""
+    if words & (DOMAIN | THE_DATA) or any(p.search(text) for i in intents for p in i.phrases):
+        return True
+    return any(is_cue(w, DOMAIN) for w in words - STOPWORDS)
+
+
+def _migration_of(subjects: Subjects, vocab: Vocabulary) -> Subjects:
+    """The one migration of the entities named, taking their place; else the subjects as they are."""
+    about = {m for m in set(vocab.migrations.values()) if any(e in m for e in subjects.entities)}
+    return Subjects(migration=about.pop(), owner=subjects.owner) if len(about) == 1 else subjects
 
 
 def _named(subjects: Subjects) -> bool:

@@ -58,6 +58,9 @@ OVERALL_PHRASES = tuple(
     for p in (
         r"\ball (good|ok|okay|fine|clear|green)\b",
         r"\b(everything|anything) (ok|okay|good|fine|green)\b",
+        # asking to be warned of trouble: "anything I should know?", "can I trust the numbers?"
+        r"\banything (i|we) (should|need to) know\b",
+        r"\b(can|could|should) (i|we) (use|trust)\b",
     )
 )
 # Words that put a question about data status, even with no how-is-it word ("why is the data late?").
@@ -83,6 +86,17 @@ THE_DATA = frozenset(
         "dashboards",
     ]
 )
+# Words only data people use: with nothing named, a question needs one of them (or a word about the data)
+# to be put to the bot. "please update your tickets" has a freshness cue, but no data-status one.
+_DOMAIN = """
+    fresh freshness stale sla lag lagging delayed outdated refresh refreshed landed loaded behind dag dags
+    airflow composer pipeline pipelines run runs ran dbt test tests dq not_null unique accepted_values
+    relationships incident incidents alert alerts outage fire paged pager owner owners owns oncall lineage
+    upstream downstream dependency dependencies seed seeds snapshot snapshots column columns schema
+    migration migrations backfill cutover eta rows rowcount records volume anomaly table tables entity
+    entities
+"""
+DOMAIN = frozenset(lemma(w) for w in _DOMAIN.split())
 # What the bot never answers from its facts: changes to data, and numbers it would have to compute.
 DECLINES = (
     (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.core.command import Ctx
 from bot.core.stats import EntityStatus
 from bot.render import format as fmt
+from commands.ask import causes
 from commands.ask.access import left_out, readable, stats_of
 from commands.ask.intent import Answer, Intent, Question, phrases
 from commands.stats import last_load, summary
@@ -30,6 +31,8 @@ def _basis(status: EntityStatus) -> str:
 
 
 async def fetch(question: Question, ctx: Ctx) -> Answer:
+    if question.why and question.entity:  # "why is payment stale?": the causes, not the symptom again
+        return await causes.answer(ctx.catalog.entities[question.entity], ctx)
     entities, hidden = readable(ctx, list(ctx.catalog.entities.values()), stats_of)
     statuses = await ctx.backends.stats.status(entities)
     named = [s for s in statuses if s.entity.name in question.subjects.entities]
@@ -68,6 +71,8 @@ INTENT = Intent(
             "arrived",
             "landed",
             "land",
+            "loaded",
+            "ready",
             "refresh",
             "old",
             "current",
@@ -79,6 +84,8 @@ INTENT = Intent(
         r"when was \S+ (last )?(loaded|updated|refreshed)",
         r"(ok|ready|good) for",
         r"new (data|rows)",
+        r"anything new",
+        r"since (midnight|yesterday|this morning|last night)",
         r"(within|meet|meeting|out of|breach\w*) (the |its |our )?sla",
     ),
     subject="any",

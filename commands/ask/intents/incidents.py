@@ -63,7 +63,7 @@ INTENT = Intent(
     ),
     phrases=phrases(
         r"(open|active|current|ongoing) (issues?|problems?)",
-        r"(failing|broken|wrong) for",
+        r"failing for",
     ),
     subject="any",
     fetch=fetch,

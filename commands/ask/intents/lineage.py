@@ -1,27 +1,14 @@
-"""Where an entity comes from and what it feeds: the dependency graph of the dbt manifest, down to
-its sources (the raw events)."""
+"""Where an entity comes from and what it feeds: the dependency graph of the dbt manifest, up to every
+origin — its sources (the raw events), seeds and snapshots."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from bot.core.command import Ctx
 from commands.ask.intent import Answer, Intent, Question, phrases
+from commands.ask.lineage_graph import origins, upstream
 from commands.ask.manifest import SOURCE, manifest_time
 
 SHOWN = 12
-
-
-def _upstream(uid: str, nodes: Mapping[str, Mapping[str, Any]]) -> set[str]:
-    seen: set[str] = set()
-    todo = list(nodes.get(uid, {}).get("depends_on", {}).get("nodes", []))
-    while todo:
-        parent = todo.pop()
-        if parent not in seen:
-            seen.add(parent)
-            todo.extend(nodes.get(parent, {}).get("depends_on", {}).get("nodes", []))
-    return seen
 
 
 def _names(uids: set[str]) -> str:
@@ -35,9 +22,11 @@ async def fetch(question: Question, ctx: Ctx) -> Answer:
     assert question.entity is not None  # the engine asks for one first (subject="entity")
     catalog = ctx.catalog
     entity = catalog.entities[question.entity]
-    upstream = _upstream(entity.unique_id, catalog.nodes)
-    sources = {u for u in upstream if u.startswith("source.")}
-    models = {u for u in upstream if u.startswith("model.")}
+    above = upstream(entity.unique_id, catalog.nodes)
+    models = {u for u in above if u.startswith("model.")}
+    found = {label: uids for label, uids in origins(above).items() if uids}
+    # Every kind of origin that it has is named; with none at all, that is said too.
+    starts = "; ".join(f"the {label} {_names(uids)}" for label, uids in found.items())
     downstream = {
         uid
         for uid, node in catalog.nodes.items()
@@ -45,7 +34,7 @@ async def fetch(question: Question, ctx: Ctx) -> Answer:
     }
     lines = (
         f"`{entity.name}` is built from the models {_names(models)}",
-        f"and, further up, from the sources (events) {_names(sources)}.",
+        f"and, further up, from {starts or 'no source, seed or snapshot'}.",
         f"Models built on it: {_names(downstream)}.",
     )
     return Answer(lines, SOURCE, manifest_time(ctx), f"stats {entity.name}", subject=entity.name)
@@ -71,8 +60,14 @@ INTENT = Intent(
             "children",
             "derived",
             "origin",
-            "uses",
-            "used",
+            "impact",
+            "affect",
+            "affected",
+            "input",
+            "inputs",
+            "derive",
+            "consumer",
+            "consumers",
             "rename",
             "seed",
             "seeds",
@@ -80,7 +75,9 @@ INTENT = Intent(
             "snapshots",
         ]
     ),
-    phrases=phrases(r"comes? from", r"built (from|on)", r"depends? on", r"where does"),
+    phrases=phrases(
+        r"(what|who|which \w+) uses", r"comes? from", r"built (from|on)", r"depends? on", r"where does"
+    ),
     subject="entity",
     fetch=fetch,
 )

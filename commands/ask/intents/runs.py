@@ -8,6 +8,7 @@ from bot.core.command import Ctx
 from bot.foundation.catalog import Catalog
 from bot.foundation.ports import RunState
 from bot.render import format as fmt
+from commands.ask import causes
 from commands.ask.access import left_out, readable
 from commands.ask.intent import Answer, Intent, Question, phrases
 from commands.run.args import STATUS_RUNS
@@ -28,6 +29,8 @@ async def fetch(question: Question, ctx: Ctx) -> Answer:
     orchestrator = ctx.backends.orchestrator
     source, now = f"the orchestrator, {orchestrator.environment}", ctx.now()
     entity = ctx.catalog.entities[question.entity] if question.entity else None
+    if entity is not None and question.why:  # "why did amd_payment fail?": failed tasks, failing tests
+        return await causes.answer(entity, ctx)
     if entity is not None:
         if entity.dag is None:
             lines = (f"`{entity.name}` names no DAG that builds it (`meta.dag` in dbt), so I know no runs.",)

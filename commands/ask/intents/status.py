@@ -11,6 +11,7 @@ from bot.render import format as fmt
 from bot.state.incidents import Incidents
 from bot.state.results import FAILED, TestResults
 from commands.alerts import unresolved
+from commands.ask import causes
 from commands.ask.access import alerts_of, left_out, may
 from commands.ask.intent import Answer, Intent, Question
 from commands.ask.intents import freshness, overall
@@ -60,6 +61,8 @@ async def _tests(entity: Entity, ctx: Ctx) -> str:
 async def fetch(question: Question, ctx: Ctx) -> Answer:
     catalog, now = ctx.catalog, ctx.now()
     source = "the warehouse, the orchestrator, stored dbt test results and the watcher's incidents"
+    if question.entity is not None and question.why:
+        return await causes.answer(catalog.entities[question.entity], ctx)
     if question.entity is not None:
         entity = catalog.entities[question.entity]
         lines = await entity_lines(entity, ctx)

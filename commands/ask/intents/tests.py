@@ -6,6 +6,7 @@ from bot.core.command import Ctx
 from bot.foundation.catalog import Catalog
 from bot.render import format as fmt
 from bot.state.results import FAILED, StoredTest, TestResults
+from commands.ask import causes
 from commands.ask.access import left_out, may
 from commands.ask.intent import Answer, Intent, Question, phrases
 
@@ -22,6 +23,8 @@ def _failing(tests: list[StoredTest]) -> list[str]:
 
 
 async def fetch(question: Question, ctx: Ctx) -> Answer:
+    if question.why and question.entity:  # the failing tests with their rows, and what else went wrong
+        return await causes.answer(ctx.catalog.entities[question.entity], ctx)
     results = TestResults(ctx.backends.state.engine)
     now = ctx.now()
     if question.entity is None:
