@@ -22,7 +22,7 @@ from google.auth.credentials import Credentials
 from google.cloud.orchestration.airflow.service_v1 import Environment, EnvironmentConfig
 
 from bot.adapters.orchestrator.composer import ComposerOrchestrator
-from bot.foundation.ports import BackendUnavailable, DagRunRef
+from bot.foundation.ports import BackendUnavailable, DagRunRef, DagSchedule
 from tests.support.blackhole import black_hole
 from tests.support.demo import isolated_settings
 
@@ -42,6 +42,7 @@ class AirflowBehindComposer:
         self.app.router.add_get(f"/api/{api}/version", self._version)
         self.app.router.add_post(f"/api/{api}/dags/~/dagRuns/list", self._list_runs)
         self.app.router.add_post(f"/api/{api}/dags/{{dag_id}}/dagRuns", self._trigger)
+        self.app.router.add_get(f"/api/{api}/dags", self._dags)
 
     @web.middleware
     async def _gate(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -62,6 +63,23 @@ class AirflowBehindComposer:
         body = await request.json()
         runs = [_run(dag_id, "r1") for dag_id in body["dag_ids"]]
         return web.json_response({"dag_runs": runs, "total_entries": len(runs)})
+
+    async def _dags(self, _: web.Request) -> web.Response:
+        # A daily DAG whose run for 3 December (its logical date) is created at midnight on the 4th, with
+        # the field names each major uses for the two.
+        due = (
+            {
+                "next_dagrun_logical_date": "2026-12-03T00:00:00Z",
+                "next_dagrun_run_after": "2026-12-04T00:00:00Z",
+            }
+            if self.api == "v2"
+            else {
+                "next_dagrun": "2026-12-03T00:00:00+00:00",
+                "next_dagrun_create_after": "2026-12-04T00:00:00+00:00",
+            }
+        )
+        dags = [{"dag_id": "amd_nightly", "is_paused": True, **due}, {"dag_id": "amd_ok", "is_paused": False}]
+        return web.json_response({"dags": dags, "total_entries": len(dags)})
 
     async def _trigger(self, request: web.Request) -> web.Response:
         if request.match_info["dag_id"] == "restricted":
@@ -274,3 +292,20 @@ async def test_a_composer_api_that_never_answers_fails_fast_instead_of_freezing_
         assert isinstance(failure, BackendUnavailable)
         assert "Composer API did not answer within 0.5 s" in str(failure)
         assert "prod-eu" in str(failure)
+
+
+@pytest.mark.parametrize("airflow", ["v2", "v1"], indirect=True)
+async def test_dag_schedules_give_when_the_next_run_is_created_not_its_logical_date(
+    airflow: AirflowBehindComposer,
+) -> None:
+    orchestrator = composer(airflow)
+    try:
+        schedules = await orchestrator.dag_schedules(["amd_nightly", "amd_ok", "amd_gone"])
+    finally:
+        await orchestrator.close()
+
+    assert schedules == [
+        DagSchedule("amd_nightly", paused=True, next_run_after=datetime(2026, 12, 4, tzinfo=UTC)),
+        DagSchedule("amd_ok", paused=False),
+    ]
+    assert [path for _, path, _ in airflow.calls][-1] == f"/api/{airflow.api}/dags"  # one call for all

@@ -24,6 +24,7 @@ from bot.foundation.ports import DagSchedule, RunState
 from bot.render.format import age, when
 from bot.state.incidents import Cleared, Finding
 
+STOPPED: tuple[AlertKind, ...] = ("paused", "missing", "stuck")
 STUCK_FLOOR = timedelta(hours=1)
 HISTORY = 20  # runs whose durations make a DAG's usual one
 
@@ -31,6 +32,7 @@ HISTORY = 20  # runs whose durations make a DAG's usual one
 async def stopped_dags(
     backends: Backends, dags: Sequence[str], now: datetime
 ) -> tuple[list[Finding], list[Cleared]]:
+    """The incidents of the DAGs that stopped, and the stopped kinds' keys of those that did not."""
     orchestrator = backends.orchestrator
     schedules = await orchestrator.dag_schedules(dags)
     running = [r for r in await orchestrator.active_runs(dags) if r.state == "running" and r.started_at]
@@ -66,9 +68,6 @@ async def stopped_dags(
     seen = {f.key for f in found}
     cleared = [Cleared(key) for dag in dags for kind in STOPPED if (key := f"{kind}:{dag}") not in seen]
     return found, cleared
-
-
-STOPPED: tuple[AlertKind, ...] = ("paused", "missing", "stuck")
 
 
 def _finding(

@@ -20,7 +20,7 @@ TOP = 10  # groups listed in the message itself
 MAX_AFFECTED = 5  # blast-radius items named per group before "and N more"
 _ICON = {
     **{"run": ":x:", "test": ":x:", "stale": ":hourglass_flowing_sand:", "migration": ":warning:"},
-    **{"paused": ":double_vertical_bar:", "missing": ":ghost:", "stuck": ":turtle:"},
+    **{"paused": ":double_vertical_bar:", "missing": ":calendar:", "stuck": ":turtle:"},
 }
 SNOOZES: dict[str, int | None] = {
     "1h": 1,

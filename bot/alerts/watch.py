@@ -54,6 +54,12 @@ class Sweep:
     unreadable: dict[str, str] = field(default_factory=dict)  # source -> why it could not be read
     marks: dict[str, datetime] = field(default_factory=dict)  # marks to move once this is recorded
     runs: list[RunState] = field(default_factory=list)  # the newest finished run of each DAG seen
+    dags: asyncio.Future[list[str]] | None = None  # the watched DAGs, read once for every source
+
+    async def watched(self, backends: Backends) -> list[str]:
+        if self.dags is None:
+            self.dags = asyncio.ensure_future(watched_dags(backends))
+        return await asyncio.shield(self.dags)
 
     def clear(self, *healthy: Cleared) -> None:
         """Sources healthy for these keys; of two readings of one key, the newer counts."""
@@ -131,7 +137,7 @@ async def _since(backends: Backends, mark: str, now: datetime) -> datetime:
 
 async def _runs(backends: Backends, result: Sweep, now: datetime) -> None:
     since = await _since(backends, RUNS, now)
-    reports = await backends.orchestrator.runs_ended_since(await watched_dags(backends), since)
+    reports = await backends.orchestrator.runs_ended_since(await result.watched(backends), since)
     found, cleared = run_findings(backends, reports)
     result.found += found
     result.clear(*cleared)
@@ -142,7 +148,7 @@ async def _runs(backends: Backends, result: Sweep, now: datetime) -> None:
 
 
 async def _stopped(backends: Backends, result: Sweep, now: datetime) -> None:
-    found, cleared = await stopped_dags(backends, await watched_dags(backends), now)
+    found, cleared = await stopped_dags(backends, await result.watched(backends), now)
     result.found += found
     result.clear(*cleared)
 

@@ -21,6 +21,9 @@ _EMOJI = {
     ":red_circle:": "●",
     ":bar_chart:": "▤",
     ":arrows_counterclockwise:": "↻",
+    ":double_vertical_bar:": "⏸",
+    ":calendar:": "◌",
+    ":turtle:": "⧖",
 }
 _LINK = re.compile(r"<(https?://[^|>]+|file://[^|>]+)\|([^>]+)>")
 _BARE_LINK = re.compile(r"<((?:https?|file)://[^>]+)>")

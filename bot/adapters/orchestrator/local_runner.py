@@ -21,7 +21,14 @@ from bot.adapters.dbt.artifacts import EventTracker, load_json, nodes_from
 from bot.adapters.dbt.cli import run_project_dbt
 from bot.adapters.dbt.gate import writer_lock
 from bot.adapters.dbt.process import safe_name
-from bot.adapters.orchestrator.local_runs import LocalRun, airflow_state, load_runs, nightly, paused_dags
+from bot.adapters.orchestrator.local_runs import (
+    LocalRun,
+    airflow_state,
+    load_runs,
+    nightly,
+    paused_dags,
+    runs_dir,
+)
 from bot.foundation.catalog import Catalog
 from bot.foundation.ports import (
     BackendUnavailable,
@@ -43,7 +50,7 @@ class LocalRunner:
             else f"local (dbt build in {settings.dbt_project_dir.name})"
         )
         self._settings = settings
-        self._dir = settings.home / "dbt" / "local_runs"
+        self._dir = runs_dir(settings)
         self._writer = writer_lock(settings)
         self._runs: dict[DagRunRef, LocalRun] = {}
         self._live: dict[DagRunRef, EventTracker] = {}

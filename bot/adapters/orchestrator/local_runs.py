@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.foundation.ports import DagSchedule, RunState, RunStateName, TaskState
+from bot.foundation.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,10 @@ def load_runs(root: Path) -> list[LocalRun]:
             run.state, run.ended_at = "failed", run.ended_at or datetime.now(UTC)
             run.save()
     return runs
+
+
+def runs_dir(settings: Settings) -> Path:
+    return settings.home / "dbt" / "local_runs"
 
 
 def paused_dags(root: Path) -> dict[str, datetime]:
