@@ -117,6 +117,16 @@ class RunReport:
     failed_tasks: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class DagParam:
+    """One of a DAG's params as Airflow declares it: the run form and the conf checks are built from it."""
+
+    name: str
+    default: Any  # None also when there is no default: the schema then says whether null is allowed
+    description: str | None = None
+    schema: Mapping[str, Any] = field(default_factory=dict)  # JSON schema (`type`, `enum`, `format`, bounds)
+
+
 class RunAlreadyExists(Exception):
     """The caller-chosen dag_run_id was used already (Airflow answers 409): the trigger is a repeat."""
 
@@ -133,6 +143,9 @@ class Orchestrator(Protocol):
     environment: str  # shown on confirmation cards, e.g. "composer: prod-eu" or "local"
 
     async def list_dags(self) -> list[str]: ...
+
+    async def dag_params(self, dag_id: str) -> list[DagParam]:
+        """The DAG's declared params (Airflow: GET /dags/{id}/details; Airflow 2 sorts them by name)."""
 
     async def trigger(
         self, dag_id: str, run_id: str, conf: Mapping[str, Any], logical_date: datetime | None

@@ -24,6 +24,7 @@ from bot.foundation.suggest import unknown
 from bot.render.message import Message
 from commands.run import confirm, views
 from commands.run.args import STATUS_RUNS, RunArgs, parse
+from commands.run.params import check_conf
 from commands.run.store import Confirmations, new_confirmation
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ async def handle(args: RunArgs, ctx: Ctx) -> Message:
         dags = [args.dag] if args.dag else sorted(known)
         return views.status_card(args.dag, await orchestrator.latest_runs(dags, STATUS_RUNS), now=ctx.now())
     assert args.dag is not None  # RunArgs guarantees it for a trigger
+    conf = check_conf(args.dag, await orchestrator.dag_params(args.dag), args.conf, args.typed)
     settings = ctx.backends.settings
     c = new_confirmation(
         kind="trigger",
@@ -47,7 +49,7 @@ async def handle(args: RunArgs, ctx: Ctx) -> Message:
         channel=ctx.channel,
         now=ctx.now(),
         ttl_s=settings.run_confirm_ttl_s,
-        conf=args.conf,
+        conf=conf,
         logical_date=datetime.combine(args.logical_date, time(), UTC) if args.logical_date else None,
     )
     ctx.audit_detail.update(dag_id=c.dag, dag_run_id=c.dag_run_id, confirmation=c.id)

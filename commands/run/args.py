@@ -49,6 +49,7 @@ class RunArgs(BaseModel):
     entity: str | None = None  # the catalog entity the user named, when it was one
     verified: bool = False  # found in the catalog; otherwise the handler asks the orchestrator
     conf: dict[str, ConfValue] = Field(default_factory=dict)
+    typed: dict[str, StrictStr] = Field(default_factory=dict)  # each conf value as typed, for the params
     logical_date: date | None = None
 
     @field_validator("conf")
@@ -96,6 +97,7 @@ def parse(words: Sequence[str], catalog: Catalog) -> RunArgs:
         target = _target(words[1], catalog) if len(words) == 2 else {}
         return _validated(mode="status", **target)
     conf: dict[str, ConfValue] = {}
+    typed: dict[str, str] = {}
     day: date | None = None
     rest = list(words[1:])
     while rest:
@@ -110,10 +112,10 @@ def parse(words: Sequence[str], catalog: Catalog) -> RunArgs:
             key, _, raw = word.partition("=")
             if key in conf:
                 raise UsageError(f"Conf key `{key[:64]}` is given twice.")
-            conf[key] = _value(raw)
+            conf[key], typed[key] = _value(raw), raw
         else:
             raise UsageError(f"`{word[:40]}` is not `key=value`; conf goes as `key=value` pairs.")
-    return _validated(**_target(words[0], catalog), conf=conf, logical_date=day)
+    return _validated(**_target(words[0], catalog), conf=conf, typed=typed, logical_date=day)
 
 
 def _validated(**fields: object) -> RunArgs:

@@ -43,6 +43,7 @@ DEMO_PROJECT = ROOT / "demo" / "dbt"
 DB_PREFIX = "amd_airflow_test"
 USERNAME = "admin"
 STARTUP_TIMEOUT_S = 120.0
+READY_DAGS = {"amd_ok", "amd_fail", "amd_params"}  # the tests' DAGs: parsed and unpaused before any test
 
 
 class FactoryProject(NamedTuple):
@@ -211,7 +212,7 @@ class _Airflow:
         raise NotImplementedError
 
     def ready(self) -> bool:
-        """Healthy, with amd_ok and amd_fail parsed and unpaused; may raise OSError, KeyError, ValueError."""
+        """Healthy, with the READY_DAGS parsed and unpaused; may raise OSError, KeyError, ValueError."""
         raise NotImplementedError
 
     def cli(self, *args: str) -> None:
@@ -231,7 +232,7 @@ class _Airflow:
                     return
             time.sleep(0.3)
         pytest.fail(
-            f"Airflow {self.major} not ready with amd_ok and amd_fail after {STARTUP_TIMEOUT_S:g} s:\n"
+            f"Airflow {self.major} not ready with {sorted(READY_DAGS)} after {STARTUP_TIMEOUT_S:g} s:\n"
             f"{self._log_tails()}"
         )
 
@@ -298,7 +299,7 @@ class _Airflow3(_Airflow):
                 return False
             self._token = self._login()
         dags = _get_json(f"{self.url}/api/v2/dags", {"Authorization": f"Bearer {self._token}"})["dags"]
-        return {"amd_ok", "amd_fail"} <= {d["dag_id"] for d in dags if not d["is_paused"]}
+        return {d["dag_id"] for d in dags if not d["is_paused"]} >= READY_DAGS
 
     def _login(self) -> str:
         body = json.dumps({"username": USERNAME, "password": self.password}).encode()

@@ -15,8 +15,10 @@ from pydantic import SecretStr
 
 from bot.adapters.orchestrator.airflow_auth import Connection, password_connector, public_url
 from bot.adapters.orchestrator.airflow_http import AirflowHttp, Json
+from bot.adapters.orchestrator.airflow_params import params_from_details
 from bot.foundation.ports import (
     BackendUnavailable,
+    DagParam,
     DagRunRef,
     RunAlreadyExists,
     RunReport,
@@ -59,6 +61,12 @@ class AirflowOrchestrator:
 
     async def list_dags(self) -> list[str]:
         return [d["dag_id"] for d in await self.http.get_all(("dags",), "dags", action="list DAGs")]
+
+    async def dag_params(self, dag_id: str) -> list[DagParam]:
+        reply = await self.http.call(
+            "GET", ("dags", dag_id, "details"), action=f"read the params of {dag_id}"
+        )
+        return params_from_details(reply.body)
 
     async def trigger(
         self,

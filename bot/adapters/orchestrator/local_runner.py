@@ -12,6 +12,7 @@ embedded default, and its artifacts are already on that disk. Builds hold the Du
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from bot.adapters.orchestrator.local_runs import LocalRun, airflow_state, load_r
 from bot.foundation.catalog import Catalog
 from bot.foundation.ports import (
     BackendUnavailable,
+    DagParam,
     DagRunRef,
     RunAlreadyExists,
     RunReport,
@@ -32,6 +34,12 @@ from bot.foundation.ports import (
     TaskState,
 )
 from bot.foundation.settings import Settings
+
+# Every local DAG is a `dbt build`, so every one takes the two options of dbt that a run may want.
+PARAMS = (
+    DagParam("full_refresh", False, "Rebuild incremental models from scratch", {"type": "boolean"}),
+    DagParam("vars", {}, "dbt vars, as a JSON object", {"type": "object"}),
+)
 
 
 class LocalRunner:
@@ -53,6 +61,11 @@ class LocalRunner:
 
     async def list_dags(self) -> list[str]:
         return sorted(await self._dags())
+
+    async def dag_params(self, dag_id: str) -> list[DagParam]:
+        if dag_id not in await self._dags():
+            raise BackendUnavailable(f"The local runner has no DAG `{dag_id}`.")
+        return list(PARAMS)
 
     async def trigger(
         self, dag_id: str, run_id: str, conf: Mapping[str, Any], logical_date: datetime | None
@@ -161,7 +174,14 @@ class LocalRunner:
                 proc = await run_project_dbt(
                     self._settings,
                     # Names of this project's nodes, one argv element: dbt splits it into a union.
-                    ["build", "--select", " ".join(select), "--indirect-selection", "cautious"],
+                    [
+                        "build",
+                        "--select",
+                        " ".join(select),
+                        "--indirect-selection",
+                        "cautious",
+                        *_options(run),
+                    ],
                     target_path=attempt_dir / "target",
                     log_path=attempt_dir / "logs",
                     on_event=on_event,
@@ -223,3 +243,11 @@ class LocalRunner:
                     dags.setdefault(entity.name, [f"+{entity.name}"])
             self._catalog = (mtime, dags)
         return self._catalog[1]
+
+
+def _options(run: LocalRun) -> list[str]:
+    """dbt's flags for the run's params; the conf was checked against PARAMS before the trigger."""
+    options = ["--full-refresh"] if run.conf.get("full_refresh") is True else []
+    if run.conf.get("vars"):
+        options += ["--vars", json.dumps(run.conf["vars"])]  # one argv element: no shell reads it
+    return options
