@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, time
-from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
 from bot.core.cards import CardUpdate, LiveCard
@@ -22,10 +20,10 @@ from bot.foundation.errors import UsageError
 from bot.foundation.ports import BackendUnavailable, DagRunRef, Orchestrator, TaskState
 from bot.foundation.suggest import unknown
 from bot.render.message import Message
-from commands.run import confirm, views
+from commands.run import confirm, submit, views
 from commands.run.args import STATUS_RUNS, RunArgs, parse
+from commands.run.form import FormState
 from commands.run.params import check_conf
-from commands.run.store import Confirmations, new_confirmation
 
 if TYPE_CHECKING:
     from bot.core.backends import Backends
@@ -33,33 +31,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def handle(args: RunArgs, ctx: Ctx) -> Message:
+async def handle(args: RunArgs, ctx: Ctx) -> Message | None:
     orchestrator = ctx.backends.orchestrator
     known = await _known_dags(args, ctx)
     if args.mode == "status":
         dags = [args.dag] if args.dag else sorted(known)
         return views.status_card(args.dag, await orchestrator.latest_runs(dags, STATUS_RUNS), now=ctx.now())
     assert args.dag is not None  # RunArgs guarantees it for a trigger
-    conf = check_conf(args.dag, await orchestrator.dag_params(args.dag), args.conf, args.typed)
-    settings = ctx.backends.settings
-    c = new_confirmation(
-        kind="trigger",
-        dag=args.dag,
-        requester=ctx.user,
-        channel=ctx.channel,
-        now=ctx.now(),
-        ttl_s=settings.run_confirm_ttl_s,
-        conf=conf,
-        logical_date=datetime.combine(args.logical_date, time(), UTC) if args.logical_date else None,
-    )
-    ctx.audit_detail.update(dag_id=c.dag, dag_run_id=c.dag_run_id, confirmation=c.id)
-    skip = _matches(c.dag, settings.run_skip_confirmation) and not _matches(c.dag, settings.run_production)
-    if skip:
-        c = replace(c, state="triggered", decided_by=ctx.user)
-    await Confirmations(ctx.backends.state.engine).add(c)
-    if skip:
-        return await confirm.start_run(c, ctx, entity=args.entity)
-    return views.confirmation_card(c, environment=orchestrator.environment, entity=args.entity)
+    params = await orchestrator.dag_params(args.dag)
+    day = datetime.combine(args.logical_date, time(), UTC) if args.logical_date else None
+    if (
+        params
+        and not args.conf
+        and day is None
+        and await submit.open_run_form(ctx, args.dag, params, entity=args.entity)
+    ):
+        return None  # the form's submission asks for the confirmation
+    conf = check_conf(args.dag, params, args.conf, args.typed)
+    return await confirm.ask(ctx, dag=args.dag, entity=args.entity, conf=conf, logical_date=day)
 
 
 async def _known_dags(args: RunArgs, ctx: Ctx) -> set[str]:
@@ -78,10 +67,6 @@ async def _known_dags(args: RunArgs, ctx: Ctx) -> set[str]:
         message, _ = unknown("DAG or entity", args.dag, [*catalog.entity_names(), *catalog.dags(), *known])
         raise UsageError(message)
     return known | set(ctx.catalog.dags())
-
-
-def _matches(dag: str, patterns: Sequence[str]) -> bool:
-    return any(fnmatchcase(dag, p) for p in patterns)
 
 
 async def refresh(cards: Sequence[LiveCard], backends: Backends) -> Mapping[int, CardUpdate]:
@@ -154,6 +139,25 @@ def _rerun_permission(value: str) -> str:
     return f"run.rerun:{value.partition(' ')[0]}"
 
 
+def _form_permission(value: str) -> str:
+    """RBAC for submitting the run form; value: the form's state (one that is not names no DAG, and
+    its handler refuses it)."""
+    try:
+        return f"run.form:{FormState.load(value).dag}"
+    except UsageError:
+        return "run.form:"
+
+
+def _edit_permission(value: str) -> str:
+    """RBAC for a confirmation's Edit parameters button; value `<confirmation id> <dag>`."""
+    return f"run.edit:{value.partition(' ')[2]}"
+
+
+def _again_permission(value: str) -> str:
+    """RBAC for a failed run card's Re-run with parameters (a new run; value `<dag> <run id>`)."""
+    return f"run.again:{value.partition(' ')[0]}"
+
+
 def _ack(args: RunArgs) -> str:
     if args.mode == "status":
         return "Reading the latest runs…"
@@ -170,6 +174,7 @@ command = Command(
         "run payment",
         "run amd_user full_refresh=true batch=3",
         "run payment --date 2026-11-20",
+        "run payment full_refresh=true vars='{\"day\": 1}'",
         "run status",
         "run status payment",
     ),
@@ -181,9 +186,13 @@ command = Command(
         "trigger": Action(confirm.press_trigger, _trigger_permission),
         "cancel": Action(confirm.press_cancel, _cancel_permission),
         "rerun": Action(confirm.press_rerun, _rerun_permission),
+        "form": Action(submit.press_form, _form_permission),
+        "edit": Action(submit.press_edit, _edit_permission),
+        "again": Action(submit.press_again, _again_permission),
     },
     refresh=refresh,
-    details="An entity runs its DAG. Values are read as numbers or true/false when they look like one. "
+    details="An entity runs its DAG. With nothing after it, a DAG with params opens its form; `key=value` "
+    "words are checked against the same params (read as numbers or true/false when they look like one). "
     "Nothing starts before you press Trigger; only you or an admin can. Access: `run:<dag>` to ask, "
     "`run.trigger:<dag>` to press Trigger, `runs:<dag>` to read runs (README: every action name).",
 )
