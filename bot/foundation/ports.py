@@ -152,6 +152,12 @@ class Orchestrator(Protocol):
     ) -> RunState:
         """Start a run with a caller-chosen id; raises RunAlreadyExists for a repeat."""
 
+    async def runs_on(self, dag_id: str, days: Sequence[datetime]) -> list[RunState]:
+        """Its runs whose logical date is one of `days` (list calls filtered by logical date)."""
+
+    async def backfill(self, dag: str, days: Sequence[datetime], conf: Mapping[str, Any], key: str) -> None:
+        """A run on each of `days` (Airflow 3: ONE backfill; else run ids `<key>__<day>`); no repeats."""
+
     async def get_runs(self, refs: Sequence[DagRunRef]) -> list[RunState]:
         """Current state of many runs in ONE call (Airflow: POST /dags/~/dagRuns/list)."""
 

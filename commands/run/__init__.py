@@ -20,7 +20,7 @@ from bot.foundation.errors import UsageError
 from bot.foundation.ports import BackendUnavailable, DagRunRef, Orchestrator, TaskState
 from bot.foundation.suggest import unknown
 from bot.render.message import Message
-from commands.run import confirm, submit, views
+from commands.run import backfill, confirm, submit, views
 from commands.run.args import STATUS_RUNS, RunArgs, parse
 from commands.run.form import FormState
 from commands.run.params import check_conf
@@ -40,14 +40,15 @@ async def handle(args: RunArgs, ctx: Ctx) -> Message | None:
     assert args.dag is not None  # RunArgs guarantees it for a trigger
     params = await orchestrator.dag_params(args.dag)
     day = datetime.combine(args.logical_date, time(), UTC) if args.logical_date else None
-    if (
-        params
-        and not args.conf
-        and day is None
-        and await submit.open_run_form(ctx, args.dag, params, entity=args.entity)
-    ):
-        return None  # the form's submission asks for the confirmation
+    # No words after the DAG: its params are asked in a form, whose submission asks to confirm.
+    bare = not args.conf and day is None and args.start is None
+    if params and bare and await submit.open_run_form(ctx, args.dag, params, entity=args.entity):
+        return None
     conf = check_conf(args.dag, params, args.conf, args.typed)
+    if args.start and args.end:
+        return await backfill.ask(
+            ctx, dag=args.dag, entity=args.entity, conf=conf, start=args.start, end=args.end
+        )
     return await confirm.ask(ctx, dag=args.dag, entity=args.entity, conf=conf, logical_date=day)
 
 
@@ -121,7 +122,9 @@ def _ref(card: LiveCard) -> DagRunRef:
 
 def _permission(args: RunArgs) -> str:
     # Reading runs is `runs:…`, so a rule that denies `run:prod_*` (starting them) still lets people look.
-    return f"run:{args.dag}" if args.mode == "trigger" else f"runs:{args.dag or '*'}"
+    if args.mode == "status":
+        return f"runs:{args.dag or '*'}"
+    return f"run.backfill:{args.dag}" if args.start else f"run:{args.dag}"
 
 
 def _trigger_permission(value: str) -> str:
@@ -169,11 +172,13 @@ def _ack(args: RunArgs) -> str:
 command = Command(
     name=confirm.KIND,
     summary="Trigger a DAG run after a confirmation and follow it live; `run status` shows recent runs.",
-    usage="run DAG|ENTITY [key=value …] [--date YYYY-MM-DD] | run status [DAG|ENTITY]",
+    usage="run DAG|ENTITY [key=value …] [--date YYYY-MM-DD | --from YYYY-MM-DD --to YYYY-MM-DD] "
+    "| run status [DAG|ENTITY]",
     examples=(
         "run payment",
         "run amd_user full_refresh=true batch=3",
         "run payment --date 2026-11-20",
+        "run payment --from 2026-11-01 --to 2026-11-07",
         "run payment full_refresh=true vars='{\"day\": 1}'",
         "run status",
         "run status payment",

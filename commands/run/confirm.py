@@ -19,7 +19,7 @@ from bot.core.command import Ctx
 from bot.foundation.errors import UsageError
 from bot.foundation.ports import BackendUnavailable, DagRunRef, RunAlreadyExists, RunState
 from bot.render.message import Message, note
-from commands.run import views
+from commands.run import backfill, views
 from commands.run.store import Confirmation, Confirmations, new_confirmation
 from commands.run.views import RunMemo, confirmation_card, run_card
 
@@ -67,6 +67,8 @@ async def press_trigger(value: str, ctx: Ctx) -> Message | None:
     c = replace(c, state="triggered", decided_by=ctx.user) if won else await _reload(store, c, ctx.user, now)
     if c.state != "triggered":
         return views.closed(c)
+    if c.kind == "backfill":
+        return await backfill.start(c, ctx)
     return await start_run(c, ctx)
 
 

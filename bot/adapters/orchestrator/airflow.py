@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from bot.adapters.orchestrator.airflow_auth import Connection, password_connector, public_url
 from bot.adapters.orchestrator.airflow_http import AirflowHttp, Json
 from bot.adapters.orchestrator.airflow_params import params_from_details
+from bot.adapters.orchestrator.airflow_runs import backfill, iso, runs_on
 from bot.foundation.ports import (
     BackendUnavailable,
     DagParam,
@@ -81,7 +82,7 @@ class AirflowOrchestrator:
         # Airflow 3 requires the key (null: no logical date) and rejects unknown keys (422); Airflow 2
         # refuses null (400) and takes "now" when the key is missing.
         if logical_date is not None or (await self.http.connection()).api == "v2":
-            body["logical_date"] = _iso(logical_date)
+            body["logical_date"] = iso(logical_date)
         if note is not None:
             body["note"] = note
         # Retrying is safe because the id is ours: an attempt that did land turns the retry into a 409.
@@ -97,6 +98,14 @@ class AirflowOrchestrator:
                 "another run has the same logical date"
             )
         raise RunAlreadyExists(existing)
+
+    async def runs_on(self, dag_id: str, days: Sequence[datetime]) -> list[RunState]:
+        return [_run_state(conn, raw) for conn, raw in await runs_on(self.http, dag_id, days)]
+
+    async def backfill(
+        self, dag_id: str, days: Sequence[datetime], conf: Mapping[str, Any], key: str
+    ) -> None:
+        await backfill(self.http, self.trigger, dag_id, days, conf, key)
 
     async def get_run(self, ref: DagRunRef) -> RunState | None:
         """One run by id (one GET); None when Airflow does not know it."""
@@ -135,7 +144,7 @@ class AirflowOrchestrator:
         `taskInstances/list` for the failed tasks of all of them (both filter by end date server side)."""
         if not dag_ids:
             return []
-        body: Json = {"dag_ids": list(dict.fromkeys(dag_ids)), "end_date_gte": _iso(since), "order_by": "-id"}
+        body: Json = {"dag_ids": list(dict.fromkeys(dag_ids)), "end_date_gte": iso(since), "order_by": "-id"}
         runs: list[RunState] = []
         async for raw in self._pages(("dags", "~", "dagRuns", "list"), body, "dag_runs", "list runs"):
             runs.extend(_run_state(conn, r) for conn, r in raw)
@@ -145,7 +154,7 @@ class AirflowOrchestrator:
             query: Json = {
                 "dag_ids": sorted({ref.dag_id for ref in failed}),
                 "state": ["failed"],
-                "end_date_gte": _iso(since),
+                "end_date_gte": iso(since),
             }
             path = ("dags", "~", "dagRuns", "~", "taskInstances", "list")
             async for raw in self._pages(path, query, "task_instances", "list failed tasks"):
@@ -196,13 +205,6 @@ class AirflowOrchestrator:
             offset += len(page)  # servers cap page_limit at their maximum, so count what came back
             if not page or offset >= reply.body.get("total_entries", 0):
                 return
-
-
-def _iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    # Airflow needs an aware timestamp; a naive one here means UTC, like everything else in the bot.
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 
 def _dt(raw: str | None) -> datetime | None:

@@ -12,9 +12,8 @@ embedded default, and its artifacts are already on that disk. Builds hold the Du
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, nullcontext
+from contextlib import AbstractAsyncContextManager, nullcontext, suppress
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,7 +21,7 @@ from bot.adapters.dbt.artifacts import EventTracker, load_json, nodes_from
 from bot.adapters.dbt.cli import run_project_dbt
 from bot.adapters.dbt.gate import writer_lock
 from bot.adapters.dbt.process import safe_name
-from bot.adapters.orchestrator.local_runs import LocalRun, airflow_state, load_runs
+from bot.adapters.orchestrator.local_runs import LocalRun, airflow_state, dbt_options, load_runs
 from bot.foundation.catalog import Catalog
 from bot.foundation.ports import (
     BackendUnavailable,
@@ -91,6 +90,18 @@ class LocalRunner:
         await asyncio.to_thread(run.save)
         self._start(run, models)
         return self._state(run)
+
+    async def runs_on(self, dag_id: str, days: Sequence[datetime]) -> list[RunState]:
+        await self._load()
+        wanted = set(days)
+        return [
+            self._state(r) for r in self._runs.values() if r.dag_id == dag_id and r.logical_date in wanted
+        ]
+
+    async def backfill(self, dag: str, days: Sequence[datetime], conf: Mapping[str, Any], key: str) -> None:
+        for day in days:  # the builds queue for the one DuckDB writer and run one after the other
+            with suppress(RunAlreadyExists):
+                await self.trigger(dag, f"{key}__{day:%Y-%m-%d}", conf, day)
 
     async def get_runs(self, refs: Sequence[DagRunRef]) -> list[RunState]:
         await self._load()
@@ -180,7 +191,7 @@ class LocalRunner:
                         " ".join(select),
                         "--indirect-selection",
                         "cautious",
-                        *_options(run),
+                        *dbt_options(run),
                     ],
                     target_path=attempt_dir / "target",
                     log_path=attempt_dir / "logs",
@@ -243,11 +254,3 @@ class LocalRunner:
                     dags.setdefault(entity.name, [f"+{entity.name}"])
             self._catalog = (mtime, dags)
         return self._catalog[1]
-
-
-def _options(run: LocalRun) -> list[str]:
-    """dbt's flags for the run's params; the conf was checked against PARAMS before the trigger."""
-    options = ["--full-refresh"] if run.conf.get("full_refresh") is True else []
-    if run.conf.get("vars"):
-        options += ["--vars", json.dumps(run.conf["vars"])]  # one argv element: no shell reads it
-    return options
