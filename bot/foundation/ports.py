@@ -158,6 +158,9 @@ class Orchestrator(Protocol):
     async def backfill(self, dag: str, days: Sequence[datetime], conf: Mapping[str, Any], key: str) -> None:
         """A run on each of `days` (Airflow 3: ONE backfill; else run ids `<key>__<day>`); no repeats."""
 
+    async def run_of_link(self, url: str) -> tuple[str, str | None] | None:
+        """(DAG, run id or None) a link into this orchestrator's UI points to; None for other links."""
+
     async def get_runs(self, refs: Sequence[DagRunRef]) -> list[RunState]:
         """Current state of many runs in ONE call (Airflow: POST /dags/~/dagRuns/list)."""
 
@@ -166,11 +169,10 @@ class Orchestrator(Protocol):
     async def task_states(self, ref: DagRunRef) -> list[TaskState]: ...
 
     async def runs_ended_since(self, dag_ids: Sequence[str], since: datetime) -> list[RunReport]:
-        """Runs of these DAGs (scheduled ones too) that ended at or after `since`, newest first, with
-        their failed task ids: one list call for all DAGs, one more for the failed tasks if any failed."""
+        """Runs (scheduled too) ended at or after `since`, newest first, with failed task ids: two calls."""
 
     async def clear_failed(self, ref: DagRunRef) -> list[str]:
-        """Clear the failed task instances of a run so they run again; returns their ids."""
+        """Clear the failed task instances of a run so they run again; their ids."""
 
     async def close(self) -> None: ...
 
@@ -237,8 +239,7 @@ class DbtRunner(Protocol):
     async def test(
         self, selector: str | None, *, run_key: str, on_progress: ProgressCallback | None = None
     ) -> DbtInvocation:
-        """`dbt test` of a selector already validated against the manifest. While waiting for a slot,
-        on_progress gets `DbtProgress(queued=position)`; a cancelled run returns `cancelled=True`."""
+        """`dbt test` of a checked selector; queued: DbtProgress(queued=n); cancelled: `cancelled=True`."""
 
     async def freshness(self, *, run_key: str, on_progress: ProgressCallback | None = None) -> DbtInvocation:
         """`dbt source freshness`: the result is in `DbtInvocation.sources`."""

@@ -23,6 +23,7 @@ from bot.state.store import unreachable
 from bot.surfaces.answers import Answers
 from bot.surfaces.observe import observe_request
 from bot.surfaces.slack import SlackSurface, web_client
+from bot.surfaces.unfurls import register_unfurls
 
 log = logging.getLogger(__name__)
 
@@ -134,4 +135,5 @@ def create_app(
     app.action(re.compile(r"^link:"))(ack_only)
     app.view(re.compile(r"^amd:"))(submit)  # URL buttons also send an action that must be acked
     Answers(app, backends).register()  # app_mention, help-channel and DM messages, App Home
+    register_unfurls(app, backends)  # links to the configured Airflow
     return app

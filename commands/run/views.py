@@ -112,7 +112,8 @@ def confirmation_card(
     return Message(tuple(parts), fallback=question, public=rerun)
 
 
-def run_card(run: RunState, memo: RunMemo, *, requester: str, environment: str) -> Message:
+def run_card(run: RunState, memo: RunMemo, *, requester: str | None, environment: str) -> Message:
+    """`requester` None: a run the bot did not start (an unfurled link), so nobody is named."""
     counts = task_counts(memo.tasks)
     shown = [f"{counts[b]} {b}" for b in BUCKETS if counts[b] or b != "skipped"]
     title = f"Re-run of failed tasks: {run.dag_id}" if memo.rerun else f"Run {run.dag_id}"
@@ -127,7 +128,7 @@ def run_card(run: RunState, memo: RunMemo, *, requester: str, environment: str) 
                 ("Started", fmt.when(run.started_at)),
                 ("Duration", duration(run)),
                 ("Conf", conf_text(run.conf)),
-                ("Asked by", f"<@{requester}>"),
+                *([("Asked by", f"<@{requester}>")] if requester else []),
             )
         ),
     ]

@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from bot.adapters.orchestrator.airflow_auth import Connection, password_connector, public_url
 from bot.adapters.orchestrator.airflow_http import AirflowHttp, Json
 from bot.adapters.orchestrator.airflow_params import params_from_details
-from bot.adapters.orchestrator.airflow_runs import backfill, iso, runs_on
+from bot.adapters.orchestrator.airflow_runs import backfill, iso, link_target, runs_on
 from bot.foundation.ports import (
     BackendUnavailable,
     DagParam,
@@ -106,6 +106,9 @@ class AirflowOrchestrator:
         self, dag_id: str, days: Sequence[datetime], conf: Mapping[str, Any], key: str
     ) -> None:
         await backfill(self.http, self.trigger, dag_id, days, conf, key)
+
+    async def run_of_link(self, url: str) -> tuple[str, str | None] | None:
+        return link_target(public_url((await self.http.connection()).base_url), url)
 
     async def get_run(self, ref: DagRunRef) -> RunState | None:
         """One run by id (one GET); None when Airflow does not know it."""

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from bot.adapters.orchestrator.airflow_auth import Connection
 from bot.adapters.orchestrator.airflow_http import AirflowHttp, Json
@@ -81,3 +82,18 @@ async def backfill(
 def _logical(raw: Json) -> datetime | None:
     moment = raw.get("logical_date") or raw.get("execution_date")
     return datetime.fromisoformat(moment) if moment else None
+
+
+def link_target(base_url: str, url: str) -> tuple[str, str | None] | None:
+    """What a link into this Airflow's UI shows: Airflow 3 routes by path (`/dags/D/runs/R/tasks/T`),
+    Airflow 2 by query (`/dags/D/grid?dag_run_id=R`). Any other host or path: None."""
+    link, base = urlsplit(url), urlsplit(base_url)
+    if (link.scheme, link.netloc) != (base.scheme, base.netloc):
+        return None
+    parts = [unquote(p) for p in link.path.removeprefix(base.path.rstrip("/")).split("/") if p]
+    if len(parts) < 2 or parts[0] != "dags":
+        return None
+    if len(parts) >= 4 and parts[2] == "runs":
+        return parts[1], parts[3]
+    run = parse_qs(link.query).get("dag_run_id")
+    return parts[1], run[0] if run else None

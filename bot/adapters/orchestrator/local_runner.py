@@ -103,6 +103,9 @@ class LocalRunner:
             with suppress(RunAlreadyExists):
                 await self.trigger(dag, f"{key}__{day:%Y-%m-%d}", conf, day)
 
+    async def run_of_link(self, url: str) -> tuple[str, str | None] | None:
+        return None  # its links are local files, which Slack never unfurls
+
     async def get_runs(self, refs: Sequence[DagRunRef]) -> list[RunState]:
         await self._load()
         return [self._state(self._runs[r]) for r in dict.fromkeys(refs) if r in self._runs]
