@@ -252,3 +252,22 @@ async def test_the_form_on_airflow_refuses_wrong_values_and_triggers_one_run_wit
         assert [(r.run_id, dict(r.conf)) for r in runs if r.run_id not in before] == [
             (row["dag_run_id"], conf)
         ]
+
+
+@pytest.mark.slow
+async def test_re_run_with_parameters_opens_the_form_prefilled_with_the_failed_run_naming_what_it_rebuilds(
+    bot: BotHarness,
+) -> None:
+    shell = Shell(bot)
+    await shell("/amd run payment full_refresh=true", "1")  # the demo's payment fails one test
+    failed = await shell.follow(240)
+    assert "[1] Re-run failed tasks  [2] Re-run with parameters" in failed
+    (first,) = await confirmations(bot)
+
+    again = await shell("2")
+
+    assert f"A new run with the conf of `{first['dag_run_id']}`; it rebuilds `payment`" in again
+    assert "[true]> " in again  # full_refresh as the failed run had it
+    asked = await fill(shell, {})
+    assert 'Conf          `{"full_refresh": true, "vars": {}}`' in asked
+    assert "Trigger amd_payment?" in asked
