@@ -8,6 +8,7 @@ one by one. On the real Airflows, what the form sends is exactly the run's conf.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import urllib.parse
@@ -271,3 +272,26 @@ async def test_re_run_with_parameters_opens_the_form_prefilled_with_the_failed_r
     asked = await fill(shell, {})
     assert 'Conf          `{"full_refresh": true, "vars": {}}`' in asked
     assert "Trigger amd_payment?" in asked
+
+
+async def test_an_edit_after_the_confirmation_was_triggered_or_expired_starts_nothing_more(
+    bot_settings: Settings,
+) -> None:
+    async with running_bot(bot_settings.model_copy(update={"run_confirm_ttl_s": 1.0})) as bot:
+        shell = Shell(bot)
+        await shell("/amd run payment full_refresh=true")
+        await asyncio.sleep(1.1)
+        assert "This confirmation is expired; ask again with `/amd run amd_payment`." in await shell("3")
+
+    async with running_bot(bot_settings) as bot:
+        shell = Shell(bot)
+        await shell("/amd run payment full_refresh=true", "3")  # Edit parameters: the form is open
+        c = (await confirmations(bot))[-1]  # the first bot's expired one is in the same store
+        # Meanwhile the old confirmation's Trigger is pressed (another window, an admin).
+        where = {"user": "U1", "channel": "C1", "surface": shell.surface, "clicked": None}
+        await bot.router.press("run.trigger", f"{c['id']} amd_payment", **where)
+
+        refused = await fill(shell, {"full_refresh": "no"})
+
+        assert f"Too late to edit: @U1 triggered it already as run `{c['dag_run_id']}`" in refused
+        assert [r["state"] for r in await confirmations(bot)][1:] == ["triggered"]  # no new one

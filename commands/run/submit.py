@@ -74,7 +74,8 @@ async def press_edit(value: str, ctx: Ctx) -> Message | None:
     """A confirmation's Edit parameters: the form, prefilled with what the confirmation would run."""
     c = await confirm.find_confirmation(Confirmations(ctx.backends.state.engine), value, ctx)
     if c.state != "pending" or c.expires_at <= ctx.now():
-        raise UsageError(f"This confirmation is closed ({c.state}); ask again with `/amd run {c.dag}`.")
+        why = "expired" if c.state == "pending" else c.state
+        raise UsageError(f"This confirmation is {why}; ask again with `/amd run {c.dag}`.")
     params = await ctx.backends.orchestrator.dag_params(c.dag)
     if not await open_run_form(ctx, c.dag, params, conf=c.conf, logical_date=c.logical_date, edit=c.id):
         raise UsageError(NOT_OPENED)
