@@ -110,3 +110,18 @@ async def test_the_local_backfill_confirmation_says_how_many_runs_and_which_days
     assert 'Conf                `{"full_refresh": true}`' in asked
     assert "[1] Backfill  [2] Cancel" in asked
     assert "Cancelled: `amd_user` was not triggered." in await shell("2")
+
+
+@pytest.mark.slow
+async def test_one_live_card_follows_the_whole_local_backfill_to_the_end(bot: BotHarness) -> None:
+    shell = Shell(bot)
+    await shell("/amd run user --from 2026-10-01 --to 2026-10-02")
+
+    started = await shell("1", "1")  # Backfill, pressed twice
+    followed = await shell.follow(240)
+
+    assert "2 runs asked for 2026-10-01 → 2026-10-02, 2 made so far" in started
+    assert started.count("Backfill amd_user\n") == 1  # one card, however often it was pressed
+    assert "2026-10-01 → 2026-10-02 · 2 done · 0 running · 0 failed · 0 to go" in followed
+    runs = await bot.backends.orchestrator.runs_on("amd_user", days_of(date(2026, 10, 1), date(2026, 10, 2)))
+    assert len(runs) == 2

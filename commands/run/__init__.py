@@ -73,12 +73,19 @@ async def _known_dags(args: RunArgs, ctx: Ctx) -> set[str]:
 async def refresh(cards: Sequence[LiveCard], backends: Backends) -> Mapping[int, CardUpdate]:
     """Every followed run with ONE get_runs; task states only of runs that run or changed state."""
     orchestrator = backends.orchestrator
+    updates: dict[int, CardUpdate] = {}
+    for card in [c for c in cards if c.key.partition("/")[2].startswith(backfill.BACKFILL)]:
+        try:
+            updates[card.id] = await backfill.refresh_card(card, backends)
+        except BackendUnavailable as exc:
+            log.warning("backfill card %s not refreshed this tick: %s", card.key, exc)
+    cards = [c for c in cards if c.id not in updates]
     refs = {card.id: _ref(card) for card in cards}
     try:
         runs = {run.ref: run for run in await orchestrator.get_runs(list(dict.fromkeys(refs.values())))}
     except BackendUnavailable as exc:
         log.warning("run cards not refreshed this tick: %s", exc)  # the next tick tries again
-        return {}
+        return updates
     memos = {card.id: views.RunMemo.load(card.memo) for card in cards}
     stale = {
         refs[card.id]
@@ -87,7 +94,6 @@ async def refresh(cards: Sequence[LiveCard], backends: Backends) -> Mapping[int,
     }
     tasks = await _task_states(orchestrator, stale)
     environment = orchestrator.environment
-    updates: dict[int, CardUpdate] = {}
     for card in cards:
         ref, memo = refs[card.id], memos[card.id]
         run = runs.get(ref)

@@ -7,18 +7,28 @@ local runner: a run per day whose id derives from the confirmation's, so pressin
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from bot.core import cards
+from bot.core.cards import CardUpdate, LiveCard
 from bot.core.command import Ctx
 from bot.foundation.errors import UsageError
+from bot.foundation.ports import RunState
 from bot.render import format as fmt
 from bot.render.message import Actions, Button, Context, Fields, Header, Message, Part, Text, note
+from commands.run import views
 from commands.run.store import Confirmation, Confirmations, new_confirmation
 from commands.run.views import conf_text
 
+if TYPE_CHECKING:
+    from bot.core.backends import Backends
+
 MAX_DAYS_NAMED = 10
+KIND = "run"  # the command's live cards (commands/run/confirm.py KIND): refreshed by its `refresh`
+BACKFILL = "backfill:"  # a card key `<dag>/backfill:<confirmation id>` is a backfill's; no run id has ":"
 
 
 def days_of(start: date, end: date) -> list[datetime]:
@@ -65,12 +75,56 @@ async def start(c: Confirmation, ctx: Ctx) -> Message:
     ctx.audit_detail.update(dag_id=c.dag, backfill=c.dag_run_id, days=len(missing))
     if missing:
         await orchestrator.backfill(c.dag, missing, c.conf, c.dag_run_id)
-    made = len(await orchestrator.runs_on(c.dag, days)) - len(existing)
+    runs = await orchestrator.runs_on(c.dag, days)
+    made = len(runs) - len(existing)
+    memo = {"first": first.isoformat(), "last": last.isoformat()}
+    card = progress_card(c.dag, days, runs, environment=orchestrator.environment)
+    if await ctx.backends.state.claim(f"run-backfill-card:{c.id}"):  # a second press posts no second card
+        await cards.follow(
+            ctx.backends, ctx.surface, kind=KIND, key=f"{c.dag}/{BACKFILL}{c.id}", message=card,
+            requester=c.requester, memo=memo,
+        )  # fmt: skip
     left = f"; {len(existing)} days had a run already" if existing else ""
     return note(
         f"Backfill of `{c.dag}` in {orchestrator.environment}: {fmt.counted(len(missing), 'run')} asked "
-        f"for {_span(days)}, {made} made so far{left}. `/amd run status {c.dag}` follows them."
+        f"for {_span(days)}, {made} made so far{left}; its card in the channel follows them."
     )
+
+
+async def refresh_card(card: LiveCard, backends: Backends) -> CardUpdate:
+    """A backfill's card: its days' runs read with one list call a tick."""
+    dag = card.key.partition("/")[0]
+    days = days_of(
+        datetime.fromisoformat(card.memo["first"]).date(), datetime.fromisoformat(card.memo["last"]).date()
+    )
+    runs = await backends.orchestrator.runs_on(dag, days)
+    message = progress_card(dag, days, runs, environment=backends.orchestrator.environment)
+    return CardUpdate(message, dict(card.memo))  # the days stay in the memo for the next tick
+
+
+def progress_card(
+    dag: str, days: Sequence[datetime], runs: Sequence[RunState], *, environment: str
+) -> Message:
+    states = Counter(r.state for r in runs)
+    waiting = len(days) - len(runs)  # Airflow 3 may make a backfill's runs as it goes
+    counts = f"{states['success']} done · {states['running']} running · {states['failed']} failed"
+    counts += f" · {states['queued'] + waiting} to go"
+    failed = sorted((r for r in runs if r.state == "failed"), key=lambda r: r.logical_date or days[0])
+    parts: list[Part] = [
+        Header(f"Backfill {dag}"),
+        Text(f"{_span(days)} · {counts}"),
+        Context((environment,)),
+    ]
+    if failed:
+        named = ", ".join(f"{r.logical_date:%Y-%m-%d} ({views.link(r)})" for r in failed[:MAX_DAYS_NAMED])
+        parts.append(Text(f":x: Failed: {named}"))
+        buttons = [
+            Button(f"Re-run {r.logical_date:%Y-%m-%d}", "run.rerun", f"{dag} {r.run_id}") for r in failed[:5]
+        ]
+        parts.append(Actions(tuple(buttons)))
+    live = waiting > 0 or any(not r.finished for r in runs)
+    summary = f"Backfill {dag} {_span(days)}: {counts}"
+    return Message(tuple(parts), fallback=summary, public=True, live=live)
 
 
 def confirmation_card(
