@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.adapters.dbt.artifacts import load_json, outcomes_from
-from bot.foundation.ports import DbtInvocation
+from bot.foundation.dbt_port import DbtInvocation
 from bot.render.console import to_text
 from bot.render.slack import to_blocks
 from commands.test.views import Owners, TestRequest, failure_list, result_card

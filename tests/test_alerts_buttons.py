@@ -61,6 +61,7 @@ async def test_a_failure_is_alerted_once_then_again_only_when_unacknowledged_for
         "Snooze until green",
         "Resolve",
         "Re-run failed",
+        "Re-run with parameters",
     ]
 
     assert await alert(bot.backends, surface, now=now + timedelta(hours=4, minutes=1)) == ["run:amd_payment"]

@@ -175,7 +175,7 @@ async def test_user_succeeds_and_payment_fails_naming_its_test_and_its_failed_ta
 ) -> None:
     shell = Shell(bot, user="U1", channel="C1")
 
-    asked = await shell("/amd run user")
+    asked = await shell("/amd run user full_refresh=false")
     assert "Preparing the run of `amd_user`" in asked
     assert "Trigger amd_user?" in asked
     assert "`amd_user` (entity `user`)" in asked
@@ -189,7 +189,7 @@ async def test_user_succeeds_and_payment_fails_naming_its_test_and_its_failed_ta
     assert "Run amd_user" in started
     assert "queued" in started
     assert "Already triggered" in await shell("1")  # a double click starts nothing more
-    await shell("/amd run payment", "1")
+    await shell("/amd run payment full_refresh=false", "1")
 
     ticks = await tick_until_settled(bot, shell.surface)
     out = "".join(shell.out)
@@ -245,8 +245,8 @@ async def test_a_followed_run_keeps_updating_after_a_restart(bot_settings: Setti
     )
     async with running_bot(settings) as first:
         shell = Shell(first)
-        assert "Trigger amd_payment?" in await shell("/amd run payment")
-        started = await shell("/amd run user")
+        assert "Trigger amd_payment?" in await shell("/amd run payment full_refresh=false")
+        started = await shell("/amd run user full_refresh=false")
         assert "Triggered `amd_user`" in started
         assert "Trigger amd_user?" not in started
         (card,) = await cards.unsettled(first.backends)
@@ -282,7 +282,7 @@ def button(blocks: list[dict[str, Any]], label: str) -> dict[str, Any]:
 async def test_over_slack_two_clicks_at_once_start_one_run_and_post_one_card(
     bot: BotHarness, slack_blocks_validator: Callable[[Any], list[str]]
 ) -> None:
-    reply = await bot.slash("/amd run user", user="U1", channel="C1")
+    reply = await bot.slash("/amd run user full_refresh=false", user="U1", channel="C1")
     assert reply.status == 200
     assert "Preparing the run of `amd_user`" in reply.body
     (confirmation,) = await bot.answers(reply)
@@ -345,7 +345,7 @@ async def test_cancel_starts_nothing_and_a_later_trigger_is_refused(bot: BotHarn
 async def test_an_expired_confirmation_triggers_nothing(bot_settings: Settings) -> None:
     async with running_bot(bot_settings.model_copy(update={"run_confirm_ttl_s": 0.0})) as bot:
         shell = Shell(bot)
-        await shell("/amd run user")
+        await shell("/amd run user full_refresh=false")
 
         answer = await shell("1")
 
@@ -360,7 +360,7 @@ async def test_an_expired_confirmation_triggers_nothing(bot_settings: Settings) 
 async def test_only_the_requester_or_an_admin_may_press(bot_settings: Settings) -> None:
     async with running_bot(bot_settings.model_copy(update={"admins": ["U_ADMIN"]})) as bot:
         shell = Shell(bot, user="U1")
-        await shell("/amd run user")
+        await shell("/amd run user full_refresh=false")
 
         refused = await shell("1", user="U2")
         assert "Only @U1, who asked for this, or an amd-bot admin can press it." in refused
@@ -381,11 +381,11 @@ async def test_access_rules_decide_who_runs_which_dag_where_and_are_named(bot_se
         AccessRule(action="run:amd_pay*", allow=False, name="payments DAGs are the payments team's"),
     ]
     async with running_bot(bot_settings.model_copy(update={"access": rules})) as bot:
-        elsewhere = await Shell(bot, user="U1", channel="C_OTHER")("/amd run user")
-        other_user = await Shell(bot, user="U2", channel="C_OPS")("/amd run user")
-        payment = await Shell(bot, user="U1", channel="C_OPS")("/amd run payment")
+        elsewhere = await Shell(bot, user="U1", channel="C_OTHER")("/amd run user full_refresh=false")
+        other_user = await Shell(bot, user="U2", channel="C_OPS")("/amd run user full_refresh=false")
+        payment = await Shell(bot, user="U1", channel="C_OPS")("/amd run payment full_refresh=false")
         ops = Shell(bot, user="U1", channel="C_OPS")
-        allowed = await ops("/amd run user")
+        allowed = await ops("/amd run user full_refresh=false")
         pressed_by_other = await ops("1", user="U2")
 
         default = "You may not `run:amd_user` here: no rule allows `run:amd_user` for you in this channel."
@@ -496,13 +496,13 @@ async def test_an_unavailable_orchestrator_gets_a_clear_answer_and_a_press_can_b
     async with airflow_in_maintenance() as down:
         try:
             bot.backends.orchestrator = down
-            refused = await shell("/amd run user")
+            refused = await shell("/amd run user full_refresh=false")
             assert "⚠ Airflow at http://127.0.0.1:" in refused
             assert "503 Service Unavailable" in refused
             assert "`/amd run DAG|ENTITY" in await shell("/amd help")  # the bot stays up
 
             bot.backends.orchestrator = local
-            await shell("/amd run user")
+            await shell("/amd run user full_refresh=false")
             bot.backends.orchestrator = down
             retry = await shell("1")
             assert "to trigger DAG amd_user" in retry

@@ -17,8 +17,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from bot.foundation import ports
-from bot.foundation.ports import DbtInvocation, DbtProgress, Relation, SourceFreshness
+from bot.foundation.dbt_port import DbtInvocation, DbtProgress, SourceFreshness, TestOutcome
+from bot.foundation.ports import Relation
 from bot.foundation.settings import Settings
 from bot.render.console import to_text
 from bot.render.slack import MAX_BLOCKS, MAX_TOTAL_TEXT, to_blocks
@@ -279,8 +279,8 @@ OWNERS = Owners(
 
 def outcome(
     name: str, status: str, failures: int = 0, model: str = "model.amd.payment", **extra: Any
-) -> ports.TestOutcome:
-    return ports.TestOutcome(
+) -> TestOutcome:
+    return TestOutcome(
         unique_id=f"test.amd.{name}.{zlib.crc32(name.encode()):010d}",
         name=name,
         status=status,  # type: ignore[arg-type]
@@ -295,7 +295,7 @@ def outcome(
     )
 
 
-def invocation(*outcomes: ports.TestOutcome, **extra: Any) -> DbtInvocation:
+def invocation(*outcomes: TestOutcome, **extra: Any) -> DbtInvocation:
     return DbtInvocation(
         "inv-1",
         "test",

@@ -71,7 +71,7 @@ async def session(bot: BotHarness, history: Path) -> AsyncIterator[Terminal]:
 @pytest.mark.slow
 async def test_a_run_card_goes_live_by_itself_while_the_prompt_waits(bot: BotHarness, tmp_path: Path) -> None:
     async with session(bot, tmp_path / "history") as term:
-        term.keys.send_text("/amd run user" + ENTER)
+        term.keys.send_text("/amd run user full_refresh=false" + ENTER)  # words: no form
         await term.until(lambda s: "[1] Trigger  [2] Cancel" in s)
         term.keys.send_text("1" + ENTER)
         await term.until(lambda s: "Triggered `amd_user`" in s)

@@ -12,7 +12,8 @@ import pytest
 from bot.adapters.dbt.artifacts import EventTracker, freshness_from, outcomes_from
 from bot.adapters.dbt.cli import DbtCliRunner
 from bot.adapters.dbt.gate import FifoGate
-from bot.foundation.ports import DbtInvocation, DbtProgress, Relation
+from bot.foundation.dbt_port import DbtInvocation, DbtProgress
+from bot.foundation.ports import Relation
 from bot.foundation.settings import Settings
 
 FAILING = "non_negative_payment_amount_cents"

@@ -15,7 +15,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import cards
-from bot.foundation.ports import DbtProgress
+from bot.foundation.dbt_port import DbtProgress
 from bot.foundation.settings import Settings
 from bot.migration.ledger import Ledger
 from bot.migration.progress import SourceTotals, Window, progress

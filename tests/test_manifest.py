@@ -25,6 +25,7 @@ EVENT_SCOPES = {
     "message.im": "im:history",
     "message.mpim": "mpim:history",
     "app_home_opened": None,  # needs no scope
+    "link_shared": "links:read",
 }
 
 

@@ -88,6 +88,12 @@ def _nodes(incident: Incident, catalog: Catalog, dags: Mapping[str, set[str]]) -
     return set()
 
 
+def downstream_models(catalog: Catalog, start: Iterable[str]) -> list[str]:
+    """Names of the models built from these nodes, them included (what a re-run of them rebuilds)."""
+    reach = _Lineage(catalog.nodes).downstream(start)
+    return sorted(catalog.nodes[u]["name"] for u in reach if catalog.nodes[u].get("resource_type") == "model")
+
+
 class _Lineage:
     def __init__(self, nodes: Mapping[str, Mapping[str, Any]]) -> None:
         self.children: dict[str, set[str]] = {}

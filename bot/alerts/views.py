@@ -119,6 +119,10 @@ def alert_message(incident: Incident, catalog: Catalog, *, now: datetime, affect
     if incident.kind == "run" and incident.detail.get("failed_tasks") and incident.detail.get("run_id"):
         # The run command's own button: it asks first, with /amd run's access rules (run.rerun:<dag>).
         buttons.append(Button("Re-run failed", "run.rerun", f"{incident.dag} {incident.detail['run_id']}"))
+    if incident.kind == "run" and incident.detail.get("run_id"):
+        # A new run through the run form, prefilled with the failed run's conf (run.again:<dag>).
+        again = f"{incident.dag} {incident.detail['run_id']}"
+        buttons.append(Button("Re-run with parameters", "run.again", again))
     seen = f"first seen {when(incident.first_seen or now)} · `{incident.key}`"
     return Message(
         (Text(text), Context((seen,)), Actions(tuple(buttons))), fallback=incident.summary, public=True

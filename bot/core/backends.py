@@ -11,7 +11,8 @@ from pathlib import Path
 from bot.core.access import Policy
 from bot.core.stats import StatsService
 from bot.foundation.catalog import Catalog, CatalogMissing
-from bot.foundation.ports import DbtRunner, Orchestrator, Warehouse
+from bot.foundation.dbt_port import DbtRunner
+from bot.foundation.ports import Orchestrator, Warehouse
 from bot.foundation.run_results import RunResults
 from bot.foundation.settings import Settings
 from bot.state.leases import Leases

@@ -35,6 +35,7 @@ class Ctx:
     surface: Surface
     clicked: CardRef | None = None  # the message whose button was pressed
     text: str = ""
+    form_values: Mapping[str, Any] | None = None  # a submitted form's values, by input name
     audit_detail: dict[str, Any] = field(default_factory=dict)  # handlers add e.g. the Airflow run id
 
     @property

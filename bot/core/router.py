@@ -10,7 +10,7 @@ import logging
 import shlex
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -114,10 +114,13 @@ class Router:
         channel: str,
         surface: Surface,
         clicked: CardRef | None,
+        form_values: Mapping[str, Any] | None = None,
     ) -> None:
+        """A button press, or a form's submission (`form_values`; the value is the form's state)."""
         started = time.monotonic()
         ctx = Ctx(user=user, channel=channel, backends=self.backends, surface=surface, clicked=clicked)
-        ctx.text = f"[button {action_id}]"
+        ctx.form_values = form_values
+        ctx.text = f"[{'form' if form_values is not None else 'button'} {action_id}]"
         name, _, key = action_id.partition(".")
         command = self.commands.get(name)
         action = command.actions.get(key) if command else None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from bot.foundation.ports import CardRef
+from bot.render.form import Form
 from bot.render.message import Message
 
 
@@ -50,3 +52,11 @@ class Surface(Protocol):
     async def update(self, ref: CardRef, message: Message) -> None:
         """Replace a posted card in place. Raises MessageGone or RateLimited (from `post` too) so a
         live card can be retired or tried again later instead of failing its whole round."""
+
+    async def open_form(self, form: Form) -> bool:
+        """Ask for the form's inputs (Slack: a modal for the command's or button's trigger_id; the
+        console: one question at a time). False when it cannot be opened now: answer without it."""
+
+    async def answer_form(self, problems: Mapping[str, str]) -> None:
+        """Answer a submitted form, first thing: the problems per input name are shown at their inputs
+        (the form stays open); none closes it. Slack wants this answer within 3 seconds."""

@@ -6,7 +6,7 @@ The data types here are plain and immutable so they can cross threads, be cached
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
@@ -127,6 +127,16 @@ class DagSchedule:
     next_run_after: datetime | None = None  # when its scheduler is to start the next run; None: unscheduled
 
 
+@dataclass(frozen=True)
+class DagParam:
+    """One of a DAG's params as Airflow declares it: the run form and the conf checks are built from it."""
+
+    name: str
+    default: Any  # None also when there is no default: the schema then says whether null is allowed
+    description: str | None = None
+    schema: Mapping[str, Any] = field(default_factory=dict)  # JSON schema (`type`, `enum`, `format`, bounds)
+
+
 class RunAlreadyExists(Exception):
     """The caller-chosen dag_run_id was used already (Airflow answers 409): the trigger is a repeat."""
 
@@ -144,10 +154,22 @@ class Orchestrator(Protocol):
 
     async def list_dags(self) -> list[str]: ...
 
+    async def dag_params(self, dag_id: str) -> list[DagParam]:
+        """The DAG's declared params (Airflow: GET /dags/{id}/details; Airflow 2 sorts them by name)."""
+
     async def trigger(
         self, dag_id: str, run_id: str, conf: Mapping[str, Any], logical_date: datetime | None
     ) -> RunState:
         """Start a run with a caller-chosen id; raises RunAlreadyExists for a repeat."""
+
+    async def runs_on(self, dag_id: str, days: Sequence[datetime]) -> list[RunState]:
+        """Its runs whose logical date is one of `days` (list calls filtered by logical date)."""
+
+    async def backfill(self, dag: str, days: Sequence[datetime], conf: Mapping[str, Any], key: str) -> None:
+        """A run on each of `days` (Airflow 3: ONE backfill; else run ids `<key>__<day>`); no repeats."""
+
+    async def run_of_link(self, url: str) -> tuple[str, str | None] | None:
+        """(DAG, run id or None) a link into this orchestrator's UI points to; None for other links."""
 
     async def get_runs(self, refs: Sequence[DagRunRef]) -> list[RunState]:
         """Current state of many runs in ONE call (Airflow: POST /dags/~/dagRuns/list)."""
@@ -167,81 +189,9 @@ class Orchestrator(Protocol):
         """Paused or not, and the next run due, of each of these DAGs the orchestrator knows: ONE call."""
 
     async def clear_failed(self, ref: DagRunRef) -> list[str]:
-        """Clear the failed task instances of a run so they run again; returns their ids."""
+        """Clear the failed task instances of a run so they run again; their ids."""
 
     async def close(self) -> None: ...
-
-
-# --- dbt -------------------------------------------------------------------------------------------
-
-TestStatus = Literal["pass", "warn", "fail", "error", "skipped"]
-
-
-@dataclass(frozen=True)
-class TestOutcome:
-    unique_id: str
-    name: str
-    status: TestStatus
-    failures: int
-    message: str | None
-    model: str | None  # unique_id of the node the test is attached to
-    column: str | None
-    severity: str  # "error" | "warn"
-    execution_time: float
-    compiled_code: str | None = None
-    failures_relation: Relation | None = None  # where --store-failures put the failing rows
-
-
-@dataclass(frozen=True)
-class DbtProgress:
-    done: int
-    total: int
-    last: str | None = None  # name of the node that just finished
-    queued: int = 0  # position in the queue while waiting for a slot (1 = next); 0 once running
-
-
-@dataclass(frozen=True)
-class SourceFreshness:
-    """One source table's `dbt source freshness` result (sources.json, or the log for runtime errors)."""
-
-    unique_id: str
-    name: str  # "<source>.<table>"
-    status: str  # pass | warn | error | runtime error
-    max_loaded_at: datetime | None
-    age_s: float | None
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class DbtInvocation:
-    invocation_id: str
-    command: str  # "test" | "build" | "source freshness"
-    selector: str | None
-    exit_code: int  # 0 ok, 1 a test failed, 2 dbt could not run
-    outcomes: tuple[TestOutcome, ...]
-    started_at: datetime
-    ended_at: datetime
-    error: str | None = None  # dbt's own error message when exit_code == 2
-    sources: tuple[SourceFreshness, ...] = ()  # `source freshness` results
-    cancelled: bool = False  # stopped by DbtRunner.cancel (exit_code is then 2)
-    timed_out: bool = False  # stopped at the dbt time limit (exit_code is then 2)
-
-
-ProgressCallback = Callable[[DbtProgress], Awaitable[None]]
-
-
-class DbtRunner(Protocol):
-    async def test(
-        self, selector: str | None, *, run_key: str, on_progress: ProgressCallback | None = None
-    ) -> DbtInvocation:
-        """`dbt test` of a selector already validated against the manifest. While waiting for a slot,
-        on_progress gets `DbtProgress(queued=position)`; a cancelled run returns `cancelled=True`."""
-
-    async def freshness(self, *, run_key: str, on_progress: ProgressCallback | None = None) -> DbtInvocation:
-        """`dbt source freshness`: the result is in `DbtInvocation.sources`."""
-
-    async def cancel(self, run_key: str) -> bool:
-        """Stop a running invocation or take it out of the queue; False when it is not active."""
 
 
 # --- chat surfaces ---------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.foundation.ports import DagRunRef, TestOutcome
+from bot.foundation.dbt_port import TestOutcome
+from bot.foundation.ports import DagRunRef
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,7 @@ class Settings(SourcedSettings):
     # workspace (Tier 3) that every card shares.
     card_min_interval_s: float = Field(6.0, ge=0)
     run_confirm_ttl_s: float = 600.0  # how long a `/amd run` confirmation's Trigger button works
+    backfill_max_runs: int = Field(100, ge=1)  # the most runs one `/amd run … --from … --to …` may make
     # DAG globs triggered at once…
     run_skip_confirmation: list[str] = Field(default_factory=list, examples=[["dev_*", "scratch_*"]])
     run_production: list[str] = Field(default_factory=lambda: ["*"])  # …unless one of these matches

@@ -17,10 +17,11 @@ from typing import Any, Literal
 
 from sqlalchemy import JSON, Column, Integer, RowMapping, String, Table, Text, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.functions import coalesce
 
 from bot.foundation.alert_routes import AlertKind
+from bot.state.marks import Marks
 from bot.state.schema import UtcDateTime, metadata
 
 IncidentState = Literal["open", "acknowledged", "snoozed", "resolved"]
@@ -51,14 +52,6 @@ incidents = Table(
     Column("alert", JSON),  # {"channel": …, "ts": …} of the last immediate alert, updated by its buttons
     # When the newest observation applied (failing or healthy) was true, in the source's own time.
     Column("observed_at", UtcDateTime()),
-)
-
-# Named instants: the watcher's "runs read up to", each digest's (route, channel) "told up to".
-alert_marks = Table(
-    "amd_alert_marks",
-    metadata,
-    Column("name", String(400), primary_key=True),
-    Column("at", UtcDateTime(), nullable=False),
 )
 
 
@@ -112,10 +105,7 @@ class Incident(Finding):
 _FINDING_COLUMNS = tuple(Finding.__dataclass_fields__)
 
 
-class Incidents:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-
+class Incidents(Marks):
     async def observe(
         self, found: Iterable[Finding], cleared: Iterable[Cleared | str], now: datetime
     ) -> None:
@@ -181,21 +171,6 @@ class Incidents:
                 .where(incidents.c.key == incident.key, incidents.c.notified == incident.notified)
                 .values(notified=incident.notified + 1, notified_at=at, alert={"channel": channel, "ts": ts})
             )
-
-    async def mark(self, name: str) -> datetime | None:
-        async with self._engine.connect() as conn:
-            found = await conn.execute(select(alert_marks.c.at).where(alert_marks.c.name == name))
-            return found.scalar_one_or_none()
-
-    async def set_mark(self, name: str, at: datetime) -> None:
-        """Move a mark forward (never back: a slow replica's older write loses)."""
-        async with self._engine.begin() as conn:
-            try:
-                async with conn.begin_nested():
-                    await conn.execute(insert(alert_marks).values(name=name, at=at))
-            except IntegrityError:
-                c = alert_marks.c
-                await conn.execute(update(alert_marks).where(c.name == name, c.at < at).values(at=at))
 
 
 async def _upsert(conn: AsyncConnection, finding: Finding, now: datetime) -> None:

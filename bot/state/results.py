@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import RowMapping, Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.foundation.ports import DbtInvocation, Relation, TestOutcome
+from bot.foundation.dbt_port import DbtInvocation, TestOutcome
+from bot.foundation.ports import Relation
 from bot.state.schema import held_work, test_results, test_runs
 
 FAILED = ("fail", "error")

@@ -204,14 +204,13 @@ test_results = Table(
 )
 
 
-# Confirmations of `/amd run` (issue 3). The Airflow dag_run_id derives from the row's id, so a double
-# click, a Slack retry or a restart between two presses can only ever start one run; `state` moves from
-# pending exactly once, by a compare-and-set update, so a Trigger and a Cancel pressed together race safely.
+# Confirmations of `/amd run`. The Airflow dag_run_id derives from the row's id, so a double click, a Slack
+# retry or a restart can only ever start one run; `state` leaves pending once (compare-and-set).
 run_confirmations = Table(
     "amd_run_confirmations",
     metadata,
     Column("id", String(32), primary_key=True),
-    Column("kind", String(16), nullable=False),  # trigger: start a run | rerun: clear its failed tasks
+    Column("kind", String(16), nullable=False),  # trigger | rerun (clears failed tasks) | backfill (days)
     Column("dag", String(250), nullable=False),
     Column("conf", JSON, nullable=False),
     Column("logical_date", UtcDateTime()),
@@ -222,6 +221,7 @@ run_confirmations = Table(
     Column("state", String(16), nullable=False),  # pending | triggered | cancelled | expired
     Column("decided_by", String(64)),
     Column("dag_run_id", String(250), nullable=False),
+    Column("logical_date_end", UtcDateTime()),  # a backfill's last day (logical_date: its first)
 )
 
 

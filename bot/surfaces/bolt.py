@@ -19,10 +19,12 @@ from bot.core.router import Refusal, Router
 from bot.foundation.ports import CardRef
 from bot.foundation.settings import Settings
 from bot.render.slack import fallback_text, parse_action_id, to_blocks
+from bot.render.slack_form import read_metadata, read_values
 from bot.state.store import unreachable
 from bot.surfaces.answers import EVENT_ID, EVENT_LEASE, Answers
 from bot.surfaces.observe import observe_request
 from bot.surfaces.slack import SlackSurface, web_client
+from bot.surfaces.unfurls import register_unfurls
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,13 @@ def create_app(
             await ack(text=fallback_text(prepared.message), blocks=to_blocks(prepared.message))
         else:
             await ack(text=router.ack_text(prepared))
-        surface = SlackSurface(app.client, channel=channel, user=user, response_url=command["response_url"])
+        surface = SlackSurface(
+            app.client,
+            channel=channel,
+            user=user,
+            response_url=command["response_url"],
+            trigger_id=command.get("trigger_id"),
+        )
         await router.run(text, user=user, channel=channel, surface=surface, refusal_shown=True)
 
     async def ack_only(ack: AsyncAck) -> None:
@@ -70,6 +78,7 @@ def create_app(
             user=body["user"]["id"],
             response_url=body.get("response_url"),
             replace=True,
+            trigger_id=body.get("trigger_id"),
         )
         await router.press(
             parse_action_id(action["action_id"]),
@@ -79,6 +88,28 @@ def create_app(
             surface=surface,
             clicked=CardRef(channel, ts) if ts else None,
         )
+
+    async def submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        # A form's submission is answered in its ack (errors at the inputs, or nothing, which closes
+        # the modal): the handler answers the form first and works on after, as a command after its ack.
+        channel, state = read_metadata(view.get("private_metadata") or "{}")
+        user = body["user"]["id"]
+
+        async def form_ack(response: dict[str, Any]) -> None:
+            await ack(**response)
+
+        surface = SlackSurface(app.client, channel=channel, user=user, form_ack=form_ack)
+        await router.press(
+            parse_action_id(view["callback_id"]),
+            state,
+            user=user,
+            channel=channel,
+            surface=surface,
+            clicked=None,
+            form_values=read_values(view["state"]["values"]),
+        )
+        if surface.form_ack is not None:  # the handler failed before answering: close the form
+            await ack()
 
     async def once_per_event(
         body: dict[str, Any], context: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]
@@ -115,5 +146,7 @@ def create_app(
     app.command(settings.command)(on_command)
     app.action(re.compile(r"^amd:"))(press)
     app.action(re.compile(r"^link:"))(ack_only)  # URL buttons also send an action that must be acked
+    app.view(re.compile(r"^amd:"))(submit)  # the run form
     answers.register()  # app_mention, help-channel and DM messages, App Home
+    register_unfurls(app, backends)  # links to the configured Airflow
     return app

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bot.core import cards
@@ -19,9 +19,11 @@ from bot.core.router import Router
 from bot.foundation.logs import request_scope
 from bot.foundation.ports import CardRef
 from bot.render.console import to_text
+from bot.render.form import Form
 from bot.render.message import Button, Message, Text, error
 from bot.scheduler import live_kinds
 from bot.state.answers import Asked
+from bot.surfaces.console_form import FormQuestions
 from commands.ask.engine import read, reply
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ class ConsoleSurface:
         self._counter = 0
         self._shown: dict[str, list[str]] = {}  # card ts -> its lines as last printed
         self.buttons: list[tuple[Button, CardRef]] = []  # of the latest message that had any
+        self.form: FormQuestions | None = None  # the form being asked, one input at a time
 
     def _show(self, message: Message, ref: CardRef, prefix: str, *, changes_only: bool = False) -> None:
         lines = self.render(message).splitlines()
@@ -77,6 +80,26 @@ class ConsoleSurface:
         if self.quiet and message.live:
             return
         self._show(message, ref, f"[#{ref.ts} ↻] ", changes_only=not self.quiet)
+
+    async def open_form(self, form: Form) -> bool:
+        self.form = FormQuestions(form)
+        if form.intro:
+            self.write(self.render(Message((Text(form.intro),), fallback=form.title)) + "\n")
+        self.write(
+            f"{form.title} (Enter keeps [the value]; a command leaves the form)\n{self.form.question()}"
+        )
+        return True
+
+    async def answer_form(self, problems: Mapping[str, str]) -> None:
+        if self.form is None:
+            return
+        if not problems:
+            self.form = None
+            return
+        names = {i.name: i.label for i in self.form.form.inputs}
+        self.write("".join(f"⚠ {names.get(n, n)}: {p}\n" for n, p in problems.items()))
+        self.form.again(problems)
+        self.write(self.form.question())
 
 
 def meant_command(line: str, prefix: str, names: Sequence[str]) -> str | None:
@@ -121,6 +144,11 @@ class Console:
 
     async def _execute(self, line: str) -> None:
         line = line.strip()
+        form = self.surface.form
+        if form is not None and not line.startswith("/"):
+            await self._answer(form, line)
+            return
+        self.surface.form = None  # a command instead of an answer leaves the form
         if line.isdigit():
             await self.press(int(line))
             return
@@ -140,6 +168,23 @@ class Console:
         if ack:  # rendered like any answer: its `code` spans are styled in a terminal
             self.surface.write(self.surface.render(Message((Text(f"… {ack}"),), fallback=ack)) + "\n")
         await self.router.run(text, user=self.user, channel=self.surface.channel, surface=self.surface)
+
+    async def _answer(self, form: FormQuestions, line: str) -> None:
+        problem = form.answer(line)
+        if problem is not None:
+            self.surface.write(f"⚠ {problem}\n{form.question()}")
+        elif not form.done:
+            self.surface.write(form.question())
+        else:
+            await self.router.press(
+                form.form.submit_action,
+                form.form.state,
+                user=self.user,
+                channel=self.surface.channel,
+                surface=self.surface,
+                clicked=None,
+                form_values=dict(form.values),
+            )
 
     async def ask(self, line: str) -> None:
         """A message posted in a help channel; `@amd …` mentions the bot, which then always replies."""

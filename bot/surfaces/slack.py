@@ -29,6 +29,7 @@ from bot.foundation.settings import Settings
 from bot.render.message import Code, Image, Message
 from bot.render.slack import MAX_SECTION_TEXT, fallback_text, to_blocks
 from bot.surfaces.slack_channels import ChannelDirectory
+from bot.surfaces.slack_forms import FormAck, SlackForms
 from bot.surfaces.slack_meter import SlackCallMeter, count_slack_call
 from bot.surfaces.slack_recall import find_posted
 
@@ -121,7 +122,7 @@ async def _card_errors() -> AsyncIterator[None]:
         raise
 
 
-class SlackSurface:
+class SlackSurface(SlackForms):
     def __init__(
         self,
         client: AsyncWebClient,
@@ -130,8 +131,12 @@ class SlackSurface:
         user: str = "",
         response_url: str | None = None,
         replace: bool = False,
+        trigger_id: str | None = None,
+        form_ack: FormAck | None = None,
     ) -> None:
         self.client = client
+        self.trigger_id = trigger_id
+        self.form_ack = form_ack
         self.channel = channel
         self.user = user
         self.response_url = response_url

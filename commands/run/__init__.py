@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, time
-from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
 from bot.core.cards import CardUpdate, LiveCard
@@ -22,9 +20,10 @@ from bot.foundation.errors import UsageError
 from bot.foundation.ports import BackendUnavailable, DagRunRef, Orchestrator, TaskState
 from bot.foundation.suggest import unknown
 from bot.render.message import Message
-from commands.run import confirm, views
+from commands.run import backfill, confirm, submit, views
 from commands.run.args import STATUS_RUNS, RunArgs, parse
-from commands.run.store import Confirmations, new_confirmation
+from commands.run.form import FormState
+from commands.run.params import check_conf
 
 if TYPE_CHECKING:
     from bot.core.backends import Backends
@@ -32,32 +31,25 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def handle(args: RunArgs, ctx: Ctx) -> Message:
+async def handle(args: RunArgs, ctx: Ctx) -> Message | None:
     orchestrator = ctx.backends.orchestrator
     known = await _known_dags(args, ctx)
     if args.mode == "status":
         dags = [args.dag] if args.dag else sorted(known)
         return views.status_card(args.dag, await orchestrator.latest_runs(dags, STATUS_RUNS), now=ctx.now())
     assert args.dag is not None  # RunArgs guarantees it for a trigger
-    settings = ctx.backends.settings
-    c = new_confirmation(
-        kind="trigger",
-        dag=args.dag,
-        requester=ctx.user,
-        channel=ctx.channel,
-        now=ctx.now(),
-        ttl_s=settings.run_confirm_ttl_s,
-        conf=args.conf,
-        logical_date=datetime.combine(args.logical_date, time(), UTC) if args.logical_date else None,
-    )
-    ctx.audit_detail.update(dag_id=c.dag, dag_run_id=c.dag_run_id, confirmation=c.id)
-    skip = _matches(c.dag, settings.run_skip_confirmation) and not _matches(c.dag, settings.run_production)
-    if skip:
-        c = replace(c, state="triggered", decided_by=ctx.user)
-    await Confirmations(ctx.backends.state.engine).add(c)
-    if skip:
-        return await confirm.start_run(c, ctx, entity=args.entity)
-    return views.confirmation_card(c, environment=orchestrator.environment, entity=args.entity)
+    params = await orchestrator.dag_params(args.dag)
+    day = datetime.combine(args.logical_date, time(), UTC) if args.logical_date else None
+    # No words after the DAG: its params are asked in a form, whose submission asks to confirm.
+    bare = not args.conf and day is None and args.start is None
+    if params and bare and await submit.open_run_form(ctx, args.dag, params, entity=args.entity):
+        return None
+    conf = check_conf(args.dag, params, args.conf, args.typed)
+    if args.start and args.end:
+        return await backfill.ask(
+            ctx, dag=args.dag, entity=args.entity, conf=conf, start=args.start, end=args.end
+        )
+    return await confirm.ask(ctx, dag=args.dag, entity=args.entity, conf=conf, logical_date=day)
 
 
 async def _known_dags(args: RunArgs, ctx: Ctx) -> set[str]:
@@ -78,19 +70,22 @@ async def _known_dags(args: RunArgs, ctx: Ctx) -> set[str]:
     return known | set(ctx.catalog.dags())
 
 
-def _matches(dag: str, patterns: Sequence[str]) -> bool:
-    return any(fnmatchcase(dag, p) for p in patterns)
-
-
 async def refresh(cards: Sequence[LiveCard], backends: Backends) -> Mapping[int, CardUpdate]:
     """Every followed run with ONE get_runs; task states only of runs that run or changed state."""
     orchestrator = backends.orchestrator
+    updates: dict[int, CardUpdate] = {}
+    for card in [c for c in cards if c.key.partition("/")[2].startswith(backfill.BACKFILL)]:
+        try:
+            updates[card.id] = await backfill.refresh_card(card, backends)
+        except BackendUnavailable as exc:
+            log.warning("backfill card %s not refreshed this tick: %s", card.key, exc)
+    cards = [c for c in cards if c.id not in updates]
     refs = {card.id: _ref(card) for card in cards}
     try:
         runs = {run.ref: run for run in await orchestrator.get_runs(list(dict.fromkeys(refs.values())))}
     except BackendUnavailable as exc:
         log.warning("run cards not refreshed this tick: %s", exc)  # the next tick tries again
-        return {}
+        return updates
     memos = {card.id: views.RunMemo.load(card.memo) for card in cards}
     stale = {
         refs[card.id]
@@ -99,7 +94,6 @@ async def refresh(cards: Sequence[LiveCard], backends: Backends) -> Mapping[int,
     }
     tasks = await _task_states(orchestrator, stale)
     environment = orchestrator.environment
-    updates: dict[int, CardUpdate] = {}
     for card in cards:
         ref, memo = refs[card.id], memos[card.id]
         run = runs.get(ref)
@@ -134,7 +128,9 @@ def _ref(card: LiveCard) -> DagRunRef:
 
 def _permission(args: RunArgs) -> str:
     # Reading runs is `runs:…`, so a rule that denies `run:prod_*` (starting them) still lets people look.
-    return f"run:{args.dag}" if args.mode == "trigger" else f"runs:{args.dag or '*'}"
+    if args.mode == "status":
+        return f"runs:{args.dag or '*'}"
+    return f"run.backfill:{args.dag}" if args.start else f"run:{args.dag}"
 
 
 def _trigger_permission(value: str) -> str:
@@ -152,6 +148,25 @@ def _rerun_permission(value: str) -> str:
     return f"run.rerun:{value.partition(' ')[0]}"
 
 
+def _form_permission(value: str) -> str:
+    """RBAC for submitting the run form; value: the form's state (one that is not names no DAG, and
+    its handler refuses it)."""
+    try:
+        return f"run.form:{FormState.load(value).dag}"
+    except UsageError:
+        return "run.form:"
+
+
+def _edit_permission(value: str) -> str:
+    """RBAC for a confirmation's Edit parameters button; value `<confirmation id> <dag>`."""
+    return f"run.edit:{value.partition(' ')[2]}"
+
+
+def _again_permission(value: str) -> str:
+    """RBAC for a failed run card's Re-run with parameters (a new run; value `<dag> <run id>`)."""
+    return f"run.again:{value.partition(' ')[0]}"
+
+
 def _ack(args: RunArgs) -> str:
     if args.mode == "status":
         return "Reading the latest runs…"
@@ -163,11 +178,14 @@ def _ack(args: RunArgs) -> str:
 command = Command(
     name=confirm.KIND,
     summary="Trigger a DAG run after a confirmation and follow it live; `run status` shows recent runs.",
-    usage="run DAG|ENTITY [key=value …] [--date YYYY-MM-DD] | run status [DAG|ENTITY]",
+    usage="run DAG|ENTITY [key=value …] [--date YYYY-MM-DD | --from YYYY-MM-DD --to YYYY-MM-DD] "
+    "| run status [DAG|ENTITY]",
     examples=(
         "run payment",
         "run amd_user full_refresh=true batch=3",
         "run payment --date 2026-11-20",
+        "run payment --from 2026-11-01 --to 2026-11-07",
+        "run payment full_refresh=true vars='{\"day\": 1}'",
         "run status",
         "run status payment",
     ),
@@ -179,9 +197,13 @@ command = Command(
         "trigger": Action(confirm.press_trigger, _trigger_permission),
         "cancel": Action(confirm.press_cancel, _cancel_permission),
         "rerun": Action(confirm.press_rerun, _rerun_permission),
+        "form": Action(submit.press_form, _form_permission),
+        "edit": Action(submit.press_edit, _edit_permission),
+        "again": Action(submit.press_again, _again_permission),
     },
     refresh=refresh,
-    details="An entity runs its DAG. Values are read as numbers or true/false when they look like one. "
+    details="An entity runs its DAG. With nothing after it, a DAG with params opens its form; `key=value` "
+    "words are checked against the same params (read as numbers or true/false when they look like one). "
     "Nothing starts before you press Trigger; only you or an admin can. Access: `run:<dag>` to ask, "
     "`run.trigger:<dag>` to press Trigger, `runs:<dag>` to read runs (README: every action name).",
 )

@@ -20,6 +20,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -37,6 +38,7 @@ _INT = re.compile(r"[+-]?\d+")
 MAX_INT_DIGITS = 18  # longer numbers stay text: JSON readers (and Airflow's UI) lose precision
 _FLOAT = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d{1,3})?")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_OPTIONS = {"logical_date": "--date", "start": "--from", "end": "--to"}  # field -> its option
 
 ConfValue = Annotated[StrictBool | StrictInt | StrictFloat | StrictStr, Field(union_mode="left_to_right")]
 
@@ -49,7 +51,10 @@ class RunArgs(BaseModel):
     entity: str | None = None  # the catalog entity the user named, when it was one
     verified: bool = False  # found in the catalog; otherwise the handler asks the orchestrator
     conf: dict[str, ConfValue] = Field(default_factory=dict)
+    typed: dict[str, StrictStr] = Field(default_factory=dict)  # each conf value as typed, for the params
     logical_date: date | None = None
+    start: date | None = None  # a backfill: one run per day from `start` to `end`, both included
+    end: date | None = None
 
     @field_validator("conf")
     @classmethod
@@ -66,14 +71,15 @@ class RunArgs(BaseModel):
             raise ValueError(f"The conf is {size:,} bytes as JSON; at most {MAX_CONF_BYTES:,}.")
         return conf
 
-    @field_validator("logical_date")
+    @field_validator("logical_date", "start", "end")
     @classmethod
-    def _not_ahead(cls, day: date | None) -> date | None:
+    def _not_ahead(cls, day: date | None, info: ValidationInfo) -> date | None:
         # Airflow's logical dates are UTC: "today" is today in UTC, wherever the asker is.
         today = datetime.now(UTC).date()
         if day is not None and day > today:
+            option = _OPTIONS[str(info.field_name)]
             raise ValueError(
-                f"`--date {day.isoformat()}` is in the future; the latest logical date is today, "
+                f"`{option} {day.isoformat()}` is in the future; the latest logical date is today, "
                 f"{today.isoformat()} (UTC)."
             )
         return day
@@ -82,8 +88,14 @@ class RunArgs(BaseModel):
     def _complete(self) -> RunArgs:
         if self.mode == "trigger" and self.dag is None:
             raise ValueError("Which DAG or entity should run?")
-        if self.mode == "status" and (self.conf or self.logical_date):
+        if self.mode == "status" and (self.conf or self.logical_date or self.start or self.end):
             raise ValueError("`run status` takes no conf and no date")
+        if (self.start is None) != (self.end is None):
+            raise ValueError("A backfill needs both `--from YYYY-MM-DD` and `--to YYYY-MM-DD`.")
+        if self.start and self.end and self.start > self.end:
+            raise ValueError(f"`--from {self.start}` is after `--to {self.end}`.")
+        if self.start and self.logical_date:
+            raise ValueError("`--date` is one run; `--from`/`--to` are a backfill: give one or the other.")
         return self
 
 
@@ -96,24 +108,30 @@ def parse(words: Sequence[str], catalog: Catalog) -> RunArgs:
         target = _target(words[1], catalog) if len(words) == 2 else {}
         return _validated(mode="status", **target)
     conf: dict[str, ConfValue] = {}
-    day: date | None = None
+    typed: dict[str, str] = {}
+    days: dict[str, date] = {}
     rest = list(words[1:])
     while rest:
         word = rest.pop(0)
-        if word == "--date" or word.startswith("--date="):
-            if day is not None:
-                raise UsageError("`--date` is given twice.")
-            day = _date(word.partition("=")[2] if "=" in word else (rest.pop(0) if rest else ""))
+        option, _, inline = word.partition("=")
+        if option in _OPTIONS.values():
+            field = next(f for f, o in _OPTIONS.items() if o == option)
+            if field in days:
+                raise UsageError(f"`{option}` is given twice.")
+            days[field] = _date(option, inline if "=" in word else (rest.pop(0) if rest else ""))
         elif word.startswith("-"):
-            raise UsageError(f"Unknown option `{word[:40]}`; the only one is `--date YYYY-MM-DD`.")
+            raise UsageError(
+                f"Unknown option `{word[:40]}`; the options are `--date YYYY-MM-DD` and "
+                "`--from YYYY-MM-DD --to YYYY-MM-DD` (a backfill)."
+            )
         elif "=" in word:
             key, _, raw = word.partition("=")
             if key in conf:
                 raise UsageError(f"Conf key `{key[:64]}` is given twice.")
-            conf[key] = _value(raw)
+            conf[key], typed[key] = _value(raw), raw
         else:
             raise UsageError(f"`{word[:40]}` is not `key=value`; conf goes as `key=value` pairs.")
-    return _validated(**_target(words[0], catalog), conf=conf, logical_date=day)
+    return _validated(**_target(words[0], catalog), conf=conf, typed=typed, **days)
 
 
 def _validated(**fields: object) -> RunArgs:
@@ -156,10 +174,10 @@ def _value(raw: str) -> bool | int | float | str:
     return raw
 
 
-def _date(raw: str) -> date:
+def _date(option: str, raw: str) -> date:
     try:
         if _DATE.fullmatch(raw):
             return date.fromisoformat(raw)
     except ValueError:
         pass
-    raise UsageError(f"`--date` needs a date as YYYY-MM-DD, not `{raw[:40]}`.")
+    raise UsageError(f"`{option}` needs a date as YYYY-MM-DD, not `{raw[:40]}`.")

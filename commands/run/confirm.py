@@ -8,15 +8,18 @@ a compare-and-set update, so a Trigger and a Cancel pressed together cannot both
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from fnmatch import fnmatchcase
+from typing import Any
 
 from bot.core import cards
 from bot.core.command import Ctx
 from bot.foundation.errors import UsageError
 from bot.foundation.ports import BackendUnavailable, DagRunRef, RunAlreadyExists, RunState
 from bot.render.message import Message, note
-from commands.run import views
+from commands.run import backfill, views
 from commands.run.store import Confirmation, Confirmations, new_confirmation
 from commands.run.views import RunMemo, confirmation_card, run_card
 
@@ -24,9 +27,39 @@ KIND = "run"  # the command's name, under which its live cards are stored and re
 _RERUN_STATES = ("failed", "upstream_failed")  # what clearing the failed tasks runs again
 
 
+async def ask(
+    ctx: Ctx, *, dag: str, entity: str | None, conf: Mapping[str, Any], logical_date: datetime | None
+) -> Message:
+    """The confirmation of a checked run (from the command's words or its form), or the run itself
+    where settings let this DAG start without one."""
+    settings = ctx.backends.settings
+    c = new_confirmation(
+        kind="trigger",
+        dag=dag,
+        requester=ctx.user,
+        channel=ctx.channel,
+        now=ctx.now(),
+        ttl_s=settings.run_confirm_ttl_s,
+        conf=conf,
+        logical_date=logical_date,
+    )
+    ctx.audit_detail.update(dag_id=c.dag, dag_run_id=c.dag_run_id, confirmation=c.id)
+    skip = _matches(dag, settings.run_skip_confirmation) and not _matches(dag, settings.run_production)
+    if skip:
+        c = replace(c, state="triggered", decided_by=ctx.user)
+    await Confirmations(ctx.backends.state.engine).add(c)
+    if skip:
+        return await start_run(c, ctx, entity=entity)
+    return views.confirmation_card(c, environment=ctx.backends.orchestrator.environment, entity=entity)
+
+
+def _matches(dag: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatchcase(dag, p) for p in patterns)
+
+
 async def press_trigger(value: str, ctx: Ctx) -> Message | None:
     store = Confirmations(ctx.backends.state.engine)
-    c = await _confirmation(store, value, ctx)
+    c = await find_confirmation(store, value, ctx)
     now = ctx.now()
     if c.kind == "rerun":
         return await _confirm_rerun(store, c, ctx, now)
@@ -34,6 +67,8 @@ async def press_trigger(value: str, ctx: Ctx) -> Message | None:
     c = replace(c, state="triggered", decided_by=ctx.user) if won else await _reload(store, c, ctx.user, now)
     if c.state != "triggered":
         return views.closed(c)
+    if c.kind == "backfill":
+        return await backfill.start(c, ctx)
     return await start_run(c, ctx)
 
 
@@ -64,7 +99,7 @@ async def _confirm_rerun(store: Confirmations, c: Confirmation, ctx: Ctx, now: d
 
 async def press_cancel(value: str, ctx: Ctx) -> Message | None:
     store = Confirmations(ctx.backends.state.engine)
-    c = await _confirmation(store, value, ctx)
+    c = await find_confirmation(store, value, ctx)
     now = ctx.now()
     if c.kind == "rerun" and not await ctx.backends.state.claim(_rerun_claim(c)):
         return views.reply(c, "Too late to cancel: the failed tasks are being re-run (or were).")
@@ -178,7 +213,7 @@ async def _follow_rerun(c: Confirmation, cleared: list[str], ctx: Ctx) -> Messag
     return views.reply(c, text)
 
 
-async def _confirmation(store: Confirmations, value: str, ctx: Ctx) -> Confirmation:
+async def find_confirmation(store: Confirmations, value: str, ctx: Ctx) -> Confirmation:
     cid, _, dag = value.partition(" ")
     c = await store.get(cid)
     if c is None or c.dag != dag:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.state.schema import run_confirmations
 
-ConfirmationKind = Literal["trigger", "rerun"]
+ConfirmationKind = Literal["trigger", "rerun", "backfill"]
 ConfirmationState = Literal["pending", "triggered", "cancelled", "expired"]
 _C = run_confirmations.c
 
@@ -36,6 +36,7 @@ class Confirmation:
     state: ConfirmationState
     dag_run_id: str
     decided_by: str | None = None
+    logical_date_end: datetime | None = None  # a backfill's last day; logical_date is its first
 
 
 def new_confirmation(
@@ -49,12 +50,24 @@ def new_confirmation(
     conf: Mapping[str, Any] | None = None,
     logical_date: datetime | None = None,
     run_id: str | None = None,  # a re-run's: the run whose failed tasks it clears
+    logical_date_end: datetime | None = None,
 ) -> Confirmation:
     cid = uuid.uuid4().hex[:16]
     expires = now + timedelta(seconds=ttl_s)
     run_id = run_id or f"amd__{cid}"  # derived: a repeated trigger is refused by the orchestrator
     return Confirmation(
-        cid, kind, dag, dict(conf or {}), logical_date, requester, channel, now, expires, "pending", run_id
+        cid,
+        kind,
+        dag,
+        dict(conf or {}),
+        logical_date,
+        requester,
+        channel,
+        now,
+        expires,
+        "pending",
+        run_id,
+        logical_date_end=logical_date_end,
     )
 
 

@@ -8,7 +8,7 @@ import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from bot.foundation.ports import RunState, TaskState
@@ -91,7 +91,7 @@ def confirmation_card(
         pairs.append(("Run", f"`{c.dag_run_id}`"))
         pairs.append(("Failed tasks", _names(failed_tasks) or "—"))
     else:
-        pairs.append(("Logical date", c.logical_date.date().isoformat() if c.logical_date else "— (now)"))
+        pairs.append(("Logical date", _day_or_moment(c.logical_date) if c.logical_date else "— (now)"))
         pairs.append(("Conf", conf_text(c.conf)))
     pairs += [("Asked by", f"<@{c.requester}>"), ("Expires", fmt.when(c.expires_at))]
     question = f"Re-run the failed tasks of {c.dag}?" if rerun else f"Trigger {c.dag}?"
@@ -99,19 +99,21 @@ def confirmation_card(
     if problem:
         parts.append(Text(f":warning: {problem} Press again to retry: it cannot start a second run."))
     value = f"{c.id} {c.dag}"
+    buttons = [
+        Button("Re-run failed tasks" if rerun else "Trigger", "run.trigger", value, style="primary"),
+        Button("Cancel", "run.cancel", value),
+    ]
+    if not rerun:
+        buttons.append(Button("Edit parameters", "run.edit", value))
     parts += [
-        Actions(
-            (
-                Button("Re-run failed tasks" if rerun else "Trigger", "run.trigger", value, style="primary"),
-                Button("Cancel", "run.cancel", value),
-            )
-        ),
+        Actions(tuple(buttons)),
         Context((f"run id `{c.dag_run_id}`", f"only <@{c.requester}> or an amd-bot admin can press these")),
     ]
     return Message(tuple(parts), fallback=question, public=rerun)
 
 
-def run_card(run: RunState, memo: RunMemo, *, requester: str, environment: str) -> Message:
+def run_card(run: RunState, memo: RunMemo, *, requester: str | None, environment: str) -> Message:
+    """`requester` None: a run the bot did not start (an unfurled link), so nobody is named."""
     counts = task_counts(memo.tasks)
     shown = [f"{counts[b]} {b}" for b in BUCKETS if counts[b] or b != "skipped"]
     title = f"Re-run of failed tasks: {run.dag_id}" if memo.rerun else f"Run {run.dag_id}"
@@ -126,7 +128,7 @@ def run_card(run: RunState, memo: RunMemo, *, requester: str, environment: str) 
                 ("Started", fmt.when(run.started_at)),
                 ("Duration", duration(run)),
                 ("Conf", conf_text(run.conf)),
-                ("Asked by", f"<@{requester}>"),
+                *([("Asked by", f"<@{requester}>")] if requester else []),
             )
         ),
     ]
@@ -140,6 +142,8 @@ def run_card(run: RunState, memo: RunMemo, *, requester: str, environment: str) 
         parts.append(Context((f"<{run.url}|run log>",)))  # a local file: Slack link buttons need http(s)
     if run.state == "failed" and failed:
         buttons.append(Button("Re-run failed tasks", "run.rerun", f"{run.dag_id} {run.run_id}"))
+    if run.state == "failed":
+        buttons.append(Button("Re-run with parameters", "run.again", f"{run.dag_id} {run.run_id}"))
     if buttons:
         parts.append(Actions(tuple(buttons)))
     return Message(tuple(parts), fallback=_summary(title, run, failed), public=True, live=not run.finished)
@@ -203,6 +207,11 @@ def _summary(title: str, run: RunState, failed: Sequence[str]) -> str:
         return f"{title} ({run.run_id}): {run.state}"
     names = ", ".join(failed[:MAX_NAMED_FAILURES])
     return f"{title} ({run.run_id}) failed: {fmt.counted(len(failed), 'failed task')}: {names}"
+
+
+def _day_or_moment(moment: datetime) -> str:
+    """`--date` gives midnight (a day); the form's picker any minute, which the card must not hide."""
+    return moment.date().isoformat() if moment.time() == time() else fmt.when(moment)
 
 
 def _cut(text: str, limit: int) -> str:

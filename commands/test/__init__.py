@@ -19,8 +19,9 @@ from pydantic import BaseModel
 from bot.core.command import Action, Command, Ctx
 from bot.core.surface import Surface
 from bot.foundation.catalog import Catalog
+from bot.foundation.dbt_port import DbtInvocation, DbtProgress
 from bot.foundation.errors import UsageError
-from bot.foundation.ports import BackendUnavailable, CardRef, DbtInvocation, DbtProgress
+from bot.foundation.ports import BackendUnavailable, CardRef
 from bot.foundation.selector import atoms, check_selector
 from bot.render.message import Message, note
 from bot.state.results import TestResults, TestRun

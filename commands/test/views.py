@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.foundation.ports import DbtInvocation, DbtProgress, SourceFreshness, TestOutcome
+from bot.foundation.dbt_port import DbtInvocation, DbtProgress, SourceFreshness, TestOutcome
 from bot.render import format as fmt
 from bot.render.message import (
     Actions,

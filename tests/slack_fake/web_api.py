@@ -43,7 +43,7 @@ from tests.slack_fake.workspace import Args, Json, SlackError, Upload, Workspace
 
 MANIFEST = Path(__file__).resolve().parents[2] / "deploy" / "slack" / "manifest.yaml"
 # Form-encoded requests carry these as JSON strings; Slack decodes them, so the recording does too.
-JSON_FIELDS = ("blocks", "attachments", "view", "files", "metadata")
+JSON_FIELDS = ("blocks", "attachments", "view", "files", "metadata", "unfurls")
 # The scope each method needs from the bot token (docs.slack.dev/reference/methods/<method>).
 METHOD_SCOPES: Mapping[str, str] = {
     "chat.postMessage": "chat:write",
@@ -53,13 +53,14 @@ METHOD_SCOPES: Mapping[str, str] = {
     "conversations.join": "channels:join",
     "chat.postEphemeral": "chat:write",
     "chat.update": "chat:write",
+    "chat.unfurl": "links:write",
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
     "usergroups.list": "usergroups:read",
     "users.info": "users:read",
 }
 # Methods a bot token may call with no particular scope (docs.slack.dev/reference/methods/views.publish).
-SCOPELESS_METHODS = frozenset({"views.publish"})
+SCOPELESS_METHODS = frozenset({"views.publish", "views.open"})
 # conversations.replies and .history need the history scope of the kind of conversation it reads.
 HISTORY_SCOPES: Mapping[str, str] = {"C": "channels:history", "G": "groups:history", "D": "im:history"}
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
@@ -144,6 +145,7 @@ class FakeSlack(LocalServer):
             "chat.postEphemeral": self.workspace.chat_post_ephemeral,
             "chat.update": self.workspace.chat_update,
             "chat.getPermalink": self.workspace.chat_get_permalink,
+            "chat.unfurl": self.workspace.chat_unfurl,
             "conversations.replies": self._readable(self.workspace.conversations_replies),
             "conversations.history": self._readable(self.workspace.conversations_history),
             "conversations.join": lambda args: self.channels.join(args, self.workspace.archived),

@@ -108,6 +108,7 @@ class Workspace:
         """`channel_ids`: the id of a channel given by `#name` (chat.* methods take either)."""
         self.base_url = ""  # set by the server once it knows its port
         self.uploads: dict[str, Upload] = {}
+        self.unfurls: list[dict[str, Any]] = []  # accepted chat.unfurl calls: channel, ts, unfurls
         self.archived: set[str] = set()
         self.home_tabs: dict[str, Json] = {}  # user -> the Home tab last published for them
         self._messages: dict[str, dict[str, Json]] = {}  # channel -> ts -> message
@@ -203,6 +204,19 @@ class Workspace:
             "text": message["text"],
             "message": copy.deepcopy(message),
         }
+
+    def chat_unfurl(self, args: Args) -> Json:
+        """Each unfurl's blocks are checked as a message's (docs.slack.dev/reference/methods/chat.unfurl)."""
+        self._channel(args)
+        if not args.get("ts") and not (args.get("unfurl_id") and args.get("source")):
+            raise SlackError("invalid_arguments")
+        unfurls = args.get("unfurls")
+        if not isinstance(unfurls, Mapping) or not unfurls:
+            raise SlackError("invalid_unfurls_format")
+        for unfurl in unfurls.values():
+            check_message({"blocks": unfurl.get("blocks") if isinstance(unfurl, Mapping) else None})
+        self.unfurls.append({"channel": args["channel"], "ts": args.get("ts"), "unfurls": dict(unfurls)})
+        return {"ok": True}
 
     def chat_post_ephemeral(self, args: Args) -> Json:
         self._channel(args)

@@ -43,7 +43,13 @@ DEMO_PROJECT = ROOT / "demo" / "dbt"
 DB_PREFIX = "amd_airflow_test"
 USERNAME = "admin"
 STARTUP_TIMEOUT_S = 120.0
-READY = {"amd_ok", "amd_fail", "amd_flip", "amd_slow"}  # parsed and unpaused: the tests may trigger them
+READY = {
+    "amd_ok",
+    "amd_fail",
+    "amd_flip",
+    "amd_slow",
+    "amd_params",
+}  # parsed and unpaused: the tests may trigger them
 
 
 class FactoryProject(NamedTuple):

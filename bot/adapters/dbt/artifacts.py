@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from bot.foundation.ports import DbtProgress, Relation, SourceFreshness, TestOutcome, TestStatus
+from bot.foundation.dbt_port import DbtProgress, SourceFreshness, TestOutcome, TestStatus
+from bot.foundation.ports import Relation
 
 # The node_status of a finished node in `--log-format json` events; "started", "compiling" and
 # "executing" are the in-between states.

@@ -20,7 +20,7 @@ from typing import Any
 from bot.adapters.dbt.artifacts import EventTracker, freshness_from, load_json, outcomes_from
 from bot.adapters.dbt.gate import FifoGate, writer_lock
 from bot.adapters.dbt.process import DbtProcess, remember_target, run_dbt, safe_name
-from bot.foundation.ports import DbtInvocation, DbtProgress, ProgressCallback
+from bot.foundation.dbt_port import DbtInvocation, DbtProgress, ProgressCallback
 from bot.foundation.settings import Settings
 from bot.state.leases import Leases
 

@@ -15,8 +15,11 @@ from pydantic import SecretStr
 from bot.adapters.orchestrator.airflow_auth import Connection, password_connector, public_url
 from bot.adapters.orchestrator.airflow_http import AirflowHttp, Json
 from bot.adapters.orchestrator.airflow_json import run_state, schedule_of, task_state
+from bot.adapters.orchestrator.airflow_params import params_from_details
+from bot.adapters.orchestrator.airflow_runs import backfill, iso, link_target, runs_on
 from bot.foundation.ports import (
     BackendUnavailable,
+    DagParam,
     DagRunRef,
     DagSchedule,
     RunAlreadyExists,
@@ -54,6 +57,12 @@ class AirflowOrchestrator:
     async def list_dags(self) -> list[str]:
         return [d["dag_id"] for d in await self.http.get_all(("dags",), "dags", action="list DAGs")]
 
+    async def dag_params(self, dag_id: str) -> list[DagParam]:
+        reply = await self.http.call(
+            "GET", ("dags", dag_id, "details"), action=f"read the params of {dag_id}"
+        )
+        return params_from_details(reply.body)
+
     async def trigger(
         self,
         dag_id: str,
@@ -67,7 +76,7 @@ class AirflowOrchestrator:
         # Airflow 3 requires the key (null: no logical date) and rejects unknown keys (422); Airflow 2
         # refuses null (400) and takes "now" when the key is missing.
         if logical_date is not None or (await self.http.connection()).api == "v2":
-            body["logical_date"] = _iso(logical_date)
+            body["logical_date"] = iso(logical_date)
         if note is not None:
             body["note"] = note
         # Retrying is safe because the id is ours: an attempt that did land turns the retry into a 409.
@@ -83,6 +92,17 @@ class AirflowOrchestrator:
                 "another run has the same logical date"
             )
         raise RunAlreadyExists(existing)
+
+    async def runs_on(self, dag_id: str, days: Sequence[datetime]) -> list[RunState]:
+        return [run_state(conn, raw) for conn, raw in await runs_on(self.http, dag_id, days)]
+
+    async def backfill(
+        self, dag_id: str, days: Sequence[datetime], conf: Mapping[str, Any], key: str
+    ) -> None:
+        await backfill(self.http, self.trigger, dag_id, days, conf, key)
+
+    async def run_of_link(self, url: str) -> tuple[str, str | None] | None:
+        return link_target(public_url((await self.http.connection()).base_url), url)
 
     async def get_run(self, ref: DagRunRef) -> RunState | None:
         """One run by id (one GET); None when Airflow does not know it."""
@@ -124,7 +144,7 @@ class AirflowOrchestrator:
         # Oldest end first: a run that ends while we page lands on a later page, never before the offset.
         body: Json = {
             "dag_ids": list(dict.fromkeys(dag_ids)),
-            "end_date_gte": _iso(since),
+            "end_date_gte": iso(since),
             "order_by": "end_date",
         }
         runs = list({run.ref: run for run in await self._runs(body)}.values())
@@ -134,7 +154,7 @@ class AirflowOrchestrator:
             query: Json = {
                 "dag_ids": sorted({ref.dag_id for ref in failed}),
                 "state": ["failed"],
-                "end_date_gte": _iso(since),
+                "end_date_gte": iso(since),
             }
             path = ("dags", "~", "dagRuns", "~", "taskInstances", "list")
             async for raw in self._pages(path, query, "task_instances", "list failed tasks"):
@@ -201,10 +221,3 @@ class AirflowOrchestrator:
             offset += len(page)  # servers cap page_limit at their maximum, so count what came back
             if not page or offset >= reply.body.get("total_entries", 0):
                 return
-
-
-def _iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    # Airflow needs an aware timestamp; a naive one here means UTC, like everything else in the bot.
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, nullcontext
+from contextlib import AbstractAsyncContextManager, nullcontext, suppress
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,46 +21,45 @@ from bot.adapters.dbt.artifacts import EventTracker, load_json, nodes_from
 from bot.adapters.dbt.cli import run_project_dbt
 from bot.adapters.dbt.gate import writer_lock
 from bot.adapters.dbt.process import safe_name
+from bot.adapters.orchestrator.local_records import LocalRecords
 from bot.adapters.orchestrator.local_runs import (
     LocalRun,
     airflow_state,
-    load_runs,
-    nightly,
-    paused_dags,
-    runs_dir,
+    dbt_options,
 )
-from bot.foundation.catalog import Catalog
 from bot.foundation.ports import (
     BackendUnavailable,
+    DagParam,
     DagRunRef,
-    DagSchedule,
     RunAlreadyExists,
-    RunReport,
     RunState,
     TaskState,
 )
 from bot.foundation.settings import Settings
 
+# Every local DAG is a `dbt build`, so every one takes the two options of dbt that a run may want.
+PARAMS = (
+    DagParam("full_refresh", False, "Rebuild incremental models from scratch", {"type": "boolean"}),
+    DagParam("vars", {}, "dbt vars, as a JSON object", {"type": "object"}),
+)
 
-class LocalRunner:
+
+class LocalRunner(LocalRecords):
     def __init__(self, settings: Settings) -> None:
         self.environment = (
             "local (dbt-duckdb demo)"
             if settings.uses_demo_project
             else f"local (dbt build in {settings.dbt_project_dir.name})"
         )
-        self._settings = settings
-        self._dir = runs_dir(settings)
+        super().__init__(settings)
         self._writer = writer_lock(settings)
-        self._runs: dict[DagRunRef, LocalRun] = {}
         self._live: dict[DagRunRef, EventTracker] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._loading = asyncio.Lock()
-        self._loaded = False
-        self._catalog: tuple[float, dict[str, list[str]]] | None = None
 
-    async def list_dags(self) -> list[str]:
-        return sorted(await self._dags())
+    async def dag_params(self, dag_id: str) -> list[DagParam]:
+        if dag_id not in await self._dags():
+            raise BackendUnavailable(f"The local runner has no DAG `{dag_id}`.")
+        return list(PARAMS)
 
     async def trigger(
         self, dag_id: str, run_id: str, conf: Mapping[str, Any], logical_date: datetime | None
@@ -87,47 +86,13 @@ class LocalRunner:
         self._start(run, models)
         return self._state(run)
 
-    async def get_runs(self, refs: Sequence[DagRunRef]) -> list[RunState]:
-        await self._load()
-        return [self._state(self._runs[r]) for r in dict.fromkeys(refs) if r in self._runs]
+    async def backfill(self, dag: str, days: Sequence[datetime], conf: Mapping[str, Any], key: str) -> None:
+        for day in days:  # the builds queue for the one DuckDB writer and run one after the other
+            with suppress(RunAlreadyExists):
+                await self.trigger(dag, f"{key}__{day:%Y-%m-%d}", conf, day)
 
-    async def latest_runs(self, dag_ids: Sequence[str], limit: int) -> list[RunState]:
-        await self._load()
-        wanted = set(dag_ids)
-        runs = sorted(
-            (r for r in self._runs.values() if r.dag_id in wanted), key=lambda r: r.created_at, reverse=True
-        )
-        return [self._state(r) for r in runs[: max(limit, 0)]]
-
-    async def runs_ended_since(self, dag_ids: Sequence[str], since: datetime) -> list[RunReport]:
-        await self._load()
-        wanted = set(dag_ids)
-        ended = [r for r in self._runs.values() if r.dag_id in wanted and r.ended_at and r.ended_at >= since]
-        return [
-            RunReport(
-                self._state(r), tuple(sorted(t.task_id for t in r.tasks.values() if t.state == "failed"))
-            )
-            for r in sorted(ended, key=lambda r: (r.ended_at, r.created_at))
-        ]
-
-    async def active_runs(self, dag_ids: Sequence[str]) -> list[RunState]:
-        await self._load()
-        wanted = set(dag_ids)
-        active = (r for r in self._runs.values() if r.dag_id in wanted and r.state in ("queued", "running"))
-        return [self._state(r) for r in active]
-
-    async def dag_schedules(self, dag_ids: Sequence[str]) -> list[DagSchedule]:
-        await self._load()
-        known = await self._dags()
-        paused = await asyncio.to_thread(paused_dags, self._dir)
-        runs = list(self._runs.values())
-        return [
-            nightly(dag, runs, paused)
-            if self._settings.uses_demo_project
-            else DagSchedule(dag, dag in paused, paused.get(dag))
-            for dag in dict.fromkeys(dag_ids)
-            if dag in known
-        ]
+    async def run_of_link(self, url: str) -> tuple[str, str | None] | None:
+        return None  # its links are local files, which Slack never unfurls
 
     async def task_states(self, ref: DagRunRef) -> list[TaskState]:
         await self._load()
@@ -188,7 +153,14 @@ class LocalRunner:
                 proc = await run_project_dbt(
                     self._settings,
                     # Names of this project's nodes, one argv element: dbt splits it into a union.
-                    ["build", "--select", " ".join(select), "--indirect-selection", "cautious"],
+                    [
+                        "build",
+                        "--select",
+                        " ".join(select),
+                        "--indirect-selection",
+                        "cautious",
+                        *dbt_options(run),
+                    ],
                     target_path=attempt_dir / "target",
                     log_path=attempt_dir / "logs",
                     on_event=on_event,
@@ -218,35 +190,3 @@ class LocalRunner:
 
     def _admission(self) -> AbstractAsyncContextManager[None]:
         return self._writer.hold() if self._writer else nullcontext()
-
-    def _state(self, run: LocalRun) -> RunState:
-        return run.state_of(self._log_url(run))
-
-    def _log_url(self, run: LocalRun) -> str:
-        return (run.directory / f"attempt-{max(run.attempt, 1)}" / "logs" / "dbt.log").resolve().as_uri()
-
-    async def _load(self) -> None:
-        async with self._loading:
-            if not self._loaded:
-                for run in await asyncio.to_thread(load_runs, self._dir):
-                    self._runs.setdefault(DagRunRef(run.dag_id, run.run_id), run)
-                self._loaded = True
-
-    async def _dags(self) -> dict[str, list[str]]:
-        """DAG id -> model names, re-read when the manifest changes (a deploy, `dbt parse`)."""
-        path = self._settings.manifest_path
-        try:
-            mtime = (await asyncio.to_thread(path.stat)).st_mtime
-        except FileNotFoundError as exc:
-            raise BackendUnavailable(
-                f"No dbt manifest at {path} yet; the demo world builds it on start."
-            ) from exc
-        if self._catalog is None or self._catalog[0] != mtime:
-            catalog = await asyncio.to_thread(Catalog.load, path, {}, self._settings.entities)
-            dags = {dag: sorted(e.name for e in entities) for dag, entities in catalog.dags().items()}
-            # An entity without `meta.dag` is a DAG of its own: the model and its parents (`+model`).
-            for entity in catalog.entities.values():
-                if not entity.dag:
-                    dags.setdefault(entity.name, [f"+{entity.name}"])
-            self._catalog = (mtime, dags)
-        return self._catalog[1]

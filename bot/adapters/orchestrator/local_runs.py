@@ -168,3 +168,11 @@ def _iso(value: datetime | None) -> str | None:
 
 def _dt(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
+
+
+def dbt_options(run: LocalRun) -> list[str]:
+    """dbt's flags for the run's params; the conf was checked against PARAMS before the trigger."""
+    options = ["--full-refresh"] if run.conf.get("full_refresh") is True else []
+    if run.conf.get("vars"):
+        options += ["--vars", json.dumps(run.conf["vars"])]  # one argv element: no shell reads it
+    return options

@@ -2,7 +2,8 @@
 
 from alembic import op
 
-from bot.state.incidents import alert_marks, incidents
+from bot.state.incidents import incidents
+from bot.state.marks import alert_marks
 from bot.state.versions import create
 
 revision = "0007"
