@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import lru_cache
 
 from commands.ask.intent import Intent, Question
-from commands.ask.lemmas import WORD, lemma
+from commands.ask.lemmas import WORD, lemma, lemmas
 from commands.ask.moments import asks_about_the_past
 from commands.ask.subjects import Subjects, Vocabulary, is_cue, resolve
 from commands.ask.words import (
@@ -33,6 +34,7 @@ from commands.ask.words import (
 _BACK = re.compile(r"\b(it|its|it's|that|this|them|they|their|same|there)\b")  # the thread's subject
 _ONLY_A_NAME = re.compile(r"^(and|what about|how about)\b")
 # A message asks several things in clauses: "is payment fresh and who owns it?".
+_LISTED = re.compile(r"\s(?:and|&|plus)\s")
 _CLAUSE = re.compile(r"\s*(?:\band\b|&|;|\bbut\b|\s[–—-]+\s|\?|,)\s*")
 _ASKING = re.compile(
     r"^(?:(?:and|so|also|then|or|plus)\s+)?(who|whom|whose|what|whats|when|whens|where|which|how|why|is|are|"
@@ -47,18 +49,25 @@ _ASKED = re.compile(
 _NAME_AFTER = re.compile(r"\b(what|whats|what's) (is|are) (the )?\w+ (table|model|data|entity)\b")
 _THANKS = re.compile(r"^(thanks|thank you|thx|ty|cheers)\b")
 _REMARK = 0  # more words than this that are no name, cue or stopword, and no question: a remark
+# A message's parts: what it asks, and what only tells the context ("need it for the churn analysis",
+# "before I publish the revenue deck"): a decline is for what is asked, not for the asker's reasons.
+_SENTENCE = re.compile(r"(?<=[?!;])|\.\s|:\s|\s[–—-]+\s")
+_REASON = re.compile(r"\b(?:before|because|so that|since|as|for) (?:i|we|they|finance|my|our)\b")
+# The findings an overall answer covers: asked about all at once, nothing named, it is the overall status.
+_FINDINGS = frozenset(["freshness", "runs", "tests", "incidents"])
 _NOT_THEN = {"runs", "tests", "incidents", "migrations", "volume", "lineage", "meaning"}  # not history
 
 
 def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Question:
     subjects = resolve(text, vocab)
     for pattern, what in DECLINES:
-        if pattern.search(text):
+        if any(pattern.search(part) for part in _asked_parts(text)):
             return Question(text, None, subjects, declined=what)
     words = {lemma(w) for w in WORD.findall(text)}
     generic = bool(words & GENERIC) or any(p.search(text) for p in GENERIC_PHRASES)
     named = _named(subjects) or subjects.owner is not None
-    picked = _picked(text, intents, lemmas_of(vocab.cues), generic=generic, named=named)
+    cues = lemmas_of(vocab.cues)
+    picked = _picked(text, intents, cues, generic=generic, named=named)
     why = bool(_WHY.search(text))
     asking = bool(_ASKED.search(text))
     placed = bool(picked and subjects.unknown)  # "upstream of shipments": a cue, a name in its place
@@ -76,8 +85,16 @@ def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Quest
         return Question(text, "history", subjects)
     if picked and picked[0] == "migrations" and subjects.entities and not subjects.migration:
         subjects = _migration_of(subjects, vocab)  # "the address history migration" names no entity
+    if not (subjects.entities or subjects.column) and words & _cues_of("migrations", intents):
+        subjects = replace(subjects, unknown=None)  # "checksum failures on the migration": its words
+        picked = picked if "migrations" in picked or not picked else ["migrations"]
+    picked = _fitting(picked, subjects)
+    if not named and not subjects.unknown and _is_overall(text, words, picked, intents, cues):
+        return Question(text, "overall", subjects, why=why)
     if picked:
         return Question(text, picked[0], subjects, also=tuple(picked[1:]), why=why)
+    if subjects.column and not generic:  # "is registered_at UTC?": a column asked about is its meaning
+        return Question(text, "meaning", subjects, why=why)
     if named:
         return Question(text, "migrations" if _only_migration(subjects) else "status", subjects, why=why)
     about_data = bool(words & THE_DATA)
@@ -116,6 +133,46 @@ def _about_data(text: str, words: set[str], intents: Sequence[Intent]) -> bool:
     return any(is_cue(w, DOMAIN) for w in words - STOPWORDS)
 
 
+def _cues_of(name: str, intents: Sequence[Intent]) -> frozenset[str]:
+    return next((lemmas_of(i.words) for i in intents if i.name == name), frozenset())
+
+
+def _how_is_it(clause: str) -> bool:
+    return bool(set(lemmas(clause)) & GENERIC) or any(p.search(clause) for p in GENERIC_PHRASES)
+
+
+def _asked_parts(text: str) -> list[str]:
+    """The sentences that ask (each without its reasons), or all of them when none does."""
+    parts = [_REASON.split(s)[0].strip() for s in _SENTENCE.split(text)]
+    asking = [p for p in parts if p and (_ASKING.match(p) or _ASKED.search(p))]
+    return asking or [p for p in parts if p]
+
+
+def _fitting(picked: list[str], subjects: Subjects) -> list[str]:
+    """The intents that fit what is named: a migration alone is asked about as a migration ("is the
+    cassandra copy stuck?"), and a column has tests, not runs ("is not_null on payment.id failing?")."""
+    if _only_migration(subjects):
+        return ["migrations"] if picked else picked
+    if subjects.column and "runs" in picked:
+        picked = list(dict.fromkeys("tests" if p == "runs" else p for p in picked))
+    return picked
+
+
+def _is_overall(
+    text: str, words: set[str], picked: list[str], intents: Sequence[Intent], cues: frozenset[str]
+) -> bool:
+    """Nothing named, and either every kind of finding asked at once ("anything stale, failing or
+    stuck?"), or trouble asked about where only an entity's intent was heard ("on call handover:
+    anything I need to know?" is no question about an owner)."""
+    found = _lemmas(text)
+    heard = {i.name for i in intents if i.name in _FINDINGS and _score(i, text, found, cues)[0] > 1}
+    if len(heard) >= 3:
+        return True
+    trouble = bool(words & TROUBLE) or any(p.search(text) for p in OVERALL_PHRASES)
+    entity_only = {i.name for i in intents if i.subject == "entity"}
+    return trouble and bool(picked) and set(picked) <= entity_only
+
+
 def _migration_of(subjects: Subjects, vocab: Vocabulary) -> Subjects:
     """The one migration of the entities named, taking their place; else the subjects as they are."""
     about = {m for m in set(vocab.migrations.values()) if any(e in m for e in subjects.entities)}
@@ -138,11 +195,17 @@ def _picked(
     clauses = [c for c in _CLAUSE.split(text) if c]
     asked = [c for c in clauses if _ASKING.match(c)] if len(clauses) > 1 else []
     picked: list[str] = []
-    for clause in asked or [text]:
+    # No clause a question of its own: a request lists what it wants ("row count and freshness pls").
+    for clause in asked or _LISTED.split(text):
         best = _best(clause, intents, cues, generic=generic, named=named)
         if best is not None and best not in picked:
             picked.append(best)
-    if not picked and asked:
+    if not asked and len(picked) < 2:
+        best = _best(text, intents, cues, generic=generic, named=named)
+        picked = [best] if best else []
+    # An asked clause that asks how something is ("is the warehouse healthy?") is not about the
+    # cue of a clause that only tells ("before I kick off the dashboard refresh").
+    if not picked and asked and not any(_how_is_it(c) for c in asked):
         best = _best(text, intents, cues, generic=generic, named=named)
         picked = [best] if best else []
     return picked
@@ -153,7 +216,7 @@ def _best(
 ) -> str | None:
     """The best-matched intent. A weak phrasing alone ("what's …") decides only about a subject named,
     and loses to a how-is-it word: "what's up with amd_payment?" asks how it is, not what it means."""
-    words = [(m.start(), lemma(m.group())) for m in WORD.finditer(text)]
+    words = _lemmas(text)
     scores = [(*_score(intent, text, words, cues), -i, intent.name) for i, intent in enumerate(intents)]
     best, _, _, name = max(scores)
     return name if best > 1 or (best == 1 and not generic and (named or _NAME_AFTER.search(text))) else None
@@ -172,6 +235,10 @@ def _score(
     weak = sum(1 for p in intent.weak if p.search(text))
     strong = 2 * len(places)
     return strong + weak if strong else weak, -min(places, default=len(text))
+
+
+def _lemmas(text: str) -> list[tuple[int, str]]:
+    return [(m.start(), lemma(m.group())) for m in WORD.finditer(text)]
 
 
 @lru_cache(maxsize=64)

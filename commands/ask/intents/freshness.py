@@ -76,6 +76,7 @@ INTENT = Intent(
             "refresh",
             "old",
             "current",
+            "newest",
         ]
     ),
     phrases=phrases(
@@ -86,7 +87,8 @@ INTENT = Intent(
         r"new (data|rows)",
         r"anything new",
         r"since (midnight|yesterday|this morning|last night)",
-        r"(within|meet|meeting|out of|breach\w*) (the |its |our )?sla",
+        r"(within|meet|meeting|out of|breach\w*) (the |its |our )?(\w+ )?sla",
+        r"most recent",
     ),
     subject="any",
     fetch=fetch,

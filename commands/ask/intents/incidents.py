@@ -62,7 +62,7 @@ INTENT = Intent(
         ]
     ),
     phrases=phrases(
-        r"(open|active|current|ongoing) (issues?|problems?)",
+        r"(open|active|current|ongoing|known) (issues?|problems?)",
         r"failing for",
     ),
     subject="any",

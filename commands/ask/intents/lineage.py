@@ -76,7 +76,13 @@ INTENT = Intent(
         ]
     ),
     phrases=phrases(
-        r"(what|who|which \w+) uses", r"comes? from", r"built (from|on)", r"depends? on", r"where does"
+        r"(what|who|which \w+) uses",
+        r"comes? from",
+        r"built (from|on)",
+        r"depends? on",
+        r"where does",
+        r"reads? from",
+        r"staging",
     ),
     subject="entity",
     fetch=fetch,

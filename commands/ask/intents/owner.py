@@ -44,7 +44,8 @@ INTENT = Intent(
         ]
     ),
     phrases=phrases(
-        r"who (is|are|do|should|can|to|built|made|looks)",
+        # "who runs X" asks for a person, not for X's runs
+        r"who (is|are|do|should|can|to|built|made|looks|runs|maintains|manages|handles|knows)",
         r"support channel",
         r"in charge",
         r"help with",
