@@ -1,7 +1,7 @@
-"""From plain words to a `Question`: which intents (the one whose cues match most in each asked clause;
-ties go to the one asked first, then the earlier in `INTENTS`), about what (commands/ask/subjects.py),
-or declined (writes and ad-hoc analysis are not the bot's to answer). Cues are matched as lemmas
-(commands/ask/lemmas.py), so an inflection needs no rule of its own.
+"""From plain words to a `Question`: which intents (the best-matched in each asked clause,
+commands/ask/cues.py) that fit what is named (commands/ask/subjects.py: a migration alone is asked
+about as a migration, a column has tests and a meaning, not runs), or declined (writes and ad-hoc
+analysis are not the bot's to answer, when asked, not when given as the asker's reason).
 
 When no intent's cue matches, meaning decides, not silence: a message naming a known subject gets its
 status summary (`status`); a data-status question about nothing in particular gets the overall status
@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import replace
-from functools import lru_cache
 
+from commands.ask.cues import ASKING, lemmas_of, picked_intents, positioned, score
 from commands.ask.intent import Intent, Question
-from commands.ask.lemmas import WORD, lemma, lemmas
+from commands.ask.lemmas import WORD, lemma
 from commands.ask.moments import asks_about_the_past
 from commands.ask.subjects import Subjects, Vocabulary, is_cue, resolve
 from commands.ask.words import (
@@ -33,20 +33,12 @@ from commands.ask.words import (
 
 _BACK = re.compile(r"\b(it|its|it's|that|this|them|they|their|same|there)\b")  # the thread's subject
 _ONLY_A_NAME = re.compile(r"^(and|what about|how about)\b")
-# A message asks several things in clauses: "is payment fresh and who owns it?".
-_LISTED = re.compile(r"\s(?:and|&|plus)\s")
-_CLAUSE = re.compile(r"\s*(?:\band\b|&|;|\bbut\b|\s[–—-]+\s|\?|,)\s*")
-_ASKING = re.compile(
-    r"^(?:(?:and|so|also|then|or|plus)\s+)?(who|whom|whose|what|whats|when|whens|where|which|how|why|is|are|"
-    r"was|were|did|does|do|has|have|had|can|could|will|would|should|any|anything|anyone|isn't|aren't)\b"
-)
 _WHY = re.compile(r"\b(why|how come|what happened|what caused|root cause|reason)\b")
 # Put to the bot: a question, or a request ("data status pls", "tell me about payment").
 _ASKED = re.compile(
     r"\?|^(?:(?:hey|hi|hello|morning|gm|yo|ok|so)\W+)?(who|what|whats|when|whens|where|which|how|why|is|are|was|were|did|does|do|has|have|any|anything|"
     r"can|could|status|show|tell|give|list|check|describe|explain)\b|\b(pls|please|plz|tell me|show me)\b"
 )
-_NAME_AFTER = re.compile(r"\b(what|whats|what's) (is|are) (the )?\w+ (table|model|data|entity)\b")
 _THANKS = re.compile(r"^(thanks|thank you|thx|ty|cheers)\b")
 _REMARK = 0  # more words than this that are no name, cue or stopword, and no question: a remark
 # A message's parts: what it asks, and what only tells the context ("need it for the churn analysis",
@@ -67,7 +59,7 @@ def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Quest
     generic = bool(words & GENERIC) or any(p.search(text) for p in GENERIC_PHRASES)
     named = _named(subjects) or subjects.owner is not None
     cues = lemmas_of(vocab.cues)
-    picked = _picked(text, intents, cues, generic=generic, named=named)
+    picked = picked_intents(text, intents, cues, generic=generic, named=named)
     why = bool(_WHY.search(text))
     asking = bool(_ASKED.search(text))
     placed = bool(picked and subjects.unknown)  # "upstream of shipments": a cue, a name in its place
@@ -137,14 +129,10 @@ def _cues_of(name: str, intents: Sequence[Intent]) -> frozenset[str]:
     return next((lemmas_of(i.words) for i in intents if i.name == name), frozenset())
 
 
-def _how_is_it(clause: str) -> bool:
-    return bool(set(lemmas(clause)) & GENERIC) or any(p.search(clause) for p in GENERIC_PHRASES)
-
-
 def _asked_parts(text: str) -> list[str]:
     """The sentences that ask (each without its reasons), or all of them when none does."""
     parts = [_REASON.split(s)[0].strip() for s in _SENTENCE.split(text)]
-    asking = [p for p in parts if p and (_ASKING.match(p) or _ASKED.search(p))]
+    asking = [p for p in parts if p and (ASKING.match(p) or _ASKED.search(p))]
     return asking or [p for p in parts if p]
 
 
@@ -164,8 +152,8 @@ def _is_overall(
     """Nothing named, and either every kind of finding asked at once ("anything stale, failing or
     stuck?"), or trouble asked about where only an entity's intent was heard ("on call handover:
     anything I need to know?" is no question about an owner)."""
-    found = _lemmas(text)
-    heard = {i.name for i in intents if i.name in _FINDINGS and _score(i, text, found, cues)[0] > 1}
+    found = positioned(text)
+    heard = {i.name for i in intents if i.name in _FINDINGS and score(i, text, found, cues)[0] > 1}
     if len(heard) >= 3:
         return True
     trouble = bool(words & TROUBLE) or any(p.search(text) for p in OVERALL_PHRASES)
@@ -185,62 +173,3 @@ def _named(subjects: Subjects) -> bool:
 
 def _only_migration(subjects: Subjects) -> bool:
     return subjects.migration is not None and not subjects.entities and not subjects.column
-
-
-def _picked(
-    text: str, intents: Sequence[Intent], cues: frozenset[str], *, generic: bool, named: bool
-) -> list[str]:
-    """The intent of each clause that asks something, in the order asked; the whole message's best
-    when no clause is a question of its own ("the dag succeeded but is the data fresh?" asks one)."""
-    clauses = [c for c in _CLAUSE.split(text) if c]
-    asked = [c for c in clauses if _ASKING.match(c)] if len(clauses) > 1 else []
-    picked: list[str] = []
-    # No clause a question of its own: a request lists what it wants ("row count and freshness pls").
-    for clause in asked or _LISTED.split(text):
-        best = _best(clause, intents, cues, generic=generic, named=named)
-        if best is not None and best not in picked:
-            picked.append(best)
-    if not asked and len(picked) < 2:
-        best = _best(text, intents, cues, generic=generic, named=named)
-        picked = [best] if best else []
-    # An asked clause that asks how something is ("is the warehouse healthy?") is not about the
-    # cue of a clause that only tells ("before I kick off the dashboard refresh").
-    if not picked and asked and not any(_how_is_it(c) for c in asked):
-        best = _best(text, intents, cues, generic=generic, named=named)
-        picked = [best] if best else []
-    return picked
-
-
-def _best(
-    text: str, intents: Sequence[Intent], cues: frozenset[str], *, generic: bool, named: bool
-) -> str | None:
-    """The best-matched intent. A weak phrasing alone ("what's …") decides only about a subject named,
-    and loses to a how-is-it word: "what's up with amd_payment?" asks how it is, not what it means."""
-    words = _lemmas(text)
-    scores = [(*_score(intent, text, words, cues), -i, intent.name) for i, intent in enumerate(intents)]
-    best, _, _, name = max(scores)
-    return name if best > 1 or (best == 1 and not generic and (named or _NAME_AFTER.search(text))) else None
-
-
-def _score(
-    intent: Intent, text: str, words: Sequence[tuple[int, str]], cues: frozenset[str]
-) -> tuple[int, int]:
-    """Cue matches (a weak phrasing counts half), and (negated) where the first strong one is: of two
-    intents as well matched, the one asked first ("is payment fresh and did its DAG run?")."""
-    places = [m.start() for p in intent.phrases if (m := p.search(text))]
-    own = lemmas_of(intent.words)
-    for offset, word in words:
-        if word in own or (word not in cues and word not in STOPWORDS and is_cue(word, own)):
-            places.append(offset)
-    weak = sum(1 for p in intent.weak if p.search(text))
-    strong = 2 * len(places)
-    return strong + weak if strong else weak, -min(places, default=len(text))
-
-
-def _lemmas(text: str) -> list[tuple[int, str]]:
-    return [(m.start(), lemma(m.group())) for m in WORD.finditer(text)]
-
-
-@lru_cache(maxsize=64)
-def lemmas_of(words: frozenset[str]) -> frozenset[str]:
-    return frozenset(lemma(w) for w in words)
