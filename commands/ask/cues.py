@@ -68,14 +68,22 @@ def score(
 ) -> tuple[int, int]:
     """Cue matches (a weak phrasing counts half), and (negated) where the first strong one is: of two
     intents as well matched, the one asked first ("is payment fresh and did its DAG run?")."""
+    places = strong_places(intent, text, words, cues)
+    weak = sum(1 for p in intent.weak if p.search(text))
+    strong = 2 * len(places)
+    return strong + weak if strong else weak, -min(places, default=len(text))
+
+
+def strong_places(
+    intent: Intent, text: str, words: Sequence[tuple[int, str]], cues: frozenset[str]
+) -> list[int]:
+    """Where the intent's strong cues are: its phrasings, its words (as lemmas, or misspelt)."""
     places = [m.start() for p in intent.phrases if (m := p.search(text))]
     own = lemmas_of(intent.words)
     for offset, word in words:
         if word in own or (word not in cues and word not in STOPWORDS and is_cue(word, own)):
             places.append(offset)
-    weak = sum(1 for p in intent.weak if p.search(text))
-    strong = 2 * len(places)
-    return strong + weak if strong else weak, -min(places, default=len(text))
+    return places
 
 
 def positioned(text: str) -> list[tuple[int, str]]:

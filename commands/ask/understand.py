@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from commands.ask.cues import ASKING, lemmas_of, picked_intents, positioned, score
+from commands.ask.cues import ASKING, lemmas_of, picked_intents, positioned, strong_places
 from commands.ask.intent import Intent, Question
 from commands.ask.lemmas import WORD, lemma
 from commands.ask.moments import asks_about_the_past
@@ -47,6 +47,10 @@ _SENTENCE = re.compile(r"(?<=[?!;])|\.\s|:\s|\s[–—-]+\s")
 _REASON = re.compile(r"\b(?:before|because|so that|since|as|for) (?:i|we|they|finance|my|our)\b")
 # The findings an overall answer covers: asked about all at once, nothing named, it is the overall status.
 _FINDINGS = frozenset(["freshness", "runs", "tests", "incidents"])
+# Other things the cues of a message about a migration may be about: "failed dags or stalled migrations".
+_OTHER_SUBJECTS = frozenset(
+    lemma(w) for w in ("dag", "dags", "pipeline", "job", "test", "tests", "table", "model")
+)
 _NOT_THEN = {"runs", "tests", "incidents", "migrations", "volume", "lineage", "meaning"}  # not history
 
 
@@ -79,7 +83,8 @@ def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Quest
         subjects = _migration_of(subjects, vocab)  # "the address history migration" names no entity
     if not (subjects.entities or subjects.column) and words & _cues_of("migrations", intents):
         subjects = replace(subjects, unknown=None)  # "checksum failures on the migration": its words
-        picked = picked if "migrations" in picked or not picked else ["migrations"]
+        if picked and "migrations" not in picked:  # its rows and failures, unless a DAG or test is named
+            picked = [*picked, "migrations"] if words & _OTHER_SUBJECTS else ["migrations"]
     picked = _fitting(picked, subjects)
     if not named and not subjects.unknown and _is_overall(text, words, picked, intents, cues):
         return Question(text, "overall", subjects, why=why)
@@ -153,9 +158,10 @@ def _is_overall(
     stuck?"), or trouble asked about where only an entity's intent was heard ("on call handover:
     anything I need to know?" is no question about an owner)."""
     found = positioned(text)
-    heard = {i.name for i in intents if i.name in _FINDINGS and score(i, text, found, cues)[0] > 1}
-    if len(heard) >= 3:
-        return True
+    heard = {i.name: strong_places(i, text, found, cues) for i in intents if i.name in _FINDINGS}
+    heard = {name: places for name, places in heard.items() if places}
+    if len(heard) >= 3 and len({p for places in heard.values() for p in places}) >= 3:
+        return True  # three kinds in three words: "failed" alone is a run's and a test's
     trouble = bool(words & TROUBLE) or any(p.search(text) for p in OVERALL_PHRASES)
     entity_only = {i.name for i in intents if i.subject == "entity"}
     return trouble and bool(picked) and set(picked) <= entity_only

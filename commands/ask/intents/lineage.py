@@ -76,7 +76,7 @@ INTENT = Intent(
         ]
     ),
     phrases=phrases(
-        r"(what|who|which \w+) uses",
+        r"(what|who|which \w+) (uses?|reads?|depends?)",
         r"comes? from",
         r"built (from|on)",
         r"depends? on",
