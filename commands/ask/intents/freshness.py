@@ -86,10 +86,11 @@ INTENT = Intent(
         r"(ok|ready|good) for",
         r"new (data|rows)",
         r"anything new",
-        r"since (midnight|yesterday|this morning|last night)",
         r"(within|meet|meeting|out of|breach\w*) (the |its |our )?(\w+ )?sla",
         r"most recent",
     ),
+    # a time window alone ("data issues since yesterday") frames the question, it does not ask for freshness
+    weak=phrases(r"since (midnight|yesterday|this morning|last night)"),
     subject="any",
     fetch=fetch,
 )
