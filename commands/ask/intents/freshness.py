@@ -77,6 +77,9 @@ INTENT = Intent(
             "old",
             "current",
             "newest",
+            "synced",
+            "sync",
+            "ingested",
         ]
     ),
     phrases=phrases(
@@ -88,6 +91,7 @@ INTENT = Intent(
         r"anything new",
         r"(within|meet|meeting|out of|breach\w*) (the |its |our )?(\w+ )?sla",
         r"most recent",
+        r"caught up",
     ),
     # a time window alone ("data issues since yesterday") frames the question, it does not ask for freshness
     weak=phrases(r"since (midnight|yesterday|this morning|last night)"),

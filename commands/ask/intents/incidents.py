@@ -59,6 +59,8 @@ INTENT = Intent(
             "paged",
             "pager",
             "emergency",
+            "degraded",
+            "postmortem",
         ]
     ),
     phrases=phrases(

@@ -85,6 +85,8 @@ INTENT = Intent(
             "dollars",
             "utc",
             "timezone",
+            "enum",
+            "datatype",
         ]
     ),
     phrases=phrases(
@@ -93,6 +95,8 @@ INTENT = Intent(
         r"look like",
         r"one row",
         r"data type",
+        r"primary key",
+        r"what kind of",
         r"what is in",
     ),
     subject="entity",

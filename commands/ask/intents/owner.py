@@ -41,6 +41,9 @@ INTENT = Intent(
             "escalate",
             "ping",
             "oncall",
+            "poc",
+            "steward",
+            "accountable",
         ]
     ),
     phrases=phrases(
@@ -48,6 +51,7 @@ INTENT = Intent(
         r"who (is|are|do|should|can|to|built|made|looks|runs|maintains|manages|handles|knows)",
         r"support channel",
         r"in charge",
+        r"point of contact",
         r"help with",
         r"get help",
         r"on[- ]call",

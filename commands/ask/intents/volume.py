@@ -93,6 +93,7 @@ INTENT = Intent(
             "few",
             "fewer",
             "less",
+            "empty",
         ]
     ),
     phrases=phrases(
