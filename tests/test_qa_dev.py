@@ -17,7 +17,7 @@ from tests.test_qa_understanding import BOT_USER, understood, vocabularies  # no
 
 DEV = Path(__file__).parent / "qa" / "dev.yaml"
 # The dev scores when last tuned, less a small margin (a floor against regressions, not a target).
-QUESTIONS_FLOOR = 0.93
+QUESTIONS_FLOOR = 0.94
 SILENT_FLOOR = 0.98
 
 
