@@ -48,9 +48,7 @@ _REASON = re.compile(r"\b(?:before|because|so that|since|as|for) (?:i|we|they|fi
 # The findings an overall answer covers: asked about all at once, nothing named, it is the overall status.
 _FINDINGS = frozenset(["freshness", "runs", "tests", "incidents"])
 # Other things the cues of a message about a migration may be about: "failed dags or stalled migrations".
-_OTHER_SUBJECTS = frozenset(
-    lemma(w) for w in ("dag", "dags", "pipeline", "job", "test", "tests", "table", "model")
-)
+_OTHER_SUBJECTS = frozenset(lemma(w) for w in ("dag", "pipeline", "job", "test", "table", "model"))
 _NOT_THEN = {"runs", "tests", "incidents", "migrations", "volume", "lineage", "meaning"}  # not history
 
 
@@ -81,11 +79,12 @@ def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Quest
         return Question(text, "history", subjects)
     if picked and picked[0] == "migrations" and subjects.entities and not subjects.migration:
         subjects = _migration_of(subjects, vocab)  # "the address history migration" names no entity
-    if not (subjects.entities or subjects.column) and words & _cues_of("migrations", intents):
-        subjects = replace(subjects, unknown=None)  # "checksum failures on the migration": its words
-        if picked and "migrations" not in picked:  # its rows and failures, unless a DAG or test is named
-            picked = [*picked, "migrations"] if words & _OTHER_SUBJECTS else ["migrations"]
-    picked = _fitting(picked, subjects)
+    about_a_migration = _only_migration(subjects) or (
+        not (subjects.entities or subjects.column) and bool(words & _cues_of("migrations", intents))
+    )
+    if about_a_migration:  # "checksum failures on the migration": its words, no entity's name
+        subjects = replace(subjects, unknown=None)
+    picked = _fitting(picked, subjects, migration=about_a_migration, others=bool(words & _OTHER_SUBJECTS))
     if not named and not subjects.unknown and _is_overall(text, words, picked, intents, cues):
         return Question(text, "overall", subjects, why=why)
     if picked:
@@ -141,11 +140,12 @@ def _asked_parts(text: str) -> list[str]:
     return asking or [p for p in parts if p]
 
 
-def _fitting(picked: list[str], subjects: Subjects) -> list[str]:
-    """The intents that fit what is named: a migration alone is asked about as a migration ("is the
-    cassandra copy stuck?"), and a column has tests, not runs ("is not_null on payment.id failing?")."""
-    if _only_migration(subjects):
-        return ["migrations"] if picked else picked
+def _fitting(picked: list[str], subjects: Subjects, *, migration: bool, others: bool) -> list[str]:
+    """The intents that fit what is asked about: a migration's rows, failures and stalls are the
+    migration's ("is the cassandra copy stuck?"), unless `others` (a DAG, a test) are named too;
+    a column has tests, not runs ("is not_null on payment.id failing?")."""
+    if migration and picked:
+        return list(dict.fromkeys([*picked, "migrations"])) if others else ["migrations"]
     if subjects.column and "runs" in picked:
         picked = list(dict.fromkeys("tests" if p == "runs" else p for p in picked))
     return picked
@@ -158,9 +158,9 @@ def _is_overall(
     stuck?"), or trouble asked about where only an entity's intent was heard ("on call handover:
     anything I need to know?" is no question about an owner)."""
     found = positioned(text)
-    heard = {i.name: strong_places(i, text, found, cues) for i in intents if i.name in _FINDINGS}
-    heard = {name: places for name, places in heard.items() if places}
-    if len(heard) >= 3 and len({p for places in heard.values() for p in places}) >= 3:
+    places = {i.name: strong_places(i, text, found, cues) for i in intents if i.name in _FINDINGS}
+    heard = [at for at in places.values() if at]
+    if len(heard) >= 3 and len({p for at in heard for p in at}) >= 3:
         return True  # three kinds in three words: "failed" alone is a run's and a test's
     trouble = bool(words & TROUBLE) or any(p.search(text) for p in OVERALL_PHRASES)
     entity_only = {i.name for i in intents if i.subject == "entity"}
