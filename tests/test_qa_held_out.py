@@ -22,6 +22,9 @@ from tests.test_qa_understanding import BOT_USER, understood, verdict, vocabular
 
 HELD_OUT = Path(__file__).parent / "qa" / "held_out.yaml"
 CHATTER = Path(__file__).parent / "qa" / "chatter.yaml"
+# A second held-out set, by another blind writer, scored before the dev-set tuning and once after it.
+# Its test prints the score only, never the misses: what is not read cannot be tuned on.
+HELD_OUT_2 = Path(__file__).parent / "qa" / "held_out_2.yaml"
 REQUIRED = 0.95
 SILENT = 0.98
 
@@ -71,7 +74,7 @@ def test_the_held_out_set_is_big_and_labelled_blind() -> None:
 
 # Issue 19's target, not reached (README: first and final scores). An expected failure, so the score is
 # printed and the target stays in view; never a lower bar tuned to pass.
-@pytest.mark.xfail(reason="held-out target 95 %: first 52.4 %, now 81.9 % (README)", strict=True)
+@pytest.mark.xfail(reason="held-out target 95 %: first 52.4 %, now 85.1 % (README)", strict=True)
 def test_held_out_accuracy(vocabularies: dict[str, Vocabulary]) -> None:  # noqa: F811
     accuracy, misses = score(cases(HELD_OUT), vocabularies)
     print(f"\nheld out: {accuracy:.1%} of {len(cases(HELD_OUT))}\n" + "\n".join(misses))
@@ -89,3 +92,21 @@ def test_chatter_gets_no_reply(vocabularies: dict[str, Vocabulary]) -> None:  # 
     silent = 1 - len(answered) / len(chatter)
     print(f"\nchatter: {silent:.1%} silent of {len(chatter)}\n" + "\n".join(f"  {q!r}" for q in answered))
     assert silent >= SILENT, f"{silent:.1%}: {answered}"
+
+
+@pytest.mark.xfail(
+    reason="held-out target 95 %: first 77.5 %, after the dev-set tuning 80.9 % (README)", strict=True
+)
+def test_second_held_out_accuracy_score_only(vocabularies: dict[str, Vocabulary]) -> None:  # noqa: F811
+    rows = cases(HELD_OUT_2)
+    questions = [c for c in rows if c["intent"] != "chatter"]
+    said = [
+        c
+        for c in rows
+        if c["intent"] == "chatter"
+        and (understood(c, vocabularies["demo"]).intent or plain(c["q"], bot_user=BOT_USER).mentioned)
+    ]
+    accuracy, _ = score(questions, vocabularies)
+    silent = 1 - len(said) / (len(rows) - len(questions))
+    print(f"\nsecond held out: {accuracy:.1%} of {len(questions)}; chatter {silent:.1%} silent")
+    assert accuracy >= REQUIRED and silent >= SILENT, f"{accuracy:.1%} right, {silent:.1%} silent"

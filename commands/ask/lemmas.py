@@ -10,7 +10,9 @@ from functools import lru_cache
 
 WORD = re.compile(r"[a-z0-9_]+")
 _KEEP = frozenset(["is", "was", "has", "this", "its", "us", "status", "yes", "bus", "always", "analysis"])
-_DOUBLED = re.compile(r"([bdgklmnprt])\1$")  # "stopped" → "stopp" → "stop"
+_DOUBLED = re.compile(
+    r"([bdgkmnprt])\1$"
+)  # "stopped" → "stopp" → "stop"; "stalled" stays "stall", no "stale"
 
 
 @lru_cache(maxsize=8192)

@@ -77,6 +77,10 @@ class Vocabulary:
                 columns.setdefault(column.lower(), []).append(entity.name)
         by_migration = {m.name: m.name for m in migrations}
         by_migration |= {m.title.lower().replace(" ", "_"): m.name for m in migrations if m.title}
+        # A migration's source ("the cassandra copy") names it, unless two migrations share the source.
+        sourced = [(s.name, m.name) for m in migrations for s in m.sources]
+        shared = {s for s, _ in sourced if sum(1 for t, _ in sourced if t == s) > 1}
+        by_migration |= {s: m for s, m in sourced if s not in shared and s not in by_migration}
         # Names that are no entity's: the dbt project's, the migrations' words and their sources'.
         known = {str(n.get("package_name", "")) for n in catalog.nodes.values()}
         known |= {
@@ -111,14 +115,16 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
             owner = owner or vocab.owners[whose]
             i += len(whose)
             continue
-        if "." in token:  # entity.column
+        if "." in token:  # entity.column, or schema.entity ("amd.users": the schema names nothing)
             head, _, tail = token.partition(".")
-            owner = _name(head, vocab.names)
-            if owner and tail in vocab.columns and owner in vocab.columns[tail]:
-                entities.append(owner)
+            entity = _name(head, vocab.names)
+            if entity and tail in vocab.columns and entity in vocab.columns[tail]:
+                entities.append(entity)
                 column = tail
                 i += 1
                 continue
+            if entity is None:
+                tokens[i] = token = tail
         found, used = _phrase(tokens, i, vocab)
         if found is not None:
             kind, name = found
@@ -198,7 +204,13 @@ def is_cue(word: str, cues: frozenset[str]) -> bool:
         return True
     if len(word) < MIN_CUE_TYPO_LENGTH:
         return False
-    return any(len(c) >= MIN_CUE_TYPO_LENGTH and fuzz.ratio(word, c) >= TYPO_SCORE for c in cues)
+    # A cue cut short or run on is another word, not a typo of it: "read" is no "ready".
+    return any(
+        len(c) >= MIN_CUE_TYPO_LENGTH
+        and not (c.startswith(word) or word.startswith(c))
+        and fuzz.ratio(word, c) >= TYPO_SCORE
+        for c in cues
+    )
 
 
 def _name_like(tokens: Sequence[str], i: int, vocab: Vocabulary) -> bool:

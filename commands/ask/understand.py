@@ -1,7 +1,7 @@
-"""From plain words to a `Question`: which intents (the one whose cues match most in each asked clause;
-ties go to the one asked first, then the earlier in `INTENTS`), about what (commands/ask/subjects.py),
-or declined (writes and ad-hoc analysis are not the bot's to answer). Cues are matched as lemmas
-(commands/ask/lemmas.py), so an inflection needs no rule of its own.
+"""From plain words to a `Question`: which intents (the best-matched in each asked clause,
+commands/ask/cues.py) that fit what is named (commands/ask/subjects.py: a migration alone is asked
+about as a migration, a column has tests and a meaning, not runs), or declined (writes and ad-hoc
+analysis are not the bot's to answer, when asked, not when given as the asker's reason).
 
 When no intent's cue matches, meaning decides, not silence: a message naming a known subject gets its
 status summary (`status`); a data-status question about nothing in particular gets the overall status
@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import lru_cache
+from dataclasses import replace
 
+from commands.ask.cues import ASKING, lemmas_of, picked_intents, positioned, strong_places
 from commands.ask.intent import Intent, Question
 from commands.ask.lemmas import WORD, lemma
 from commands.ask.moments import asks_about_the_past
@@ -32,33 +33,35 @@ from commands.ask.words import (
 
 _BACK = re.compile(r"\b(it|its|it's|that|this|them|they|their|same|there)\b")  # the thread's subject
 _ONLY_A_NAME = re.compile(r"^(and|what about|how about)\b")
-# A message asks several things in clauses: "is payment fresh and who owns it?".
-_CLAUSE = re.compile(r"\s*(?:\band\b|&|;|\bbut\b|\s[–—-]+\s|\?|,)\s*")
-_ASKING = re.compile(
-    r"^(?:(?:and|so|also|then|or|plus)\s+)?(who|whom|whose|what|whats|when|whens|where|which|how|why|is|are|"
-    r"was|were|did|does|do|has|have|had|can|could|will|would|should|any|anything|anyone|isn't|aren't)\b"
-)
 _WHY = re.compile(r"\b(why|how come|what happened|what caused|root cause|reason)\b")
 # Put to the bot: a question, or a request ("data status pls", "tell me about payment").
 _ASKED = re.compile(
     r"\?|^(?:(?:hey|hi|hello|morning|gm|yo|ok|so)\W+)?(who|what|whats|when|whens|where|which|how|why|is|are|was|were|did|does|do|has|have|any|anything|"
     r"can|could|status|show|tell|give|list|check|describe|explain)\b|\b(pls|please|plz|tell me|show me)\b"
 )
-_NAME_AFTER = re.compile(r"\b(what|whats|what's) (is|are) (the )?\w+ (table|model|data|entity)\b")
 _THANKS = re.compile(r"^(thanks|thank you|thx|ty|cheers)\b")
 _REMARK = 0  # more words than this that are no name, cue or stopword, and no question: a remark
+# A message's parts: what it asks, and what only tells the context ("need it for the churn analysis",
+# "before I publish the revenue deck"): a decline is for what is asked, not for the asker's reasons.
+_SENTENCE = re.compile(r"(?<=[?!;])|\.\s|:\s|\s[–—-]+\s")
+_REASON = re.compile(r"\b(?:before|because|so that|since|as|for) (?:i|we|they|finance|my|our)\b")
+# The findings an overall answer covers: asked about all at once, nothing named, it is the overall status.
+_FINDINGS = frozenset(["freshness", "runs", "tests", "incidents"])
+# Other things the cues of a message about a migration may be about: "failed dags or stalled migrations".
+_OTHER_SUBJECTS = frozenset(lemma(w) for w in ("dag", "pipeline", "job", "test", "table", "model"))
 _NOT_THEN = {"runs", "tests", "incidents", "migrations", "volume", "lineage", "meaning"}  # not history
 
 
 def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Question:
     subjects = resolve(text, vocab)
     for pattern, what in DECLINES:
-        if pattern.search(text):
+        if any(pattern.search(part) for part in _asked_parts(text)):
             return Question(text, None, subjects, declined=what)
     words = {lemma(w) for w in WORD.findall(text)}
     generic = bool(words & GENERIC) or any(p.search(text) for p in GENERIC_PHRASES)
     named = _named(subjects) or subjects.owner is not None
-    picked = _picked(text, intents, lemmas_of(vocab.cues), generic=generic, named=named)
+    cues = lemmas_of(vocab.cues)
+    picked = picked_intents(text, intents, cues, generic=generic, named=named)
     why = bool(_WHY.search(text))
     asking = bool(_ASKED.search(text))
     placed = bool(picked and subjects.unknown)  # "upstream of shipments": a cue, a name in its place
@@ -76,8 +79,18 @@ def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Quest
         return Question(text, "history", subjects)
     if picked and picked[0] == "migrations" and subjects.entities and not subjects.migration:
         subjects = _migration_of(subjects, vocab)  # "the address history migration" names no entity
+    about_a_migration = _only_migration(subjects) or (
+        not (subjects.entities or subjects.column) and bool(words & _cues_of("migrations", intents))
+    )
+    if about_a_migration:  # "checksum failures on the migration": its words, no entity's name
+        subjects = replace(subjects, unknown=None)
+    picked = _fitting(picked, subjects, migration=about_a_migration, others=bool(words & _OTHER_SUBJECTS))
+    if not named and not subjects.unknown and _is_overall(text, words, picked, intents, cues):
+        return Question(text, "overall", subjects, why=why)
     if picked:
         return Question(text, picked[0], subjects, also=tuple(picked[1:]), why=why)
+    if subjects.column and not generic:  # "is registered_at UTC?": a column asked about is its meaning
+        return Question(text, "meaning", subjects, why=why)
     if named:
         return Question(text, "migrations" if _only_migration(subjects) else "status", subjects, why=why)
     about_data = bool(words & THE_DATA)
@@ -116,6 +129,44 @@ def _about_data(text: str, words: set[str], intents: Sequence[Intent]) -> bool:
     return any(is_cue(w, DOMAIN) for w in words - STOPWORDS)
 
 
+def _cues_of(name: str, intents: Sequence[Intent]) -> frozenset[str]:
+    return next((lemmas_of(i.words) for i in intents if i.name == name), frozenset())
+
+
+def _asked_parts(text: str) -> list[str]:
+    """The sentences that ask (each without its reasons), or all of them when none does."""
+    parts = [_REASON.split(s)[0].strip() for s in _SENTENCE.split(text)]
+    asking = [p for p in parts if p and (ASKING.match(p) or _ASKED.search(p))]
+    return asking or [p for p in parts if p]
+
+
+def _fitting(picked: list[str], subjects: Subjects, *, migration: bool, others: bool) -> list[str]:
+    """The intents that fit what is asked about: a migration's rows, failures and stalls are the
+    migration's ("is the cassandra copy stuck?"), unless `others` (a DAG, a test) are named too;
+    a column has tests, not runs ("is not_null on payment.id failing?")."""
+    if migration and picked:
+        return list(dict.fromkeys([*picked, "migrations"])) if others else ["migrations"]
+    if subjects.column and "runs" in picked:
+        picked = list(dict.fromkeys("tests" if p == "runs" else p for p in picked))
+    return picked
+
+
+def _is_overall(
+    text: str, words: set[str], picked: list[str], intents: Sequence[Intent], cues: frozenset[str]
+) -> bool:
+    """Nothing named, and either every kind of finding asked at once ("anything stale, failing or
+    stuck?"), or trouble asked about where only an entity's intent was heard ("on call handover:
+    anything I need to know?" is no question about an owner)."""
+    found = positioned(text)
+    places = {i.name: strong_places(i, text, found, cues) for i in intents if i.name in _FINDINGS}
+    heard = [at for at in places.values() if at]
+    if len(heard) >= 3 and len({p for at in heard for p in at}) >= 3:
+        return True  # three kinds in three words: "failed" alone is a run's and a test's
+    trouble = bool(words & TROUBLE) or any(p.search(text) for p in OVERALL_PHRASES)
+    entity_only = {i.name for i in intents if i.subject == "entity"}
+    return trouble and bool(picked) and set(picked) <= entity_only
+
+
 def _migration_of(subjects: Subjects, vocab: Vocabulary) -> Subjects:
     """The one migration of the entities named, taking their place; else the subjects as they are."""
     about = {m for m in set(vocab.migrations.values()) if any(e in m for e in subjects.entities)}
@@ -128,52 +179,3 @@ def _named(subjects: Subjects) -> bool:
 
 def _only_migration(subjects: Subjects) -> bool:
     return subjects.migration is not None and not subjects.entities and not subjects.column
-
-
-def _picked(
-    text: str, intents: Sequence[Intent], cues: frozenset[str], *, generic: bool, named: bool
-) -> list[str]:
-    """The intent of each clause that asks something, in the order asked; the whole message's best
-    when no clause is a question of its own ("the dag succeeded but is the data fresh?" asks one)."""
-    clauses = [c for c in _CLAUSE.split(text) if c]
-    asked = [c for c in clauses if _ASKING.match(c)] if len(clauses) > 1 else []
-    picked: list[str] = []
-    for clause in asked or [text]:
-        best = _best(clause, intents, cues, generic=generic, named=named)
-        if best is not None and best not in picked:
-            picked.append(best)
-    if not picked and asked:
-        best = _best(text, intents, cues, generic=generic, named=named)
-        picked = [best] if best else []
-    return picked
-
-
-def _best(
-    text: str, intents: Sequence[Intent], cues: frozenset[str], *, generic: bool, named: bool
-) -> str | None:
-    """The best-matched intent. A weak phrasing alone ("what's …") decides only about a subject named,
-    and loses to a how-is-it word: "what's up with amd_payment?" asks how it is, not what it means."""
-    words = [(m.start(), lemma(m.group())) for m in WORD.finditer(text)]
-    scores = [(*_score(intent, text, words, cues), -i, intent.name) for i, intent in enumerate(intents)]
-    best, _, _, name = max(scores)
-    return name if best > 1 or (best == 1 and not generic and (named or _NAME_AFTER.search(text))) else None
-
-
-def _score(
-    intent: Intent, text: str, words: Sequence[tuple[int, str]], cues: frozenset[str]
-) -> tuple[int, int]:
-    """Cue matches (a weak phrasing counts half), and (negated) where the first strong one is: of two
-    intents as well matched, the one asked first ("is payment fresh and did its DAG run?")."""
-    places = [m.start() for p in intent.phrases if (m := p.search(text))]
-    own = lemmas_of(intent.words)
-    for offset, word in words:
-        if word in own or (word not in cues and word not in STOPWORDS and is_cue(word, own)):
-            places.append(offset)
-    weak = sum(1 for p in intent.weak if p.search(text))
-    strong = 2 * len(places)
-    return strong + weak if strong else weak, -min(places, default=len(text))
-
-
-@lru_cache(maxsize=64)
-def lemmas_of(words: frozenset[str]) -> frozenset[str]:
-    return frozenset(lemma(w) for w in words)

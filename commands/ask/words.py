@@ -25,7 +25,7 @@ _WORDS = """
     looking check checking tell know wondering wonder question quick someone channel link help also
     already actually maybe probably again fine good bad great now soon much many lot lots bit kind sort
     our whole overall mean new old big small see seen show shows showing give us please pls plz btw fyi
-    asap real realy open rn nightly overnight
+    asap real realy open rn nightly overnight vs versus compared compare call dbt
 """
 STOPWORDS = frozenset(_WORDS.split())
 
@@ -34,9 +34,12 @@ STOPWORDS = frozenset(_WORDS.split())
 # ones alone ("does anyone know a good book?") do not.
 _TROUBLE = """
     healthy health broken break wrong problem problems issue issues trouble status green red stuck
-    weird strange odd off
+    weird strange odd off attention damage
 """
-_MILD = "ok okay fine good news deal doing trust safe normal alright bad happened happening shape state go"
+_MILD = """
+    ok okay fine good news deal doing trust safe normal alright bad happened happening shape state go sanity
+    story
+"""
 GENERIC_WORDS = frozenset(_TROUBLE.split()) | frozenset(_MILD.split())
 GENERIC = frozenset(lemma(w) for w in GENERIC_WORDS)
 TROUBLE = frozenset(lemma(w) for w in _TROUBLE.split())
@@ -44,6 +47,7 @@ GENERIC_PHRASES = tuple(
     re.compile(p)
     for p in (
         r"\bwhat'?s up\b",
+        r"\bgoing on\b",
         r"\bhow'?s\b",
         r"\bhow (are|is|did)\b",
         r"\b(should|need to) know\b",
@@ -111,17 +115,33 @@ DECLINES = (
             r"\b(revenue|average|avg|median|sum of|total amount|in total|top \d+|biggest|largest|"
             r"per (country|city|user|customer)|by (country|city|user|customer)|conversion|churn|forecast|"
             r"predict|profit|margin|earn|earned|spent the most)\b|\bselect \* from\b|"
+            r"\btotal (?!rows?\b|records?\b|count\b)\w+|"
             # a count with a filter: "how many users from Berlin", "how many orders with status …"
             r"\bhow many (?!rows|records)\S+ (from|in|with|where|by|per)\b"
         ),
         "an analysis of the data itself",
     ),
     (
-        re.compile(r"\b(e-?mail|phone number|home address|password)s? (and \w+ )?of\b"),
+        # a person's details, or one record of theirs ("the street of user 123")
+        re.compile(
+            r"\b(e-?mail|phone number|home address|password)s? (and \w+ )?of\b|"
+            r"\b(of|for) (the )?(user|customer|client|account|person) (id )?#?\d+\b"
+        ),
         "personal data",
     ),
     (
-        re.compile(r"\b(opinion|joke|vs\.?|versus|switch (from|to)|a good (engineer|person|idea))\b"),
+        # "today vs last week" compares a fact over time; "snowflake vs bigquery" asks for a view
+        re.compile(
+            r"\b(opinion|joke|(vs\.?|versus)(?! (last|this|yesterday|today|usual|normal|previous)\b)|"
+            r"switch (from|to)|a good (engineer|person|idea))\b"
+        ),
         "an opinion",
+    ),
+    (
+        re.compile(
+            r"\b(can|could|would|will) (you|u|someone) (please |pls )?(write|fix|build|create|make|rerun|"
+            r"restart|trigger|change|update)\b"
+        ),
+        "a task, not a question",
     ),
 )

@@ -76,6 +76,10 @@ INTENT = Intent(
             "refresh",
             "old",
             "current",
+            "newest",
+            "synced",
+            "sync",
+            "ingested",
         ]
     ),
     phrases=phrases(
@@ -85,9 +89,12 @@ INTENT = Intent(
         r"(ok|ready|good) for",
         r"new (data|rows)",
         r"anything new",
-        r"since (midnight|yesterday|this morning|last night)",
-        r"(within|meet|meeting|out of|breach\w*) (the |its |our )?sla",
+        r"(within|meet|meeting|out of|breach\w*) (the |its |our )?(\w+ )?sla",
+        r"most recent",
+        r"caught up",
     ),
+    # a time window alone ("data issues since yesterday") frames the question, it does not ask for freshness
+    weak=phrases(r"since (midnight|yesterday|this morning|last night)"),
     subject="any",
     fetch=fetch,
 )

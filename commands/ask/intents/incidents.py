@@ -59,10 +59,12 @@ INTENT = Intent(
             "paged",
             "pager",
             "emergency",
+            "degraded",
+            "postmortem",
         ]
     ),
     phrases=phrases(
-        r"(open|active|current|ongoing) (issues?|problems?)",
+        r"(open|active|current|ongoing|known) (issues?|problems?)",
         r"failing for",
     ),
     subject="any",

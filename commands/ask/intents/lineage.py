@@ -68,6 +68,8 @@ INTENT = Intent(
             "derive",
             "consumer",
             "consumers",
+            "dependent",
+            "dependents",
             "rename",
             "seed",
             "seeds",
@@ -76,7 +78,15 @@ INTENT = Intent(
         ]
     ),
     phrases=phrases(
-        r"(what|who|which \w+) uses", r"comes? from", r"built (from|on)", r"depends? on", r"where does"
+        r"(what|who|which \w+) (uses?|reads?|depends?)",
+        r"comes? from",
+        r"built (from|on)",
+        r"depends? on",
+        r"where does",
+        r"reads? from",
+        r"staging",
+        r"used by",
+        r"breaks? if",
     ),
     subject="entity",
     fetch=fetch,

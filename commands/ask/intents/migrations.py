@@ -69,7 +69,8 @@ INTENT = Intent(
             "chunks",
         ]
     ),
-    phrases=phrases(r"how far", r"when will \S+ (be )?(done|finished|complete)"),
+    phrases=phrases(r"when will \S+ (be )?(done|finished|complete)"),
+    weak=phrases(r"how far"),  # "how far along" is a migration's, "how far behind" a table's
     subject="migration",
     fetch=fetch,
     reads=reads,

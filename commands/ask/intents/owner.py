@@ -41,12 +41,17 @@ INTENT = Intent(
             "escalate",
             "ping",
             "oncall",
+            "poc",
+            "steward",
+            "accountable",
         ]
     ),
     phrases=phrases(
-        r"who (is|are|do|should|can|to|built|made|looks)",
+        # "who runs X" asks for a person, not for X's runs
+        r"who (is|are|do|should|can|to|built|made|looks|runs|maintains|manages|handles|knows)",
         r"support channel",
         r"in charge",
+        r"point of contact",
         r"help with",
         r"get help",
         r"on[- ]call",

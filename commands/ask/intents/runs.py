@@ -104,6 +104,11 @@ INTENT = Intent(
             "retry",
             "finish",
             "finished",
+            "error",
+            "errored",
+            "timeout",
+            "rerun",
+            "reran",
         ]
     ),
     phrases=phrases(r"24 ?h(ours?)?", r"did \S+ (work|finish|complete|go through)"),

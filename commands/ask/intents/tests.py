@@ -77,9 +77,6 @@ INTENT = Intent(
             "tests",
             "tested",
             "testing",
-            "dbt",
-            "check",
-            "checks",
             "dq",
             "pass",
             "passing",
@@ -98,7 +95,10 @@ INTENT = Intent(
             "failures",
         ]
     ),
-    phrases=phrases(r"data quality", r"not null", r"unique"),
+    phrases=phrases(r"data quality", r"not null", r"unique", r"checks"),
+    # The everyday verb ("can someone check", "a health check") and the tool's name ("the dbt meetup"):
+    # alone they decide only about a subject; with another test cue they tip it ("what's failing in dbt?").
+    weak=phrases(r"check", r"dbt"),
     subject="any",
     fetch=fetch,
     reads=reads,

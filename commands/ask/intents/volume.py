@@ -90,10 +90,15 @@ INTENT = Intent(
             "dropped",
             "anomaly",
             "anomalous",
+            "few",
+            "fewer",
+            "less",
+            "empty",
         ]
     ),
     phrases=phrases(
-        r"how (many|much|big|large)",
+        # "how many times did it fail" counts runs, not rows
+        r"how (many|much|big|large)(?! (times|retries|runs?|tests?|failures?|attempts?|tasks?)\b)",
         r"number of",
         r"loaded (yesterday|today|this week|last week)",
         r"row count",

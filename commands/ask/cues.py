@@ -1,0 +1,95 @@
+"""Which intent a clause asks for: each intent's cue words (as lemmas, and their typos) and phrasings
+are found in it, a strong cue counting twice a weak one; the best-matched wins, of two as well matched
+the one asked first. A message asks several things in clauses ("is payment fresh and who owns it?"),
+or lists them in a request ("row count and freshness pls"). Pure: no I/O."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+from commands.ask.intent import Intent
+from commands.ask.lemmas import WORD, lemma, lemmas
+from commands.ask.subjects import is_cue
+from commands.ask.words import GENERIC, GENERIC_PHRASES, STOPWORDS
+
+# A message asks several things in clauses: "is payment fresh and who owns it?".
+_LISTED = re.compile(r"\s(?:and|&|plus)\s")
+_CLAUSE = re.compile(r"\s*(?:\band\b|&|;|\bbut\b|\s[–—-]+\s|\?|,)\s*")
+ASKING = re.compile(
+    r"^(?:(?:and|so|also|then|or|plus)\s+)?(who|whom|whose|what|whats|when|whens|where|which|how|why|is|are|"
+    r"was|were|did|does|do|has|have|had|can|could|will|would|should|any|anything|anyone|isn't|aren't)\b"
+)
+_NAME_AFTER = re.compile(r"\b(what|whats|what's) (is|are) (the )?\w+ (table|model|data|entity)\b")
+
+
+def _how_is_it(clause: str) -> bool:
+    return bool(set(lemmas(clause)) & GENERIC) or any(p.search(clause) for p in GENERIC_PHRASES)
+
+
+def picked_intents(
+    text: str, intents: Sequence[Intent], cues: frozenset[str], *, generic: bool, named: bool
+) -> list[str]:
+    """The intent of each clause that asks something, in the order asked; the whole message's best
+    when no clause is a question of its own ("the dag succeeded but is the data fresh?" asks one)."""
+    clauses = [c for c in _CLAUSE.split(text) if c]
+    asked = [c for c in clauses if ASKING.match(c)] if len(clauses) > 1 else []
+    picked: list[str] = []
+    # No clause a question of its own: a request lists what it wants ("row count and freshness pls").
+    for clause in asked or _LISTED.split(text):
+        best = _best(clause, intents, cues, generic=generic, named=named)
+        if best is not None and best not in picked:
+            picked.append(best)
+    if not asked and len(picked) < 2:
+        best = _best(text, intents, cues, generic=generic, named=named)
+        picked = [best] if best else []
+    # An asked clause that asks how something is ("is the warehouse healthy?") is not about the
+    # cue of a clause that only tells ("before I kick off the dashboard refresh").
+    if not picked and asked and not any(_how_is_it(c) for c in asked):
+        best = _best(text, intents, cues, generic=generic, named=named)
+        picked = [best] if best else []
+    return picked
+
+
+def _best(
+    text: str, intents: Sequence[Intent], cues: frozenset[str], *, generic: bool, named: bool
+) -> str | None:
+    """The best-matched intent. A weak phrasing alone ("what's …") decides only about a subject named,
+    and loses to a how-is-it word: "what's up with amd_payment?" asks how it is, not what it means."""
+    words = positioned(text)
+    scores = [(*score(intent, text, words, cues), -i, intent.name) for i, intent in enumerate(intents)]
+    best, _, _, name = max(scores)
+    return name if best > 1 or (best == 1 and not generic and (named or _NAME_AFTER.search(text))) else None
+
+
+def score(
+    intent: Intent, text: str, words: Sequence[tuple[int, str]], cues: frozenset[str]
+) -> tuple[int, int]:
+    """Cue matches (a weak phrasing counts half), and (negated) where the first strong one is: of two
+    intents as well matched, the one asked first ("is payment fresh and did its DAG run?")."""
+    places = strong_places(intent, text, words, cues)
+    weak = sum(1 for p in intent.weak if p.search(text))
+    strong = 2 * len(places)
+    return strong + weak if strong else weak, -min(places, default=len(text))
+
+
+def strong_places(
+    intent: Intent, text: str, words: Sequence[tuple[int, str]], cues: frozenset[str]
+) -> list[int]:
+    """Where the intent's strong cues are: its phrasings, its words (as lemmas, or misspelt)."""
+    places = [m.start() for p in intent.phrases if (m := p.search(text))]
+    own = lemmas_of(intent.words)
+    for offset, word in words:
+        if word in own or (word not in cues and word not in STOPWORDS and is_cue(word, own)):
+            places.append(offset)
+    return places
+
+
+def positioned(text: str) -> list[tuple[int, str]]:
+    return [(m.start(), lemma(m.group())) for m in WORD.finditer(text)]
+
+
+@lru_cache(maxsize=64)
+def lemmas_of(words: frozenset[str]) -> frozenset[str]:
+    return frozenset(lemma(w) for w in words)
