@@ -171,8 +171,10 @@ async def send_digests(
     route_name: str | None = None,
     force: bool = False,
     lease_s: float = LEASE_S,
+    pause_s: float = PER_CHANNEL_S,
 ) -> list[str]:
-    """Post every digest that is due (or, with `force`, those of `route_name` now); returns where."""
+    """Post every digest that is due (or, with `force`, those of `route_name` now); returns where.
+    `pause_s`: how long a detail reply waits out a 429 (the simulation's time is not the wall's)."""
     store = Incidents(backends.state.engine)
     sender = Sender(backends, surface, lease_s=lease_s)
     fallback = digests.fallback_channel(backends.settings)
@@ -216,14 +218,14 @@ async def send_digests(
             # The mark moves once the details are in the thread too: until then this window's key is
             # due again, its digest found posted, and only the details sent (after a look).
             if details is None or await _patiently(
-                sender, Effect(f"{key}:details", "digest", ref.channel, details, thread=ref)
+                sender, Effect(f"{key}:details", "digest", ref.channel, details, thread=ref), pause_s
             ):
                 await store.set_mark(mark, now)
                 sent.append(f"{route.name} → {channel}")
     return sent
 
 
-async def _patiently(sender: Sender, effect: Effect) -> CardRef | None:
+async def _patiently(sender: Sender, effect: Effect, pause_s: float) -> CardRef | None:
     """A thread reply right after its parent meets Slack's ~1 post/s per channel: its Retry-After (a
     second) is waited out here, so the digest's window closes in this tick rather than the next poll."""
     for _ in range(PATIENCE):
@@ -232,7 +234,7 @@ async def _patiently(sender: Sender, effect: Effect) -> CardRef | None:
         waiting = await sender.store.get(effect.key)
         if waiting is None or waiting.state != "claimed":  # held elsewhere, refused or unsure: not a 429
             return None
-        await asyncio.sleep(PER_CHANNEL_S)
+        await asyncio.sleep(pause_s)
     return None
 
 
