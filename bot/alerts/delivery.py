@@ -78,8 +78,14 @@ class Sender:
                 log.info("%s was posted before (found in the channel): not posting it again", effect.key)
                 await self.store.posted(effect.key, channel=found.channel, ts=found.ts, line=effect.line)
                 return found
-        if not await self.store.sending(effect.key):
-            return None  # held too long: another replica took it over and goes on with it
+        # An alert or repeat goes out only while its incident is open: a tick that read it before
+        # someone pressed Acknowledge (or Snooze, Resolve) must not post it after.
+        gate = effect.incident if effect.kind in ("alert", "reply") else None
+        if not await self.store.sending(effect.key, while_open=gate):
+            # Held too long (another replica took it over: giving back is then a no-op), or the
+            # incident is no longer open: as it was, for when the incident is due again.
+            await self.store.give_back(effect.key, state=taken.state)
+            return None
         try:
             ref = await self._call(effect)
         except RateLimited as limited:

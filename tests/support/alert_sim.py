@@ -158,10 +158,13 @@ async def run(world: World, seed: int, *, incidents: int = 3, steps: int = 6, ki
             now += timedelta(minutes=rng.choice((1, 5, 20, 45, 70)))
             await _change(rng, store, dags, now, opened, acked, snoozed_until, slack, ids, fallback)
             inject_faults(rng, slack, [*ids.values(), fallback])
+            pressing = asyncio.create_task(_ack_in_tick(rng, world, store, opened, acked, snoozed_until, now))
             replicas = await tick_all(rng, world, settings, replicas, now, kill_p)
+            await pressing
             _seen(slack, [*ids.values(), fallback], seen_at, now)
             if rng.random() < 0.5:
                 await age_store(world, ns, LEASE_S + rng.uniform(1, 3 * LEASE_S))
+        slack._failures.clear()  # faults injected but not met yet would go on failing the calm phase
         for _ in range(2):  # calm: no faults, no deaths; leases and backoffs run out
             await age_store(world, ns, 2 * 3600)
             now += timedelta(minutes=1)
@@ -214,6 +217,32 @@ async def _change(
         until = now + timedelta(minutes=30)
         if await store.act(key, "snoozed", by="U_SIM", now=now, until=until):
             snoozed_until[key] = until
+
+
+async def _ack_in_tick(
+    rng: random.Random,
+    world: World,
+    store: Incidents,
+    opened: dict[str, datetime],
+    acked: dict[str, set[str]],
+    snoozed_until: dict[str, datetime],
+    now: datetime,
+) -> None:
+    """Acknowledge pressed at a random point of the replicas' tick. What may still land after it is
+    what was already handed to Slack (maybe posted) when it was pressed; nothing else."""
+    candidates = sorted(k for k in opened if k not in acked and k not in snoozed_until)
+    if not candidates or rng.random() < 0.6:
+        return
+    key = rng.choice(candidates)
+    await asyncio.sleep(rng.uniform(0, 0.02))
+    if not await store.act(key, "acknowledged", by="U_SIM", now=now, until=None):
+        return
+    d = deliveries.c
+    handed = await Deliveries(world.base.state.engine, holder="check", lease_s=LEASE_S).where(
+        d.key.startswith(f"alert:{key}:"), d.state.in_(("maybe_posted", "posted"))
+    )
+    shown = message_keys(world.slack, list(world.slack.workspace._messages))
+    acked[key] = {r.key for r in handed} | {k for k in shown if k.startswith(f"alert:{key}:")}
 
 
 def _failed(dag: str, now: datetime) -> Finding:
