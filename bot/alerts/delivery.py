@@ -22,7 +22,7 @@ from bot.core.surface import MessageGone, PartlyPosted, RateLimited, Recall, Sur
 from bot.foundation.metrics import ALERT_DELIVERY_FAILURES
 from bot.foundation.ports import CardRef
 from bot.render.message import Message, Text
-from bot.state.deliveries import Deliveries, Kind
+from bot.state.deliveries import Deliveries, Kind, deliveries
 
 log = logging.getLogger(__name__)
 LEASE_S = 120.0  # longer than one post with its waits can take
@@ -169,3 +169,12 @@ class Sender:
         )
         message = Message((Text(text),), fallback=f"Delivery problem: {channel} ({error})", public=True)
         await self.send(Effect(f"problem:{channel}:{error}", "problem", fallback, message))
+
+    async def resume_reports(self) -> None:
+        """A delivery problem whose telling was cut short (a replica killed mid-call, a lost answer) is
+        told on the next tick, not only at its channel's next refusal: an acknowledged or resolved
+        incident's refused alert is never tried again, so that refusal may never come."""
+        d = deliveries.c
+        for left in await self.store.where(d.kind == "problem", d.state.in_(("claimed", "maybe_posted"))):
+            _, channel, error = left.key.split(":", 2)
+            await self.report(channel, error)

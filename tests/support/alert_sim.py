@@ -116,7 +116,12 @@ class Replica:
     async def tick(self, now: datetime) -> list[str]:
         told = await alert(self.backends, self.surface, now=now + self.skew, lease_s=LEASE_S)
         await send_digests(
-            self.backends, self.surface, now=now + self.skew, unreadable={}, lease_s=LEASE_S, pause_s=0.0
+            self.backends,
+            self.surface,
+            now=now + self.skew,
+            unreadable={},
+            lease_s=LEASE_S,
+            pause=lambda seconds: age_store(self.world, "", seconds),  # the store's clock moves on
         )
         return told
 
@@ -182,6 +187,7 @@ async def run(world: World, seed: int, *, incidents: int = 3, steps: int = 6, ki
             opened,
             outcome,
         )
+        outcome.violations += await _digest_windows(world, ns, routes, broken, now, set(outcome.posts))
     finally:
         for r in replicas:
             await r.state.close()
@@ -414,6 +420,50 @@ async def _check(
         first = [t for k, t in seen_at.items() if k.startswith(f"alert:{incident}:0:")]
         if first:
             outcome.first_told[incident] = (min(first) - at).total_seconds()
+
+
+async def _digest_windows(
+    world: World, ns: str, routes: list[AlertRoute], broken: str | None, now: datetime, shown: set[str]
+) -> list[str]:
+    """No digest window lost or doubled: each (route, channel) digest is posted at most once per
+    window (its key), a posted digest's details are posted too, and once every replica's clock is past
+    a window it was sent (or found quiet): the watermark is past it. A refusing channel is excluded
+    (it is a delivery problem instead)."""
+    bad = []
+    d = deliveries.c
+    rows = await Deliveries(world.base.state.engine, holder="check", lease_s=LEASE_S).where(
+        d.kind == "digest", d.key.contains(ns)
+    )
+    states = {r.key: r.state for r in rows}
+    newest: dict[str, str] = {}  # (route, channel) -> its newest posted window
+    for key, state in states.items():
+        where, window = _window(key)
+        if state == "posted" and not key.endswith(":details"):
+            newest[where] = max(newest.get(where, ""), window)
+    for key, state in states.items():
+        where, window = _window(key)
+        if (
+            key.endswith(":details")
+            and key not in shown  # maybe posted, and it was: in Slack
+            and states.get(key.removesuffix(":details")) == "posted"
+        ) and newest[where] <= window:  # a later digest covers since the same mark: nothing is lost
+            bad.append(f"{key}: its digest is posted, its details {state}, and no later one covers them")
+    store = Incidents(world.base.state.engine)
+    settled = now - timedelta(seconds=MAX_SKEW_S)
+    for route in routes:
+        if route.channel is None or route.channel == f"#{broken}":
+            continue
+        mark = await store.mark(f"digest:{route.name}:{route.channel}")
+        due = route.trigger().get_next_fire_time(None, settled - timedelta(hours=1))
+        if mark is not None and due is not None and mark < due <= settled:
+            bad.append(f"digest:{route.name}:{route.channel}: window {due:%H:%M} lost (mark {mark:%H:%M})")
+    return bad
+
+
+def _window(key: str) -> tuple[str, str]:
+    """digest:<route>:<channel>:<window>[:details] → (digest:<route>:<channel>, <window>)."""
+    kind, route, channel, window = key.split(":", 3)
+    return f"{kind}:{route}:{channel}", window.removesuffix(":details")
 
 
 def _number(key: str, incident: str) -> int:
