@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Literal
 
 from pydantic import BaseModel
 
@@ -27,10 +26,9 @@ from bot.foundation.errors import UsageError
 from bot.render import format as fmt
 from bot.render.message import Context, Message, Table, Text, note
 from bot.state.deliveries import Delivery
-from bot.state.incidents import Incident, Incidents
+from bot.state.incidents import Acted, Incident, Incidents
 
 SHOWN = 50
-Acted = Literal["acknowledged", "snoozed", "resolved"]
 
 
 class AlertsArgs(BaseModel):

@@ -1,43 +1,54 @@
 """Alert delivery under injected faults, schedule after schedule (tests/support/alert_sim.py): three
 replicas on one store, Slack failing in every way it does, replicas killed mid-call, clocks skewed.
 
-AMD_SIM_SCHEDULES sets how many schedules run on SQLite (500 by default), in LANES lanes of their own
-database file each (the waits are I/O: lanes overlap them); PostgreSQL runs a fiftieth of them with the
-three replicas ticking at once."""
+AMD_SIM_SCHEDULES sets how many schedules run on SQLite (500 by default), each on a database file of its
+own copied from one migrated template (a shared one grows with every schedule, and every tick reads all
+of it), in LANES lanes (the waits are SQLite's worker threads: lanes overlap them); PostgreSQL runs a
+fiftieth of them on one database with the three replicas ticking at once."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
 
 from bot.foundation.settings import Settings
 from bot.state.store import SqlState
-from tests.support.alert_sim import Outcome, run, world
+from tests.support.alert_sim import Outcome, own_store, run, world
 from tests.support.postgres import scratch_database
 
 SCHEDULES = int(os.environ.get("AMD_SIM_SCHEDULES", "500"))
 LANES = 8
 
 
-async def check(settings: Settings, urls: list[str], seeds: range) -> None:
-    for url in urls:
-        state = SqlState(url)
-        await state.migrate()
-        await state.close()
+async def check(settings: Settings, url: str, seeds: range, *, lanes: int, fresh: Path | None = None) -> None:
+    """Run `seeds` in `lanes` lanes; with `fresh`, each schedule on a copy of `url`'s (SQLite) file there."""
+    state = SqlState(url)
+    await state.migrate()
+    await state.close()
     outcomes: list[Outcome] = []
-    async with AsyncExitStack() as stack:
-        worlds = [await stack.enter_async_context(world(settings, url)) for url in urls]
+    async with world(settings, url) as shared:
+
+        async def one(seed: int) -> Outcome:
+            if fresh is None:
+                return await run(shared, seed)
+            copy = fresh / f"s{seed}.db"
+            shutil.copyfile(url.split(":///", 1)[1], copy)
+            try:
+                async with own_store(shared, f"sqlite+aiosqlite:///{copy}") as mine:
+                    return await run(mine, seed)
+            finally:
+                copy.unlink()
 
         async def lane(n: int) -> None:
-            for seed in seeds[n :: len(worlds)]:
-                outcomes.append(await run(worlds[n], seed))
+            for seed in seeds[n::lanes]:
+                outcomes.append(await one(seed))
 
-        await asyncio.gather(*(lane(n) for n in range(len(worlds))))
+        await asyncio.gather(*(lane(n) for n in range(lanes)))
     violations = [f"seed {o.seed}: {v}" for o in outcomes for v in o.violations]
     assert not violations, "\n".join(violations[:20])
     assert len(outcomes) == len(seeds)
@@ -49,8 +60,8 @@ async def check(settings: Settings, urls: list[str], seeds: range) -> None:
 async def test_every_schedule_delivers_each_alert_once_or_reports_its_channel(
     bot_settings: Settings, tmp_path: Path
 ) -> None:
-    urls = [f"sqlite+aiosqlite:///{tmp_path / f'sim{n}.db'}" for n in range(LANES)]
-    await check(bot_settings, urls, range(SCHEDULES))
+    url = f"sqlite+aiosqlite:///{tmp_path / 'template.db'}"
+    await check(bot_settings, url, range(SCHEDULES), lanes=LANES, fresh=tmp_path)
 
 
 @pytest.fixture
@@ -63,4 +74,4 @@ async def pg_url() -> AsyncIterator[str]:
 async def test_the_same_schedules_hold_on_postgresql_with_replicas_ticking_at_once(
     bot_settings: Settings, pg_url: str
 ) -> None:
-    await check(bot_settings, [pg_url], range(1000, 1000 + max(SCHEDULES // 50, 5)))
+    await check(bot_settings, pg_url, range(1000, 1000 + max(SCHEDULES // 50, 5)), lanes=1)

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from bot.alerts import threads
+from bot.alerts.delivery import Sender
 from bot.alerts.views import recovered_message, thread_line
 from bot.foundation.access_rules import AccessRule
 from bot.foundation.alert_routes import AlertRoute
@@ -20,7 +22,7 @@ from bot.render.slack import to_blocks
 from bot.state.incidents import Finding, Incidents
 from tests.support.bot import BotHarness, running_bot
 from tests.support.golden import assert_golden
-from tests.test_alerts import SHOP, alert_until_settled, failed_run, incident, text_of
+from tests.test_alerts import SHOP, alert_until_settled, failed_run, incident, surface_of, text_of
 from tests.test_alerts_views import RUN, faces
 
 OPS = AlertRoute(name="ops", channel="C_OPS", schedule="0 8 * * *", immediate=["run", "test", "stale"])
@@ -128,6 +130,30 @@ async def test_every_state_change_is_a_thread_line_and_the_timeline_command_show
 
     (answer,) = await bot.answers(await bot.slash("/amd alerts run:amd_payment", user="U_OPS"))
     assert "acknowledged by <@U_OPS>" in str(answer) and "DAG `amd_payment` failed" in str(answer)
+
+
+async def test_a_re_run_requested_and_a_resolve_by_a_person_are_thread_lines_and_in_the_timeline(
+    bot: BotHarness,
+) -> None:
+    store, now = Incidents(bot.backends.state.engine), datetime.now(UTC)
+    await store.observe([failed_run()], (), now)
+    await alert_until_settled(bot, now)
+    (alert,) = top_level(bot)
+    link = "<http://airflow.example/dags/amd_payment/runs/scheduled__1|scheduled__1>"
+    sender = Sender(bot.backends, surface_of(bot))
+
+    await threads.rerun_line(sender, "amd_payment", by="U_OPS", run=link, now=now)
+    await threads.rerun_line(sender, "amd_payment", by="U_OPS", run=link, now=now)  # another replica
+
+    said = [t for t in thread_of(bot, alert) if "re-run requested by <@U_OPS>" in t]
+    assert len(said) == 1 and "scheduled__1" in said[0]
+    await store.act("run:amd_payment", "resolved", by="U_OPS", now=now + timedelta(minutes=2), until=None)
+    await alert_until_settled(bot, now + timedelta(minutes=2))
+    assert [t for t in thread_of(bot, alert) if "resolved by <@U_OPS>" in t]
+    (answer,) = await bot.answers(await bot.slash("/amd alerts run:amd_payment", user="U_OPS"))
+    timeline = str(answer)
+    assert "re-run requested by <@U_OPS>" in timeline and "scheduled__1" in timeline
+    assert timeline.index("re-run requested") < timeline.index("resolved by <@U_OPS>")
 
 
 async def test_resolve_by_a_person_edits_the_alert_and_an_alert_deleted_in_slack_is_posted_again_once(

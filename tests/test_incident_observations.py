@@ -70,6 +70,31 @@ async def test_a_newer_failure_reopens_and_one_in_between_does_not(store: Incide
     assert reopened is not None and reopened.state == "open" and reopened.detail["run_id"] == "r4"
 
 
+async def test_resolved_by_a_person_stays_resolved_while_the_sweeps_read_runs_that_failed_before(
+    store: Incidents,
+) -> None:
+    """Resolve on a DAG whose last run still failed: the next sweeps read that run again (the read
+    overlaps) and a slow one a run that failed in between; neither reopens it. A run after does."""
+    now = FIXED + timedelta(minutes=10)  # the bot's clock when the person pressed Resolve
+    await store.observe([replace(failed_run(run_id="r1"), observed_at=FAILED)], (), now)
+    assert await store.act("run:amd_payment", "resolved", by="U_OPS", now=now, until=None)
+
+    await store.observe(
+        [replace(failed_run(run_id="r1"), observed_at=FAILED)], (), now + timedelta(minutes=1)
+    )
+    await store.observe([replace(failed_run(run_id="r2"), observed_at=FIXED)], (), now + timedelta(minutes=2))
+
+    kept = await store.get("run:amd_payment")
+    assert kept is not None and (kept.state, kept.acted_by, kept.detail["run_id"]) == (
+        "resolved",
+        "U_OPS",
+        "r1",
+    )
+    await store.observe([replace(failed_run(run_id="r3"), observed_at=now + timedelta(hours=1))], (), now)
+    reopened = await store.get("run:amd_payment")
+    assert reopened is not None and (reopened.state, reopened.detail["run_id"]) == ("open", "r3")
+
+
 async def test_a_store_at_version_8_gains_the_observation_time_and_keeps_incidents(state_url: str) -> None:
     state = SqlState(state_url)
     try:

@@ -12,7 +12,7 @@ was down across several windows sends ONE digest.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
@@ -40,6 +40,7 @@ async def alert(
     await store.expire_snoozes(now)
     settings = backends.settings
     sender = Sender(backends, surface, lease_s=lease_s)
+    await sender.resume_reports()
     incidents = await recent(backends, now=now)
     known = threads.Known(await sender.store.of([i.key for i in incidents]))
     joined = threads.joining(incidents, backends.catalog, now=now)
@@ -171,8 +172,10 @@ async def send_digests(
     route_name: str | None = None,
     force: bool = False,
     lease_s: float = LEASE_S,
+    pause: Callable[[float], Awaitable[object]] = asyncio.sleep,
 ) -> list[str]:
-    """Post every digest that is due (or, with `force`, those of `route_name` now); returns where."""
+    """Post every digest that is due (or, with `force`, those of `route_name` now); returns where.
+    `pause` waits out a detail reply's 429 (the simulation's clock is its store's, not the wall's)."""
     store = Incidents(backends.state.engine)
     sender = Sender(backends, surface, lease_s=lease_s)
     fallback = digests.fallback_channel(backends.settings)
@@ -216,14 +219,16 @@ async def send_digests(
             # The mark moves once the details are in the thread too: until then this window's key is
             # due again, its digest found posted, and only the details sent (after a look).
             if details is None or await _patiently(
-                sender, Effect(f"{key}:details", "digest", ref.channel, details, thread=ref)
+                sender, Effect(f"{key}:details", "digest", ref.channel, details, thread=ref), pause
             ):
                 await store.set_mark(mark, now)
                 sent.append(f"{route.name} → {channel}")
     return sent
 
 
-async def _patiently(sender: Sender, effect: Effect) -> CardRef | None:
+async def _patiently(
+    sender: Sender, effect: Effect, pause: Callable[[float], Awaitable[object]]
+) -> CardRef | None:
     """A thread reply right after its parent meets Slack's ~1 post/s per channel: its Retry-After (a
     second) is waited out here, so the digest's window closes in this tick rather than the next poll."""
     for _ in range(PATIENCE):
@@ -232,7 +237,7 @@ async def _patiently(sender: Sender, effect: Effect) -> CardRef | None:
         waiting = await sender.store.get(effect.key)
         if waiting is None or waiting.state != "claimed":  # held elsewhere, refused or unsure: not a 429
             return None
-        await asyncio.sleep(PER_CHANNEL_S)
+        await pause(PER_CHANNEL_S)
     return None
 
 

@@ -22,7 +22,7 @@ from bot.core.surface import MessageGone, PartlyPosted, RateLimited, Recall, Sur
 from bot.foundation.metrics import ALERT_DELIVERY_FAILURES
 from bot.foundation.ports import CardRef
 from bot.render.message import Message, Text
-from bot.state.deliveries import Deliveries, Kind
+from bot.state.deliveries import Deliveries, Kind, deliveries
 
 log = logging.getLogger(__name__)
 LEASE_S = 120.0  # longer than one post with its waits can take
@@ -78,8 +78,14 @@ class Sender:
                 log.info("%s was posted before (found in the channel): not posting it again", effect.key)
                 await self.store.posted(effect.key, channel=found.channel, ts=found.ts, line=effect.line)
                 return found
-        if not await self.store.sending(effect.key):
-            return None  # held too long: another replica took it over and goes on with it
+        # An alert or repeat goes out only while its incident is open: a tick that read it before
+        # someone pressed Acknowledge (or Snooze, Resolve) must not post it after.
+        gate = effect.incident if effect.kind in ("alert", "reply") else None
+        if not await self.store.sending(effect.key, while_open=gate):
+            # Held too long (another replica took it over: giving back is then a no-op), or the
+            # incident is no longer open: as it was, for when the incident is due again.
+            await self.store.give_back(effect.key, state=taken.state)
+            return None
         try:
             ref = await self._call(effect)
         except RateLimited as limited:
@@ -163,3 +169,12 @@ class Sender:
         )
         message = Message((Text(text),), fallback=f"Delivery problem: {channel} ({error})", public=True)
         await self.send(Effect(f"problem:{channel}:{error}", "problem", fallback, message))
+
+    async def resume_reports(self) -> None:
+        """A delivery problem whose telling was cut short (a replica killed mid-call, a lost answer) is
+        told on the next tick, not only at its channel's next refusal: an acknowledged or resolved
+        incident's refused alert is never tried again, so that refusal may never come."""
+        d = deliveries.c
+        for left in await self.store.where(d.kind == "problem", d.state.in_(("claimed", "maybe_posted"))):
+            _, channel, error = left.key.split(":", 2)
+            await self.report(channel, error)

@@ -19,9 +19,9 @@ from bot.foundation.catalog import Catalog
 from bot.foundation.ports import CardRef
 from bot.render.format import when
 from bot.state.deliveries import Delivery
-from bot.state.incidents import Incident
+from bot.state.incidents import Incident, Incidents
 
-__all__ = ["Delivery", "Known", "join", "joining", "recover", "repeat_line"]
+__all__ = ["Delivery", "Known", "join", "joining", "recover", "repeat_line", "rerun_line"]
 
 
 class Known:
@@ -124,3 +124,19 @@ def repeat_line(incident: Incident, *, reopened: bool) -> str:
     if reopened:
         return f"↻ failed again at {when(incident.opened_at)}: {incident.summary}"
     return f"↻ still open, not acknowledged (told {incident.notified + 1} times)"
+
+
+async def rerun_line(sender: Sender, dag: str, *, by: str, run: str, now: datetime) -> None:
+    """Re-run pressed on a failed run's alert and confirmed: a line in its incident's thread (the
+    timeline `/amd alerts run:<dag>` shows) naming who and linking the run that now runs again."""
+    key = f"run:{dag}"
+    incident = await Incidents(sender.backends.state.engine).get(key)
+    where = (incident.alert if incident else None) or {}
+    if not where.get("ts"):
+        return  # never alerted: no thread to tell
+    words = f"↻ re-run requested by <@{by}> at {when(now)}: {run}"
+    thread = CardRef(where["channel"], where["ts"])
+    said = thread_line(words)
+    await sender.send(
+        Effect(f"rerun:{key}:{now.isoformat()}", "line", thread.channel, said, key, thread, line=words)
+    )

@@ -19,10 +19,23 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Column, ColumnElement, Float, Integer, String, Table, Text, func, select, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Float,
+    Integer,
+    String,
+    Table,
+    Text,
+    exists,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.state.incidents import incidents
 from bot.state.schema import metadata
 
 DeliveryState = Literal["claimed", "maybe_posted", "posted", "failed"]
@@ -127,9 +140,19 @@ class Deliveries:
             row = taken.first()
         return None if row is None else Taken(row.state, float(row.created_s), int(row.attempts))
 
-    async def sending(self, key: str) -> bool:
-        """Mark a held delivery as handed to Slack; False when another replica took it over meanwhile."""
-        return await self._set(key, mine=True, state="maybe_posted")
+    async def sending(self, key: str, *, while_open: str | None = None) -> bool:
+        """Mark a held delivery as handed to Slack; False when another replica took it over meanwhile,
+        or, with `while_open`, when that incident is not open now: one statement, so an Acknowledge
+        pressed while a tick was on its way to this post is seen right before the call, not after."""
+        if while_open is None:
+            return await self._set(key, mine=True, state="maybe_posted")
+        i = incidents.c
+        still = exists().where(i.key == while_open, i.state == "open")
+        return await self._set(key, still, mine=True, state="maybe_posted")
+
+    async def give_back(self, key: str, *, state: DeliveryState) -> None:
+        """Not sent after all (see `sending`): left as it was, for when it is due again."""
+        await self._release(key, state=state, retry_in_s=0.0)
 
     async def posted(self, key: str, *, channel: str, ts: str, line: str | None = None) -> None:
         await self._set(
@@ -192,9 +215,9 @@ class Deliveries:
             values["error"] = error
         await self._set(key, mine=True, state=state, holder=None, **values)
 
-    async def _set(self, key: str, *, mine: bool, **values: Any) -> bool:
+    async def _set(self, key: str, *conditions: ColumnElement[bool], mine: bool, **values: Any) -> bool:
         d = deliveries.c
-        query = update(deliveries).where(d.key == key, d.state != "posted")
+        query = update(deliveries).where(d.key == key, d.state != "posted", *conditions)
         if mine:
             query = query.where(d.holder == self.holder)
         async with self._engine.begin() as conn:

@@ -2,10 +2,9 @@
 
 An incident has a stable key (`run:<dag>`, `test:<unique_id>`, `stale:<entity>`, `migration:<name>`,
 `paused:<dag>`, `missing:<dag>`, `stuck:<dag>`): a DAG that fails every night is one incident, open
-since its first failure and resolved by its next success. Every replica observes; the writes are
-idempotent, so observing twice changes nothing. Each observation carries when it was true (the
-source's own time where it has one, e.g. a run's end date), and an older one never undoes a newer:
-a slow replica's stale read of a failure does not reopen what a newer success resolved.
+since its first failure and resolved by its next success (or a person). Every replica observes,
+idempotently. Each observation carries when it was true (the source's own time, e.g. a run's end
+date); an older one never undoes a newer: a stale read of a failure never reopens a newer resolution.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import JSON, Column, Integer, RowMapping, String, Table, Text, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.expression import case
 from sqlalchemy.sql.functions import coalesce
 
 from bot.foundation.alert_routes import AlertKind
@@ -25,6 +25,7 @@ from bot.state.marks import Marks
 from bot.state.schema import UtcDateTime, metadata
 
 IncidentState = Literal["open", "acknowledged", "snoozed", "resolved"]
+Acted = Literal["acknowledged", "snoozed", "resolved"]  # what a person's button does
 
 incidents = Table(
     "amd_incidents",
@@ -76,9 +77,7 @@ class Cleared:
 
     key: str
     observed_at: datetime | None = None  # as in Finding
-    detail: Mapping[str, Any] = field(
-        default_factory=dict
-    )  # added to the incident's (e.g. the run that recovered)
+    detail: Mapping[str, Any] = field(default_factory=dict)  # added to the incident's (the recovering run)
 
 
 @dataclass(frozen=True)
@@ -131,19 +130,14 @@ class Incidents(Marks):
             row = (await conn.execute(select(incidents).where(incidents.c.key == key))).mappings().first()
         return None if row is None else _incident(row)
 
-    async def act(
-        self,
-        key: str,
-        state: Literal["acknowledged", "snoozed", "resolved"],
-        *,
-        by: str,
-        now: datetime,
-        until: datetime | None,
-    ) -> bool:
+    async def act(self, key: str, state: Acted, *, by: str, now: datetime, until: datetime | None) -> bool:
         """Acknowledge, snooze (until a time, or with `until` None until it resolves) or resolve (a
         person fixed it) an incident that is not resolved; False when there is none."""
         c = incidents.c
-        resolved = {"resolved_at": now} if state == "resolved" else {}
+        # Resolved by a person now: a failure that ended before (the run they fixed, read again by the
+        # next sweep or a slow replica) does not reopen it; one that ends after does.
+        newest = case((c.observed_at > now, c.observed_at), else_=now)
+        resolved = {"resolved_at": now, "observed_at": newest} if state == "resolved" else {}
         async with self._engine.begin() as conn:
             done = await conn.execute(
                 update(incidents)

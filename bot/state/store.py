@@ -62,7 +62,10 @@ class SqlState:
         # The URL may carry a password: errors about it name the setting, never echo it.
         try:
             parsed = make_url(url)
-            self.engine: AsyncEngine = create_async_engine(parsed, pool_pre_ping=True)
+            # A server's connections die with it or a restart: each is tested on checkout. A file
+            # has no connection to lose, and the test is a round trip to SQLite's thread per query.
+            ping = parsed.get_backend_name() != "sqlite"
+            self.engine: AsyncEngine = create_async_engine(parsed, pool_pre_ping=ping)
         except (ArgumentError, ValueError) as exc:
             raise BackendUnavailable(
                 f"AMD_STATE_URL is not a usable database URL ({type(exc).__name__}); expected e.g. "

@@ -14,6 +14,8 @@ from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
+from bot.alerts import threads
+from bot.alerts.delivery import Sender
 from bot.core import cards
 from bot.core.command import Ctx
 from bot.foundation.errors import UsageError
@@ -208,6 +210,8 @@ async def _follow_rerun(c: Confirmation, cleared: list[str], ctx: Ctx) -> Messag
         requester=c.requester,
         memo=memo.dump(),
     )
+    sender = Sender(ctx.backends, ctx.surface)
+    await threads.rerun_line(sender, c.dag, by=ctx.user, run=views.link(run), now=ctx.now())
     names = ", ".join(f"`{t}`" for t in cleared)
     text = f"<@{ctx.user}> re-runs {names} of run `{c.dag_run_id}`; a new card in the channel follows it."
     return views.reply(c, text)

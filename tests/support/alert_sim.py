@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 from pydantic import SecretStr
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from sqlalchemy import update
 
 from bot.alerts.deliver import alert, send_digests
@@ -91,17 +92,37 @@ async def world(settings: Settings, state_url: str) -> AsyncIterator[World]:
             await base.close()
 
 
+@asynccontextmanager
+async def own_store(world: World, url: str) -> AsyncIterator[World]:
+    """The same Slack and catalog on a store of one schedule's own: each tick reads only its own
+    incidents and deliveries, so the 500th schedule costs what the first does."""
+    state = SqlState(url)
+    try:
+        yield replace(world, base=replace(world.base, state=state), url=url)
+    finally:
+        await state.close()
+
+
 class Replica:
     def __init__(self, world: World, settings: Settings, skew_s: float) -> None:
         self.world, self.settings, self.skew = world, settings, timedelta(seconds=skew_s)
         self.state = SqlState(world.url)  # a new process: a new engine and claim holder
         self.backends = replace(world.base, state=self.state, settings=settings)
-        client = web_client(settings, world.session)
-        self.surface = SlackSurface(without_rate_limit_waits(client))
+        client = without_rate_limit_waits(web_client(settings, world.session))
+        for handler in client.retry_handlers:  # retried at once: a schedule's time is the store's ageing
+            handler.interval_calculator = FixedValueRetryIntervalCalculator(0.0)
+        self.surface = SlackSurface(client)
 
     async def tick(self, now: datetime) -> list[str]:
         told = await alert(self.backends, self.surface, now=now + self.skew, lease_s=LEASE_S)
-        await send_digests(self.backends, self.surface, now=now + self.skew, unreadable={}, lease_s=LEASE_S)
+        await send_digests(
+            self.backends,
+            self.surface,
+            now=now + self.skew,
+            unreadable={},
+            lease_s=LEASE_S,
+            pause=lambda seconds: age_store(self.world, "", seconds),  # the store's clock moves on
+        )
         return told
 
 
@@ -142,10 +163,13 @@ async def run(world: World, seed: int, *, incidents: int = 3, steps: int = 6, ki
             now += timedelta(minutes=rng.choice((1, 5, 20, 45, 70)))
             await _change(rng, store, dags, now, opened, acked, snoozed_until, slack, ids, fallback)
             inject_faults(rng, slack, [*ids.values(), fallback])
+            pressing = asyncio.create_task(_ack_in_tick(rng, world, store, opened, acked, snoozed_until, now))
             replicas = await tick_all(rng, world, settings, replicas, now, kill_p)
+            await pressing
             _seen(slack, [*ids.values(), fallback], seen_at, now)
             if rng.random() < 0.5:
                 await age_store(world, ns, LEASE_S + rng.uniform(1, 3 * LEASE_S))
+        slack._failures.clear()  # faults injected but not met yet would go on failing the calm phase
         for _ in range(2):  # calm: no faults, no deaths; leases and backoffs run out
             await age_store(world, ns, 2 * 3600)
             now += timedelta(minutes=1)
@@ -163,6 +187,7 @@ async def run(world: World, seed: int, *, incidents: int = 3, steps: int = 6, ki
             opened,
             outcome,
         )
+        outcome.violations += await _digest_windows(world, ns, routes, broken, now, set(outcome.posts))
     finally:
         for r in replicas:
             await r.state.close()
@@ -198,6 +223,32 @@ async def _change(
         until = now + timedelta(minutes=30)
         if await store.act(key, "snoozed", by="U_SIM", now=now, until=until):
             snoozed_until[key] = until
+
+
+async def _ack_in_tick(
+    rng: random.Random,
+    world: World,
+    store: Incidents,
+    opened: dict[str, datetime],
+    acked: dict[str, set[str]],
+    snoozed_until: dict[str, datetime],
+    now: datetime,
+) -> None:
+    """Acknowledge pressed at a random point of the replicas' tick. What may still land after it is
+    what was already handed to Slack (maybe posted) when it was pressed; nothing else."""
+    candidates = sorted(k for k in opened if k not in acked and k not in snoozed_until)
+    if not candidates or rng.random() < 0.6:
+        return
+    key = rng.choice(candidates)
+    await asyncio.sleep(rng.uniform(0, 0.02))
+    if not await store.act(key, "acknowledged", by="U_SIM", now=now, until=None):
+        return
+    d = deliveries.c
+    handed = await Deliveries(world.base.state.engine, holder="check", lease_s=LEASE_S).where(
+        d.key.startswith(f"alert:{key}:"), d.state.in_(("maybe_posted", "posted"))
+    )
+    shown = message_keys(world.slack, list(world.slack.workspace._messages))
+    acked[key] = {r.key for r in handed} | {k for k in shown if k.startswith(f"alert:{key}:")}
 
 
 def _failed(dag: str, now: datetime) -> Finding:
@@ -369,6 +420,50 @@ async def _check(
         first = [t for k, t in seen_at.items() if k.startswith(f"alert:{incident}:0:")]
         if first:
             outcome.first_told[incident] = (min(first) - at).total_seconds()
+
+
+async def _digest_windows(
+    world: World, ns: str, routes: list[AlertRoute], broken: str | None, now: datetime, shown: set[str]
+) -> list[str]:
+    """No digest window lost or doubled: each (route, channel) digest is posted at most once per
+    window (its key), a posted digest's details are posted too, and once every replica's clock is past
+    a window it was sent (or found quiet): the watermark is past it. A refusing channel is excluded
+    (it is a delivery problem instead)."""
+    bad = []
+    d = deliveries.c
+    rows = await Deliveries(world.base.state.engine, holder="check", lease_s=LEASE_S).where(
+        d.kind == "digest", d.key.contains(ns)
+    )
+    states = {r.key: r.state for r in rows}
+    newest: dict[str, str] = {}  # (route, channel) -> its newest posted window
+    for key, state in states.items():
+        where, window = _window(key)
+        if state == "posted" and not key.endswith(":details"):
+            newest[where] = max(newest.get(where, ""), window)
+    for key, state in states.items():
+        where, window = _window(key)
+        if (
+            key.endswith(":details")
+            and key not in shown  # maybe posted, and it was: in Slack
+            and states.get(key.removesuffix(":details")) == "posted"
+        ) and newest[where] <= window:  # a later digest covers since the same mark: nothing is lost
+            bad.append(f"{key}: its digest is posted, its details {state}, and no later one covers them")
+    store = Incidents(world.base.state.engine)
+    settled = now - timedelta(seconds=MAX_SKEW_S)
+    for route in routes:
+        if route.channel is None or route.channel == f"#{broken}":
+            continue
+        mark = await store.mark(f"digest:{route.name}:{route.channel}")
+        due = route.trigger().get_next_fire_time(None, settled - timedelta(hours=1))
+        if mark is not None and due is not None and mark < due <= settled:
+            bad.append(f"digest:{route.name}:{route.channel}: window {due:%H:%M} lost (mark {mark:%H:%M})")
+    return bad
+
+
+def _window(key: str) -> tuple[str, str]:
+    """digest:<route>:<channel>:<window>[:details] → (digest:<route>:<channel>, <window>)."""
+    kind, route, channel, window = key.split(":", 3)
+    return f"{kind}:{route}:{channel}", window.removesuffix(":details")
 
 
 def _number(key: str, incident: str) -> int:
