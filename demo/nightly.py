@@ -43,7 +43,7 @@ def demo_pause(args: argparse.Namespace, settings: Settings) -> int:
         print(f"no demo DAG {args.dag}; the demo's DAGs: {', '.join(known)}", file=sys.stderr)
         return 2
     set_paused(runs_dir(settings), args.dag, datetime.now(UTC) if args.pause else None)
-    print(f"{args.dag} {'paused' if args.pause else 'resumed'}", file=sys.stderr)
+    print(f"{args.dag} {'paused' if args.pause else 'resumed'}")  # the command's answer: stdout
     return 0
 
 

@@ -134,7 +134,7 @@ async def test_test_runs_the_projects_own_tests(bot: BotHarness) -> None:
 
 async def test_run_builds_a_model_and_its_parents_after_the_confirmation(bot: BotHarness) -> None:
     shell = Shell(bot)
-    asked = await shell("/amd run vessels")
+    asked = await shell("/amd run vessels full_refresh=false")  # words skip the form
     assert "Trigger vessels?" in asked
     assert "local (dbt build in harbour)" in asked
 

@@ -2,6 +2,7 @@
 with the same envelope_id, the answer on response_url, then a disconnect and a reconnect."""
 
 import asyncio
+import contextlib
 
 from prometheus_client import REGISTRY
 from pydantic import SecretStr
@@ -64,21 +65,24 @@ async def test_socket_mode_acks_answers_and_reconnects(bot_settings: Settings) -
                 "ts": "1700000000.000200",
                 "text": "<@UBOT> is payment fresh?",
             }
-            for attempt in range(2):
-                envelope = await socket_mode.send_event(
-                    mention,
-                    event_id="Ev0MENTION1",
-                    retry_attempt=attempt,
-                    retry_reason="timeout" if attempt else "",
-                )
-                await socket_mode.wait_for_ack(envelope)
+            envelope = await socket_mode.send_event(mention, event_id="Ev0MENTION1")
+            await socket_mode.wait_for_ack(envelope)
             (reply,) = await slack.wait_for("chat.postMessage")
             assert reply.args["thread_ts"] == "1700000000.000200"
+            # A redelivery while the event is still being answered is left unacknowledged (its lease is
+            # live, so Slack delivers it again later); once answered, it is acknowledged and not answered.
+            for _ in range(20):
+                envelope = await socket_mode.send_event(
+                    mention, event_id="Ev0MENTION1", retry_attempt=1, retry_reason="timeout"
+                )
+                with contextlib.suppress(TimeoutError):
+                    await socket_mode.wait_for_ack(envelope, timeout=1.0)
+                    break
             await asyncio.sleep(0.5)
             assert len(slack.calls_to("chat.postMessage")) == 1
             # /metrics' ack latency covers Socket Mode too: three commands, two event deliveries
             assert acks("command") - acks_before["command"] == 3
-            assert acks("event_callback") - acks_before["event_callback"] == 2
+            assert acks("event_callback") - acks_before["event_callback"] >= 2  # and each redelivery
         finally:
             stop.set()  # as SIGTERM does: disconnect, drain, return
             await asyncio.wait_for(serving, 30)

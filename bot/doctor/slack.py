@@ -25,6 +25,8 @@ NEEDED_SCOPES = frozenset(
         "channels:read",  # a public #name's id (conversations.list): history is read by id
         "groups:read",  # …and a private one's
         "channels:join",  # read a public alert channel posted to without being in it, before a retry
+        "links:read",  # link_shared: a link to the team's Airflow was posted
+        "links:write",  # chat.unfurl: it becomes the run's status card
     }
 )
 _APP_PAGE = "https://api.slack.com/apps → your app"

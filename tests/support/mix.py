@@ -94,3 +94,16 @@ async def mention(front: SlackSide, event_id: str, *, channel: str, retry: int =
         headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
     status, _ = await front.post(body, headers)
     return status
+
+
+async def redeliver(front: SlackSide, event_id: str, *, channel: str, attempts: int = 40) -> list[int]:
+    """Slack's redeliveries of one event until one is acknowledged (200). A redelivery that comes while a
+    replica is still answering the event is refused (503): its lease is live, and were that replica to
+    die, only a later redelivery could still get the event answered (at least once)."""
+    statuses: list[int] = []
+    for n in range(1, attempts + 1):
+        statuses.append(await mention(front, event_id, channel=channel, retry=min(n, 3)))
+        if statuses[-1] == 200:
+            break
+        await asyncio.sleep(0.5)
+    return statuses
