@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from bot.foundation.settings import Settings
 from demo.nightly import nightly
 from tests.slack_fake.blocks import validate_blocks
-from tests.support.airflow import airflow_server  # noqa: F401 - a fixture
+from tests.support.airflow import AirflowServer, airflow_server  # noqa: F401 - a fixture
 from tests.support.airflow2 import airflow2_server  # noqa: F401 - a fixture
 from tests.support.bot import BotHarness, running_bot
 from tests.support.demo import demo_settings  # noqa: F401 - a fixture
@@ -56,3 +56,12 @@ async def after_nightly(demo_settings: Settings) -> Settings:  # noqa: F811
 async def bot(bot_settings: Settings) -> AsyncIterator[BotHarness]:
     async with running_bot(bot_settings) as harness:
         yield harness
+
+
+@pytest.fixture(scope="module", params=["3", "2"], ids=["airflow3", "airflow2"])
+def server(request: pytest.FixtureRequest) -> AirflowServer:
+    """The suite's real Airflow 3, then its Airflow 2.10: a test that takes `server` runs on both."""
+    server: AirflowServer = request.getfixturevalue(
+        "airflow_server" if request.param == "3" else "airflow2_server"
+    )
+    return server

@@ -19,14 +19,6 @@ from tests.test_cmd_run import Shell, airflow_settings, confirmations
 DAYS = days_of(date(2026, 10, 1), date(2026, 10, 7))
 
 
-@pytest.fixture(scope="module", params=["3", "2"], ids=["airflow3", "airflow2"])
-def server(request: pytest.FixtureRequest) -> AirflowServer:
-    server: AirflowServer = request.getfixturevalue(
-        "airflow_server" if request.param == "3" else "airflow2_server"
-    )
-    return server
-
-
 @pytest.mark.airflow
 async def test_a_backfill_over_7_days_makes_7_runs_leaving_the_day_that_had_one(
     bot_settings: Settings, server: AirflowServer

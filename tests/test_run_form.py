@@ -212,14 +212,6 @@ async def test_in_the_console_the_form_is_asked_field_by_field_and_edit_paramete
 # --- on the real Airflows -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module", params=["3", "2"], ids=["airflow3", "airflow2"])
-def server(request: pytest.FixtureRequest) -> AirflowServer:
-    server: AirflowServer = request.getfixturevalue(
-        "airflow_server" if request.param == "3" else "airflow2_server"
-    )
-    return server
-
-
 @pytest.mark.airflow
 async def test_the_form_on_airflow_refuses_wrong_values_and_triggers_one_run_with_exactly_its_conf(
     bot_settings: Settings, server: AirflowServer

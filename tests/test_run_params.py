@@ -51,14 +51,6 @@ def by_name(param: DagParam) -> str:
     return param.name
 
 
-@pytest.fixture(scope="module", params=["3", "2"], ids=["airflow3", "airflow2"])
-def server(request: pytest.FixtureRequest) -> AirflowServer:
-    server: AirflowServer = request.getfixturevalue(
-        "airflow_server" if request.param == "3" else "airflow2_server"
-    )
-    return server
-
-
 @pytest.mark.airflow
 async def test_the_params_read_from_details_are_the_dags_declaration(
     server: AirflowServer, tmp_path: Path
