@@ -182,7 +182,7 @@ def test_the_recovered_alert_and_its_thread_lines_are_pinned() -> None:
         resolved_at=opened + timedelta(hours=1, minutes=35),
         acted_by="U_ANA",
         acted_at=opened + timedelta(minutes=10),
-        detail={**told.detail, "recovered_by": "manual__2026-11-30T07:40"},
+        detail={**told.detail, "recovered_run_id": "manual__2026-11-30T07:40"},
     )
     message = recovered_message(recovered, SHOP)
     assert to_blocks(message)

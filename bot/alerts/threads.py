@@ -115,7 +115,7 @@ async def recover(
 def recovered_line(incident: Incident) -> str:
     if incident.acted_by and incident.acted_at == incident.resolved_at:
         return f"✓ resolved by <@{incident.acted_by}> at {when(incident.resolved_at)}"
-    by = incident.detail.get("recovered_by")
+    by = incident.detail.get("recovered_run_id")
     run = f" by run `{by}`" if by else ""
     return f"✓ recovered at {when(incident.resolved_at)}{run}"
 

@@ -143,7 +143,7 @@ def recovered_message(incident: Incident, catalog: Catalog) -> Message:
         if incident.state == "resolved" and incident.acted_at == incident.resolved_at
         else None
     )
-    run = incident.detail.get("recovered_by")
+    run = incident.detail.get("recovered_run_id")
     by = f" by <@{resolved_by}>" if resolved_by else (f" by run `{run}`" if run else "")
     said = f"✓ recovered at {when(incident.resolved_at)}{by}{lasted}"
     acked = f"acknowledged by <@{incident.acted_by}>" if incident.acted_by and not resolved_by else None
