@@ -10,10 +10,12 @@ import pytest
 from pydantic import SecretStr
 
 from bot.adapters.orchestrator.airflow import AirflowOrchestrator
+from bot.alerts.runs_seen import run_findings
 from bot.alerts.watch import sweep
+from bot.foundation.ports import RunReport, RunState
 from bot.scheduler import watch_failures
 from bot.state import results as stored
-from bot.state.incidents import Incidents
+from bot.state.incidents import Cleared, Incidents
 from tests.support.bot import BotHarness
 from tests.test_alerts import surface_of, text_of
 
@@ -85,3 +87,15 @@ async def test_a_failing_test_of_the_bots_own_dbt_run_joins_its_dags_failure(bot
     payments = shown[shown.index("#amd-payments-support") :]
     assert "2 open (2 new)" in payments  # the run and its test…
     assert "blast radius: `non_negative_payment_amount_cents` (test)" in payments  # …as one item
+
+
+async def test_a_success_read_in_a_later_sweep_than_the_failure_still_names_the_run_that_fixed_it(
+    bot: BotHarness,
+) -> None:
+    # The failure was read hours before (another sweep): the recovered alert must still say "by run r2".
+    fixed = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    success = RunReport(RunState("amd_payment", "r2", "success", ended_at=fixed))
+
+    found, cleared = run_findings(bot.backends, [success])
+
+    assert found == [] and cleared == [Cleared("run:amd_payment", fixed, {"recovered_run_id": "r2"})]

@@ -38,7 +38,9 @@ def run_findings(backends: Backends, reports: Sequence[RunReport]) -> tuple[list
                 finding = replace(finding, detail={**finding.detail, "earlier_failed_runs": earlier})
             found.append(finding)
         if last.run.state == "success":
-            recovered: dict[str, Any] = {"recovered_run_id": last.run.run_id} if failed else {}
+            # Named whether the failure was read in this sweep or hours before: the recovered alert and
+            # the digest say which run fixed it.
+            recovered: dict[str, Any] = {"recovered_run_id": last.run.run_id}
             cleared.append(Cleared(f"run:{dag}", last.run.ended_at, recovered))
     return found, cleared
 

@@ -211,16 +211,16 @@ async def _resolve(conn: AsyncConnection, cleared: Iterable[Cleared | str], now:
             await conn.execute(
                 update(incidents).where(c.key.in_(plain), c.state != "resolved", newest).values(**resolved)
             )
-        for healthy in (h for h in batch if h.detail):  # the failure's detail is kept, the recovery's added
-            found = await conn.execute(
-                select(c.detail).where(c.key == healthy.key, c.state != "resolved", newest)
+        # The failure's detail is kept, the recovery's added: one read for the batch, a write per incident
+        # that was open (few), so every healthy reading may carry its detail at no cost per sweep.
+        rich = {h.key: dict(h.detail) for h in batch if h.detail}
+        wanted = select(c.key, c.detail).where(c.key.in_(list(rich)), c.state != "resolved", newest)
+        for row in (await conn.execute(wanted)).all() if rich else ():
+            await conn.execute(
+                update(incidents)
+                .where(c.key == row.key, c.state != "resolved", newest)
+                .values(**resolved, detail={**row.detail, **rich[row.key]})
             )
-            if (detail := found.scalar_one_or_none()) is not None:
-                await conn.execute(
-                    update(incidents)
-                    .where(c.key == healthy.key, c.state != "resolved", newest)
-                    .values(**resolved, detail={**detail, **healthy.detail})
-                )
         # Already resolved: the mark of the newest healthy reading moves on, so a failure older than it
         # (a slow replica's) does not reopen the incident either.
         keys = [h.key for h in batch]
