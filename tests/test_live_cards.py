@@ -88,7 +88,13 @@ async def test_an_update_slack_refused_is_sent_again_on_a_later_tick(bot: BotHar
     await tick(bot)
     assert "300 / 1,000" not in shown(bot, "CA", card)
 
-    await tick(bot)
+    # A later tick sends it: the next one, unless the bot's own scheduler holds the card's lease then
+    # (a loaded machine), so a few ticks are allowed.
+    for _ in range(5):
+        await tick(bot)
+        if "300 / 1,000" in shown(bot, "CA", card):
+            break
+        await asyncio.sleep(0.5)
     assert "300 / 1,000" in shown(bot, "CA", card)
 
 
