@@ -22,9 +22,6 @@ from tests.test_qa_understanding import BOT_USER, understood, verdict, vocabular
 
 HELD_OUT = Path(__file__).parent / "qa" / "held_out.yaml"
 CHATTER = Path(__file__).parent / "qa" / "chatter.yaml"
-# A second held-out set, by another blind writer, scored before the dev-set tuning and once after it.
-# Its test prints the score only, never the misses: what is not read cannot be tuned on.
-HELD_OUT_2 = Path(__file__).parent / "qa" / "held_out_2.yaml"
 REQUIRED = 0.95
 SILENT = 0.98
 
@@ -94,11 +91,25 @@ def test_chatter_gets_no_reply(vocabularies: dict[str, Vocabulary]) -> None:  # 
     assert silent >= SILENT, f"{silent:.1%}: {answered}"
 
 
-@pytest.mark.xfail(
-    reason="held-out target 95 %: first 77.5 %, after the dev-set tuning 80.9 % (README)", strict=True
+# Later held-out sets, each by another blind writer and scored once before any change made after it was
+# written; their test prints the score only, never the misses: what is not read cannot be tuned on.
+LATER = {
+    "held_out_2": "first 77.5 %, after the dev-set tuning 80.9 %",
+    "held_out_3": "first 82.4 %",
+}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(
+            name, marks=pytest.mark.xfail(reason=f"held-out target 95 %: {said} (README)", strict=True)
+        )
+        for name, said in LATER.items()
+    ],
 )
-def test_second_held_out_accuracy_score_only(vocabularies: dict[str, Vocabulary]) -> None:  # noqa: F811
-    rows = cases(HELD_OUT_2)
+def test_later_held_out_accuracy_score_only(name: str, vocabularies: dict[str, Vocabulary]) -> None:  # noqa: F811
+    rows = [c for c in cases(HELD_OUT.parent / f"{name}.yaml") if c[name]]
     questions = [c for c in rows if c["intent"] != "chatter"]
     said = [
         c
@@ -107,6 +118,7 @@ def test_second_held_out_accuracy_score_only(vocabularies: dict[str, Vocabulary]
         and (understood(c, vocabularies["demo"]).intent or plain(c["q"], bot_user=BOT_USER).mentioned)
     ]
     accuracy, _ = score(questions, vocabularies)
-    silent = 1 - len(said) / (len(rows) - len(questions))
-    print(f"\nsecond held out: {accuracy:.1%} of {len(questions)}; chatter {silent:.1%} silent")
+    chatter = len(rows) - len(questions)
+    silent = 1 - len(said) / chatter
+    print(f"\n{name}: {accuracy:.1%} of {len(questions)}; chatter {silent:.1%} silent of {chatter}")
     assert accuracy >= REQUIRED and silent >= SILENT, f"{accuracy:.1%} right, {silent:.1%} silent"
