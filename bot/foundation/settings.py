@@ -77,6 +77,10 @@ class Settings(SourcedSettings):
         pattern=r"^projects/[^/]+/locations/[^/]+/environments/[^/]+$",
         examples=["projects/acme-data/locations/europe-west1/environments/prod"],
     )
+    # The Composer API's endpoint, only for private endpoints and local stand-ins; unset: Google's own.
+    composer_api_endpoint: str | None = Field(
+        None, pattern=r"^https?://[^/\s]+$", examples=["https://composer.googleapis.com"]
+    )
     airflow_timeout_s: float = Field(30.0, gt=0)  # one Airflow REST request (Airflow and Composer)
     composer_timeout_s: float = Field(30.0, gt=0)  # reading the environment from the Composer API
     poll_interval_s: float = 5.0

@@ -1,18 +1,22 @@
 """The Orchestrator port on Cloud Composer: the Airflow REST client of airflow.py with Google credentials.
 
 The web server's URL is read once from the Composer API (`get_environment` → `config.airflow_uri`) and
-cached; each request carries a Google OAuth access token. google-auth refreshes tokens with blocking I/O,
-so refreshing runs in a thread, never on the event loop.
+cached; each request carries a Google OAuth access token. The Composer API is read with the official client
+(google-cloud-orchestration-airflow) over its REST transport: plain HTTPS that reaches Google, a private
+endpoint (AMD_COMPOSER_API_ENDPOINT) or the suite's local Environments API alike, so the path the tests
+prove is production's. That client and google-auth's token refresh do blocking I/O: both run in threads,
+never on the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 import google.auth
 import google.auth.transport.requests
+import requests
 from google.api_core import exceptions as api_errors
 from google.auth import exceptions as auth_errors
 from google.auth.credentials import Credentials
@@ -31,12 +35,6 @@ COMPOSER_HINTS = {
         "environment's Airflow RBAC (Viewer only reads), and IAM permission composer.environments.get"
     ),
 }
-
-
-class EnvironmentReader(Protocol):
-    """The part of `service_v1.EnvironmentsAsyncClient` we use; returns a `service_v1.Environment`."""
-
-    async def get_environment(self, *, name: str) -> Any: ...
 
 
 class GoogleAuth:
@@ -81,13 +79,12 @@ class GoogleAuth:
 
 
 def composer_connector(
-    name: str, auth: GoogleAuth, environments: EnvironmentReader | None = None, *, timeout_s: float
+    name: str, auth: GoogleAuth, *, api_endpoint: str | None, timeout_s: float
 ) -> Connector:
     """Finds the environment's Airflow web server and which REST API it serves."""
 
     async def connect(session: aiohttp.ClientSession) -> Connection:
-        client = environments or _default_client(await auth.credentials())
-        environment = await _get_environment(client, name, timeout_s)
+        environment = await _get_environment(await auth.credentials(), api_endpoint, name, timeout_s)
         airflow_uri = str(environment.config.airflow_uri).rstrip("/")
         if not airflow_uri:
             raise BackendUnavailable(f"Composer environment {name} has no Airflow web server yet")
@@ -98,26 +95,38 @@ def composer_connector(
     return connect
 
 
-def _default_client(credentials: Credentials) -> EnvironmentReader:
-    # Imported here: the gRPC client is heavy, and only a Composer deployment needs it.
-    from google.cloud.orchestration.airflow.service_v1 import EnvironmentsAsyncClient
+def _read_environment(credentials: Credentials, api_endpoint: str | None, name: str, timeout_s: float) -> Any:
+    # Imported here, in the thread: the client is heavy, and only a Composer deployment needs it. The
+    # environment is read once per connection, so the client lives for one read.
+    from google.cloud.orchestration.airflow.service_v1 import EnvironmentsClient
 
-    client: EnvironmentReader = EnvironmentsAsyncClient(credentials=credentials)
-    return client
+    options = {"api_endpoint": api_endpoint} if api_endpoint else None
+    with EnvironmentsClient(credentials=credentials, transport="rest", client_options=options) as client:
+        return client.get_environment(name=name, timeout=timeout_s)
 
 
-async def _get_environment(client: EnvironmentReader, name: str, timeout_s: float) -> Any:
-    # Bounded here, whatever the client's own retry settings: every Airflow call waits on this one
-    # (the connection lock), so a silent Composer API must fail fast, and the next call tries again.
+async def _get_environment(
+    credentials: Credentials, api_endpoint: str | None, name: str, timeout_s: float
+) -> Any:
+    # Bounded here as a whole, whatever the client does: every Airflow call waits on this one (the
+    # connection lock), so a silent Composer API must fail fast, and the next call tries again. The
+    # request's own timeout ends the thread soon after.
     try:
         async with asyncio.timeout(timeout_s):
-            return await client.get_environment(name=name)
-    except TimeoutError:
+            return await asyncio.to_thread(_read_environment, credentials, api_endpoint, name, timeout_s)
+    except (TimeoutError, requests.Timeout):
         raise BackendUnavailable(
             f"Composer API did not answer within {timeout_s:g} s reading environment {name} "
             "(AMD_COMPOSER_TIMEOUT_S)"
         ) from None
-    except api_errors.PermissionDenied:
+    except requests.RequestException as exc:
+        where = api_endpoint or "composer.googleapis.com"
+        raise BackendUnavailable(f"Composer API at {where} is unreachable ({exc})") from None
+    except auth_errors.GoogleAuthError as exc:
+        raise BackendUnavailable(f"the bot's Google credentials could not be refreshed: {exc}") from None
+    # Over REST, google-api-core picks the class by HTTP status (403 Forbidden, 401 Unauthorized), not by
+    # the gRPC-style names (PermissionDenied, Unauthenticated) the body carries.
+    except api_errors.Forbidden:
         raise BackendUnavailable(
             f"Composer environment {name}: permission denied — the bot's Google identity needs IAM "
             "permission composer.environments.get (e.g. role roles/composer.user)"
@@ -126,7 +135,7 @@ async def _get_environment(client: EnvironmentReader, name: str, timeout_s: floa
         raise BackendUnavailable(
             f"Composer environment {name} not found (expected projects/P/locations/L/environments/E)"
         ) from None
-    except api_errors.Unauthenticated:
+    except api_errors.Unauthorized:
         raise BackendUnavailable(f"Composer API rejected the bot's Google credentials for {name}") from None
     except api_errors.GoogleAPIError as exc:
         raise BackendUnavailable(f"Composer API could not read environment {name}: {exc}") from None
@@ -143,6 +152,7 @@ class ComposerOrchestrator(AirflowOrchestrator):
             )
         return cls.for_environment(
             settings.composer_environment,
+            api_endpoint=settings.composer_api_endpoint,
             composer_timeout_s=settings.composer_timeout_s,
             timeout_s=settings.airflow_timeout_s,
         )
@@ -152,14 +162,14 @@ class ComposerOrchestrator(AirflowOrchestrator):
         cls,
         name: str,  # projects/P/locations/L/environments/E
         *,
-        environments: EnvironmentReader | None = None,  # default: the real EnvironmentsAsyncClient
+        api_endpoint: str | None = None,  # the Composer API's; default: Google's (composer.googleapis.com)
         credentials: Credentials | None = None,  # default: Application Default Credentials
         composer_timeout_s: float = 30.0,  # for reading the environment from the Composer API
         **options: Any,  # tune the HTTP client (see AirflowHttp)
     ) -> ComposerOrchestrator:
         short = name.rsplit("/", 1)[-1]
         connector = composer_connector(
-            name, GoogleAuth(credentials), environments, timeout_s=composer_timeout_s
+            name, GoogleAuth(credentials), api_endpoint=api_endpoint, timeout_s=composer_timeout_s
         )
         return cls(
             AirflowHttp(connector, where=f"Composer environment {short}", **options),
