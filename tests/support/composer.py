@@ -212,8 +212,7 @@ class AirflowProxy(LocalServer):
         return self._session
 
     async def start(self) -> None:
-        # Bodies pass through as they came (gzip stays gzip), with their own Content-Encoding.
-        self._session = aiohttp.ClientSession(auto_decompress=False)
+        self._session = aiohttp.ClientSession()  # bodies arrive decompressed: HOP_BY_HOP drops the encoding
         await super().start()
 
     async def stop(self) -> None:

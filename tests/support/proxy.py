@@ -20,7 +20,11 @@ from aiohttp import web
 
 from tests.slack_fake.server import LocalServer
 
-HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "host"})
+# Hop-by-hop headers, and content-encoding: aiohttp's client hands over the body already decompressed, so
+# passing a gzip upstream's header on would make the caller decompress plain text.
+HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "host"}
+)
 
 
 class RoundRobin:
