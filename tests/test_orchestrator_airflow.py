@@ -29,15 +29,6 @@ from tests.support.blackhole import black_hole
 from tests.support.demo import isolated_settings
 
 
-@pytest.fixture(scope="module", params=["3", "2"], ids=["airflow3", "airflow2"])
-def server(request: pytest.FixtureRequest) -> AirflowServer:
-    """Each contract test runs on both majors (module scope: all of one major's tests, then the other's)."""
-    server: AirflowServer = request.getfixturevalue(
-        "airflow_server" if request.param == "3" else "airflow2_server"
-    )
-    return server
-
-
 @pytest.fixture
 async def airflow(server: AirflowServer, tmp_path: Path) -> AsyncIterator[AirflowOrchestrator]:
     """Built the way the bot builds it: from its settings."""
