@@ -3,7 +3,8 @@ from chat, so no card follows it). `amd_payment` fails on its test, the others s
 `delivery_address` stays stale: what the failure watcher and `/amd digest preview` then report.
 
 `--night 2026-12-01` runs them for an earlier night: the nightly runs since are then missing, as the
-watcher says. `amd-bot demo pause|resume DAG` pauses a demo DAG's schedule, as Airflow's toggle would."""
+watcher says. `amd-bot demo pause|resume DAG` pauses a demo DAG's schedule, as Airflow's toggle would.
+`amd-bot demo fix-payments` corrects the payments the failing test finds, so the next nightly is green."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import asyncio
 import sys
 from datetime import UTC, date, datetime, time
 from typing import Any
+
+import duckdb
 
 from bot.adapters.orchestrator.local_runner import LocalRunner
 from bot.adapters.orchestrator.local_runs import runs_dir, set_paused
@@ -31,6 +34,8 @@ def add_demo_nightly(demo: Any) -> None:
         toggle = demo.add_parser(verb, help=says)
         toggle.add_argument("dag")
         toggle.set_defaults(migration_handler=demo_pause, pause=verb == "pause")
+    fix = demo.add_parser("fix-payments", help="correct the negative payment amounts the demo's test finds")
+    fix.set_defaults(migration_handler=demo_fix_payments)
 
 
 def demo_nightly(args: argparse.Namespace, settings: Settings) -> int:
@@ -44,6 +49,16 @@ def demo_pause(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     set_paused(runs_dir(settings), args.dag, datetime.now(UTC) if args.pause else None)
     print(f"{args.dag} {'paused' if args.pause else 'resumed'}")  # the command's answer: stdout
+    return 0
+
+
+def demo_fix_payments(_args: argparse.Namespace, settings: Settings) -> int:
+    """The payment service replays its captures with the amounts right: the events with a negative
+    amount go, so the next run of `amd_payment` builds and tests clean (a rebuilt world has them again)."""
+    with duckdb.connect(str(settings.warehouse_path)) as db:
+        deleted = "DELETE FROM raw.events WHERE event_type = 'payment_captured' AND amount_cents < 0"
+        (fixed,) = db.execute(deleted).fetchone() or (0,)
+    print(f"{fixed} negative payment amounts corrected: the next `amd_payment` run builds them right")
     return 0
 
 

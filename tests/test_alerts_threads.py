@@ -186,7 +186,21 @@ def test_the_recovered_alert_and_its_thread_lines_are_pinned() -> None:
     )
     message = recovered_message(recovered, SHOP)
     assert to_blocks(message)
+    test = Finding(
+        key="test:test.shop.not_null_orders_id",
+        kind="test",
+        subject="not_null_orders_id",
+        summary="test `not_null_orders_id` failed (3 failing rows)",
+    )
+    stale = Finding(
+        key="stale:revenue",
+        kind="stale",
+        subject="revenue",
+        summary="`revenue` is stale: last load 1 d 2 h ago (SLA 24 h)",
+    )
     lines = [
+        threads.joined_line(incident(test, opened), told),
+        threads.joined_line(incident(stale, opened), told),
         "acknowledged by <@U_ANA> at 2026-11-30 06:22 UTC",
         "↻ failed again at 2026-11-30 06:40 UTC: DAG `shop_orders` failed (run `scheduled__2026-11-30`)",
         "✓ recovered at 2026-11-30 07:47 UTC by run `manual__2026-11-30T07:40`",

@@ -15,8 +15,6 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
-from apscheduler.triggers.cron import CronTrigger
-
 from bot.alerts import digest as digests
 from bot.alerts import threads
 from bot.alerts.delivery import LEASE_S, Effect, Sender
@@ -45,25 +43,33 @@ async def alert(
     known = threads.Known(await sender.store.of([i.key for i in incidents]))
     joined = threads.joining(incidents, backends.catalog, now=now)
     told = []
-    for incident in incidents:
-        wanted = destinations(settings, incident)
+    # Roots first: what the lineage explains joins its root's thread in the tick the root is posted.
+    for incident in sorted(incidents, key=lambda i: i.key in joined):
+        root = joined.get(incident.key)
+        # Where its root's alert is: there it is told, whatever its own kind and severity.
+        in_thread = known.threads(root.key, destinations(settings, root)) if root else []
+        wanted = in_thread or destinations(settings, incident)
         if not wanted:
             continue
         if incident.state == "resolved":
             await threads.recover(sender, incident, wanted, known, backends.catalog)
             continue
-        if incident.state_at(now) == "open":  # acknowledged or snoozed: nothing more is posted
-            await _retry_refused(sender, incident, known, backends, now=now)
-        threaded = any(known.root(incident.key, c) for c in wanted)
-        if not _due(incident, now, settings.alert_suppress_s, settings.alert_renotify_s, threaded=threaded):
-            continue
-        root = joined.get(incident.key)
-        if root is not None and any(known.root(root.key, c) for c in wanted):
+        if root is not None and in_thread:
+            if not threads.joins(incident, now):
+                continue
             affected = sum(1 for r in joined.values() if r.key == root.key)
-            keys = await threads.join(sender, incident, root, wanted, known, affected=affected, now=now)
+            keys = await threads.join(sender, incident, root, in_thread, known, affected=affected, now=now)
         else:
+            if incident.state_at(now) == "open":  # acknowledged or snoozed: nothing more is posted
+                await _retry_refused(sender, incident, known, backends, now=now)
+            threaded = bool(known.threads(incident.key, wanted))
+            if not _due(
+                incident, now, settings.alert_suppress_s, settings.alert_renotify_s, threaded=threaded
+            ):
+                continue
             keys = await _tell(sender, incident, wanted, known, backends, joined, now=now)
         settled = await sender.store.many(keys)
+        known.learn(settled)
         if len(settled) == len(keys) and all(d.state in SETTLED for d in settled):
             if any(d.state == "posted" for d in settled):
                 told.append(incident.key)
@@ -190,7 +196,7 @@ async def send_digests(
         for channel in where:
             mark = f"digest:{route.name}:{channel}"
             last = await store.mark(mark)
-            due = now if force else _due_window(route.trigger(), last, now)
+            due = now if force else digests.due_window(route.trigger(), last, now)
             if last is None and not force:
                 await store.set_mark(mark, now)  # a new (route, channel): its first window starts now
                 continue
@@ -245,15 +251,3 @@ async def recent(backends: Backends, *, now: datetime) -> list[Incident]:
     """The unresolved incidents, and those resolved within the retention (a digest's "recovered")."""
     since = now - timedelta(days=backends.settings.retention_days)
     return await Incidents(backends.state.engine).all(since=since)
-
-
-def _due_window(trigger: CronTrigger, last: datetime | None, now: datetime) -> datetime | None:
-    """The newest scheduled time in (last, now]: several missed windows are one digest."""
-    if last is None:
-        return None
-    due = None
-    fire = trigger.get_next_fire_time(None, last + timedelta(seconds=1))
-    while fire is not None and fire <= now:
-        due = fire
-        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
-    return due

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from apscheduler.triggers.cron import CronTrigger
 
 from bot.alerts.lineage import Group, group
 from bot.foundation.alert_routes import AlertRoute
@@ -107,3 +109,15 @@ def route_named(routes: Sequence[AlertRoute], name: str | None) -> AlertRoute | 
     if name is None:
         return routes[0] if routes else None
     return next((r for r in routes if r.name == name), None)
+
+
+def due_window(trigger: CronTrigger, last: datetime | None, now: datetime) -> datetime | None:
+    """The newest scheduled time in (last, now]: several missed windows are one digest."""
+    if last is None:
+        return None
+    due = None
+    fire = trigger.get_next_fire_time(None, last + timedelta(seconds=1))
+    while fire is not None and fire <= now:
+        due = fire
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return due

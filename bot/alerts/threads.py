@@ -21,22 +21,42 @@ from bot.render.format import when
 from bot.state.deliveries import Delivery
 from bot.state.incidents import Incident, Incidents
 
-__all__ = ["Delivery", "Known", "join", "joining", "recover", "repeat_line", "rerun_line"]
+__all__ = [
+    "Delivery",
+    "Known",
+    "join",
+    "joined_line",
+    "joining",
+    "joins",
+    "recover",
+    "repeat_line",
+    "rerun_line",
+]
 
 
 class Known:
     """What was delivered about a tick's incidents, read in one query."""
 
     def __init__(self, deliveries: Sequence[Delivery]) -> None:
-        self._rows = list(deliveries)
-        self._posted = {d.key for d in self._rows if d.state == "posted"}
+        self._rows: list[Delivery] = []
+        self._posted: set[str] = set()
         self._roots: dict[tuple[str, str], CardRef] = {}
-        for d in self._rows:  # oldest first: the newest top-level alert is the thread's root
+        self.learn(deliveries)
+
+    def learn(self, deliveries: Sequence[Delivery]) -> None:
+        """What was delivered since (in this tick): an alert just posted is a thread to join."""
+        self._rows += deliveries
+        self._posted |= {d.key for d in deliveries if d.state == "posted"}
+        for d in deliveries:  # oldest first: the newest top-level alert is the thread's root
             if d.kind == "alert" and d.state == "posted" and d.ts and d.incident:
                 self._roots[d.incident, d.channel] = CardRef(d.posted_channel or d.channel, d.ts)
 
     def root(self, incident: str, channel: str) -> CardRef | None:
         return self._roots.get((incident, channel))
+
+    def threads(self, incident: str, channels: Sequence[str]) -> list[str]:
+        """Those of `channels` where the incident's alert has a thread."""
+        return [c for c in channels if (incident, c) in self._roots]
 
     def posted(self, key: str) -> bool:
         return key in self._posted
@@ -65,18 +85,18 @@ async def join(
     sender: Sender,
     incident: Incident,
     root: Incident,
-    wanted: Sequence[str],
+    threaded: Sequence[str],
     known: Known,
     *,
     affected: int,
     now: datetime,
 ) -> list[str]:
-    """`incident` told as a line in `root`'s thread (in each channel where root has one), and root's
-    headline edited to count the `affected` incidents that joined it."""
+    """`incident` told as a line in `root`'s thread (in each of the `threaded` channels, where root has
+    one), and root's headline edited to count the `affected` incidents that joined it."""
     keys = []
     headline = alert_message(root, sender.backends.catalog, now=now, affected=affected)
-    line = f"↳ also {incident.summary} (caused by `{root.key}`)"
-    for channel in wanted:
+    line = joined_line(incident, root)
+    for channel in threaded:
         thread = known.root(root.key, channel)
         if thread is None:
             continue
@@ -88,6 +108,17 @@ async def join(
         counted = f"headline:{root.key}:{root.opened_at}:{affected}:{channel}"
         await sender.send(Effect(counted, "edit", channel, headline, incident=root.key, edit=thread))
     return keys
+
+
+def joins(incident: Incident, now: datetime) -> bool:
+    """A finding the lineage explains is a line in its root's thread once each time it opens; telling
+    again who has not acknowledged is its root's alert's job."""
+    told, opened = incident.notified_at, incident.opened_at
+    return incident.state_at(now) == "open" and (told is None or (opened is not None and opened > told))
+
+
+def joined_line(incident: Incident, root: Incident) -> str:
+    return f"↳ also {incident.summary} (caused by `{root.key}`)"
 
 
 async def recover(

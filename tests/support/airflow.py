@@ -340,9 +340,12 @@ def _factory_dags(home: Path, env: dict[str, str]) -> FactoryProject:
         "AMD_DEMO_DUCKDB": str(warehouse),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-    # One model downstream of `payment` in its DAG, so a run shows the failing test stopping it.
+    # One entity downstream of `payment` in its DAG, so a run shows the failing test stopping it, and
+    # the entity going stale behind it (loaded as recently as the payments it counts; SLA 24 h).
+    meta = "'dag': 'amd_payment', 'entity': true, 'freshness_sla_hours': 24, 'loaded_at_field': 'loaded_at'"
     (project / "models" / "entities" / "payment_daily.sql").write_text(
-        "{{ config(meta={'dag': 'amd_payment'}) }}\nselect count(*) as payments from {{ ref('payment') }}\n"
+        f"{{{{ config(meta={{{meta}}}) }}}}\n"
+        "select count(*) as payments, max(loaded_at) as loaded_at from {{ ref('payment') }}\n"
     )
     parsed = subprocess.run(
         [str(bot_bin / "dbt"), "parse", "--project-dir", str(project), "--profiles-dir", str(project)],
