@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from bot.adapters.orchestrator.airflow_auth import Connection
 from bot.adapters.orchestrator.airflow_http import AirflowHttp, Json
-from bot.foundation.ports import BackfillOptions
+from bot.foundation.ports import BackendUnavailable, BackfillOptions
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -66,13 +66,38 @@ async def backfill(
     }
     if options.max_active_runs is not None:
         body["max_active_runs"] = options.max_active_runs
-    # 409: a backfill of this DAG is running already (a repeat press, or a retry that had landed).
-    await http.call("POST", ("backfills",), payload=body, expect={409}, action=f"backfill DAG {dag_id}")
+    reply = await http.call(
+        "POST", ("backfills",), payload=body, expect={409}, action=f"backfill DAG {dag_id}"
+    )
+    if reply.status == 409 and not await _running(http, body):
+        raise BackendUnavailable(
+            f"Airflow is running another backfill of DAG {dag_id} and runs one per DAG at a time: "
+            "press Backfill again when it is done."
+        )
+
+
+async def _running(http: AirflowHttp, body: Json) -> bool:
+    """Whether the backfill Airflow runs is this one: a retried POST whose first attempt had landed."""
+    dag_id = body["dag_id"]
+    reply = await http.call(
+        "GET", ("backfills",), params={"dag_id": dag_id}, action=f"read the backfills of DAG {dag_id}"
+    )
+    return any(
+        b.get("completed_at") is None
+        and [_moment(b["from_date"]), _moment(b["to_date"])]
+        == [_moment(body["from_date"]), _moment(body["to_date"])]
+        and (b.get("dag_run_conf") or {}) == body["dag_run_conf"]
+        and b.get("reprocess_behavior") == body["reprocess_behavior"]
+        for b in reply.body.get("backfills", [])
+    )
 
 
 def _logical(raw: Json) -> datetime | None:
-    moment = raw.get("logical_date") or raw.get("execution_date")
-    return datetime.fromisoformat(moment) if moment else None
+    return _moment(raw.get("logical_date") or raw.get("execution_date"))
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 def link_target(base_url: str, url: str) -> tuple[str, str | None] | None:
