@@ -22,7 +22,7 @@ from bot.foundation.access_rules import AccessRule
 from bot.foundation.ports import DagParam
 from bot.foundation.settings import Settings
 from bot.render.slack_form import read_metadata, to_view
-from commands.run.form import FROM, LOGICAL_DATE, TO, FormState, digest, run_form
+from commands.run.form import FROM, LOGICAL_DATE, TO, FormState, digest, read_submission, run_form
 from tests.slack_fake.blocks import validate_view
 from tests.support.airflow import AirflowServer
 from tests.support.bot import BotHarness, running_bot, sign
@@ -373,3 +373,32 @@ async def test_an_edit_after_the_confirmation_was_triggered_or_expired_starts_no
 
         assert f"Too late to edit: @U1 triggered it already as run `{c['dag_run_id']}`" in refused
         assert [r["state"] for r in await confirmations(bot)][1:] == ["triggered"]  # no new one
+
+
+async def test_a_form_submitted_after_its_confirmation_expired_asks_anew_and_the_old_one_starts_nothing(
+    bot_settings: Settings,
+) -> None:
+    async with running_bot(bot_settings.model_copy(update={"run_confirm_ttl_s": 2.0})) as bot:
+        shell = Shell(bot)
+        await shell("/amd run payment full_refresh=true", "3")  # Edit parameters: the form is open
+        await asyncio.sleep(2.1)  # the confirmation it edits expires meanwhile
+
+        asked = await fill(shell, {"full_refresh": "no"})
+
+        assert "Trigger amd_payment?" in asked  # a new confirmation, with a time of its own
+        old, new = await confirmations(bot)
+        assert (new["conf"]["full_refresh"], new["state"]) == (False, "pending")
+        where = {"user": "U1", "channel": "C1", "surface": shell.surface, "clicked": None}
+        before = len(shell.out)
+        await bot.router.press("run.trigger", f"{old['id']} amd_payment", **where)
+        assert "This confirmation expired at" in "".join(shell.out[before:])
+        assert await bot.backends.orchestrator.latest_runs(["amd_payment"], 10) == []
+
+
+def test_10_kb_in_a_text_field_is_answered_at_it_without_echoing_it() -> None:
+    values = {"label": "x" * 10_000, LOGICAL_DATE: MOMENT.isoformat()}
+
+    conf, _, days, problems = read_submission(AMD_PARAMS, values, now=MOMENT)
+
+    assert problems == {"label": "Too long: at most 4,096 bytes."}
+    assert "label" not in conf and days is None
