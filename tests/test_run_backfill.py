@@ -112,7 +112,7 @@ async def test_backfill_options_are_checked_and_shown_on_the_local_confirmation(
     assert "Reprocess           `completed`: days whose run finished, failed or not, run again" in asked
     assert "Run again           none" in asked
     assert "Max active runs     3: not applicable here, every run is made at once" in asked
-    assert "The days to run again run as the same run" in asked
+    assert "Days under Run again run once more, as the same run" in asked
     (row,) = await confirmations(bot)
     assert (row["reprocess"], row["max_active_runs"]) == ("completed", 3)
 

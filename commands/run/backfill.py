@@ -36,7 +36,7 @@ _REPROCESS = {
     "completed": "days whose run finished, failed or not, run again",
 }
 # Airflow 2 and the local runner have no backfill of their own: the bot makes every run at once.
-_NO_LIMIT = "not applicable here, every run is made at once and the DAG's own max_active_runs applies"
+_NO_LIMIT = "not applicable here, every run is made at once and runs as the DAG allows"
 KIND = "run"  # the command's live cards (commands/run/confirm.py KIND): refreshed by its `refresh`
 BACKFILL = "backfill:"  # a card key `<dag>/backfill:<confirmation id>` is a backfill's; no run id has ":"
 
@@ -203,8 +203,8 @@ def confirmation_card(
         Text(
             "Days that have a run are left as they are; each other day gets one run."
             if c.options.reprocess == "none"
-            else "The days to run again run as the same run; other days that have a run are left as they "
-            "are (a queued or running one always); each day without one gets one run."
+            else "Days under Run again run once more, as the same run; any other day that has a run "
+            "keeps it; each day without one gets one run."
         ),
         Actions(
             (Button("Backfill", "run.trigger", value, style="primary"), Button("Cancel", "run.cancel", value))
