@@ -113,11 +113,11 @@ async def start(c: Confirmation, ctx: Ctx) -> Message:
     made = len(runs) - len(existing)
     memo = {"first": first.isoformat(), "last": last.isoformat()}
     card = progress_card(c.dag, days, runs, environment=orchestrator.environment)
-    if await ctx.backends.state.claim(f"run-backfill-card:{c.id}"):  # a second press posts no second card
-        await cards.follow(
-            ctx.backends, ctx.surface, kind=KIND, key=f"{c.dag}/{BACKFILL}{c.id}", message=card,
-            requester=c.requester, memo=memo,
-        )  # fmt: skip
+    # One card: only the press that holds the backfill's claim gets here.
+    await cards.follow(
+        ctx.backends, ctx.surface, kind=KIND, key=f"{c.dag}/{BACKFILL}{c.id}", message=card,
+        requester=c.requester, memo=memo,
+    )  # fmt: skip
     left = f"; {len(existing)} days had a run already" if existing else ""
     rerun = f", {len(again)} to run again" if again else ""
     return note(
