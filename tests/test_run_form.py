@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 
+from bot.foundation.access_rules import AccessRule
 from bot.foundation.ports import DagParam
 from bot.foundation.settings import Settings
 from bot.render.slack_form import read_metadata, to_view
-from commands.run.form import LOGICAL_DATE, FormState, digest, run_form
+from commands.run.form import FROM, LOGICAL_DATE, TO, FormState, digest, read_submission, run_form
 from tests.slack_fake.blocks import validate_view
 from tests.support.airflow import AirflowServer
 from tests.support.bot import BotHarness, running_bot, sign
@@ -79,6 +80,28 @@ def test_a_select_of_150_values_lists_100_and_says_so_and_120_params_fit_in_100_
     assert len(code["element"]["options"]) == 100
     assert code["hint"]["text"] == "50 of 150 values are not listed; give one as `key=value`."
     assert "params are not in this form" in view["blocks"][-1]["elements"][0]["text"]
+
+
+def test_a_scheduled_dags_form_has_optional_backfill_days_slack_accepts() -> None:
+    state = FormState("f2", "amd_params", "U1", "C1", digest(AMD_PARAMS), days=True)
+    intro = "Run `amd_params` in airflow: http://airflow.example."
+
+    view = to_view(run_form(state, AMD_PARAMS, conf={}, logical_date=MOMENT, intro=intro), channel="C1")
+
+    assert validate_view(view) == []
+    assert_golden("run_form_backfill_modal.json", view)
+    days = [b for b in view["blocks"] if b.get("block_id") in (f"in:{FROM}", f"in:{TO}")]
+    assert [(b["label"]["text"], b["element"]["type"], b["optional"]) for b in days] == [
+        ("Backfill from", "datepicker", True),
+        ("Backfill to", "datepicker", True),
+    ]
+
+
+async def a_scheduled_run(bot: BotHarness, dag: str) -> None:
+    """What the demo's nightly schedule makes (demo/nightly.py): after it, the DAG is a scheduled one."""
+    await bot.backends.orchestrator.trigger(
+        dag, "scheduled__2026-09-30", {}, datetime(2026, 9, 30, tzinfo=UTC)
+    )
 
 
 # --- over Slack ---------------------------------------------------------------------------------------
@@ -170,6 +193,54 @@ async def test_a_form_submitted_by_someone_else_or_after_its_params_changed_asks
     assert await confirmations(bot) == []
 
 
+def day_values(first: str | None, last: str | None) -> dict[str, Any]:
+    return {
+        **user_form_values("{}"),
+        FROM: {"type": "datepicker", "selected_date": first},
+        TO: {"type": "datepicker", "selected_date": last},
+    }
+
+
+async def test_over_slack_the_forms_days_make_a_backfill_by_the_same_confirmation_and_access(
+    bot_settings: Settings,
+) -> None:
+    rules = [
+        AccessRule(action="run*:amd_user", users=["U1"]),
+        AccessRule(action="run.form:amd_user", users=["U2"]),
+    ]
+    async with running_bot(bot_settings.model_copy(update={"access": rules})) as bot:
+        await a_scheduled_run(bot, "amd_user")
+        await bot.slash("/amd run user", user="U1", channel="C1")
+        (opened,) = await bot.slack.wait_for("views.open")
+        view = opened.response["view"]
+        assert f"in:{FROM}" in {b.get("block_id") for b in view["blocks"]}
+
+        half = await submit(bot, view, day_values("2026-10-01", None))
+        assert half["errors"] == {f"in:{TO}": "A backfill needs both days (or neither: one run)."}
+        backwards = await submit(bot, view, day_values("2026-10-07", "2026-10-01"))
+        assert backwards["errors"] == {f"in:{TO}": "The last day is before the first."}
+        too_many = await submit(bot, view, day_values("2026-01-01", "2026-10-01"))
+        assert too_many["errors"][f"in:{FROM}"].startswith("That is 274 days; a backfill takes at most 100")
+        assert await confirmations(bot) == []
+
+        assert await submit(bot, view, day_values("2026-10-01", "2026-10-02")) == {}
+        (asked,) = await bot.slack.wait_for("chat.postEphemeral")
+        assert "Backfill amd_user?" in json.dumps(asked.args["blocks"])
+        assert "2026-10-01 → 2026-10-02: 2 days, 2 new runs" in json.dumps(asked.args, ensure_ascii=False)
+        (row,) = await confirmations(bot)
+        assert (row["kind"], row["conf"]) == ("backfill", {"full_refresh": True, "vars": {}})
+
+        # U2 may submit the form but not backfill: the days are refused at their input.
+        channel, raw = read_metadata(view["private_metadata"])
+        theirs = replace(FormState.load(raw), form="f-u2", requester="U2")
+        their_view = {**view, "private_metadata": json.dumps({"channel": channel, "state": theirs.dump()})}
+        refused = await submit(bot, their_view, day_values("2026-10-01", "2026-10-02"), user="U2")
+        assert refused["errors"][f"in:{FROM}"].startswith(
+            "You may not backfill `amd_user` here: no rule allows"
+        )
+        assert len(await confirmations(bot)) == 1
+
+
 # --- in the console -----------------------------------------------------------------------------------
 
 
@@ -207,6 +278,21 @@ async def test_in_the_console_the_form_is_asked_field_by_field_and_edit_paramete
     assert 'Conf          `{"full_refresh": false, "vars": {"day": 1}}`' in out
     first, second = await confirmations(bot)
     assert (first["state"], second["state"]) == ("cancelled", "pending")  # the edit replaced it
+
+
+async def test_in_the_console_a_scheduled_dags_form_asks_the_backfill_days_too(bot: BotHarness) -> None:
+    await a_scheduled_run(bot, "amd_payment")
+    shell = Shell(bot)
+    asked = await shell("/amd run payment")
+    assert "Run amd_payment (Enter keeps [the value]; a command leaves the form)" in asked
+
+    wrong = await fill(shell, {FROM: "2026-10-01", TO: "2026-10"})
+    assert "⚠ Backfill to: A day as YYYY-MM-DD, please." in wrong
+    out = await fill(shell, {TO: "2026-10-03"})
+
+    assert "Backfill amd_payment?" in out
+    assert "2026-10-01 → 2026-10-03: 3 days, 3 new runs" in out
+    assert "[1] Backfill  [2] Cancel" in out
 
 
 # --- on the real Airflows -------------------------------------------------------------------------------
@@ -287,3 +373,33 @@ async def test_an_edit_after_the_confirmation_was_triggered_or_expired_starts_no
 
         assert f"Too late to edit: @U1 triggered it already as run `{c['dag_run_id']}`" in refused
         assert [r["state"] for r in await confirmations(bot)][1:] == ["triggered"]  # no new one
+
+
+async def test_a_form_submitted_after_its_confirmation_expired_asks_anew_and_the_old_one_starts_nothing(
+    bot_settings: Settings,
+) -> None:
+    async with running_bot(bot_settings.model_copy(update={"run_confirm_ttl_s": 2.0})) as bot:
+        shell = Shell(bot)
+        await shell("/amd run payment full_refresh=true", "3")  # Edit parameters: the form is open
+        await asyncio.sleep(2.1)  # the confirmation it edits expires meanwhile
+
+        asked = await fill(shell, {"full_refresh": "no"})
+
+        assert "Trigger amd_payment?" in asked  # a new confirmation, with a time of its own
+        old, new = await confirmations(bot)
+        assert (new["conf"]["full_refresh"], new["state"]) == (False, "pending")
+        where = {"user": "U1", "channel": "C1", "surface": shell.surface, "clicked": None}
+        before = len(shell.out)
+        await bot.router.press("run.trigger", f"{old['id']} amd_payment", **where)
+        assert "This confirmation expired at" in "".join(shell.out[before:])
+        started = {r.run_id for r in await bot.backends.orchestrator.latest_runs(["amd_payment"], 100)}
+        assert {old["dag_run_id"], new["dag_run_id"]}.isdisjoint(started)
+
+
+def test_10_kb_in_a_text_field_is_answered_at_it_without_echoing_it() -> None:
+    values = {"label": "x" * 10_000, LOGICAL_DATE: MOMENT.isoformat()}
+
+    conf, _, days, problems = read_submission(AMD_PARAMS, values, now=MOMENT)
+
+    assert problems == {"label": "Too long: at most 4,096 bytes."}
+    assert "label" not in conf and days is None

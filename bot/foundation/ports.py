@@ -137,6 +137,24 @@ class DagParam:
     schema: Mapping[str, Any] = field(default_factory=dict)  # JSON schema (`type`, `enum`, `format`, bounds)
 
 
+Reprocess = Literal["none", "failed", "completed"]  # Airflow 3's reprocess_behavior values
+_AGAIN: dict[str, tuple[str, ...]] = {"none": (), "failed": ("failed",), "completed": ("success", "failed")}
+
+
+@dataclass(frozen=True)
+class BackfillOptions:
+    """A backfill's options, as Airflow 3's `POST /api/v2/backfills` takes them. `reprocess`: which days
+    that have a run get one again (none; failed: those whose run failed; completed: every finished one),
+    never one queued or running. `max_active_runs` None: Airflow's default."""
+
+    reprocess: Reprocess = "none"
+    max_active_runs: int | None = None
+
+    def again(self, runs: Sequence[RunState]) -> list[RunState]:
+        """The runs among `runs` (one per day) this backfill runs again."""
+        return [r for r in runs if r.state in _AGAIN[self.reprocess]]
+
+
 class RunAlreadyExists(Exception):
     """The caller-chosen dag_run_id was used already (Airflow answers 409): the trigger is a repeat."""
 
@@ -165,8 +183,14 @@ class Orchestrator(Protocol):
     async def runs_on(self, dag_id: str, days: Sequence[datetime]) -> list[RunState]:
         """Its runs whose logical date is one of `days` (list calls filtered by logical date)."""
 
-    async def backfill(self, dag: str, days: Sequence[datetime], conf: Mapping[str, Any], key: str) -> None:
-        """A run on each of `days` (Airflow 3: ONE backfill; else run ids `<key>__<day>`); no repeats."""
+    async def backfill(
+        self, dag: str, days: Sequence[datetime], conf: Mapping[str, Any], key: str, options: BackfillOptions
+    ) -> None:
+        """A run on each of `days` that has none, and the existing runs `options.again` picks run again
+        (Airflow 3: ONE backfill; else new run ids `<key>__<day>`, and a run again as the same run)."""
+
+    async def backfills_natively(self) -> bool:
+        """True where the orchestrator backfills by itself (Airflow 3), so `max_active_runs` applies."""
 
     async def run_of_link(self, url: str) -> tuple[str, str | None] | None:
         """(DAG, run id or None) a link into this orchestrator's UI points to; None for other links."""

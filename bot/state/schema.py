@@ -204,8 +204,8 @@ test_results = Table(
 )
 
 
-# Confirmations of `/amd run`. The Airflow dag_run_id derives from the row's id, so a double click, a Slack
-# retry or a restart can only ever start one run; `state` leaves pending once (compare-and-set).
+# `/amd run`'s confirmations: dag_run_id derives from the id (one run, however often pressed), `state`
+# leaves pending once (compare-and-set); a backfill keeps its last day and options (Airflow 3's values).
 run_confirmations = Table(
     "amd_run_confirmations",
     metadata,
@@ -221,12 +221,13 @@ run_confirmations = Table(
     Column("state", String(16), nullable=False),  # pending | triggered | cancelled | expired
     Column("decided_by", String(64)),
     Column("dag_run_id", String(250), nullable=False),
-    Column("logical_date_end", UtcDateTime()),  # a backfill's last day (logical_date: its first)
+    Column("logical_date_end", UtcDateTime()),
+    Column("reprocess", String(16)),
+    Column("max_active_runs", Integer),
 )
 
 
-# Replicas (issue 8, point 11). Each process registers under an owner id and beats a heartbeat; one
-# whose heartbeat is older than the lease TTL is dead, and what it held is free (slots) or lost (work).
+# Replicas (issue 8): each beats a heartbeat; past the lease TTL it is dead, its slots free, its work lost.
 replicas = Table(
     "amd_replicas",
     metadata,
@@ -248,8 +249,7 @@ held_work = Table(
     Column("cancel_at", UtcDateTime()),
 )
 
-# The dbt concurrency limit across replicas: slot numbers 0..limit-1, taken by inserting the row
-# (the primary key admits one holder), given back by deleting it; a dead owner's slots are free.
+# The dbt concurrency limit across replicas: slots 0..limit-1, taken by inserting, freed by deleting.
 dbt_slots = Table(
     "amd_dbt_slots",
     metadata,

@@ -47,7 +47,13 @@ async def handle(args: RunArgs, ctx: Ctx) -> Message | None:
     conf = check_conf(args.dag, params, args.conf, args.typed)
     if args.start and args.end:
         return await backfill.ask(
-            ctx, dag=args.dag, entity=args.entity, conf=conf, start=args.start, end=args.end
+            ctx,
+            dag=args.dag,
+            entity=args.entity,
+            conf=conf,
+            start=args.start,
+            end=args.end,
+            options=args.options,
         )
     return await confirm.ask(ctx, dag=args.dag, entity=args.entity, conf=conf, logical_date=day)
 
@@ -178,13 +184,14 @@ def _ack(args: RunArgs) -> str:
 command = Command(
     name=confirm.KIND,
     summary="Trigger a DAG run after a confirmation and follow it live; `run status` shows recent runs.",
-    usage="run DAG|ENTITY [key=value …] [--date YYYY-MM-DD | --from YYYY-MM-DD --to YYYY-MM-DD] "
-    "| run status [DAG|ENTITY]",
+    usage="run DAG|ENTITY [key=value …] [--date YYYY-MM-DD | --from YYYY-MM-DD --to YYYY-MM-DD "
+    "[--reprocess none|failed|completed] [--max-active-runs N]] | run status [DAG|ENTITY]",
     examples=(
         "run payment",
         "run amd_user full_refresh=true batch=3",
         "run payment --date 2026-11-20",
         "run payment --from 2026-11-01 --to 2026-11-07",
+        "run payment --from 2026-11-01 --to 2026-11-07 --reprocess failed --max-active-runs 2",
         "run payment full_refresh=true vars='{\"day\": 1}'",
         "run status",
         "run status payment",

@@ -9,7 +9,7 @@ import math
 import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -27,6 +27,7 @@ from pydantic import (
 
 from bot.foundation.catalog import Catalog
 from bot.foundation.errors import UsageError
+from bot.foundation.ports import BackfillOptions, Reprocess
 from bot.foundation.suggest import unknown
 
 DAG_ID = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,249}$"  # Airflow's rule, minus a leading "-" (an option)
@@ -39,6 +40,7 @@ MAX_INT_DIGITS = 18  # longer numbers stay text: JSON readers (and Airflow's UI)
 _FLOAT = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d{1,3})?")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _OPTIONS = {"logical_date": "--date", "start": "--from", "end": "--to"}  # field -> its option
+_BACKFILL_OPTIONS = {"reprocess": "--reprocess", "max_active_runs": "--max-active-runs"}
 
 ConfValue = Annotated[StrictBool | StrictInt | StrictFloat | StrictStr, Field(union_mode="left_to_right")]
 
@@ -55,6 +57,8 @@ class RunArgs(BaseModel):
     logical_date: date | None = None
     start: date | None = None  # a backfill: one run per day from `start` to `end`, both included
     end: date | None = None
+    reprocess: Reprocess | None = None  # a backfill's options (Airflow 3's), None: Airflow's defaults
+    max_active_runs: int | None = None
 
     @field_validator("conf")
     @classmethod
@@ -84,6 +88,27 @@ class RunArgs(BaseModel):
             )
         return day
 
+    @field_validator("reprocess", mode="before")
+    @classmethod
+    def _reprocess(cls, raw: object) -> object:
+        if raw is not None and raw not in get_args(Reprocess):
+            raise ValueError(
+                f"`--reprocess` is none, failed or completed (which days that have a run get one again), "
+                f"not `{str(raw)[:40]}`."
+            )
+        return raw
+
+    @field_validator("max_active_runs", mode="before")
+    @classmethod
+    def _positive(cls, raw: object) -> object:
+        if raw is not None and not (str(raw).isdigit() and int(str(raw)) >= 1):
+            raise ValueError(f"`--max-active-runs` needs a whole number from 1, not `{str(raw)[:40]}`.")
+        return raw
+
+    @property
+    def options(self) -> BackfillOptions:
+        return BackfillOptions(self.reprocess or "none", self.max_active_runs)
+
     @model_validator(mode="after")
     def _complete(self) -> RunArgs:
         if self.mode == "trigger" and self.dag is None:
@@ -96,6 +121,10 @@ class RunArgs(BaseModel):
             raise ValueError(f"`--from {self.start}` is after `--to {self.end}`.")
         if self.start and self.logical_date:
             raise ValueError("`--date` is one run; `--from`/`--to` are a backfill: give one or the other.")
+        if self.start is None and (self.reprocess or self.max_active_runs):
+            raise ValueError(
+                "`--reprocess` and `--max-active-runs` are a backfill's: add `--from` and `--to`."
+            )
         return self
 
 
@@ -110,6 +139,7 @@ def parse(words: Sequence[str], catalog: Catalog) -> RunArgs:
     conf: dict[str, ConfValue] = {}
     typed: dict[str, str] = {}
     days: dict[str, date] = {}
+    backfill: dict[str, str] = {}  # its options, as typed: the model checks them
     rest = list(words[1:])
     while rest:
         word = rest.pop(0)
@@ -119,10 +149,16 @@ def parse(words: Sequence[str], catalog: Catalog) -> RunArgs:
             if field in days:
                 raise UsageError(f"`{option}` is given twice.")
             days[field] = _date(option, inline if "=" in word else (rest.pop(0) if rest else ""))
+        elif option in _BACKFILL_OPTIONS.values():
+            field = next(f for f, o in _BACKFILL_OPTIONS.items() if o == option)
+            if field in backfill:
+                raise UsageError(f"`{option}` is given twice.")
+            backfill[field] = inline if "=" in word else (rest.pop(0) if rest else "")
         elif word.startswith("-"):
             raise UsageError(
                 f"Unknown option `{word[:40]}`; the options are `--date YYYY-MM-DD` and "
-                "`--from YYYY-MM-DD --to YYYY-MM-DD` (a backfill)."
+                "`--from YYYY-MM-DD --to YYYY-MM-DD` (a backfill, with `--reprocess none|failed|completed` "
+                "and `--max-active-runs N`)."
             )
         elif "=" in word:
             key, _, raw = word.partition("=")
@@ -131,7 +167,7 @@ def parse(words: Sequence[str], catalog: Catalog) -> RunArgs:
             conf[key], typed[key] = _value(raw), raw
         else:
             raise UsageError(f"`{word[:40]}` is not `key=value`; conf goes as `key=value` pairs.")
-    return _validated(**_target(words[0], catalog), conf=conf, typed=typed, **days)
+    return _validated(**_target(words[0], catalog), conf=conf, typed=typed, **days, **backfill)
 
 
 def _validated(**fields: object) -> RunArgs:

@@ -1,8 +1,11 @@
-"""`/amd run <dag> --from YYYY-MM-DD --to YYYY-MM-DD`: one run per day of the range, after a confirmation
-that says how many runs, which days, and which of them have a run already (those are left alone).
+"""`/amd run <dag> --from YYYY-MM-DD --to YYYY-MM-DD [--reprocess …] [--max-active-runs N]`: one run per
+day of the range, after a confirmation that says how many runs, which days have a run already, and which
+of those run again (`--reprocess failed|completed`; `none`, the default, leaves them alone).
 
-Trigger makes the runs through the orchestrator's `backfill` (Airflow 3: ONE backfill; Airflow 2 and the
-local runner: a run per day whose id derives from the confirmation's, so pressing again adds none).
+Trigger makes the runs through the orchestrator's `backfill` (Airflow 3: ONE backfill with the options;
+Airflow 2 and the local runner: a run per day whose id derives from the confirmation's, and the runs to
+reprocess cleared), once per confirmation: a claim in the state store keeps a second press from running
+the reprocessed days twice.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from bot.core import cards
 from bot.core.cards import CardUpdate, LiveCard
 from bot.core.command import Ctx
 from bot.foundation.errors import UsageError
-from bot.foundation.ports import RunState
+from bot.foundation.ports import BackfillOptions, RunState
 from bot.render import format as fmt
 from bot.render.message import Actions, Button, Context, Fields, Header, Message, Part, Text, note
 from commands.run import views
@@ -27,6 +30,13 @@ if TYPE_CHECKING:
     from bot.core.backends import Backends
 
 MAX_DAYS_NAMED = 10
+_REPROCESS = {
+    "none": "days that have a run keep it",
+    "failed": "days whose run failed run again",
+    "completed": "days whose run finished, failed or not, run again",
+}
+# Airflow 2 and the local runner have no backfill of their own: the bot makes every run at once.
+_NO_LIMIT = "not applicable here, every run is made at once and runs as the DAG allows"
 KIND = "run"  # the command's live cards (commands/run/confirm.py KIND): refreshed by its `refresh`
 BACKFILL = "backfill:"  # a card key `<dag>/backfill:<confirmation id>` is a backfill's; no run id has ":"
 
@@ -37,7 +47,14 @@ def days_of(start: date, end: date) -> list[datetime]:
 
 
 async def ask(
-    ctx: Ctx, *, dag: str, entity: str | None, conf: Mapping[str, Any], start: date, end: date
+    ctx: Ctx,
+    *,
+    dag: str,
+    entity: str | None,
+    conf: Mapping[str, Any],
+    start: date,
+    end: date,
+    options: BackfillOptions,
 ) -> Message:
     days = days_of(start, end)
     limit = ctx.backends.settings.backfill_max_runs
@@ -46,7 +63,9 @@ async def ask(
             f"That is {len(days)} days, {len(days)} runs; at most {limit} (AMD_BACKFILL_MAX_RUNS)."
         )
     orchestrator = ctx.backends.orchestrator
-    existing = sorted({r.logical_date for r in await orchestrator.runs_on(dag, days) if r.logical_date})
+    runs = await orchestrator.runs_on(dag, days)
+    existing = sorted({r.logical_date for r in runs if r.logical_date})
+    again = sorted({r.logical_date for r in options.again(runs) if r.logical_date})
     c = new_confirmation(
         kind="backfill",
         dag=dag,
@@ -57,37 +76,53 @@ async def ask(
         conf=conf,
         logical_date=days[0],
         logical_date_end=days[-1],
+        options=options,
     )
-    ctx.audit_detail.update(dag_id=dag, confirmation=c.id, days=len(days), existing=len(existing))
+    ctx.audit_detail.update(
+        dag_id=dag, confirmation=c.id, days=len(days), existing=len(existing), again=len(again)
+    )
     await Confirmations(ctx.backends.state.engine).add(c)
-    return confirmation_card(c, days, existing, environment=orchestrator.environment, entity=entity)
+    native = await orchestrator.backfills_natively()
+    return confirmation_card(
+        c, days, existing, again, environment=orchestrator.environment, native=native, entity=entity
+    )
 
 
 async def start(c: Confirmation, ctx: Ctx) -> Message:
-    """Make the runs the confirmation asked for; days that got a run meanwhile are left alone."""
+    """Make the runs the confirmation asked for, once; days that got a run meanwhile are left alone
+    unless the reprocess option picks them."""
     first, last = c.logical_date, c.logical_date_end
     if first is None or last is None:
         raise UsageError("That backfill has no days on record; ask again.")
     orchestrator = ctx.backends.orchestrator
     days = days_of(first.date(), last.date())
-    existing = {r.logical_date for r in await orchestrator.runs_on(c.dag, days)}
+    before = await orchestrator.runs_on(c.dag, days)
+    existing = {r.logical_date for r in before}
     missing = [d for d in days if d not in existing]
-    ctx.audit_detail.update(dag_id=c.dag, backfill=c.dag_run_id, days=len(missing))
-    if missing:
-        await orchestrator.backfill(c.dag, missing, c.conf, c.dag_run_id)
+    again = c.options.again(before)
+    claim = f"run-backfill:{c.id}"
+    if not await ctx.backends.state.claim(claim):
+        return note(f"This backfill of `{c.dag}` was started already; its card in the channel follows it.")
+    ctx.audit_detail.update(dag_id=c.dag, backfill=c.dag_run_id, days=len(missing), again=len(again))
+    try:
+        await orchestrator.backfill(c.dag, days, c.conf, c.dag_run_id, c.options)
+    except BaseException:
+        await ctx.backends.state.release(claim)  # nothing or part of it was made: a press finishes it
+        raise
     runs = await orchestrator.runs_on(c.dag, days)
     made = len(runs) - len(existing)
     memo = {"first": first.isoformat(), "last": last.isoformat()}
     card = progress_card(c.dag, days, runs, environment=orchestrator.environment)
-    if await ctx.backends.state.claim(f"run-backfill-card:{c.id}"):  # a second press posts no second card
-        await cards.follow(
-            ctx.backends, ctx.surface, kind=KIND, key=f"{c.dag}/{BACKFILL}{c.id}", message=card,
-            requester=c.requester, memo=memo,
-        )  # fmt: skip
+    # One card: only the press that holds the backfill's claim gets here.
+    await cards.follow(
+        ctx.backends, ctx.surface, kind=KIND, key=f"{c.dag}/{BACKFILL}{c.id}", message=card,
+        requester=c.requester, memo=memo,
+    )  # fmt: skip
     left = f"; {len(existing)} days had a run already" if existing else ""
+    rerun = f", {len(again)} to run again" if again else ""
     return note(
         f"Backfill of `{c.dag}` in {orchestrator.environment}: {fmt.counted(len(missing), 'run')} asked "
-        f"for {_span(days)}, {made} made so far{left}; its card in the channel follows them."
+        f"for {_span(days)}{rerun}, {made} made so far{left}; its card in the channel follows them."
     )
 
 
@@ -131,18 +166,32 @@ def confirmation_card(
     c: Confirmation,
     days: Sequence[datetime],
     existing: Sequence[datetime],
+    again: Sequence[datetime],
     *,
     environment: str,
+    native: bool,
     entity: str | None,
 ) -> Message:
+    """`native`: the orchestrator backfills by itself (Airflow 3), so max_active_runs is its limit."""
     question = f"Backfill {c.dag}?"
     dag = f"`{c.dag}`" + (f" (entity `{entity}`)" if entity else "")
-    new = len(days) - len(existing)
+    counts = f"{fmt.counted(len(days), 'day')}, {fmt.counted(len(days) - len(existing), 'new run')}"
+    counts += f", {len(again)} again" if again else ""
     pairs = [
         ("DAG", dag),
         ("Environment", environment),
-        ("Days", f"{_span(days)}: {fmt.counted(len(days), 'day')}, {fmt.counted(new, 'new run')}"),
+        ("Days", f"{_span(days)}: {counts}"),
         ("Have a run already", _named(existing) or "none"),
+    ]
+    if c.reprocess is not None:
+        pairs += [
+            ("Reprocess", f"`{c.reprocess}`: {_REPROCESS[c.reprocess]}"),
+            ("Run again", _named(again) or "none"),
+        ]
+    if c.max_active_runs is not None:
+        limit = "at most this many of its runs at once" if native else _NO_LIMIT
+        pairs.append(("Max active runs", f"{c.max_active_runs}: {limit}"))
+    pairs += [
         ("Conf", conf_text(c.conf)),
         ("Asked by", f"<@{c.requester}>"),
         ("Expires", fmt.when(c.expires_at)),
@@ -151,7 +200,12 @@ def confirmation_card(
     parts: list[Part] = [
         Header(question),
         Fields(tuple(pairs)),
-        Text("Days that have a run are left as they are; each other day gets one run."),
+        Text(
+            "Days that have a run are left as they are; each other day gets one run."
+            if c.options.reprocess == "none"
+            else "Days under Run again run once more, as the same run; any other day that has a run "
+            "keeps it; each day without one gets one run."
+        ),
         Actions(
             (Button("Backfill", "run.trigger", value, style="primary"), Button("Cancel", "run.cancel", value))
         ),

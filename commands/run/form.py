@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from bot.foundation.errors import UsageError
@@ -21,6 +22,7 @@ from commands.run.args import MAX_CONF_BYTES
 from commands.run.params import field_errors
 
 LOGICAL_DATE = "@logical_date"  # no param can be named so: Airflow's param names are identifiers
+FROM, TO = "@from", "@to"  # a scheduled DAG's form also takes a backfill's days
 SUBMIT = "run.form"
 OLD_FORM = "That form is from an older version of amd-bot; run the command again."
 _SCALARS: dict[str, InputKind] = {"boolean": "boolean", "integer": "integer", "number": "number"}
@@ -38,6 +40,7 @@ class FormState:
     params: str  # digest of the params the form was built from: they may change before it comes back
     entity: str | None = None
     edit: str | None = None  # the confirmation whose parameters this form edits
+    days: bool = False  # it has From and To days, which make it a backfill (a scheduled DAG's form)
 
     def dump(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -76,13 +79,17 @@ def run_form(
             True,
         )
     )
+    if state.days:
+        hint = "Optional: with To, a backfill (one run per day, both included) instead of one run."
+        inputs.append(Input(FROM, "Backfill from", "date", None, hint))
+        inputs.append(Input(TO, "Backfill to", "date", None, "The backfill's last day (UTC)."))
     return Form(f"Run {state.dag}", SUBMIT, state.dump(), tuple(inputs), intro=intro, submit="Review")
 
 
 def read_submission(
     params: Sequence[DagParam], values: Mapping[str, Any], *, now: datetime
-) -> tuple[dict[str, Any], datetime | None, dict[str, str]]:
-    """The conf and logical date a submitted form asks for, and the problems per input name."""
+) -> tuple[dict[str, Any], datetime | None, tuple[date, date] | None, dict[str, str]]:
+    """The conf, logical date and backfill days a submitted form asks for, and the problems per input."""
     conf: dict[str, Any] = {}
     problems: dict[str, str] = {}
     for param in params:
@@ -106,7 +113,35 @@ def read_submission(
         problems[LOGICAL_DATE] = "A date and time, please."
     elif moment > now:
         problems[LOGICAL_DATE] = "The logical date cannot be in the future."
-    return conf, moment, problems
+    return conf, moment, _days(values, now.date(), problems), problems
+
+
+def _days(values: Mapping[str, Any], today: date, problems: dict[str, str]) -> tuple[date, date] | None:
+    """A backfill's first and last day, both or neither; like `--from`/`--to`, never after today (UTC)."""
+    first, last = (_day(values.get(name), name, problems) for name in (FROM, TO))
+    if first is None and last is None:
+        return None
+    if first is None or last is None:
+        problems.setdefault(
+            FROM if first is None else TO, "A backfill needs both days (or neither: one run)."
+        )
+    elif first > last:
+        problems[TO] = "The last day is before the first."
+    elif last > today:
+        problems[TO] = f"The last day can be today ({today.isoformat()}, UTC) at the latest."
+    else:
+        return first, last
+    return None
+
+
+def _day(raw: Any, name: str, problems: dict[str, str]) -> date | None:
+    if raw in (None, ""):
+        return None
+    with suppress(ValueError):
+        if isinstance(raw, str) and len(raw) == 10:  # YYYY-MM-DD: fromisoformat takes other forms too
+            return date.fromisoformat(raw)
+    problems[name] = "A day as YYYY-MM-DD, please."
+    return None
 
 
 def _moment(raw: Any) -> datetime | None:

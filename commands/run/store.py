@@ -15,6 +15,7 @@ from typing import Any, Literal
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.foundation.ports import BackfillOptions, Reprocess
 from bot.state.schema import run_confirmations
 
 ConfirmationKind = Literal["trigger", "rerun", "backfill"]
@@ -37,6 +38,12 @@ class Confirmation:
     dag_run_id: str
     decided_by: str | None = None
     logical_date_end: datetime | None = None  # a backfill's last day; logical_date is its first
+    reprocess: Reprocess | None = None  # a backfill's options
+    max_active_runs: int | None = None
+
+    @property
+    def options(self) -> BackfillOptions:
+        return BackfillOptions(self.reprocess or "none", self.max_active_runs)
 
 
 def new_confirmation(
@@ -51,6 +58,7 @@ def new_confirmation(
     logical_date: datetime | None = None,
     run_id: str | None = None,  # a re-run's: the run whose failed tasks it clears
     logical_date_end: datetime | None = None,
+    options: BackfillOptions | None = None,
 ) -> Confirmation:
     cid = uuid.uuid4().hex[:16]
     expires = now + timedelta(seconds=ttl_s)
@@ -68,6 +76,8 @@ def new_confirmation(
         "pending",
         run_id,
         logical_date_end=logical_date_end,
+        reprocess=options.reprocess if options else None,
+        max_active_runs=options.max_active_runs if options else None,
     )
 
 

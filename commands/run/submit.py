@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from bot.alerts.lineage import downstream_models
 from bot.core.command import Ctx
 from bot.foundation.errors import UsageError
-from bot.foundation.ports import DagParam, DagRunRef
+from bot.foundation.ports import BackfillOptions, DagParam, DagRunRef
 from bot.render.message import Message, note
-from commands.run import confirm
-from commands.run.form import LOGICAL_DATE, FormState, digest, read_submission, run_form
+from commands.run import backfill, confirm
+from commands.run.form import FROM, LOGICAL_DATE, FormState, digest, read_submission, run_form
 from commands.run.store import Confirmations
 
 MAX_MODELS_NAMED = 12
@@ -37,7 +37,10 @@ async def open_run_form(
     edit: str | None = None,
     note_text: str = "",
 ) -> bool:
-    state = FormState(uuid.uuid4().hex[:16], dag, ctx.user, ctx.channel, digest(params), entity, edit)
+    schedules = await ctx.backends.orchestrator.dag_schedules([dag])
+    scheduled = any(s.next_run_after for s in schedules)  # a backfill makes its scheduled runs
+    form_id = uuid.uuid4().hex[:16]
+    state = FormState(form_id, dag, ctx.user, ctx.channel, digest(params), entity, edit, days=scheduled)
     named = f"`{dag}`" + (f" (entity `{entity}`)" if entity else "")
     intro = f"Run {named} in {ctx.backends.orchestrator.environment}. {note_text}".strip()
     form = run_form(
@@ -58,7 +61,9 @@ async def press_form(value: str, ctx: Ctx) -> Message | None:
         await ctx.surface.answer_form({LOGICAL_DATE: changed})
         ctx.audit_detail["refused"] = "params changed"
         return None
-    conf, moment, problems = read_submission(params, ctx.form_values or {}, now=ctx.now())
+    conf, moment, days, problems = read_submission(params, ctx.form_values or {}, now=ctx.now())
+    if days and (why := _no_backfill(ctx, state.dag, days)):
+        problems[FROM] = why
     await ctx.surface.answer_form(problems)  # Slack's 3 s: the answer first, the confirmation after
     if problems:
         ctx.audit_detail["problems"] = sorted(problems)
@@ -67,7 +72,33 @@ async def press_form(value: str, ctx: Ctx) -> Message | None:
         return note("This form was submitted already: its confirmation was sent the first time.")
     if state.edit and (refusal := await _supersede(state.edit, ctx)):
         return refusal
+    if days:  # the same confirmation, access and audit as `--from`/`--to`
+        first, last = days
+        return await backfill.ask(
+            ctx,
+            dag=state.dag,
+            entity=state.entity,
+            conf=conf,
+            start=first,
+            end=last,
+            options=BackfillOptions(),
+        )
     return await confirm.ask(ctx, dag=state.dag, entity=state.entity, conf=conf, logical_date=moment)
+
+
+def _no_backfill(ctx: Ctx, dag: str, days: tuple[date, date]) -> str | None:
+    """Why these days cannot be backfilled from this form: the access rules (the router checked only
+    `run.form:<dag>`, since the days are in the values) or AMD_BACKFILL_MAX_RUNS."""
+    decision = ctx.backends.policy.check(f"run.backfill:{dag}", user=ctx.user, channel=ctx.channel)
+    if not decision.allowed:
+        ctx.audit_detail["refused"] = f"run.backfill:{dag}"
+        return f"You may not backfill `{dag}` here: {decision.reason}."
+    count, limit = len(backfill.days_of(*days)), ctx.backends.settings.backfill_max_runs
+    return (
+        f"That is {count} days; a backfill takes at most {limit} (AMD_BACKFILL_MAX_RUNS)."
+        if count > limit
+        else None
+    )
 
 
 async def press_edit(value: str, ctx: Ctx) -> Message | None:

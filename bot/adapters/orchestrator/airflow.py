@@ -17,8 +17,10 @@ from bot.adapters.orchestrator.airflow_http import AirflowHttp, Json
 from bot.adapters.orchestrator.airflow_json import run_state, schedule_of, task_state
 from bot.adapters.orchestrator.airflow_params import params_from_details
 from bot.adapters.orchestrator.airflow_runs import backfill, iso, link_target, runs_on
+from bot.adapters.orchestrator.day_runs import run_each_day
 from bot.foundation.ports import (
     BackendUnavailable,
+    BackfillOptions,
     DagParam,
     DagRunRef,
     DagSchedule,
@@ -97,9 +99,32 @@ class AirflowOrchestrator:
         return [run_state(conn, raw) for conn, raw in await runs_on(self.http, dag_id, days)]
 
     async def backfill(
-        self, dag_id: str, days: Sequence[datetime], conf: Mapping[str, Any], key: str
+        self,
+        dag_id: str,
+        days: Sequence[datetime],
+        conf: Mapping[str, Any],
+        key: str,
+        options: BackfillOptions,
     ) -> None:
-        await backfill(self.http, self.trigger, dag_id, days, conf, key)
+        if not days:
+            return
+        if await self.backfills_natively():
+            await backfill(self.http, dag_id, days, conf, options)
+        else:
+            await run_each_day(self, dag_id, days, conf, key, options)
+
+    async def backfills_natively(self) -> bool:
+        return (await self.http.connection()).api == "v2"
+
+    async def run_again(self, ref: DagRunRef) -> None:
+        body = {"dag_run_id": ref.run_id, "only_failed": False, "dry_run": False, "reset_dag_runs": True}
+        await self.http.call(
+            "POST",
+            ("dags", ref.dag_id, "clearTaskInstances"),
+            payload=body,
+            retry=False,  # as clear_failed: a clear that landed and its retry would run the tasks twice
+            action=f"run run {ref.run_id} of DAG {ref.dag_id} again",
+        )
 
     async def run_of_link(self, url: str) -> tuple[str, str | None] | None:
         return link_target(public_url((await self.http.connection()).base_url), url)

@@ -89,7 +89,7 @@ class AirflowHttp:
         *,
         action: str,  # what we try, for messages: "trigger DAG amd_ok"
         payload: Json | None = None,
-        params: Mapping[str, int] | None = None,
+        params: Mapping[str, int | str] | None = None,
         expect: Collection[int] = (),  # error statuses the caller handles itself
         retry: bool = True,
     ) -> Reply:

@@ -1,23 +1,19 @@
 """Runs by logical date, and backfills, over Airflow's REST API.
 
-Airflow 3 backfills with ONE `POST /api/v2/backfills` (its scheduler then makes a run per scheduled date,
-skipping dates that have one: reprocess_behavior "none"). Airflow 2's API has no backfill: one trigger per
-day, each with a run id of ours, so pressing again (or a retry) makes no second run.
+Airflow 3 backfills with ONE `POST /api/v2/backfills` (it makes a run per scheduled date, and runs the dates
+that have one again as its reprocess_behavior says). Airflow 2's API has no backfill: day_runs.py makes one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextlib import suppress
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from bot.adapters.orchestrator.airflow_auth import Connection
 from bot.adapters.orchestrator.airflow_http import AirflowHttp, Json
-from bot.foundation.ports import RunAlreadyExists
-
-Trigger = Callable[[str, str, Mapping[str, Any], datetime | None], Awaitable[object]]
+from bot.foundation.ports import BackendUnavailable, BackfillOptions
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -54,34 +50,54 @@ async def runs_on(http: AirflowHttp, dag_id: str, days: Sequence[datetime]) -> l
 
 async def backfill(
     http: AirflowHttp,
-    trigger: Trigger,
     dag_id: str,
     days: Sequence[datetime],
     conf: Mapping[str, Any],
-    key: str,
+    options: BackfillOptions,
 ) -> None:
-    if not days:
-        return
-    if (await http.connection()).api == "v2":
-        body: Json = {
-            "dag_id": dag_id,
-            "from_date": iso(min(days)),
-            "to_date": iso(max(days)),
-            "run_backwards": False,
-            "dag_run_conf": dict(conf),
-            "reprocess_behavior": "none",
-        }
-        # 409: a backfill of this DAG is running already (a repeat press, or a retry that had landed).
-        await http.call("POST", ("backfills",), payload=body, expect={409}, action=f"backfill DAG {dag_id}")
-        return
-    for day in days:
-        with suppress(RunAlreadyExists):  # made by an earlier press: its run stands
-            await trigger(dag_id, f"{key}__{day:%Y-%m-%d}", conf, day)
+    """Airflow 3's ONE backfill of the range, which picks the days to run itself, by `options`."""
+    body: Json = {
+        "dag_id": dag_id,
+        "from_date": iso(min(days)),
+        "to_date": iso(max(days)),
+        "run_backwards": False,
+        "dag_run_conf": dict(conf),
+        "reprocess_behavior": options.reprocess,
+    }
+    if options.max_active_runs is not None:
+        body["max_active_runs"] = options.max_active_runs
+    reply = await http.call(
+        "POST", ("backfills",), payload=body, expect={409}, action=f"backfill DAG {dag_id}"
+    )
+    if reply.status == 409 and not await _running(http, body):
+        raise BackendUnavailable(
+            f"Airflow is running another backfill of DAG {dag_id} and runs one per DAG at a time: "
+            "press Backfill again when it is done."
+        )
+
+
+async def _running(http: AirflowHttp, body: Json) -> bool:
+    """Whether the backfill Airflow runs is this one: a retried POST whose first attempt had landed."""
+    dag_id = body["dag_id"]
+    reply = await http.call(
+        "GET", ("backfills",), params={"dag_id": dag_id}, action=f"read the backfills of DAG {dag_id}"
+    )
+    return any(
+        b.get("completed_at") is None
+        and [_moment(b["from_date"]), _moment(b["to_date"])]
+        == [_moment(body["from_date"]), _moment(body["to_date"])]
+        and (b.get("dag_run_conf") or {}) == body["dag_run_conf"]
+        and b.get("reprocess_behavior") == body["reprocess_behavior"]
+        for b in reply.body.get("backfills", [])
+    )
 
 
 def _logical(raw: Json) -> datetime | None:
-    moment = raw.get("logical_date") or raw.get("execution_date")
-    return datetime.fromisoformat(moment) if moment else None
+    return _moment(raw.get("logical_date") or raw.get("execution_date"))
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 def link_target(base_url: str, url: str) -> tuple[str, str | None] | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, nullcontext, suppress
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from bot.adapters.dbt.artifacts import EventTracker, load_json, nodes_from
 from bot.adapters.dbt.cli import run_project_dbt
 from bot.adapters.dbt.gate import writer_lock
 from bot.adapters.dbt.process import safe_name
+from bot.adapters.orchestrator.day_runs import run_each_day
 from bot.adapters.orchestrator.local_records import LocalRecords
 from bot.adapters.orchestrator.local_runs import (
     LocalRun,
@@ -29,6 +30,7 @@ from bot.adapters.orchestrator.local_runs import (
 )
 from bot.foundation.ports import (
     BackendUnavailable,
+    BackfillOptions,
     DagParam,
     DagRunRef,
     RunAlreadyExists,
@@ -86,10 +88,22 @@ class LocalRunner(LocalRecords):
         self._start(run, models)
         return self._state(run)
 
-    async def backfill(self, dag: str, days: Sequence[datetime], conf: Mapping[str, Any], key: str) -> None:
-        for day in days:  # the builds queue for the one DuckDB writer and run one after the other
-            with suppress(RunAlreadyExists):
-                await self.trigger(dag, f"{key}__{day:%Y-%m-%d}", conf, day)
+    async def backfill(
+        self, dag: str, days: Sequence[datetime], conf: Mapping[str, Any], key: str, options: BackfillOptions
+    ) -> None:
+        # The builds queue for the one DuckDB writer and run one after the other, whatever max_active_runs.
+        await run_each_day(self, dag, days, conf, key, options)
+
+    async def backfills_natively(self) -> bool:
+        return False
+
+    async def run_again(self, ref: DagRunRef) -> None:
+        await self._load()
+        run, models = self._runs.get(ref), (await self._dags()).get(ref.dag_id)
+        if run is not None and models and run.state in ("success", "failed"):
+            run.state, run.ended_at = "queued", None
+            await asyncio.to_thread(run.save)
+            self._start(run, models)
 
     async def run_of_link(self, url: str) -> tuple[str, str | None] | None:
         return None  # its links are local files, which Slack never unfurls
