@@ -217,6 +217,27 @@ def test_without_a_failed_run_the_most_upstream_failure_is_the_root() -> None:
     assert [i.key for i in only.affected] == ["stale:revenue"]
 
 
+def test_a_dags_own_state_is_never_another_incidents_blast_radius() -> None:
+    # Its missing run, a downstream DAG's failed run: each a root, acted on by itself.
+    failed = Finding(
+        key="run:shop_orders", kind="run", subject="shop_orders", summary="failed", dag="shop_orders"
+    )
+    missing = Finding(
+        key="missing:shop_orders", kind="missing", subject="shop_orders", summary="missing", dag="shop_orders"
+    )
+    downstream = Finding(
+        key="run:shop_revenue", kind="run", subject="shop_revenue", summary="failed", dag="shop_revenue"
+    )
+    stale = Finding(key="stale:revenue", kind="stale", subject="revenue", summary="stale", entity="revenue")
+    groups = group([incident(f) for f in (missing, failed, downstream, stale)], SHOP)
+    assert sorted(g.root.key for g in groups) == [
+        "missing:shop_orders",
+        "run:shop_orders",
+        "run:shop_revenue",
+    ]
+    assert sum(len(g.affected) for g in groups) == 1  # the stale entity joins one of them
+
+
 # --- digests: windows, watermarks, new/open/recovered ----------------------------------------------
 
 

@@ -2,8 +2,9 @@
 
 A failed DAG run (or a paused, missing or stuck one) is a root; the failing tests among its failed
 tasks, or in the dbt results its tasks kept, are its cause; test failures on its models, and entities
-at or downstream of its models that went stale, are its blast radius. What no run explains is grouped
-the same way under the most upstream failing test or stale entity.
+at or downstream of its models that went stale, are its blast radius; another DAG's state never is (a
+failed run stays a root beside its DAG's missing one). What no run explains is grouped the same way under
+the most upstream failing test or stale entity.
 """
 
 from __future__ import annotations
@@ -57,7 +58,14 @@ def group(incidents: Sequence[Incident], catalog: Catalog) -> list[Group]:
         if root.key in taken:
             continue
         taken.add(root.key)
-        hits = {i.key: i for node in reach[root.key] for i in about.get(node, ()) if i.key not in taken}
+        # A DAG's own state (failed, paused, missing, stuck) is never another's blast radius: each is
+        # acted on by itself, even when its models sit downstream of another failure.
+        hits = {
+            i.key: i
+            for node in reach[root.key]
+            for i in about.get(node, ())
+            if i.key not in taken and i.kind not in _DAG_KINDS
+        }
         affected = tuple(sorted(hits.values(), key=lambda i: rank[i.key]))
         taken.update(hits)
         groups.append(Group(root, _causes(root, affected, tests) if root.kind == "run" else (), affected))
