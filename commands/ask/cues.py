@@ -15,8 +15,9 @@ from commands.ask.subjects import is_cue
 from commands.ask.words import GENERIC, GENERIC_PHRASES, STOPWORDS
 
 # A message asks several things in clauses: "is payment fresh and who owns it?".
-_LISTED = re.compile(r"\s(?:and|&|plus)\s")
-_CLAUSE = re.compile(r"\s*(?:\band\b|&|;|\bbut\b|\s[–—-]+\s|\?|,)\s*")
+_LISTED = re.compile(r"\s(?:and|&|\+|plus)\s")
+_CLAUSE = re.compile(r"\s*(?:\band\b|&|\+|;|:|\bbut\b|\s[–—-]+\s|\?|,)\s*")
+_QUESTIONS = re.compile(r"[^?]+\?")  # each ends with its question mark: "payment: fresh? tests? owner?"
 ASKING = re.compile(
     r"^(?:(?:and|so|also|then|or|plus)\s+)?(who|whom|whose|what|whats|when|whens|where|which|how|why|is|are|"
     r"was|were|did|does|do|has|have|had|can|could|will|would|should|any|anything|anyone|isn't|aren't)\b"
@@ -34,7 +35,9 @@ def picked_intents(
     """The intent of each clause that asks something, in the order asked; the whole message's best
     when no clause is a question of its own ("the dag succeeded but is the data fresh?" asks one)."""
     clauses = [c for c in _CLAUSE.split(text) if c]
-    asked = [c for c in clauses if ASKING.match(c)] if len(clauses) > 1 else []
+    ends = _QUESTIONS.findall(text)  # one question mark ends the whole message, not its last clause
+    questions = {_CLAUSE.split(q)[-2].strip() for q in ends} if len(ends) > 1 else set()
+    asked = [c for c in clauses if ASKING.match(c) or c in questions] if len(clauses) > 1 else []
     picked: list[str] = []
     # No clause a question of its own: a request lists what it wants ("row count and freshness pls").
     for clause in asked or _LISTED.split(text):
