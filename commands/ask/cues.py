@@ -62,28 +62,35 @@ def _best(
     and loses to a how-is-it word: "what's up with amd_payment?" asks how it is, not what it means."""
     words = positioned(text)
     scores = [(*score(intent, text, words, cues), -i, intent.name) for i, intent in enumerate(intents)]
-    best, _, _, name = max(scores)
+    best, *_, name = max(scores)
     return name if best > 1 or (best == 1 and not generic and (named or _NAME_AFTER.search(text))) else None
 
 
 def score(
     intent: Intent, text: str, words: Sequence[tuple[int, str]], cues: frozenset[str]
-) -> tuple[int, int]:
-    """Cue matches (a weak phrasing counts half), and (negated) where the first strong one is: of two
-    intents as well matched, the one asked first ("is payment fresh and did its DAG run?")."""
+) -> tuple[int, int, int]:
+    """Cue matches (a weak phrasing counts half); of two intents as well matched, the one with more
+    phrasings (a phrasing says more than a word: "can you run me through who maintains it" asks for
+    an owner), then the one asked first ("is payment fresh and did its DAG run?"): where its first
+    strong cue is, negated."""
     places = strong_places(intent, text, words, cues)
     weak = sum(1 for p in intent.weak if p.search(text))
     strong = 2 * len(places)
-    return strong + weak if strong else weak, -min(places, default=len(text))
+    phrased = sum(1 for p in intent.phrases if p.search(text))
+    return strong + weak if strong else weak, phrased, -min(places, default=len(text))
 
 
 def strong_places(
     intent: Intent, text: str, words: Sequence[tuple[int, str]], cues: frozenset[str]
 ) -> list[int]:
-    """Where the intent's strong cues are: its phrasings, its words (as lemmas, or misspelt)."""
-    places = [m.start() for p in intent.phrases if (m := p.search(text))]
+    """Where the intent's strong cues are: its phrasings, its words (as lemmas, or misspelt). A word in
+    one of its phrasings is part of that cue, not another: "how many rows" is one cue, not two."""
+    spans = [m.span() for p in intent.phrases if (m := p.search(text))]
+    places = [start for start, _ in spans]
     own = lemmas_of(intent.words)
     for offset, word in words:
+        if any(start <= offset < end for start, end in spans):
+            continue
         if word in own or (word not in cues and word not in STOPWORDS and is_cue(word, own)):
             places.append(offset)
     return places

@@ -36,7 +36,7 @@ _ONLY_A_NAME = re.compile(r"^(and|what about|how about)\b")
 _WHY = re.compile(r"\b(why|how come|what happened|what caused|root cause|reason)\b")
 # Put to the bot: a question, or a request ("data status pls", "tell me about payment").
 _ASKED = re.compile(
-    r"\?|^(?:(?:hey|hi|hello|morning|gm|yo|ok|so)\W+)?(who|what|whats|when|whens|where|which|how|why|is|are|was|were|did|does|do|has|have|any|anything|"
+    r"\?|^(?:(?:hey|hi|hello|morning|gm|yo|ok|so)(?:\s+[\w-]+)?\W+)?(who|what|whats|when|whens|where|which|how|why|is|are|was|were|did|does|do|has|have|any|anything|"
     r"can|could|status|show|tell|give|list|check|describe|explain)\b|\b(pls|please|plz|tell me|show me)\b"
 )
 _THANKS = re.compile(r"^(thanks|thank you|thx|ty|cheers)\b")

@@ -25,7 +25,8 @@ _WORDS = """
     looking check checking tell know wondering wonder question quick someone channel link help also
     already actually maybe probably again fine good bad great now soon much many lot lots bit kind sort
     our whole overall mean new old big small see seen show shows showing give us please pls plz btw fyi
-    asap real realy open rn nightly overnight vs versus compared compare call dbt
+    asap real realy open rn nightly overnight vs versus compared compare call dbt daily weekly hourly monthly
+    s t d m ve
 """
 STOPWORDS = frozenset(_WORDS.split())
 
@@ -34,7 +35,7 @@ STOPWORDS = frozenset(_WORDS.split())
 # ones alone ("does anyone know a good book?") do not.
 _TROUBLE = """
     healthy health broken break wrong problem problems issue issues trouble status green red stuck
-    weird strange odd off attention damage
+    weird strange odd off attention damage busted
 """
 _MILD = """
     ok okay fine good news deal doing trust safe normal alright bad happened happening shape state go sanity
@@ -50,7 +51,7 @@ GENERIC_PHRASES = tuple(
         r"\bgoing on\b",
         r"\bhow'?s\b",
         r"\bhow (are|is|did)\b",
-        r"\b(should|need to) know\b",
+        r"\b(should|need to|do) (i |we )?(need to )?know\b",
         r"\bgood to go\b",
         r"\btell me about\b",
         r"\b(can|could|should) (i|we) (use|trust)\b",
@@ -60,10 +61,10 @@ GENERIC_PHRASES = tuple(
 OVERALL_PHRASES = tuple(
     re.compile(p)
     for p in (
-        r"\ball (good|ok|okay|fine|clear|green)\b",
+        r"\ball (good|ok|okay|fine|clear|green|quiet|calm|well)\b",
         r"\b(everything|anything) (ok|okay|good|fine|green)\b",
         # asking to be warned of trouble: "anything I should know?", "can I trust the numbers?"
-        r"\banything (i|we) (should|need to) know\b",
+        r"\b(anything|what) (should |do )?(i|we) (should |need to )?know\b",
         r"\b(can|could|should) (i|we) (use|trust)\b",
     )
 )

@@ -59,6 +59,8 @@ INTENT = Intent(
             "contains",
             "hold",
             "holds",
+            "keep",
+            "keeps",
             "values",
             "schema",
             "represent",
