@@ -21,6 +21,7 @@ from commands.ask.lemmas import WORD, lemma
 from commands.ask.moments import asks_about_the_past
 from commands.ask.subjects import Subjects, Vocabulary, is_cue, resolve
 from commands.ask.words import (
+    ANALYSIS,
     DECLINES,
     DOMAIN,
     GENERIC,
@@ -49,13 +50,16 @@ _REASON = re.compile(r"\b(?:before|because|so that|since|as|for) (?:i|we|they|fi
 _FINDINGS = frozenset(["freshness", "runs", "tests", "incidents"])
 # Other things the cues of a message about a migration may be about: "failed dags or stalled migrations".
 _OTHER_SUBJECTS = frozenset(lemma(w) for w in ("dag", "pipeline", "job", "test", "table", "model"))
+# A yes/no question about a column asks what it is: "is refunded_cents the sum of all refunds?".
+_DEFINES = re.compile(r"^(is|are|does|do)\b")
 _NOT_THEN = {"runs", "tests", "incidents", "migrations", "volume", "lineage", "meaning"}  # not history
 
 
 def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Question:
     subjects = resolve(text, vocab)
     for pattern, what in DECLINES:
-        if any(pattern.search(part) for part in _asked_parts(text)):
+        defining = what == ANALYSIS and subjects.column is not None and _DEFINES.match(text)
+        if not defining and any(pattern.search(part) for part in _asked_parts(text)):
             return Question(text, None, subjects, declined=what)
     words = {lemma(w) for w in WORD.findall(text)}
     generic = bool(words & GENERIC) or any(p.search(text) for p in GENERIC_PHRASES)
@@ -79,6 +83,9 @@ def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Quest
         return Question(text, "history", subjects)
     if picked and picked[0] == "migrations" and subjects.entities and not subjects.migration:
         subjects = _migration_of(subjects, vocab)  # "the address history migration" names no entity
+        if not subjects.migration:  # an entity with no migration: its validations are its tests
+            others = [i for i in intents if i.name != "migrations"]
+            picked = picked_intents(text, others, cues, generic=generic, named=named)
     about_a_migration = _only_migration(subjects) or (
         not (subjects.entities or subjects.column) and bool(words & _cues_of("migrations", intents))
     )
@@ -119,12 +126,15 @@ def _unexplained(text: str, vocab: Vocabulary, unknown: str | None) -> set[str]:
     """The words of a remark that are no name (not even the one asked after), cue or stopword."""
     cues = lemmas_of(vocab.cues)
     known = vocab.explained.union(vocab.names, vocab.columns, [unknown or ""])
-    return {w for w in WORD.findall(text) if w not in known and lemma(w) not in cues and not is_cue(w, cues)}
+    words = (w for w in WORD.findall(text) if not w[0].isdigit())  # "last 7 days", "at 9am"
+    return {w for w in words if w not in known and lemma(w) not in cues and not is_cue(w, cues)}
 
 
 def _about_data(text: str, words: set[str], intents: Sequence[Intent]) -> bool:
-    """A data-status cue: a word only data people use (or its typo), or an intent's own phrasing."""
-    if words & (DOMAIN | THE_DATA) or any(p.search(text) for i in intents for p in i.phrases):
+    """A data-status cue: a word only data people use (or its typo), or the phrasing of an intent that
+    may be about nothing named (an owner's "who is …" asks about people in general too)."""
+    phrased = (p for i in intents if i.subject != "entity" for p in i.phrases)
+    if words & (DOMAIN | THE_DATA) or any(p.search(text) for p in phrased):
         return True
     return any(is_cue(w, DOMAIN) for w in words - STOPWORDS)
 
@@ -156,15 +166,19 @@ def _is_overall(
 ) -> bool:
     """Nothing named, and either every kind of finding asked at once ("anything stale, failing or
     stuck?"), or trouble asked about where only an entity's intent was heard ("on call handover:
-    anything I need to know?" is no question about an owner)."""
+    anything I need to know?" is no question about an owner), or only where the data is, in several
+    places ("is anything busted in airflow or dbt?"; "in airflow" alone asks about its runs)."""
     found = positioned(text)
+    at = dict(found)
     places = {i.name: strong_places(i, text, found, cues) for i in intents if i.name in _FINDINGS}
     heard = [at for at in places.values() if at]
     if len(heard) >= 3 and len({p for at in heard for p in at}) >= 3:
         return True  # three kinds in three words: "failed" alone is a run's and a test's
     trouble = bool(words & TROUBLE) or any(p.search(text) for p in OVERALL_PHRASES)
     entity_only = {i.name for i in intents if i.subject == "entity"}
-    return trouble and bool(picked) and set(picked) <= entity_only
+    cued = {i.name: strong_places(i, text, found, cues) for i in intents if i.name in picked}
+    only_places = len(words & THE_DATA) > 1 and all(at.get(p) in THE_DATA for c in cued.values() for p in c)
+    return trouble and bool(picked) and (set(picked) <= entity_only or only_places)
 
 
 def _migration_of(subjects: Subjects, vocab: Vocabulary) -> Subjects:

@@ -102,10 +102,13 @@ _DOMAIN = """
     entities
 """
 DOMAIN = frozenset(lemma(w) for w in _DOMAIN.split())
+ANALYSIS = "an analysis of the data itself"
 # What the bot never answers from its facts: changes to data, and numbers it would have to compute.
 DECLINES = (
     (
         re.compile(
+            # asked of what was done ("has the export been copied?") it is a question, not a request
+            r"^(?!(has|have|had|was|were|did)\b).*"
             r"\b(delete|truncate|insert|grant|revoke|alter|remove|wipe|purge|export)\b|"
             r"\bdrop (table|schema|column|database|view|the)\b|\brun (this|my|the following) (sql|query)\b"
         ),
@@ -120,7 +123,7 @@ DECLINES = (
             # a count with a filter: "how many users from Berlin", "how many orders with status …"
             r"\bhow many (?!rows|records)\S+ (from|in|with|where|by|per)\b"
         ),
-        "an analysis of the data itself",
+        ANALYSIS,
     ),
     (
         # a person's details, or one record of theirs ("the street of user 123")
@@ -129,6 +132,15 @@ DECLINES = (
             r"\b(of|for) (the )?(user|customer|client|account|person) (id )?#?\d+\b"
         ),
         "personal data",
+    ),
+    (
+        # the rows themselves, or access to them: the warehouse's to give, not the bot's
+        re.compile(
+            r"\b(paste|dump|send|share|show|give|list)( me| us)? (the |all |raw |some |its |their )*"
+            r"(rows|records)\b(?! count)|"
+            r"\b(give|grant|get) (me|us|him|her|them) (\w+ )?(access|permissions?|rights?)\b"
+        ),
+        "the data itself",
     ),
     (
         # "today vs last week" compares a fact over time; "snowflake vs bigquery" asks for a view
@@ -141,7 +153,9 @@ DECLINES = (
     (
         re.compile(
             r"\b(can|could|would|will) (you|u|someone) (please |pls )?(write|fix|build|create|make|rerun|"
-            r"restart|trigger|change|update)\b"
+            r"restart|trigger|change|update)\b|"
+            # or told to do it: "update the sla of purchase to 6h"
+            r"^(please |pls )?(update|set|change|rename|rerun|restart|trigger|bump) (the|its|their|this)\b"
         ),
         "a task, not a question",
     ),

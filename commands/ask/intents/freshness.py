@@ -86,6 +86,7 @@ INTENT = Intent(
         r"last (load|loaded|update|updated|refresh)",
         r"up to date",
         r"when was \S+ (last )?(loaded|updated|refreshed)",
+        r"(has|have) (the )?\S+ (data )?(been )?(loaded|landed|arrived|refreshed|updated)",
         r"(ok|ready|good) for",
         r"new (data|rows)",
         r"anything new",
