@@ -24,6 +24,7 @@ from commands.ask.words import (
     ANALYSIS,
     DECLINES,
     DOMAIN,
+    DOMAIN_PHRASES,
     GENERIC,
     GENERIC_PHRASES,
     OVERALL_PHRASES,
@@ -52,6 +53,7 @@ _FINDINGS = frozenset(["freshness", "runs", "tests", "incidents"])
 _OTHER_SUBJECTS = frozenset(lemma(w) for w in ("dag", "pipeline", "job", "test", "table", "model"))
 # A yes/no question about a column asks what it is: "is refunded_cents the sum of all refunds?".
 _DEFINES = re.compile(r"^(is|are|does|do)\b")
+_COLOURS = frozenset(["red", "green"])  # a DAG's colour is its last run's: "amd_payment red again?"
 _NOT_THEN = {"runs", "tests", "incidents", "migrations", "volume", "lineage", "meaning"}  # not history
 
 
@@ -66,6 +68,8 @@ def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Quest
     named = _named(subjects) or subjects.owner is not None
     cues = lemmas_of(vocab.cues)
     picked = picked_intents(text, intents, cues, generic=generic, named=named)
+    if not picked and words & _COLOURS and any(map(vocab.dag_like, words)):
+        picked = ["runs"]
     why = bool(_WHY.search(text))
     asking = bool(_ASKED.search(text))
     placed = bool(picked and subjects.unknown)  # "upstream of shipments": a cue, a name in its place
@@ -76,7 +80,7 @@ def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Quest
     )
     if not asking and remark:
         return Question(text, None, subjects)  # a remark, not put to the bot: "merged the payment fix"
-    if picked and not named and not _about_data(text, words, intents):
+    if picked and not named and not _about_data(text, words, intents, vocab):
         picked = []  # everyday words only ("please update your tickets"): not about data
     then = generic or set(picked) <= {"freshness", "owner"}
     if then and not set(picked) & _NOT_THEN and asks_about_the_past(text):
@@ -130,11 +134,13 @@ def _unexplained(text: str, vocab: Vocabulary, unknown: str | None) -> set[str]:
     return {w for w in words if w not in known and lemma(w) not in cues and not is_cue(w, cues)}
 
 
-def _about_data(text: str, words: set[str], intents: Sequence[Intent]) -> bool:
-    """A data-status cue: a word only data people use (or its typo), or the phrasing of an intent that
-    may be about nothing named (an owner's "who is …" asks about people in general too)."""
+def _about_data(text: str, words: set[str], intents: Sequence[Intent], vocab: Vocabulary) -> bool:
+    """A data-status cue: a word only data people use (or its typo), a DAG's name, or the phrasing of
+    an intent that may be about nothing named (an owner's "who is …" asks about people in general)."""
     phrased = (p for i in intents if i.subject != "entity" for p in i.phrases)
-    if words & (DOMAIN | THE_DATA) or any(p.search(text) for p in phrased):
+    if words & (DOMAIN | THE_DATA) or any(map(vocab.dag_like, words)):
+        return True
+    if any(p.search(text) for p in (*DOMAIN_PHRASES, *phrased)):
         return True
     return any(is_cue(w, DOMAIN) for w in words - STOPWORDS)
 

@@ -102,6 +102,9 @@ _DOMAIN = """
     entities
 """
 DOMAIN = frozenset(lemma(w) for w in _DOMAIN.split())
+DOMAIN_PHRASES = tuple(
+    re.compile(p) for p in (r"\bon[- ]call\b", r"\bsupport channel\b", r"\bpoint of contact\b")
+)
 ANALYSIS = "an analysis of the data itself"
 # What the bot never answers from its facts: changes to data, and numbers it would have to compute.
 DECLINES = (
