@@ -54,6 +54,7 @@ class Subjects:
     migration: str | None = None
     unknown: str | None = None  # the first word that looked like a name and is none
     owner: str | None = None  # an entity owner named ("anything failing for payments-team?")
+    test: str | None = None  # a dbt test named, by its name or its generic test's ("non_negative")
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class Vocabulary:
     # How the project names its DAGs ("amd_"): a word named so is a DAG the orchestrator runs that no
     # entity declares ("is amd_slow stuck?"), not a misnamed entity.
     dag_prefixes: tuple[str, ...] = ()
+    tests: frozenset[str] = frozenset()  # the project's test names, and its generic tests' with a "_"
 
     def dag_like(self, word: str) -> bool:
         return word.startswith(self.dag_prefixes) and word not in self.dag_prefixes
@@ -99,14 +101,22 @@ class Vocabulary:
         cues = frozenset(cue_words)
         owners = {tuple(w): e.owner for e in catalog.entities.values() if e.owner and (w := _words(e.owner))}
         prefixes = {e.dag.split("_")[0] + "_" for e in catalog.entities.values() if e.dag and "_" in e.dag}
+        tests = {
+            name.lower()
+            for n in catalog.nodes.values()
+            if n.get("resource_type") == "test"
+            for name in (str(n.get("name", "")), str((n.get("test_metadata") or {}).get("name", "")))
+            if "_" in name
+        }
         return cls(
             names,
             {c: tuple(e) for c, e in columns.items()},
             by_migration,
             cues,
-            cues | STOPWORDS | known,
+            cues | STOPWORDS | known | tests,
             owners,
             tuple(sorted(prefixes)),
+            frozenset(tests),
         )
 
 
@@ -118,10 +128,12 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
     migration: str | None = None
     unknown: str | None = None
     owner: str | None = None
+    test: str | None = None
     i = 0
     while i < len(tokens):
         token = tokens[i]
-        if token in _BREAK:
+        if token in _BREAK or token in vocab.tests:
+            test = test or (token if token in vocab.tests else None)
             i += 1
             continue
         whose = _owner_at(tokens, i, vocab)
@@ -157,8 +169,9 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
     if column is None and bare_columns:
         column = bare_columns[0]
         having = vocab.columns[column]
-        return Subjects(named, column, () if set(named) & set(having) else having, migration, unknown, owner)
-    return Subjects(named, column, (), migration, unknown, owner)
+        of = () if set(named) & set(having) else having
+        return Subjects(named, column, of, migration, unknown, owner, test)
+    return Subjects(named, column, (), migration, unknown, owner, test)
 
 
 def _words(text: str) -> list[str]:

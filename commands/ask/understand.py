@@ -159,11 +159,13 @@ def _asked_parts(text: str) -> list[str]:
 def _fitting(picked: list[str], subjects: Subjects, *, migration: bool, others: bool) -> list[str]:
     """The intents that fit what is asked about: a migration's rows, failures and stalls are the
     migration's ("is the cassandra copy stuck?"), unless `others` (a DAG, a test) are named too;
-    a column has tests, not runs ("is not_null on payment.id failing?")."""
+    a column has tests, not runs ("is not_null on payment.id failing?"); a test named has failing
+    rows, not a volume ("how many rows fail non_negative?")."""
     if migration and picked:
         return list(dict.fromkeys([*picked, "migrations"])) if others else ["migrations"]
-    if subjects.column and "runs" in picked:
-        picked = list(dict.fromkeys("tests" if p == "runs" else p for p in picked))
+    tested = {"runs", "volume"} if subjects.test else {"runs"} if subjects.column else set()
+    if set(picked) & tested:
+        picked = list(dict.fromkeys("tests" if p in tested else p for p in picked))
     return picked
 
 
