@@ -21,7 +21,7 @@ _WORDS = """
     hey hi hello hiya team folks guys everyone anyone morning afternoon evening night tonight today
     yesterday tomorrow week weeks month months day days hour hours h min mins minute minutes time times
     ago since last past current currently latest recent recently lately usual normal data dataset table
-    tables model models entity entities amd bot amd-bot report reports dashboard dashboards look looks
+    tables model models entity entities records amd bot amd-bot report reports dashboard dashboards look looks
     looking check checking tell know wondering wonder question quick someone channel link help also
     already actually maybe probably again fine good bad great now soon much many lot lots bit kind sort
     our whole overall mean new old big small see seen show shows showing give us please pls plz btw fyi
