@@ -92,8 +92,8 @@ INTENT = Intent(
         r"anything new",
         r"(within|meet|meeting|out of|past|over|beyond|miss\w*|breach\w*) (the |its |our )?(\w+ )?sla",
         # arriving: "has it made it into the warehouse?", "did it come in overnight?", "are they in?"
-        r"(made it|come|comes|came|coming|got|gotten|get|gets) (in|into|through)",
-        r"(is|are) (it|they|these|those) (all )?in",
+        r"(made it|come|comes|came|coming|got|gotten|get|gets) (in|into|through)(?! touch)",
+        r"(is|are) (it|they|these|those) (all )?in( yet| already| now)?(?=\s*[?.!,]|$)",
         # an age asked in hours or days, not a count of rows
         r"how (many|much) (hours|days|minutes|time)|how long (since|ago)",
         r"most recent",
