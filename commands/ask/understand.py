@@ -59,9 +59,10 @@ _NOT_THEN = {"runs", "tests", "incidents", "migrations", "volume", "lineage", "m
 
 def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Question:
     subjects = resolve(text, vocab)
+    parts = _asked_parts(text)
     for pattern, what in DECLINES:
         defining = what == ANALYSIS and subjects.column is not None and _DEFINES.match(text)
-        if not defining and any(pattern.search(part) for part in _asked_parts(text)):
+        if not defining and any(pattern.search(part) for part in parts):
             return Question(text, None, subjects, declined=what)
     words = {lemma(w) for w in WORD.findall(text)}
     generic = bool(words & GENERIC) or any(p.search(text) for p in GENERIC_PHRASES)
@@ -129,9 +130,9 @@ def follow_up(question: Question, intent: str, remembered: Subjects) -> Question
 def _unexplained(text: str, vocab: Vocabulary, unknown: str | None) -> set[str]:
     """The words of a remark that are no name (not even the one asked after), cue or stopword."""
     cues = lemmas_of(vocab.cues)
-    known = vocab.explained.union(vocab.names, vocab.columns, [unknown or ""])
-    words = (w for w in WORD.findall(text) if not w[0].isdigit())  # "last 7 days", "at 9am"
-    return {w for w in words if w not in known and lemma(w) not in cues and not is_cue(w, cues)}
+    words = {w for w in WORD.findall(text) if not w[0].isdigit()} - {unknown}  # "last 7 days", "9am"
+    words = {w for w in words if w not in vocab.explained and w not in vocab.names}
+    return {w for w in words if w not in vocab.columns and lemma(w) not in cues and not is_cue(w, cues)}
 
 
 def _about_data(text: str, words: set[str], intents: Sequence[Intent], vocab: Vocabulary) -> bool:
