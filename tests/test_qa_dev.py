@@ -1,46 +1,62 @@
-"""The dev set (tests/qa/dev.yaml): questions and chatter written blind by another writer, like the
-held-out sets, but given to the rules to be tuned on. Its score therefore says less than a held-out one
-(README): the floors below only keep a change from undoing what was learnt from it; the held-out sets
-say whether the rules generalise.
+"""The dev sets (tests/qa/dev.yaml, dev_2.yaml): questions and chatter written blind by other writers,
+like the held-out sets, but given to the rules to be tuned on. Their scores therefore say less than a
+held-out one (README): the floors below only keep a change from undoing what was learnt from them; the
+held-out sets say whether the rules generalise.
 
 Questions are scored by the held-out rule (`right`); a line labelled `chatter` must get no reply."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+
+import pytest
 
 from commands.ask.markup import plain
 from commands.ask.subjects import Vocabulary
 from tests.test_qa_held_out import cases, score
 from tests.test_qa_understanding import BOT_USER, understood, vocabularies  # noqa: F401
 
-DEV = Path(__file__).parent / "qa" / "dev.yaml"
-# The dev scores when last tuned, less a small margin (a floor against regressions, not a target).
-QUESTIONS_FLOOR = 0.94
-SILENT_FLOOR = 0.98
+
+class DevSet(NamedTuple):
+    questions: int  # at least this many questions, and `chatter` chatter lines
+    chatter: int
+    # The scores when last tuned, less a small margin (a floor against regressions, not a target).
+    questions_floor: float
+    silent_floor: float
 
 
-def _split() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    dev = cases(DEV)
-    return [c for c in dev if c["intent"] != "chatter"], [c for c in dev if c["intent"] == "chatter"]
+DEV_SETS = {
+    "dev": DevSet(200, 80, 0.94, 0.98),
+    # dev_2 was first scored on the rules as they were: 80.5 % right (178 of 221), chatter 95.6 % silent
+    # (65 of 68); after tuning 99.1 % (219 of 221), chatter 98.5 % (67 of 68).
+    "dev_2": DevSet(200, 60, 0.97, 0.97),
+}
 
 
-def test_the_dev_set_is_labelled_and_apart() -> None:
-    questions, chatter = _split()
-    assert all(c["dev"] for c in questions + chatter)
-    assert len(questions) >= 200 and len(chatter) >= 80
+def _split(name: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    rows = cases(Path(__file__).parent / "qa" / f"{name}.yaml")
+    assert all(c[name] for c in rows)
+    return [c for c in rows if c["intent"] != "chatter"], [c for c in rows if c["intent"] == "chatter"]
 
 
-def test_dev_questions(vocabularies: dict[str, Vocabulary]) -> None:  # noqa: F811
-    questions, _ = _split()
+@pytest.mark.parametrize("name", DEV_SETS)
+def test_the_dev_set_is_labelled_and_apart(name: str) -> None:
+    questions, chatter = _split(name)
+    assert len(questions) >= DEV_SETS[name].questions and len(chatter) >= DEV_SETS[name].chatter
+
+
+@pytest.mark.parametrize("name", DEV_SETS)
+def test_dev_questions(name: str, vocabularies: dict[str, Vocabulary]) -> None:  # noqa: F811
+    questions, _ = _split(name)
     accuracy, misses = score(questions, vocabularies)
-    print(f"\ndev: {accuracy:.1%} of {len(questions)}\n" + "\n".join(misses))
-    assert accuracy >= QUESTIONS_FLOOR, f"{accuracy:.1%}\n" + "\n".join(misses)
+    print(f"\n{name}: {accuracy:.1%} of {len(questions)}\n" + "\n".join(misses))
+    assert accuracy >= DEV_SETS[name].questions_floor, f"{accuracy:.1%}\n" + "\n".join(misses)
 
 
-def test_dev_chatter_gets_no_reply(vocabularies: dict[str, Vocabulary]) -> None:  # noqa: F811
-    _, chatter = _split()
+@pytest.mark.parametrize("name", DEV_SETS)
+def test_dev_chatter_gets_no_reply(name: str, vocabularies: dict[str, Vocabulary]) -> None:  # noqa: F811
+    _, chatter = _split(name)
     answered = [
         c["q"]
         for c in chatter
@@ -48,5 +64,6 @@ def test_dev_chatter_gets_no_reply(vocabularies: dict[str, Vocabulary]) -> None:
         or plain(c["q"], bot_user=BOT_USER).mentioned
     ]
     silent = 1 - len(answered) / len(chatter)
-    print(f"\ndev chatter: {silent:.1%} silent of {len(chatter)}\n" + "\n".join(f"  {q!r}" for q in answered))
-    assert silent >= SILENT_FLOOR, f"{silent:.1%}: {answered}"
+    listed = "\n".join(f"  {q!r}" for q in answered)
+    print(f"\n{name} chatter: {silent:.1%} silent of {len(chatter)}\n{listed}")
+    assert silent >= DEV_SETS[name].silent_floor, f"{silent:.1%}: {answered}"

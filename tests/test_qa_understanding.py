@@ -150,3 +150,32 @@ def test_a_follow_up_in_a_thread(
     question = understand(plain(asked, bot_user=BOT_USER).text, vocabularies["demo"], INTENTS)
     followed = follow_up(question, "freshness", Subjects(entities=("payment",)))
     assert (followed.intent, followed.subjects.entities) == (intent, subjects)
+
+
+@pytest.mark.parametrize(
+    ("asked", "intents", "entity", "unknown"),
+    [
+        ("were the purchases copied to snowflake?", ("migrations",), "purchase", None),  # copied: copy
+        ("what's the staleness of payment", ("freshness",), "payment", None),  # -ness → fresh/stale
+        ("the user dag broke again?", ("runs",), "user", None),  # an irregular verb
+        ("has the payment feed got into snowflake yet?", ("freshness",), "payment", None),  # arriving
+        ("how many days old is purchase", ("freshness",), "purchase", None),  # an age, not a count
+        ("how many alerts fired for user", ("incidents",), "user", None),  # counts no rows
+        ("user: owner? lineage?", ("owner", "lineage"), "user", None),  # several question marks
+        ("amd_nightly_export stuck?", ("runs",), None, None),  # a DAG no entity declares
+        ("after the offsite: data all good?", ("overall",), None, None),  # no name across ':'
+        ("how many records fail not_null_payment_payment_id?", ("tests",), None, None),  # a test
+        ("has the payment snapshot been deleted?", ("lineage",), "payment", None),  # what was done
+        ("who is bringing cake on friday?", (), None, "bringing"),  # a who-question about nothing known
+    ],
+)
+def test_meaning_beyond_the_listed_phrasings(
+    vocabularies: dict[str, Vocabulary],
+    asked: str,
+    intents: tuple[str, ...],
+    entity: str | None,
+    unknown: str | None,
+) -> None:
+    """Each rule of understanding on a phrasing of its own: none is a labelled set's question."""
+    question = understand(plain(asked, bot_user=BOT_USER).text, vocabularies["demo"], INTENTS)
+    assert (question.intents, question.entity, question.subjects.unknown) == (intents, entity, unknown)

@@ -15,8 +15,8 @@ from commands.ask.subjects import is_cue
 from commands.ask.words import GENERIC, GENERIC_PHRASES, STOPWORDS
 
 # A message asks several things in clauses: "is payment fresh and who owns it?".
-_LISTED = re.compile(r"\s(?:and|&|plus)\s")
-_CLAUSE = re.compile(r"\s*(?:\band\b|&|;|\bbut\b|\s[–—-]+\s|\?|,)\s*")
+_LISTED = re.compile(r"\s(?:and|&|\+|plus)\s")
+_CLAUSE = re.compile(r"\s*(?:\band\b|&|\+|;|:|\bbut\b|\s[–—-]+\s|\?|,)\s*")
 ASKING = re.compile(
     r"^(?:(?:and|so|also|then|or|plus)\s+)?(who|whom|whose|what|whats|when|whens|where|which|how|why|is|are|"
     r"was|were|did|does|do|has|have|had|can|could|will|would|should|any|anything|anyone|isn't|aren't)\b"
@@ -34,7 +34,10 @@ def picked_intents(
     """The intent of each clause that asks something, in the order asked; the whole message's best
     when no clause is a question of its own ("the dag succeeded but is the data fresh?" asks one)."""
     clauses = [c for c in _CLAUSE.split(text) if c]
-    asked = [c for c in clauses if ASKING.match(c)] if len(clauses) > 1 else []
+    # Each question mark ends what it asks ("payment: fresh? tests? owner?"); one ends the whole message.
+    ends = text.split("?")[:-1]
+    questions = {_CLAUSE.split(q)[-1].strip() for q in ends} if len(ends) > 1 else set()
+    asked = [c for c in clauses if ASKING.match(c) or c in questions] if len(clauses) > 1 else []
     picked: list[str] = []
     # No clause a question of its own: a request lists what it wants ("row count and freshness pls").
     for clause in asked or _LISTED.split(text):
@@ -59,31 +62,44 @@ def _best(
     and loses to a how-is-it word: "what's up with amd_payment?" asks how it is, not what it means."""
     words = positioned(text)
     scores = [(*score(intent, text, words, cues), -i, intent.name) for i, intent in enumerate(intents)]
-    best, _, _, name = max(scores)
+    best, *_, name = max(scores)
     return name if best > 1 or (best == 1 and not generic and (named or _NAME_AFTER.search(text))) else None
 
 
 def score(
     intent: Intent, text: str, words: Sequence[tuple[int, str]], cues: frozenset[str]
-) -> tuple[int, int]:
-    """Cue matches (a weak phrasing counts half), and (negated) where the first strong one is: of two
-    intents as well matched, the one asked first ("is payment fresh and did its DAG run?")."""
-    places = strong_places(intent, text, words, cues)
+) -> tuple[int, int, int]:
+    """Cue matches (a weak phrasing counts half); of two intents as well matched, the one with more
+    phrasings (a phrasing says more than a word: "can you run me through who maintains it" asks for
+    an owner), then the one asked first ("is payment fresh and did its DAG run?"): where its first
+    strong cue is, negated."""
+    places, phrased = _cued(intent, text, words, cues)
     weak = sum(1 for p in intent.weak if p.search(text))
     strong = 2 * len(places)
-    return strong + weak if strong else weak, -min(places, default=len(text))
+    return strong + weak if strong else weak, phrased, -min(places, default=len(text))
 
 
 def strong_places(
     intent: Intent, text: str, words: Sequence[tuple[int, str]], cues: frozenset[str]
 ) -> list[int]:
-    """Where the intent's strong cues are: its phrasings, its words (as lemmas, or misspelt)."""
-    places = [m.start() for p in intent.phrases if (m := p.search(text))]
+    """Where the intent's strong cues are: its phrasings, its words (as lemmas, or misspelt). A word in
+    one of its phrasings is part of that cue, not another: "how many rows" is one cue, not two."""
+    return _cued(intent, text, words, cues)[0]
+
+
+def _cued(
+    intent: Intent, text: str, words: Sequence[tuple[int, str]], cues: frozenset[str]
+) -> tuple[list[int], int]:
+    """Where the strong cues are, and how many of them are phrasings."""
+    spans = [m.span() for p in intent.phrases if (m := p.search(text))]
+    places = [start for start, _ in spans]
     own = lemmas_of(intent.words)
     for offset, word in words:
+        if any(start <= offset < end for start, end in spans):
+            continue
         if word in own or (word not in cues and word not in STOPWORDS and is_cue(word, own)):
             places.append(offset)
-    return places
+    return places, len(spans)
 
 
 def positioned(text: str) -> list[tuple[int, str]]:

@@ -15,6 +15,8 @@ _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 _CHANNEL = re.compile(r"<#[A-Z0-9]+(?:\|([^>]*))?>")
 _SPECIAL = re.compile(r"<!(?:subteam\^[A-Z0-9]+|here|channel|everyone)(?:\|[^>]*)?>")
 _LINK = re.compile(r"<((?:https?|mailto):[^|>]*)(?:\|([^>]*))?>")
+# A link pasted where Slack did not mark it up (the console, an API post): the same as a marked-up one.
+_BARE_LINK = re.compile(r"(https?://[^\s<>]+)()")  # an empty text: "a link"
 # A link to Airflow names its DAG in the path (…/dags/<dag_id>/grid?dag_run_id=…), whatever its text.
 _AIRFLOW_DAG = re.compile(r"/dags/([A-Za-z0-9_.\-]+)")
 _EMOJI = re.compile(r":[a-z0-9_+\-']+:")
@@ -44,6 +46,7 @@ def plain(raw: str, *, bot_user: str | None) -> Said:
     text = _CHANNEL.sub(lambda m: f" {m.group(1) or 'a channel'} ", text)
     text = _SPECIAL.sub(" ", text)
     text = _LINK.sub(_link, text)
+    text = _BARE_LINK.sub(_link, text)
     text = _FENCE.sub(lambda m: f" {m.group(1)} ", text)
     text = html.unescape(_EMOJI.sub(" ", text))  # Slack escapes &, < and > in message text
     text = _STYLE.sub(" ", text)

@@ -40,7 +40,10 @@ _AFTER_NAME = frozenset(
         "dataset",
     ]
 )
-_TOKEN = re.compile(r"[a-z0-9_.]+")
+# Punctuation between words is kept as a token of its own: no name runs across it ("the exec meeting:
+# data all good?" names no "meeting data").
+_TOKEN = re.compile(r"[a-z0-9_.]+|[,:;?!]")
+_BREAK = frozenset(",:;?!")
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class Subjects:
     migration: str | None = None
     unknown: str | None = None  # the first word that looked like a name and is none
     owner: str | None = None  # an entity owner named ("anything failing for payments-team?")
+    test: str | None = None  # a dbt test named, by its name or its generic test's ("non_negative")
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,13 @@ class Vocabulary:
     cues: frozenset[str]  # the intents' cue words
     explained: frozenset[str]  # words known not to name an entity: never reported as an unknown name
     owners: Mapping[tuple[str, ...], str] = field(default_factory=dict)  # an owner's words → the owner
+    # How the project names its DAGs ("amd_"): a word named so is a DAG the orchestrator runs that no
+    # entity declares ("is amd_slow stuck?"), not a misnamed entity.
+    dag_prefixes: tuple[str, ...] = ()
+    tests: frozenset[str] = frozenset()  # the project's test names, and its generic tests' with a "_"
+
+    def dag_like(self, word: str) -> bool:
+        return word.startswith(self.dag_prefixes) and word not in self.dag_prefixes
 
     @classmethod
     def of(
@@ -89,13 +100,23 @@ class Vocabulary:
         known |= {s.name for m in migrations for s in m.sources}
         cues = frozenset(cue_words)
         owners = {tuple(w): e.owner for e in catalog.entities.values() if e.owner and (w := _words(e.owner))}
+        prefixes = {e.dag.split("_")[0] + "_" for e in catalog.entities.values() if e.dag and "_" in e.dag}
+        tests = {
+            name.lower()
+            for n in catalog.nodes.values()
+            if n.get("resource_type") == "test"
+            for name in (str(n.get("name", "")), str((n.get("test_metadata") or {}).get("name", "")))
+            if "_" in name
+        }
         return cls(
             names,
             {c: tuple(e) for c, e in columns.items()},
             by_migration,
             cues,
-            cues | STOPWORDS | known,
+            cues | STOPWORDS | known | tests,
             owners,
+            tuple(sorted(prefixes)),
+            frozenset(tests),
         )
 
 
@@ -107,9 +128,14 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
     migration: str | None = None
     unknown: str | None = None
     owner: str | None = None
+    test: str | None = None
     i = 0
     while i < len(tokens):
         token = tokens[i]
+        if token in _BREAK or token in vocab.tests:
+            test = test or (token if token in vocab.tests else None)
+            i += 1
+            continue
         whose = _owner_at(tokens, i, vocab)
         if whose is not None:  # before entities: "payments-team" is no `payment`
             owner = owner or vocab.owners[whose]
@@ -143,8 +169,9 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
     if column is None and bare_columns:
         column = bare_columns[0]
         having = vocab.columns[column]
-        return Subjects(named, column, () if set(named) & set(having) else having, migration, unknown, owner)
-    return Subjects(named, column, (), migration, unknown, owner)
+        of = () if set(named) & set(having) else having
+        return Subjects(named, column, of, migration, unknown, owner, test)
+    return Subjects(named, column, (), migration, unknown, owner, test)
 
 
 def _words(text: str) -> list[str]:
@@ -161,7 +188,7 @@ def _phrase(tokens: Sequence[str], i: int, vocab: Vocabulary) -> tuple[tuple[str
     for exact in (True, False):
         for n in (3, 2, 1):
             words = tokens[i : i + n]
-            if len(words) < n or (n > 1 and any(w in STOPWORDS for w in words)):
+            if len(words) < n or (n > 1 and any(w in STOPWORDS or w in _BREAK for w in words)):
                 continue
             key = "_".join(words)
             if not exact and (len(key) < MIN_TYPO_LENGTH or (n == 1 and key in vocab.explained)):
@@ -216,7 +243,9 @@ def is_cue(word: str, cues: frozenset[str]) -> bool:
 def _name_like(tokens: Sequence[str], i: int, vocab: Vocabulary) -> bool:
     """A word in the place of a name, that is no known word: what the asker calls an entity."""
     token = tokens[i]
-    if len(token) < 3 or token.isdigit() or not token.isascii() or token in vocab.explained:
+    if len(token) < 3 or token[0].isdigit() or not token.isascii() or token in vocab.explained:
+        return False
+    if vocab.dag_like(token):
         return False
     after = tokens[i + 1] if i + 1 < len(tokens) else ""
     before = tokens[i - 1] if i > 0 else ""

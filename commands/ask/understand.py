@@ -21,8 +21,10 @@ from commands.ask.lemmas import WORD, lemma
 from commands.ask.moments import asks_about_the_past
 from commands.ask.subjects import Subjects, Vocabulary, is_cue, resolve
 from commands.ask.words import (
+    ANALYSIS,
     DECLINES,
     DOMAIN,
+    DOMAIN_PHRASES,
     GENERIC,
     GENERIC_PHRASES,
     OVERALL_PHRASES,
@@ -36,7 +38,7 @@ _ONLY_A_NAME = re.compile(r"^(and|what about|how about)\b")
 _WHY = re.compile(r"\b(why|how come|what happened|what caused|root cause|reason)\b")
 # Put to the bot: a question, or a request ("data status pls", "tell me about payment").
 _ASKED = re.compile(
-    r"\?|^(?:(?:hey|hi|hello|morning|gm|yo|ok|so)\W+)?(who|what|whats|when|whens|where|which|how|why|is|are|was|were|did|does|do|has|have|any|anything|"
+    r"\?|^(?:(?:hey|hi|hello|morning|gm|yo|ok|so)(?:\s+[\w-]+)?\W+)?(who|what|whats|when|whens|where|which|how|why|is|are|was|were|did|does|do|has|have|any|anything|"
     r"can|could|status|show|tell|give|list|check|describe|explain)\b|\b(pls|please|plz|tell me|show me)\b"
 )
 _THANKS = re.compile(r"^(thanks|thank you|thx|ty|cheers)\b")
@@ -49,19 +51,26 @@ _REASON = re.compile(r"\b(?:before|because|so that|since|as|for) (?:i|we|they|fi
 _FINDINGS = frozenset(["freshness", "runs", "tests", "incidents"])
 # Other things the cues of a message about a migration may be about: "failed dags or stalled migrations".
 _OTHER_SUBJECTS = frozenset(lemma(w) for w in ("dag", "pipeline", "job", "test", "table", "model"))
+# A yes/no question about a column asks what it is: "is refunded_cents the sum of all refunds?".
+_DEFINES = re.compile(r"^(is|are|does|do)\b")
+_COLOURS = frozenset(["red", "green"])  # a DAG's colour is its last run's: "amd_payment red again?"
 _NOT_THEN = {"runs", "tests", "incidents", "migrations", "volume", "lineage", "meaning"}  # not history
 
 
 def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Question:
     subjects = resolve(text, vocab)
+    parts = _asked_parts(text)
     for pattern, what in DECLINES:
-        if any(pattern.search(part) for part in _asked_parts(text)):
+        defining = what == ANALYSIS and subjects.column is not None and _DEFINES.match(text)
+        if not defining and any(pattern.search(part) for part in parts):
             return Question(text, None, subjects, declined=what)
     words = {lemma(w) for w in WORD.findall(text)}
     generic = bool(words & GENERIC) or any(p.search(text) for p in GENERIC_PHRASES)
     named = _named(subjects) or subjects.owner is not None
     cues = lemmas_of(vocab.cues)
     picked = picked_intents(text, intents, cues, generic=generic, named=named)
+    if not picked and words & _COLOURS and any(map(vocab.dag_like, words)):
+        picked = ["runs"]
     why = bool(_WHY.search(text))
     asking = bool(_ASKED.search(text))
     placed = bool(picked and subjects.unknown)  # "upstream of shipments": a cue, a name in its place
@@ -72,13 +81,16 @@ def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Quest
     )
     if not asking and remark:
         return Question(text, None, subjects)  # a remark, not put to the bot: "merged the payment fix"
-    if picked and not named and not _about_data(text, words, intents):
+    if picked and not named and not _about_data(text, words, intents, vocab):
         picked = []  # everyday words only ("please update your tickets"): not about data
     then = generic or set(picked) <= {"freshness", "owner"}
     if then and not set(picked) & _NOT_THEN and asks_about_the_past(text):
         return Question(text, "history", subjects)
     if picked and picked[0] == "migrations" and subjects.entities and not subjects.migration:
         subjects = _migration_of(subjects, vocab)  # "the address history migration" names no entity
+        if not subjects.migration:  # an entity with no migration: its validations are its tests
+            others = [i for i in intents if i.name != "migrations"]
+            picked = picked_intents(text, others, cues, generic=generic, named=named)
     about_a_migration = _only_migration(subjects) or (
         not (subjects.entities or subjects.column) and bool(words & _cues_of("migrations", intents))
     )
@@ -118,13 +130,18 @@ def follow_up(question: Question, intent: str, remembered: Subjects) -> Question
 def _unexplained(text: str, vocab: Vocabulary, unknown: str | None) -> set[str]:
     """The words of a remark that are no name (not even the one asked after), cue or stopword."""
     cues = lemmas_of(vocab.cues)
-    known = vocab.explained.union(vocab.names, vocab.columns, [unknown or ""])
-    return {w for w in WORD.findall(text) if w not in known and lemma(w) not in cues and not is_cue(w, cues)}
+    words = {w for w in WORD.findall(text) if not w[0].isdigit()} - {unknown}  # "last 7 days", "9am"
+    words = {w for w in words if w not in vocab.explained and w not in vocab.names}
+    return {w for w in words if w not in vocab.columns and lemma(w) not in cues and not is_cue(w, cues)}
 
 
-def _about_data(text: str, words: set[str], intents: Sequence[Intent]) -> bool:
-    """A data-status cue: a word only data people use (or its typo), or an intent's own phrasing."""
-    if words & (DOMAIN | THE_DATA) or any(p.search(text) for i in intents for p in i.phrases):
+def _about_data(text: str, words: set[str], intents: Sequence[Intent], vocab: Vocabulary) -> bool:
+    """A data-status cue: a word only data people use (or its typo), a DAG's name, or the phrasing of
+    an intent that may be about nothing named (an owner's "who is …" asks about people in general)."""
+    phrased = (p for i in intents if i.subject != "entity" for p in i.phrases)
+    if words & (DOMAIN | THE_DATA) or any(map(vocab.dag_like, words)):
+        return True
+    if any(p.search(text) for p in (*DOMAIN_PHRASES, *phrased)):
         return True
     return any(is_cue(w, DOMAIN) for w in words - STOPWORDS)
 
@@ -143,11 +160,13 @@ def _asked_parts(text: str) -> list[str]:
 def _fitting(picked: list[str], subjects: Subjects, *, migration: bool, others: bool) -> list[str]:
     """The intents that fit what is asked about: a migration's rows, failures and stalls are the
     migration's ("is the cassandra copy stuck?"), unless `others` (a DAG, a test) are named too;
-    a column has tests, not runs ("is not_null on payment.id failing?")."""
+    a column has tests, not runs ("is not_null on payment.id failing?"); a test named has failing
+    rows, not a volume ("how many rows fail non_negative?")."""
     if migration and picked:
         return list(dict.fromkeys([*picked, "migrations"])) if others else ["migrations"]
-    if subjects.column and "runs" in picked:
-        picked = list(dict.fromkeys("tests" if p == "runs" else p for p in picked))
+    tested = {"runs", "volume"} if subjects.test else {"runs"} if subjects.column else set()
+    if set(picked) & tested:
+        picked = list(dict.fromkeys("tests" if p in tested else p for p in picked))
     return picked
 
 
@@ -156,15 +175,19 @@ def _is_overall(
 ) -> bool:
     """Nothing named, and either every kind of finding asked at once ("anything stale, failing or
     stuck?"), or trouble asked about where only an entity's intent was heard ("on call handover:
-    anything I need to know?" is no question about an owner)."""
+    anything I need to know?" is no question about an owner), or only where the data is, in several
+    places ("is anything busted in airflow or dbt?"; "in airflow" alone asks about its runs)."""
     found = positioned(text)
+    at = dict(found)
     places = {i.name: strong_places(i, text, found, cues) for i in intents if i.name in _FINDINGS}
     heard = [at for at in places.values() if at]
     if len(heard) >= 3 and len({p for at in heard for p in at}) >= 3:
         return True  # three kinds in three words: "failed" alone is a run's and a test's
     trouble = bool(words & TROUBLE) or any(p.search(text) for p in OVERALL_PHRASES)
     entity_only = {i.name for i in intents if i.subject == "entity"}
-    return trouble and bool(picked) and set(picked) <= entity_only
+    cued = {i.name: strong_places(i, text, found, cues) for i in intents if i.name in picked}
+    only_places = len(words & THE_DATA) > 1 and all(at.get(p) in THE_DATA for c in cued.values() for p in c)
+    return trouble and bool(picked) and (set(picked) <= entity_only or only_places)
 
 
 def _migration_of(subjects: Subjects, vocab: Vocabulary) -> Subjects:

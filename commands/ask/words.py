@@ -21,11 +21,12 @@ _WORDS = """
     hey hi hello hiya team folks guys everyone anyone morning afternoon evening night tonight today
     yesterday tomorrow week weeks month months day days hour hours h min mins minute minutes time times
     ago since last past current currently latest recent recently lately usual normal data dataset table
-    tables model models entity entities amd bot amd-bot report reports dashboard dashboards look looks
+    tables model models entity entities records amd bot amd-bot report reports dashboard dashboards look looks
     looking check checking tell know wondering wonder question quick someone channel link help also
     already actually maybe probably again fine good bad great now soon much many lot lots bit kind sort
     our whole overall mean new old big small see seen show shows showing give us please pls plz btw fyi
-    asap real realy open rn nightly overnight vs versus compared compare call dbt
+    asap real realy open rn nightly overnight vs versus compared compare call dbt daily weekly hourly monthly
+    s t d m ve
 """
 STOPWORDS = frozenset(_WORDS.split())
 
@@ -34,7 +35,7 @@ STOPWORDS = frozenset(_WORDS.split())
 # ones alone ("does anyone know a good book?") do not.
 _TROUBLE = """
     healthy health broken break wrong problem problems issue issues trouble status green red stuck
-    weird strange odd off attention damage
+    weird strange odd off attention damage busted
 """
 _MILD = """
     ok okay fine good news deal doing trust safe normal alright bad happened happening shape state go sanity
@@ -50,7 +51,7 @@ GENERIC_PHRASES = tuple(
         r"\bgoing on\b",
         r"\bhow'?s\b",
         r"\bhow (are|is|did)\b",
-        r"\b(should|need to) know\b",
+        r"\b(should|need to|do) (i |we )?(need to )?know\b",
         r"\bgood to go\b",
         r"\btell me about\b",
         r"\b(can|could|should) (i|we) (use|trust)\b",
@@ -60,10 +61,10 @@ GENERIC_PHRASES = tuple(
 OVERALL_PHRASES = tuple(
     re.compile(p)
     for p in (
-        r"\ball (good|ok|okay|fine|clear|green)\b",
+        r"\ball (good|ok|okay|fine|clear|green|quiet|calm|well)\b",
         r"\b(everything|anything) (ok|okay|good|fine|green)\b",
         # asking to be warned of trouble: "anything I should know?", "can I trust the numbers?"
-        r"\banything (i|we) (should|need to) know\b",
+        r"\b(anything|what) (should |do )?(i|we) (should |need to )?know\b",
         r"\b(can|could|should) (i|we) (use|trust)\b",
     )
 )
@@ -101,10 +102,16 @@ _DOMAIN = """
     entities
 """
 DOMAIN = frozenset(lemma(w) for w in _DOMAIN.split())
+DOMAIN_PHRASES = tuple(
+    re.compile(p) for p in (r"\bon[- ]call\b", r"\bsupport channel\b", r"\bpoint of contact\b")
+)
+ANALYSIS = "an analysis of the data itself"
 # What the bot never answers from its facts: changes to data, and numbers it would have to compute.
 DECLINES = (
     (
         re.compile(
+            # asked of what was done ("has the export been copied?") it is a question, not a request
+            r"^(?!(has|have|had|was|were|did)\b).*"
             r"\b(delete|truncate|insert|grant|revoke|alter|remove|wipe|purge|export)\b|"
             r"\bdrop (table|schema|column|database|view|the)\b|\brun (this|my|the following) (sql|query)\b"
         ),
@@ -119,7 +126,7 @@ DECLINES = (
             # a count with a filter: "how many users from Berlin", "how many orders with status …"
             r"\bhow many (?!rows|records)\S+ (from|in|with|where|by|per)\b"
         ),
-        "an analysis of the data itself",
+        ANALYSIS,
     ),
     (
         # a person's details, or one record of theirs ("the street of user 123")
@@ -128,6 +135,15 @@ DECLINES = (
             r"\b(of|for) (the )?(user|customer|client|account|person) (id )?#?\d+\b"
         ),
         "personal data",
+    ),
+    (
+        # the rows themselves, or access to them: the warehouse's to give, not the bot's
+        re.compile(
+            r"\b(paste|dump|send|share|show|give|list)( me| us)? (the |all |raw |some |its |their )*"
+            r"(rows|records)\b(?! count)|"
+            r"\b(give|grant|get) (me|us|him|her|them) (\w+ )?(access|permissions?|rights?)\b"
+        ),
+        "the data itself",
     ),
     (
         # "today vs last week" compares a fact over time; "snowflake vs bigquery" asks for a view
@@ -140,7 +156,9 @@ DECLINES = (
     (
         re.compile(
             r"\b(can|could|would|will) (you|u|someone) (please |pls )?(write|fix|build|create|make|rerun|"
-            r"restart|trigger|change|update)\b"
+            r"restart|trigger|change|update)\b|"
+            # or told to do it: "update the sla of purchase to 6h"
+            r"^(please |pls )?(update|set|change|rename|rerun|restart|trigger|bump) (the|its|their|this)\b"
         ),
         "a task, not a question",
     ),

@@ -86,15 +86,26 @@ INTENT = Intent(
         r"last (load|loaded|update|updated|refresh)",
         r"up to date",
         r"when was \S+ (last )?(loaded|updated|refreshed)",
+        r"(has|have) (the )?\S+ (data )?(been )?(loaded|landed|arrived|refreshed|updated)",
         r"(ok|ready|good) for",
         r"new (data|rows)",
         r"anything new",
-        r"(within|meet|meeting|out of|breach\w*) (the |its |our )?(\w+ )?sla",
+        r"(within|meet|meeting|out of|past|over|beyond|miss\w*|breach\w*) (the |its |our )?(\w+ )?sla",
+        # arriving: "has it made it into the warehouse?", "did it come in overnight?", "are they in?"
+        r"(made it|come|comes|came|coming|got|gotten|get|gets) (in|into|through)(?! touch)",
+        r"(is|are) (it|they|these|those) (all )?in( yet| already| now)?(?=\s*[?.!,]|$)",
+        # an age asked in hours or days, not a count of rows
+        r"how (many|much) (hours|days|minutes|time)|how long (since|ago)",
         r"most recent",
         r"caught up",
     ),
     # a time window alone ("data issues since yesterday") frames the question, it does not ask for freshness
-    weak=phrases(r"since (midnight|yesterday|this morning|last night)"),
+    # "latest", "for today": about recency, unless something else is asked ("the latest run")
+    weak=phrases(
+        r"since (midnight|yesterday|this morning|last night)",
+        r"latest",
+        r"(for|from|through|of) (today|yesterday|this morning|last night)",
+    ),
     subject="any",
     fetch=fetch,
 )

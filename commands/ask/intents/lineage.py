@@ -80,6 +80,9 @@ INTENT = Intent(
     phrases=phrases(
         r"(what|who|which \w+) (uses?|reads?|depends?)",
         r"comes? from",
+        r"from where",
+        r"(ends?|ended) up in",
+        r"(go|goes|went|flows?) into",
         r"built (from|on)",
         r"depends? on",
         r"where does",

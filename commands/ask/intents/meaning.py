@@ -59,6 +59,8 @@ INTENT = Intent(
             "contains",
             "hold",
             "holds",
+            "keep",
+            "keeps",
             "values",
             "schema",
             "represent",
@@ -98,6 +100,7 @@ INTENT = Intent(
         r"primary key",
         r"what kind of",
         r"what is in",
+        r"(sum|total|average|max|maximum|min|minimum) of (all|the|every|each)",  # how it is computed
     ),
     subject="entity",
     fetch=fetch,

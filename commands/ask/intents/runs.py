@@ -109,6 +109,10 @@ INTENT = Intent(
             "timeout",
             "rerun",
             "reran",
+            "kick",
+            "kicked",
+            "start",
+            "started",
         ]
     ),
     phrases=phrases(r"24 ?h(ours?)?", r"did \S+ (work|finish|complete|go through)"),

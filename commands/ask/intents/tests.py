@@ -93,9 +93,14 @@ INTENT = Intent(
             "failing",
             "failure",
             "failures",
+            "unique",
+            "validation",
+            "validations",
+            "validate",
+            "validated",
         ]
     ),
-    phrases=phrases(r"data quality", r"not null", r"unique", r"checks"),
+    phrases=phrases(r"data quality", r"not null", r"checks"),
     # The everyday verb ("can someone check", "a health check") and the tool's name ("the dbt meetup"):
     # alone they decide only about a subject; with another test cue they tip it ("what's failing in dbt?").
     weak=phrases(r"check", r"dbt"),

@@ -82,7 +82,6 @@ INTENT = Intent(
             "counts",
             "volume",
             "volumes",
-            "records",
             "size",
             "unusual",
             "spike",
@@ -94,11 +93,21 @@ INTENT = Intent(
             "fewer",
             "less",
             "empty",
+            "grow",
+            "growing",
+            "growth",
+            "shrink",
+            "shrinking",
+            "increase",
+            "decrease",
+            "jump",
         ]
     ),
     phrases=phrases(
-        # "how many times did it fail" counts runs, not rows
-        r"how (many|much|big|large)(?! (times|retries|runs?|tests?|failures?|attempts?|tasks?)\b)",
+        # "how many times did it fail" counts runs, "how many hours behind" an age, not rows
+        r"how (many|much|big|large)(?! (times|retries|runs?|tests?|failures?|attempts?|tasks?|"
+        r"incidents?|alerts?|dags?|jobs?|migrations?|columns?|hours|days|minutes|weeks|time)\b)",
+        r"records",  # the noun only: "recorded" is no count
         r"number of",
         r"loaded (yesterday|today|this week|last week)",
         r"row count",
