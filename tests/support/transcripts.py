@@ -8,8 +8,13 @@ rewritten in their syntax (indented, `$ ` inside), and pytest's doctest reads Py
 What a block needs is said just above it, in an HTML comment the rendered README does not show:
   <!-- transcript: fresh-home -->                          a new copy of the freshly built demo home
   <!-- transcript: fresh-home; after: demo nightly -->     …then these amd-bot commands, output unread
-  <!-- transcript: skip: why -->                           not run (say why: e.g. a background job)
+  <!-- transcript: skip: why -->                           not run (say why)
+  <!-- transcript: ready: TEXT -->                         see below
 A block without one continues in the home of the block before it.
+
+A command ending in `> FILE &` runs in the background, its output in FILE (in the home's parent, the
+commands' working directory): with `ready: TEXT` the commands after it start once FILE has a line that
+starts with TEXT, as a reader would wait for it. It is stopped when its block ends (tests/support/jobs.py).
 
 Compared after normalising what differs between runs (times, ages, ids, paths, every number, column
 widths): the wording, the order and the structure of the answers are what is checked.
@@ -30,6 +35,7 @@ class Step:
     argv: list[str]
     expected: list[str] = field(default_factory=list)
     line: int = 0  # in README.md, for the failure message
+    output: str | None = None  # `> FILE &`: run in the background, output in FILE
 
 
 @dataclass
@@ -38,6 +44,7 @@ class Block:
     fresh_home: bool = False
     after: list[list[str]] = field(default_factory=list)  # setup commands (amd-bot argv), output unread
     skip: str | None = None
+    ready: str | None = None  # the line a background command's output must have before the next step
     steps: list[Step] = field(default_factory=list)
 
 
@@ -73,6 +80,8 @@ def _block(line: int, body: list[str], marker: str | None) -> Block:
             block.after = [shlex.split(c) for c in value.split(",")]
         elif key == "skip":
             block.skip = value.strip() or "no reason given"
+        elif key == "ready":
+            block.ready = value.strip()
     k = 0
     while k < len(body):
         if body[k].startswith(_COMMAND):
@@ -81,7 +90,12 @@ def _block(line: int, body: list[str], marker: str | None) -> Block:
                 k += 1
                 command = command[:-1] + " " + body[k].strip()
             argv = shlex.split(command[len(_COMMAND) :], comments=True)
-            block.steps.append(Step(argv, line=line + start + 1))
+            output = None
+            if argv[-1:] == ["&"]:
+                if argv[-3:-2] != [">"]:
+                    raise ValueError(f"README.md:{line + start + 1}: a background command needs `> FILE &`")
+                argv, output = argv[:-3], argv[-2]
+            block.steps.append(Step(argv, line=line + start + 1, output=output))
         elif block.steps:
             block.steps[-1].expected.append(body[k])
         k += 1
@@ -98,6 +112,7 @@ _RULES: list[tuple[str, str]] = [
     (r"\b\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?(?: UTC)?)?", "<time>"),
     (r"\d+ d \d+ h|\d+ h \d+ min|< ?\d+ min|\d+ (?:min|s|h|d)\b", "<age>"),
     (r"\d[\d,]*(?:\.\d+)?", "N"),  # counts, rates, revisions: the demo's data changes with the day
+    (r"`[█░]+`", "`<bar>`"),  # a progress bar draws the percentage beside it
     (r"([=-])\1{2,}", r"\1\1\1"),  # underlines and table rules follow the widths of what they frame
     (r" {2,}", " "),  # column padding follows the widths too
 ]
