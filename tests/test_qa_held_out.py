@@ -96,6 +96,7 @@ def test_chatter_gets_no_reply(vocabularies: dict[str, Vocabulary]) -> None:  # 
 LATER = {
     "held_out_2": "first 77.5 %, after two dev sets' tuning 82.1 %",
     "held_out_3": "first 82.4 %, after the second dev set's tuning 86.8 %",
+    "held_out_4": "first 89.3 %",
 }
 
 
