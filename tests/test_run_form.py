@@ -223,10 +223,11 @@ async def test_over_slack_the_forms_days_make_a_backfill_by_the_same_confirmatio
         assert too_many["errors"][f"in:{FROM}"].startswith("That is 274 days; a backfill takes at most 100")
         assert await confirmations(bot) == []
 
-        assert await submit(bot, view, day_values("2026-10-01", "2026-10-02")) == {}
+        # Days no other test runs: the demo's local runs are shared by the session's tests.
+        assert await submit(bot, view, day_values("2026-08-11", "2026-08-12")) == {}
         (asked,) = await bot.slack.wait_for("chat.postEphemeral")
         assert "Backfill amd_user?" in json.dumps(asked.args["blocks"])
-        assert "2026-10-01 → 2026-10-02: 2 days, 2 new runs" in json.dumps(asked.args, ensure_ascii=False)
+        assert "2026-08-11 → 2026-08-12: 2 days, 2 new runs" in json.dumps(asked.args, ensure_ascii=False)
         (row,) = await confirmations(bot)
         assert (row["kind"], row["conf"]) == ("backfill", {"full_refresh": True, "vars": {}})
 
@@ -234,7 +235,7 @@ async def test_over_slack_the_forms_days_make_a_backfill_by_the_same_confirmatio
         channel, raw = read_metadata(view["private_metadata"])
         theirs = replace(FormState.load(raw), form="f-u2", requester="U2")
         their_view = {**view, "private_metadata": json.dumps({"channel": channel, "state": theirs.dump()})}
-        refused = await submit(bot, their_view, day_values("2026-10-01", "2026-10-02"), user="U2")
+        refused = await submit(bot, their_view, day_values("2026-08-11", "2026-08-12"), user="U2")
         assert refused["errors"][f"in:{FROM}"].startswith(
             "You may not backfill `amd_user` here: no rule allows"
         )
