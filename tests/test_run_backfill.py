@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 
 from bot.adapters.orchestrator.airflow_http import AirflowHttp
+from bot.foundation.ports import Orchestrator
 from bot.foundation.settings import Settings
 from commands.run.backfill import days_of
 from tests.support.airflow import AirflowServer
@@ -22,15 +23,20 @@ from tests.test_cmd_run import Shell, airflow_settings, confirmations
 DAYS = days_of(date(2026, 10, 1), date(2026, 10, 7))
 
 
+async def parsed(airflow: Orchestrator, dag: str) -> None:
+    """Wait until Airflow lists the DAG: the test DAGs are parsed after the harness's own."""
+    async with asyncio.timeout(90):
+        while dag not in await airflow.list_dags():
+            await asyncio.sleep(1)
+
+
 @pytest.mark.airflow
 async def test_a_backfill_over_7_days_makes_7_runs_leaving_the_day_that_had_one(
     bot_settings: Settings, server: AirflowServer
 ) -> None:
     async with running_bot(airflow_settings(bot_settings, server)) as bot:
         airflow = bot.backends.orchestrator
-        async with asyncio.timeout(90):  # parsed after the harness's own DAGs
-            while "amd_daily" not in await airflow.list_dags():
-                await asyncio.sleep(1)
+        await parsed(airflow, "amd_daily")
         await airflow.trigger("amd_daily", "earlier_run", {}, DAYS[2])
         shell = Shell(bot)
 
@@ -62,9 +68,7 @@ async def test_reprocessing_failed_days_runs_the_2_failed_again_leaves_the_succe
     async with running_bot(airflow_settings(bot_settings, server)) as bot:
         airflow = bot.backends.orchestrator
         http: AirflowHttp = airflow.http  # type: ignore[attr-defined]  # the metered adapter's own
-        async with asyncio.timeout(90):
-            while "amd_reprocess" not in await airflow.list_dags():
-                await asyncio.sleep(1)
+        await parsed(airflow, "amd_reprocess")
         earlier = {1: "failed", 3: "failed", 5: "success"}  # days of SEPTEMBER that have a run, and its end
         for n, state in earlier.items():
             run = await airflow.trigger("amd_reprocess", f"earlier_{n}", {}, SEPTEMBER[n])
