@@ -252,7 +252,7 @@ def _due_window(trigger: CronTrigger, last: datetime | None, now: datetime) -> d
     if last is None:
         return None
     due = None
-    fire = trigger.get_next_fire_time(None, last + timedelta(seconds=1))
+    fire = trigger.get_next_fire_time(None, last + timedelta(microseconds=1))
     while fire is not None and fire <= now:
         due = fire
         fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
