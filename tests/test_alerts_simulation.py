@@ -61,6 +61,7 @@ async def check(settings: Settings, url: str, seeds: range, *, lanes: int, fresh
     assert sum(o.failed_runs for o in outcomes) > len(seeds)
 
 
+@pytest.mark.timeout(900)  # every tick sweeps an orchestrator too: 4-9 minutes on a busy 2-core box
 async def test_every_schedule_delivers_each_alert_once_or_reports_its_channel(
     bot_settings: Settings, tmp_path: Path
 ) -> None:
