@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.foundation.alert_routes import AlertRoute
 from bot.state.incidents import Finding, Incidents
 from bot.state.store import SqlState
-from tests.support.alert_sim import (
+from tests.support.alert_sim_world import (
     LEASE_S,
     START,
     Replica,

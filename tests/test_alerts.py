@@ -270,6 +270,16 @@ async def test_one_digest_per_window_new_open_and_recovered_and_one_digest_for_a
     assert "since 2026-11-30 08:00 UTC" in gap
 
 
+async def test_a_window_due_within_a_second_of_the_last_mark_is_still_told(bot: BotHarness) -> None:
+    # Found by the simulation: a mark half a second before 08:00 skipped the 08:00 window.
+    store, surface = Incidents(bot.backends.state.engine), surface_of(bot)
+    await store.observe([failed_run()], (), MONDAY_7)
+    just_before = MONDAY_7 + timedelta(minutes=59, seconds=59, microseconds=500_000)
+    assert await send_digests(bot.backends, surface, now=just_before, unreadable={}) == []  # opens it
+    after = MONDAY_7 + timedelta(hours=1, seconds=30)
+    assert await send_digests(bot.backends, surface, now=after, unreadable={}) == ["ops → C_OPS"]
+
+
 async def test_nothing_to_say_sends_nothing_and_acknowledged_items_fold_into_a_count(bot: BotHarness) -> None:
     store, surface = Incidents(bot.backends.state.engine), surface_of(bot)
     await store.observe([failed_run(), stale("delivery_address")], (), MONDAY_7)

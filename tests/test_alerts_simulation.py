@@ -1,5 +1,6 @@
-"""Alert delivery under injected faults, schedule after schedule (tests/support/alert_sim.py): three
-replicas on one store, Slack failing in every way it does, replicas killed mid-call, clocks skewed.
+"""Alerts under injected faults, schedule after schedule (tests/support/alert_sim.py): three replicas on
+one store watching an orchestrator whose runs fail, recover and pause, Slack failing in every way it
+does, replicas killed mid-call, clocks skewed (the replicas' and the orchestrator's).
 
 AMD_SIM_SCHEDULES sets how many schedules run on SQLite (500 by default), each on a database file of its
 own copied from one migrated template (a shared one grows with every schedule, and every tick reads all
@@ -18,7 +19,9 @@ import pytest
 
 from bot.foundation.settings import Settings
 from bot.state.store import SqlState
-from tests.support.alert_sim import Outcome, own_store, run, world
+from tests.support.alert_sim import run
+from tests.support.alert_sim_checks import Outcome
+from tests.support.alert_sim_world import own_store, world
 from tests.support.postgres import scratch_database
 
 SCHEDULES = int(os.environ.get("AMD_SIM_SCHEDULES", "500"))
@@ -52,11 +55,13 @@ async def check(settings: Settings, url: str, seeds: range, *, lanes: int, fresh
     violations = [f"seed {o.seed}: {v}" for o in outcomes for v in o.violations]
     assert not violations, "\n".join(violations[:20])
     assert len(outcomes) == len(seeds)
-    # The invariants were not vacuous: alerts were delivered, and refusing channels were met.
+    # The invariants were not vacuous: alerts were delivered, refusing channels were met, runs failed.
     assert sum(o.keys for o in outcomes) > len(seeds)
     assert sum(o.problems for o in outcomes) > 0
+    assert sum(o.failed_runs for o in outcomes) > len(seeds)
 
 
+@pytest.mark.timeout(900)  # every tick sweeps an orchestrator too: 4-9 minutes on a busy 2-core box
 async def test_every_schedule_delivers_each_alert_once_or_reports_its_channel(
     bot_settings: Settings, tmp_path: Path
 ) -> None:

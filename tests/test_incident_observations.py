@@ -70,6 +70,20 @@ async def test_a_newer_failure_reopens_and_one_in_between_does_not(store: Incide
     assert reopened is not None and reopened.state == "open" and reopened.detail["run_id"] == "r4"
 
 
+async def test_the_same_failure_read_again_keeps_the_earlier_runs_a_wider_read_recorded(
+    store: Incidents,
+) -> None:
+    # Found by the simulation: a replica whose runs mark had moved past r1 reads only r2, at the same time.
+    now = datetime.now(UTC)
+    failed = replace(failed_run(run_id="r2"), observed_at=FIXED)
+    await store.observe([replace(failed, detail={**failed.detail, "earlier_failed_runs": ["r1"]})], (), now)
+
+    await store.observe([failed], (), now + timedelta(minutes=1))
+
+    incident = await store.get("run:amd_payment")
+    assert incident is not None and incident.detail["earlier_failed_runs"] == ["r1"]
+
+
 async def test_resolved_by_a_person_stays_resolved_while_the_sweeps_read_runs_that_failed_before(
     store: Incidents,
 ) -> None:

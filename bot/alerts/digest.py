@@ -116,7 +116,7 @@ def due_window(trigger: CronTrigger, last: datetime | None, now: datetime) -> da
     if last is None:
         return None
     due = None
-    fire = trigger.get_next_fire_time(None, last + timedelta(seconds=1))
+    fire = trigger.get_next_fire_time(None, last + timedelta(microseconds=1))
     while fire is not None and fire <= now:
         due = fire
         fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))

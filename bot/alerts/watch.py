@@ -89,8 +89,7 @@ async def sweep(backends: Backends, *, now: datetime) -> Sweep:
     result.marks[SWEPT] = now
     store = Incidents(backends.state.engine)
     await store.observe(result.found, result.cleared.values(), now)
-    for name, at in result.marks.items():
-        await store.set_mark(name, at)
+    await store.set_marks(result.marks)
     return result
 
 

@@ -184,9 +184,11 @@ async def _upsert(conn: AsyncConnection, finding: Finding, now: datetime) -> Non
             return
     except IntegrityError:
         pass
+    # Only a newer observation rewrites it: the same one read again (a replica whose mark had moved reads
+    # a narrower window) would drop what the wider read added, e.g. a DAG's earlier failed runs.
     await conn.execute(
         update(incidents)
-        .where(c.key == finding.key, c.state != "resolved", or_(c.observed_at.is_(None), c.observed_at <= at))
+        .where(c.key == finding.key, c.state != "resolved", or_(c.observed_at.is_(None), c.observed_at < at))
         .values(**values, last_seen=now)
     )
     reopened = {"state": "open", "opened_at": now, "resolved_at": None, "acted_by": None, "acted_at": None}

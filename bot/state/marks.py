@@ -3,6 +3,7 @@ up to"), version 7. Kept beside the incidents (bot/state/incidents.py, whose sto
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import Column, String, Table, insert, select, update
@@ -31,10 +32,21 @@ class Marks:
 
     async def set_mark(self, name: str, at: datetime) -> None:
         """Move a mark forward (never back: a slow replica's older write loses)."""
+        await self.set_marks({name: at})
+
+    async def set_marks(self, marks: Mapping[str, datetime]) -> None:
+        """Move several marks forward in one transaction (a sweep moves one per source it read)."""
+        c = alert_marks.c
         async with self._engine.begin() as conn:
-            try:
-                async with conn.begin_nested():
-                    await conn.execute(insert(alert_marks).values(name=name, at=at))
-            except IntegrityError:
-                c = alert_marks.c
-                await conn.execute(update(alert_marks).where(c.name == name, c.at < at).values(at=at))
+            known: set[str] = set(
+                (await conn.execute(select(c.name).where(c.name.in_(list(marks))))).scalars()
+            )
+            for name, at in marks.items():
+                if name in known:
+                    await conn.execute(update(alert_marks).where(c.name == name, c.at < at).values(at=at))
+                    continue
+                try:
+                    async with conn.begin_nested():  # another replica may insert it first
+                        await conn.execute(insert(alert_marks).values(name=name, at=at))
+                except IntegrityError:
+                    await conn.execute(update(alert_marks).where(c.name == name, c.at < at).values(at=at))
