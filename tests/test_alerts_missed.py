@@ -27,13 +27,13 @@ from bot.state.incidents import Incidents
 from tests.slack_fake.server import LocalServer
 from tests.support.airflow import AirflowServer
 from tests.support.bot import BotHarness, running_bot
-from tests.test_orchestrator_airflow import follow, new_run_id, server  # noqa: F401 - `server` is a fixture
+from tests.test_orchestrator_airflow import follow, new_run_id
 
 pytestmark = pytest.mark.airflow
 
 
 @pytest.fixture
-async def watcher(server: AirflowServer, bot_settings: Settings) -> AsyncIterator[BotHarness]:  # noqa: F811
+async def watcher(server: AirflowServer, bot_settings: Settings) -> AsyncIterator[BotHarness]:
     settings = bot_settings.model_copy(
         update={
             "orchestrator": "airflow",
@@ -79,6 +79,24 @@ async def test_a_failed_run_followed_by_a_success_is_recorded_as_failed_and_reco
     assert f"Recovered: `amd_flip` (run `{failed.run_id}` failed, `{fixed.run_id}` succeeded)" in shown
 
 
+async def test_a_fail_a_fix_and_a_fail_again_in_one_read_is_one_open_incident_telling_all_three(
+    watcher: BotHarness,
+) -> None:
+    first = await run(watcher, "amd_flip", {})
+    fixed = await run(watcher, "amd_flip", {"succeed": True})
+    again = await run(watcher, "amd_flip", {})
+
+    await sweep(watcher.backends, now=datetime.now(UTC))
+
+    incident = await Incidents(watcher.backends.state.engine).get("run:amd_flip")
+    assert incident is not None and incident.state == "open"
+    assert incident.detail["run_id"] == again.run_id
+    # (The module's Airflow keeps the earlier tests' runs of amd_flip: they are read too.)
+    assert incident.detail["earlier_failed_runs"][-1] == first.run_id
+    assert incident.summary.endswith(f"`{first.run_id}` failed, `{fixed.run_id}` succeeded")
+    assert " · before it: " in incident.summary
+
+
 async def test_a_bot_clock_ahead_of_airflow_does_not_skip_a_run(watcher: BotHarness) -> None:
     ahead = timedelta(minutes=10)  # twice the overlap the watcher reads again
     await run(watcher, "amd_flip", {"succeed": True})
@@ -122,7 +140,7 @@ class HeldAnswers:
 
 async def test_a_stale_observation_does_not_reopen_a_newer_resolution(
     watcher: BotHarness,
-    server: AirflowServer,  # noqa: F811
+    server: AirflowServer,
 ) -> None:
     failed = await run(watcher, "amd_flip", {})
     await sweep(watcher.backends, now=datetime.now(UTC))
@@ -157,7 +175,7 @@ async def test_a_stale_observation_does_not_reopen_a_newer_resolution(
 
 async def test_a_paused_scheduled_dag_is_an_incident_and_resolves_when_it_runs_again(
     watcher: BotHarness,
-    server: AirflowServer,  # noqa: F811
+    server: AirflowServer,
 ) -> None:
     await sweep(watcher.backends, now=datetime.now(UTC))
     store = Incidents(watcher.backends.state.engine)

@@ -35,7 +35,11 @@ def run_findings(backends: Backends, reports: Sequence[RunReport]) -> tuple[list
             finding = run_finding(backends, failed[-1])
             if len(failed) > 1:
                 earlier = [r.run.run_id for r in failed[:-1]]
-                finding = replace(finding, detail={**finding.detail, "earlier_failed_runs": earlier})
+                finding = replace(
+                    finding,
+                    summary=f"{finding.summary} · before it: {_story(runs[: runs.index(failed[-1])])}",
+                    detail={**finding.detail, "earlier_failed_runs": earlier},
+                )
             found.append(finding)
         if last.run.state == "success":
             # Named whether the failure was read in this sweep or hours before: the recovered alert and
@@ -43,6 +47,14 @@ def run_findings(backends: Backends, reports: Sequence[RunReport]) -> tuple[list
             recovered: dict[str, Any] = {"recovered_run_id": last.run.run_id}
             cleared.append(Cleared(f"run:{dag}", last.run.ended_at, recovered))
     return found, cleared
+
+
+def _story(runs: Sequence[RunReport], shown: int = 3) -> str:
+    """What the DAG's runs did before its last failure, within one read ("`r1` failed, `r2` succeeded"):
+    a fail, a fix and a fail again is one open incident, and its alert says so."""
+    said = {"success": "succeeded"}
+    told = ", ".join(f"`{r.run.run_id}` {said.get(r.run.state, r.run.state)}" for r in runs[-shown:])
+    return told if len(runs) <= shown else f"{len(runs) - shown} more, then {told}"
 
 
 def run_finding(backends: Backends, report: RunReport) -> Finding:
