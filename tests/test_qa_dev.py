@@ -1,7 +1,7 @@
-"""The dev sets (tests/qa/dev.yaml, dev_2.yaml, dev_3.yaml): questions and chatter written blind by other writers,
-like the held-out sets, but given to the rules to be tuned on. Their scores therefore say less than a
-held-out one (README): the floors below only keep a change from undoing what was learnt from them; the
-held-out sets say whether the rules generalise.
+"""The dev sets (tests/qa/dev.yaml, dev_2.yaml, dev_3.yaml): questions and chatter written blind by
+other writers, like the held-out sets, but given to the rules to be tuned on. Their scores therefore say
+less than a held-out one (README): the floors below only keep a change from undoing what was learnt from
+them; the held-out sets say whether the rules generalise.
 
 Questions are scored by the held-out rule (`right`); a line labelled `chatter` must get no reply."""
 

@@ -25,6 +25,7 @@ from commands.ask.words import (
     DECLINES,
     DOMAIN,
     DOMAIN_PHRASES,
+    EVERYDAY,
     GENERIC,
     GENERIC_PHRASES,
     OVERALL_PHRASES,
@@ -59,14 +60,16 @@ _NOT_THEN = {"runs", "tests", "incidents", "migrations", "volume", "lineage", "m
 
 def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Question:
     subjects = resolve(text, vocab)
+    words = {lemma(w) for w in WORD.findall(text)}
+    named = _named(subjects) or subjects.owner is not None
+    if not named and words & EVERYDAY and not any(map(vocab.dag_like, words)):
+        return Question(text, None, subjects)  # a data word said of everyday things: "stale bread"
     parts = _asked_parts(text)
     for pattern, what in DECLINES:
         defining = what == ANALYSIS and subjects.column is not None and _DEFINES.match(text)
         if not defining and any(pattern.search(part) for part in parts):
             return Question(text, None, subjects, declined=what)
-    words = {lemma(w) for w in WORD.findall(text)}
     generic = bool(words & GENERIC) or any(p.search(text) for p in GENERIC_PHRASES)
-    named = _named(subjects) or subjects.owner is not None
     cues = lemmas_of(vocab.cues)
     picked = picked_intents(text, intents, cues, generic=generic, named=named)
     if not picked and words & _COLOURS and any(map(vocab.dag_like, words)):

@@ -105,6 +105,15 @@ DOMAIN = frozenset(lemma(w) for w in _DOMAIN.split())
 DOMAIN_PHRASES = tuple(
     re.compile(p) for p in (r"\bon[- ]call\b", r"\bsupport channel\b", r"\bpoint of contact\b")
 )
+# Everyday things, not data: with nothing the bot knows named, a data word said of them is chatter
+# ("stale bread in the kitchen", "passed my driving test", "school run is late", "a dbt course").
+_EVERYDAY = """
+    lunch dinner breakfast brunch coffee tea beer drinks cake pizza food snack bread kitchen fridge
+    microwave desk chair parking car driving train bus bike commute traffic weather rain snow holiday
+    vacation birthday party meetup conference talk course book movie gym football school kid doctor
+    dentist rota spreadsheet hr payroll laptop printer wifi badge flight hotel
+"""
+EVERYDAY = frozenset(lemma(w) for w in _EVERYDAY.split())
 ANALYSIS = "an analysis of the data itself"
 # What the bot never answers from its facts: changes to data, and numbers it would have to compute.
 DECLINES = (
