@@ -47,13 +47,17 @@ _REMARK = 0  # more words than this that are no name, cue or stopword, and no qu
 # A message's parts: what it asks, and what only tells the context ("need it for the churn analysis",
 # "before I publish the revenue deck"): a decline is for what is asked, not for the asker's reasons.
 _SENTENCE = re.compile(r"(?<=[?!;])|\.\s|:\s|\s[–—-]+\s")
-_REASON = re.compile(r"\b(?:before|because|so that|since|as|for) (?:i|we|they|finance|my|our)\b")
+_REASON = re.compile(
+    r"\b(?:before|because|so that|since|as|for) (?:i|we|they|finance|my|our)\b|"
+    r"\b(?:for|in) the (?:\w+ ){0,2}(?:forecast|report|review|deck|meeting|presentation|analysis)\b"
+)
 # The findings an overall answer covers: asked about all at once, nothing named, it is the overall status.
 _FINDINGS = frozenset(["freshness", "runs", "tests", "incidents"])
 # Other things the cues of a message about a migration may be about: "failed dags or stalled migrations".
 _OTHER_SUBJECTS = frozenset(lemma(w) for w in ("dag", "pipeline", "job", "test", "table", "model"))
-# A yes/no question about a column asks what it is: "is refunded_cents the sum of all refunds?".
-_DEFINES = re.compile(r"^(is|are|does|do)\b")
+# A yes/no question about a column, or what it is, asks what it is: "is refunded_cents the sum of all
+# refunds?", "what's refunded_cents exactly, the latest refund or the sum?" (not "what's the sum of it").
+_DEFINES = re.compile(r"^(?:is|are|does|do)\b|^what(?:'?s| is| are| does) (?:the )?(?:column )?([\w.]+)")
 _COLOURS = frozenset(["red", "green"])  # a DAG's colour is its last run's: "amd_payment red again?"
 _NOT_THEN = {"runs", "tests", "incidents", "migrations", "volume", "lineage", "meaning"}  # not history
 
@@ -66,7 +70,7 @@ def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Quest
         return Question(text, None, subjects)  # a data word said of everyday things: "stale bread"
     parts = _asked_parts(text)
     for pattern, what in DECLINES:
-        defining = what == ANALYSIS and subjects.column is not None and _DEFINES.match(text)
+        defining = what == ANALYSIS and subjects.column is not None and _defines(text, subjects.column)
         if not defining and any(pattern.search(part) for part in parts):
             return Question(text, None, subjects, declined=what)
     generic = bool(words & GENERIC) or any(p.search(text) for p in GENERIC_PHRASES)
@@ -191,6 +195,11 @@ def _is_overall(
     cued = {i.name: strong_places(i, text, found, cues) for i in intents if i.name in picked}
     only_places = len(words & THE_DATA) > 1 and all(at.get(p) in THE_DATA for c in cued.values() for p in c)
     return trouble and bool(picked) and (set(picked) <= entity_only or only_places)
+
+
+def _defines(text: str, column: str) -> bool:
+    asked = _DEFINES.match(text)
+    return asked is not None and (asked.group(1) or column).rpartition(".")[2] == column
 
 
 def _migration_of(subjects: Subjects, vocab: Vocabulary) -> Subjects:

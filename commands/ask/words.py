@@ -66,6 +66,9 @@ OVERALL_PHRASES = tuple(
         # asking to be warned of trouble: "anything I should know?", "can I trust the numbers?"
         r"\b(anything|what) (should |do )?(i|we) (should |need to )?know\b",
         r"\b(can|could|should) (i|we) (use|trust)\b",
+        # trouble said in a phrase, no trouble word: "what blew up?", "something not working?"
+        r"\b(blew|blown|blow|blows|fell|fall|falls|falling) (up|over)\b",
+        r"\bnot (working|running|right)\b",
     )
 )
 # Words that put a question about data status, even with no how-is-it word ("why is the data late?").
@@ -119,8 +122,9 @@ ANALYSIS = "an analysis of the data itself"
 DECLINES = (
     (
         re.compile(
-            # asked of what was done ("has the export been copied?") it is a question, not a request
-            r"^(?!(has|have|had|was|were|did)\b).*"
+            # asked of what was or is done ("has the export been copied?", "is the export done?") it is a
+            # question, not a request
+            r"^(?!(has|have|had|was|were|did|is|are)\b).*"
             r"\b(delete|truncate|insert|grant|revoke|alter|remove|wipe|purge|export)\b|"
             r"\bdrop (table|schema|column|database|view|the)\b|\brun (this|my|the following) (sql|query)\b"
         ),
