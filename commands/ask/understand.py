@@ -21,6 +21,7 @@ from commands.ask.lemmas import WORD, lemma
 from commands.ask.moments import asks_about_the_past
 from commands.ask.subjects import Subjects, Vocabulary, is_cue, resolve
 from commands.ask.words import (
+    ALL_WELL,
     ANALYSIS,
     DECLINES,
     DOMAIN,
@@ -104,7 +105,8 @@ def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Quest
     if about_a_migration:  # "checksum failures on the migration": its words, no entity's name
         subjects = replace(subjects, unknown=None)
     picked = _fitting(picked, subjects, migration=about_a_migration, others=bool(words & _OTHER_SUBJECTS))
-    if not named and not subjects.unknown and _is_overall(text, words, picked, intents, cues):
+    nothing_named = not named and not subjects.unknown
+    if nothing_named and _is_overall(text, words, picked, intents, cues, vocab=vocab):
         return Question(text, "overall", subjects, why=why)
     if picked:
         return Question(text, picked[0], subjects, also=tuple(picked[1:]), why=why)
@@ -178,12 +180,21 @@ def _fitting(picked: list[str], subjects: Subjects, *, migration: bool, others: 
 
 
 def _is_overall(
-    text: str, words: set[str], picked: list[str], intents: Sequence[Intent], cues: frozenset[str]
+    text: str,
+    words: set[str],
+    picked: list[str],
+    intents: Sequence[Intent],
+    cues: frozenset[str],
+    *,
+    vocab: Vocabulary,
 ) -> bool:
     """Nothing named, and either every kind of finding asked at once ("anything stale, failing or
     stuck?"), or trouble asked about where only an entity's intent was heard ("on call handover:
     anything I need to know?" is no question about an owner), or only where the data is, in several
-    places ("is anything busted in airflow or dbt?"; "in airflow" alone asks about its runs)."""
+    places ("is anything busted in airflow or dbt?"; "in airflow" alone asks about its runs); or, about
+    data, whether all is well ("did everything run fine?", "are the numbers safe to pull?")."""
+    if any(p.search(text) for p in ALL_WELL) and _about_data(text, words, intents, vocab):
+        return True
     found = positioned(text)
     at = dict(found)
     places = {i.name: strong_places(i, text, found, cues) for i in intents if i.name in _FINDINGS}

@@ -71,6 +71,16 @@ OVERALL_PHRASES = tuple(
         r"\bnot (working|running|right)\b",
     )
 )
+# Whether all is well, asked of everything or of using the data: every kind of finding, whatever one
+# verb's cue ("did everything run fine last night?" is no question about runs alone). Only with a
+# data-status cue: "did everything go well at the offsite?" is chatter.
+ALL_WELL = tuple(
+    re.compile(p)
+    for p in (
+        r"\b(everything|all of it)\b(?: \w+){0,3} (ok|okay|good|fine|green|well|smooth|smoothly)\b",
+        r"\b(safe|ok|okay|good) to (use|pull|trust|share|publish|send)\b",
+    )
+)
 # Words that put a question about data status, even with no how-is-it word ("why is the data late?").
 THE_DATA = frozenset(
     lemma(w)
