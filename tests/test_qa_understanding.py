@@ -164,9 +164,19 @@ def test_a_follow_up_in_a_thread(
         ("user: owner? lineage?", ("owner", "lineage"), "user", None),  # several question marks
         ("amd_nightly_export stuck?", ("runs",), None, None),  # a DAG no entity declares
         ("after the offsite: data all good?", ("overall",), None, None),  # no name across ':'
-        ("how many records fail not_null_payment_payment_id?", ("tests",), None, None),  # a test
+        ("how many records fail not_null_payment_payment_id?", ("tests",), "payment", None),  # its model
         ("has the payment snapshot been deleted?", ("lineage",), "payment", None),  # what was done
         ("who is bringing cake on friday?", (), None, "bringing"),  # a who-question about nothing known
+        ("the late train made me miss standup", (), None, None),  # a data word of an everyday thing
+        ("anyone up for a dbt talk tomorrow?", (), None, None),
+        ("https://docs.example.com/#!/model/model.amd.purchase owner?", ("owner",), "purchase", None),
+        ("which squad is behind purchase?", ("owner",), "purchase", None),
+        ("what fell over last night?", ("overall",), None, None),  # trouble in a phrase
+        ("did everything load ok?", ("overall",), None, None),  # all well, of everything
+        ("did everything go ok at the offsite?", (), None, None),  # ... about nothing the bot knows
+        ("why hasn't payment refreshed since monday?", ("freshness",), "payment", None),  # a span to now
+        ("when we got the alert, how stale was user at 6am?", ("history",), "user", None),
+        ("is the purchase ticket from this morning resolved?", ("incidents",), "purchase", None),
     ],
 )
 def test_meaning_beyond_the_listed_phrasings(

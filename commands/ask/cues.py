@@ -16,9 +16,11 @@ from commands.ask.words import GENERIC, GENERIC_PHRASES, STOPWORDS
 
 # A message asks several things in clauses: "is payment fresh and who owns it?".
 _LISTED = re.compile(r"\s(?:and|&|\+|plus)\s")
-_CLAUSE = re.compile(r"\s*(?:\band\b|&|\+|;|:|\bbut\b|\s[–—-]+\s|\?|,)\s*")
+_CLAUSE = re.compile(r"\s*(?:\band\b|&|\+|;|:|\bbut\b|\s[–—-]+\s|\?|,|\.\s)\s*")
 ASKING = re.compile(
-    r"^(?:(?:and|so|also|then|or|plus)\s+)?(who|whom|whose|what|whats|when|whens|where|which|how|why|is|are|"
+    # "when I got paged" tells when, it does not ask
+    r"^(?:(?:and|so|also|then|or|plus)\s+)?(who|whom|whose|what|whats|when(?! (?:i|we|you|they)\b)|whens|"
+    r"where|which|how|why|is|are|"
     r"was|were|did|does|do|has|have|had|can|could|will|would|should|any|anything|anyone|isn't|aren't)\b"
 )
 _NAME_AFTER = re.compile(r"\b(what|whats|what's) (is|are) (the )?\w+ (table|model|data|entity)\b")

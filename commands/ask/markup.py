@@ -17,8 +17,9 @@ _SPECIAL = re.compile(r"<!(?:subteam\^[A-Z0-9]+|here|channel|everyone)(?:\|[^>]*
 _LINK = re.compile(r"<((?:https?|mailto):[^|>]*)(?:\|([^>]*))?>")
 # A link pasted where Slack did not mark it up (the console, an API post): the same as a marked-up one.
 _BARE_LINK = re.compile(r"(https?://[^\s<>]+)()")  # an empty text: "a link"
-# A link to Airflow names its DAG in the path (…/dags/<dag_id>/grid?dag_run_id=…), whatever its text.
-_AIRFLOW_DAG = re.compile(r"/dags/([A-Za-z0-9_.\-]+)")
+# A link names what it shows, whatever its text: Airflow its DAG (…/dags/<dag_id>/grid?dag_run_id=…),
+# dbt docs its node (…/#!/model/model.<project>.<name>, a source, seed or snapshot too).
+_NAMED_IN_LINK = re.compile(r"/dags/([A-Za-z0-9_.\-]+)|#!/(?:model|source|seed|snapshot)/\w+\.\w+\.(\w+)")
 _EMOJI = re.compile(r":[a-z0-9_+\-']+:")
 _FENCE = re.compile(r"```(.*?)```", re.DOTALL)
 _STYLE = re.compile(r"(?<![\w.])[`*_~]+|[`*_~]+(?![\w.])")
@@ -34,9 +35,10 @@ class Said:
 
 
 def _link(found: re.Match[str]) -> str:
-    dag = _AIRFLOW_DAG.search(found.group(1))
+    named = _NAMED_IN_LINK.search(found.group(1))
+    name = named and (named.group(1) or named.group(2))
     said = found.group(2) or "a link"
-    return f" {said} {dag.group(1)} " if dag and dag.group(1) not in said else f" {said} "
+    return f" {said} {name} " if name and name not in said else f" {said} "
 
 
 def plain(raw: str, *, bot_user: str | None) -> Said:

@@ -19,6 +19,9 @@ _DAY = re.compile(
     rf"\b(yesterday|today|this morning|last night|({'|'.join(_WEEKDAYS)})|"
     rf"({'|'.join(_MONTHS)})[a-z]* (\d{{1,2}})|(\d{{1,2}}) ({'|'.join(_MONTHS)})[a-z]*)\b"
 )
+# A day that bounds a span up to now is no past moment: "not updated since yesterday", "looking at
+# yesterday's data", "did it load past midnight".
+_SPAN = re.compile(rf"\b(?:since|until|till|from|at|past|after) (?:{_DAY.pattern})")
 _PAST = re.compile(r"\b(was|were|did|had|has been|have been)\b")
 _PARTS = {"morning": 9, "noon": 12, "afternoon": 15, "evening": 19, "night": 23}
 
@@ -27,6 +30,7 @@ def asks_about_the_past(text: str) -> bool:
     """A question in the past tense pinned to a time of day or a day other than now."""
     if not _PAST.search(text):
         return False
+    text = _SPAN.sub(" ", text)
     day = _DAY.search(text)
     named_day = day is not None and day.group(1) not in ("today", "this morning")
     return bool(_AT.search(text) or _BARE_TIME.search(text)) or (

@@ -134,6 +134,8 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
         token = tokens[i]
         if token in _BREAK or token in vocab.tests:
             test = test or (token if token in vocab.tests else None)
+            # a test's name carries its model's, first: "not_null_purchase_user_id" tests purchase
+            entities += [e for part in token.split("_") if (e := vocab.names.get(part))][:1]
             i += 1
             continue
         whose = _owner_at(tokens, i, vocab)

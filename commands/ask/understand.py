@@ -21,10 +21,12 @@ from commands.ask.lemmas import WORD, lemma
 from commands.ask.moments import asks_about_the_past
 from commands.ask.subjects import Subjects, Vocabulary, is_cue, resolve
 from commands.ask.words import (
+    ALL_WELL,
     ANALYSIS,
     DECLINES,
     DOMAIN,
     DOMAIN_PHRASES,
+    EVERYDAY,
     GENERIC,
     GENERIC_PHRASES,
     OVERALL_PHRASES,
@@ -46,27 +48,33 @@ _REMARK = 0  # more words than this that are no name, cue or stopword, and no qu
 # A message's parts: what it asks, and what only tells the context ("need it for the churn analysis",
 # "before I publish the revenue deck"): a decline is for what is asked, not for the asker's reasons.
 _SENTENCE = re.compile(r"(?<=[?!;])|\.\s|:\s|\s[–—-]+\s")
-_REASON = re.compile(r"\b(?:before|because|so that|since|as|for) (?:i|we|they|finance|my|our)\b")
+_REASON = re.compile(
+    r"\b(?:before|because|so that|since|as|for) (?:i|we|they|finance|my|our)\b|"
+    r"\b(?:for|in) the (?:\w+ ){0,2}(?:forecast|report|review|deck|meeting|presentation|analysis)\b"
+)
 # The findings an overall answer covers: asked about all at once, nothing named, it is the overall status.
 _FINDINGS = frozenset(["freshness", "runs", "tests", "incidents"])
 # Other things the cues of a message about a migration may be about: "failed dags or stalled migrations".
 _OTHER_SUBJECTS = frozenset(lemma(w) for w in ("dag", "pipeline", "job", "test", "table", "model"))
-# A yes/no question about a column asks what it is: "is refunded_cents the sum of all refunds?".
-_DEFINES = re.compile(r"^(is|are|does|do)\b")
+# A yes/no question about a column, or what it is, asks what it is: "is refunded_cents the sum of all
+# refunds?", "what's refunded_cents exactly, the latest refund or the sum?" (not "what's the sum of it").
+_DEFINES = re.compile(r"^(?:is|are|does|do)\b|^what(?:'?s| is| are| does) (?:the )?(?:column )?([\w.]+)")
 _COLOURS = frozenset(["red", "green"])  # a DAG's colour is its last run's: "amd_payment red again?"
 _NOT_THEN = {"runs", "tests", "incidents", "migrations", "volume", "lineage", "meaning"}  # not history
 
 
 def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Question:
     subjects = resolve(text, vocab)
+    words = {lemma(w) for w in WORD.findall(text)}
+    named = _named(subjects) or subjects.owner is not None
+    if not named and words & EVERYDAY and not any(map(vocab.dag_like, words)):
+        return Question(text, None, subjects)  # a data word said of everyday things: "stale bread"
     parts = _asked_parts(text)
     for pattern, what in DECLINES:
-        defining = what == ANALYSIS and subjects.column is not None and _DEFINES.match(text)
+        defining = what == ANALYSIS and subjects.column is not None and _defines(text, subjects.column)
         if not defining and any(pattern.search(part) for part in parts):
             return Question(text, None, subjects, declined=what)
-    words = {lemma(w) for w in WORD.findall(text)}
     generic = bool(words & GENERIC) or any(p.search(text) for p in GENERIC_PHRASES)
-    named = _named(subjects) or subjects.owner is not None
     cues = lemmas_of(vocab.cues)
     picked = picked_intents(text, intents, cues, generic=generic, named=named)
     if not picked and words & _COLOURS and any(map(vocab.dag_like, words)):
@@ -97,7 +105,8 @@ def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Quest
     if about_a_migration:  # "checksum failures on the migration": its words, no entity's name
         subjects = replace(subjects, unknown=None)
     picked = _fitting(picked, subjects, migration=about_a_migration, others=bool(words & _OTHER_SUBJECTS))
-    if not named and not subjects.unknown and _is_overall(text, words, picked, intents, cues):
+    nothing_named = not named and not subjects.unknown
+    if nothing_named and _is_overall(text, words, picked, intents, cues, vocab=vocab):
         return Question(text, "overall", subjects, why=why)
     if picked:
         return Question(text, picked[0], subjects, also=tuple(picked[1:]), why=why)
@@ -171,12 +180,21 @@ def _fitting(picked: list[str], subjects: Subjects, *, migration: bool, others: 
 
 
 def _is_overall(
-    text: str, words: set[str], picked: list[str], intents: Sequence[Intent], cues: frozenset[str]
+    text: str,
+    words: set[str],
+    picked: list[str],
+    intents: Sequence[Intent],
+    cues: frozenset[str],
+    *,
+    vocab: Vocabulary,
 ) -> bool:
     """Nothing named, and either every kind of finding asked at once ("anything stale, failing or
     stuck?"), or trouble asked about where only an entity's intent was heard ("on call handover:
     anything I need to know?" is no question about an owner), or only where the data is, in several
-    places ("is anything busted in airflow or dbt?"; "in airflow" alone asks about its runs)."""
+    places ("is anything busted in airflow or dbt?"; "in airflow" alone asks about its runs); or, about
+    data, whether all is well ("did everything run fine?", "are the numbers safe to pull?")."""
+    if any(p.search(text) for p in ALL_WELL) and _about_data(text, words, intents, vocab):
+        return True
     found = positioned(text)
     at = dict(found)
     places = {i.name: strong_places(i, text, found, cues) for i in intents if i.name in _FINDINGS}
@@ -188,6 +206,11 @@ def _is_overall(
     cued = {i.name: strong_places(i, text, found, cues) for i in intents if i.name in picked}
     only_places = len(words & THE_DATA) > 1 and all(at.get(p) in THE_DATA for c in cued.values() for p in c)
     return trouble and bool(picked) and (set(picked) <= entity_only or only_places)
+
+
+def _defines(text: str, column: str) -> bool:
+    asked = _DEFINES.match(text)
+    return asked is not None and (asked.group(1) or column).rpartition(".")[2] == column
 
 
 def _migration_of(subjects: Subjects, vocab: Vocabulary) -> Subjects:

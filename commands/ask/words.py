@@ -66,6 +66,19 @@ OVERALL_PHRASES = tuple(
         # asking to be warned of trouble: "anything I should know?", "can I trust the numbers?"
         r"\b(anything|what) (should |do )?(i|we) (should |need to )?know\b",
         r"\b(can|could|should) (i|we) (use|trust)\b",
+        # trouble said in a phrase, no trouble word: "what blew up?", "something not working?"
+        r"\b(blew|blown|blow|blows|fell|fall|falls|falling) (up|over)\b",
+        r"\bnot (working|running|right)\b",
+    )
+)
+# Whether all is well, asked of everything or of using the data: every kind of finding, whatever one
+# verb's cue ("did everything run fine last night?" is no question about runs alone). Only with a
+# data-status cue: "did everything go well at the offsite?" is chatter.
+ALL_WELL = tuple(
+    re.compile(p)
+    for p in (
+        r"\b(everything|all of it)\b(?: \w+){0,3} (ok|okay|good|fine|green|well|smooth|smoothly)\b",
+        r"\b(safe|ok|okay|good) to (use|pull|trust|share|publish|send)\b",
     )
 )
 # Words that put a question about data status, even with no how-is-it word ("why is the data late?").
@@ -105,13 +118,23 @@ DOMAIN = frozenset(lemma(w) for w in _DOMAIN.split())
 DOMAIN_PHRASES = tuple(
     re.compile(p) for p in (r"\bon[- ]call\b", r"\bsupport channel\b", r"\bpoint of contact\b")
 )
+# Everyday things, not data: with nothing the bot knows named, a data word said of them is chatter
+# ("stale bread in the kitchen", "passed my driving test", "school run is late", "a dbt course").
+_EVERYDAY = """
+    lunch dinner breakfast brunch coffee tea beer drinks cake pizza food snack bread kitchen fridge
+    microwave desk chair parking car driving train bus bike commute traffic weather rain snow holiday
+    vacation birthday party meetup conference talk course book movie gym football school kid doctor
+    dentist rota spreadsheet hr payroll laptop printer wifi badge flight hotel
+"""
+EVERYDAY = frozenset(lemma(w) for w in _EVERYDAY.split())
 ANALYSIS = "an analysis of the data itself"
 # What the bot never answers from its facts: changes to data, and numbers it would have to compute.
 DECLINES = (
     (
         re.compile(
-            # asked of what was done ("has the export been copied?") it is a question, not a request
-            r"^(?!(has|have|had|was|were|did)\b).*"
+            # asked of what was or is done ("has the export been copied?", "is the export done?") it is a
+            # question, not a request
+            r"^(?!(has|have|had|was|were|did|is|are)\b).*"
             r"\b(delete|truncate|insert|grant|revoke|alter|remove|wipe|purge|export)\b|"
             r"\bdrop (table|schema|column|database|view|the)\b|\brun (this|my|the following) (sql|query)\b"
         ),

@@ -98,6 +98,9 @@ INTENT = Intent(
         r"how (many|much) (hours|days|minutes|time)|how long (since|ago)",
         r"most recent",
         r"caught up",
+        r"newer than",
+        # a false friend (German "aktuell", Portuguese "atual"): "are the orders already actual?"
+        r"(already|still|not|yet) actual",
     ),
     # a time window alone ("data issues since yesterday") frames the question, it does not ask for freshness
     # "latest", "for today": about recency, unless something else is asked ("the latest run")

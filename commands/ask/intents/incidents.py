@@ -61,11 +61,18 @@ INTENT = Intent(
             "emergency",
             "degraded",
             "postmortem",
+            # an incident's life: opened as a ticket, acknowledged, resolved
+            "ticket",
+            "acknowledged",
+            "resolved",
         ]
     ),
     phrases=phrases(
         r"(open|active|current|ongoing|known) (issues?|problems?)",
         r"failing for",
+        # someone already on it: "is somebody working on the problem with X?"
+        r"(anyone|anybody|someone|somebody) (already )?(working|looking) (on|into) (the |this |that )?"
+        r"(problem|issue|failure|outage|incident|alert)",
     ),
     subject="any",
     fetch=fetch,

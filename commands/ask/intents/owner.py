@@ -56,6 +56,9 @@ INTENT = Intent(
         r"get help",
         r"on[- ]call",
         r"looks? after",
+        # answerable for it: "who's on the hook for X?", "which team is behind X?"
+        r"on the hook",
+        r"(who|which \w+|what \w+)(?: is|'s| are)? behind",
         r"(which|what) channel",
         r"ask (about|in)",
     ),

@@ -111,6 +111,7 @@ INTENT = Intent(
         r"number of",
         r"loaded (yesterday|today|this week|last week)",
         r"row count",
+        r"per (day|hour|week|month)",
     ),
     subject="any",
     fetch=fetch,
