@@ -171,8 +171,12 @@ async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 
 
 async def posted_card(bot: BotHarness, channel: str) -> dict[str, Any]:
-    """The migration card the command posts after its ack (the handler runs lazily)."""
+    """The migration card the command posts after its ack (the handler runs lazily), once the bot
+    follows it: the card is stored just after Slack took it, and a tick before that finds nothing."""
     await until(lambda: bool(cards_in(bot, channel)))
+    async with asyncio.timeout(30):
+        while not await cards.unsettled(bot.backends):
+            await asyncio.sleep(0.05)
     (card,) = cards_in(bot, channel)
     return card
 
