@@ -52,7 +52,8 @@ def test(extra: list[str]) -> None:
     _run(BIN / "ruff", "format", "--check", ".")
     _run(BIN / "mypy")
     _run(BIN / "lint-imports", "--no-cache")
-    _run(BIN / "python", "-m", "pytest", *extra)
+    workers = os.environ.get("AMD_TEST_WORKERS", "2")  # 0: one process, as plain pytest
+    _run(BIN / "python", "-m", "pytest", "-n", workers, "--dist", "loadfile", *extra)
 
 
 def main() -> None:
