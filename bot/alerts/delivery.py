@@ -11,6 +11,7 @@ Nothing raises out of `send`: one broken destination never stops the others.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -86,8 +87,14 @@ class Sender:
             # incident is no longer open: as it was, for when the incident is due again.
             await self.store.give_back(effect.key, state=taken.state)
             return None
+        return await self._deliver(effect, lambda: self._call(effect), taken.attempts, recreate=True)
+
+    async def _deliver(
+        self, effect: Effect, call: Callable[[], Awaitable[CardRef]], attempts: int, *, recreate: bool
+    ) -> CardRef | None:
+        """Make the call and record what Slack said: posted, not sent (wait), refused, or unsure."""
         try:
-            ref = await self._call(effect)
+            ref = await call()
         except RateLimited as limited:
             await self.store.not_sent(effect.key, retry_in_s=limited.retry_after)
             return None
@@ -95,17 +102,12 @@ class Sender:
             log.warning("%s posted without its attachments: %s", effect.key, partly.__cause__)
             ref = partly.ref
         except MessageGone as gone:
-            if effect.edit is not None and str(gone) in RECREATE:
-                return await self._recreate(effect)
-            await self._refused(effect, str(gone), taken.attempts)
-            return None
+            return await self._refusal(effect, str(gone), attempts, recreate=recreate)
         except SlackApiError as exc:
             if exc.response.status_code == 200:  # `ok: false`: Slack refused it, nothing was posted
-                error = str(exc.response.get("error"))
-                if effect.edit is not None and error in RECREATE:
-                    return await self._recreate(effect)
-                await self._refused(effect, error, taken.attempts)
-                return None
+                return await self._refusal(
+                    effect, str(exc.response.get("error")), attempts, recreate=recreate
+                )
             await self._unsure(effect)
             return None
         except Exception:
@@ -113,26 +115,23 @@ class Sender:
             return None
         await self.store.posted(effect.key, channel=ref.channel, ts=ref.ts, line=effect.line)
         return ref
+
+    async def _refusal(self, effect: Effect, error: str, attempts: int, *, recreate: bool) -> CardRef | None:
+        if recreate and effect.edit is not None and error in RECREATE:
+            # The message to edit was deleted: it is posted again once, as a new top-level message, and
+            # that post is what this edit's delivery records (so no later tick edits the deleted one).
+            log.info("%s: the message to edit is gone, posting it again", effect.key)
+            again = replace(effect.message, key=effect.key)
+            return await self._deliver(
+                effect, lambda: self.surface.post(again, channel=effect.channel), attempts, recreate=False
+            )
+        await self._refused(effect, error, attempts)
+        return None
 
     async def _unsure(self, effect: Effect) -> None:
         log.warning("%s may or may not have reached Slack: looked for first", effect.key, exc_info=True)
         ALERT_DELIVERY_FAILURES.labels("unsure").inc()
         await self.store.unsure(effect.key, retry_in_s=UNSURE_RETRY_S)
-
-    async def _recreate(self, effect: Effect) -> CardRef | None:
-        """The message to edit was deleted: it is posted again once, as a new top-level message, and
-        that post is what this edit's delivery records (so no later tick edits the deleted one)."""
-        log.info("%s: the message to edit is gone, posting it again", effect.key)
-        try:
-            ref = await self.surface.post(replace(effect.message, key=effect.key), channel=effect.channel)
-        except RateLimited as limited:
-            await self.store.not_sent(effect.key, retry_in_s=limited.retry_after)
-            return None
-        except Exception:
-            await self._unsure(effect)
-            return None
-        await self.store.posted(effect.key, channel=ref.channel, ts=ref.ts, line=effect.line)
-        return ref
 
     async def _call(self, effect: Effect) -> CardRef:
         message = replace(effect.message, key=effect.key, broadcast=effect.broadcast)
