@@ -6,6 +6,7 @@ clients take seconds to import and the embedded default never needs them.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from bot.core.access import Policy
@@ -20,6 +21,7 @@ from bot.foundation.settings import Settings
 from bot.foundation.settings_rules import snowflake_missing
 from bot.state.leases import Leases
 from bot.state.store import SqlState
+from commands.ask import learned
 
 Progress = Callable[[str, float], None]
 
@@ -67,6 +69,8 @@ async def build_backends(
     from bot.adapters.dbt.project import open_project
     from bot.adapters.dbt.results_dir import ResultsDir
 
+    # The help channels' learned model trains in a thread while the project opens: never on the loop.
+    learning = asyncio.ensure_future(asyncio.to_thread(learned.prepare))
     settings = await open_project(settings, progress=progress)
     stamp = manifest_stamp(settings.manifest_path)  # before loading: a change in between is seen next check
     catalog = Catalog.load(settings.manifest_path, settings.owners, settings.entities)
@@ -76,6 +80,7 @@ async def build_backends(
     leases = Leases(state.engine, ttl_s=settings.lease_ttl_s, poll_s=settings.cancel_poll_s)
     await leases.start()
     chosen = metered(warehouse or build_warehouse(settings), "warehouse")
+    await learning
     orchestrator = metered(build_orchestrator(settings), "orchestrator")
     return Backends(
         settings=settings,

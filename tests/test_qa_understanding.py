@@ -4,9 +4,6 @@ and every question it must decline is declined, never answered with a fact."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -22,11 +19,10 @@ from commands.ask.intents import INTENTS
 from commands.ask.markup import plain
 from commands.ask.subjects import Subjects, Vocabulary
 from commands.ask.understand import follow_up, understand
+from tests.support.examples import BOT_USER, harbour_vocabulary
 
 QUESTIONS = Path(__file__).parent / "qa" / "questions.yaml"
-HARBOUR = Path(__file__).parent / "projects" / "harbour"
 REQUIRED = 0.95
-BOT_USER = "U0AMDBOT01"
 
 
 def labelled() -> list[dict[str, Any]]:
@@ -37,16 +33,9 @@ def labelled() -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def vocabularies(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Vocabulary]:
     demo = Catalog.load(demo_settings.manifest_path, {}, None)
-    project = tmp_path_factory.mktemp("harbour") / "harbour"
-    shutil.copytree(HARBOUR, project)
-    dbt = Path(sys.executable).parent / "dbt"
-    parse = [str(dbt), "parse", "--profiles-dir", "."]
-    done = subprocess.run(parse, cwd=project, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stdout[-2000:]
-    harbour = Catalog.load(project / "target" / "manifest.json", {}, None)
     return {
         "demo": vocabulary(demo, demo_settings.migrations),
-        "harbour": vocabulary(harbour, []),
+        "harbour": harbour_vocabulary(tmp_path_factory.mktemp("harbour")),
     }
 
 

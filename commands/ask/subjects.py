@@ -99,7 +99,8 @@ class Vocabulary:
         }
         known |= {s.name for m in migrations for s in m.sources}
         cues = frozenset(cue_words)
-        owners = {tuple(w): e.owner for e in catalog.entities.values() if e.owner and (w := _words(e.owner))}
+        entities = catalog.entities.values()
+        owners = {tuple(w): e.owner for e in entities if e.owner and (w := words_of(e.owner))}
         prefixes = {e.dag.split("_")[0] + "_" for e in catalog.entities.values() if e.dag and "_" in e.dag}
         tests = {
             name.lower()
@@ -121,7 +122,7 @@ class Vocabulary:
 
 
 def resolve(text: str, vocab: Vocabulary) -> Subjects:
-    tokens = _words(text)
+    tokens = words_of(text)
     entities: list[str] = []
     column: str | None = None
     bare_columns: list[str] = []
@@ -176,7 +177,7 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
     return Subjects(named, column, (), migration, unknown, owner, test)
 
 
-def _words(text: str) -> list[str]:
+def words_of(text: str) -> list[str]:
     return [t.strip(".") for t in _TOKEN.findall(text.lower()) if t.strip(".")]
 
 

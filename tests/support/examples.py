@@ -1,0 +1,74 @@
+"""commands/ask/examples.tsv, the learned second opinion's training data, built from the labelled sets
+the rules were tuned on (tests/qa: the first corpus, the dev sets, the chatter), never from a held-out
+one. Each message is masked with the vocabulary of the project it was written about, so the file holds
+how questions are put, not the demo's names. tests/test_qa_learned.py checks the file is up to date;
+`python -m tests.support.examples` writes it again after a labelled set changes."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.foundation.catalog import Catalog
+from commands.ask.engine import vocabulary
+from commands.ask.learned import CHATTER, EXAMPLES, masked
+from commands.ask.markup import plain
+from commands.ask.subjects import Vocabulary
+from demo.world import ensure_demo
+from tests.support.demo import isolated_settings
+
+QA = Path(__file__).parent.parent / "qa"
+HARBOUR = QA.parent / "projects" / "harbour"
+TRAINED_ON = ("questions", "dev", "dev_2", "dev_3", "chatter")
+BOT_USER = "U0AMDBOT01"
+_HEADER = (
+    "# Built by `python -m tests.support.examples` from tests/qa/{questions,dev,dev_2,dev_3,chatter}.yaml"
+    " (never a held-out set): a label, the set, the message with its names masked, tab-separated.\n"
+)
+
+
+def harbour_vocabulary(where: Path) -> Vocabulary:
+    """The second dbt project's vocabulary (tests/projects/harbour), parsed by dbt in `where`."""
+    project = where / "harbour"
+    shutil.copytree(HARBOUR, project)
+    dbt = Path(sys.executable).parent / "dbt"
+    parse = [str(dbt), "parse", "--profiles-dir", "."]
+    done = subprocess.run(parse, cwd=project, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-2000:]
+    return vocabulary(Catalog.load(project / "target" / "manifest.json", {}, None), [])
+
+
+def label_of(case: dict[str, Any], name: str) -> str:
+    """A message's first label: what a question asks first, or `none` for chatter."""
+    intent = case.get("intent", "chatter") if name != "chatter" else "chatter"
+    first = str(intent[0] if isinstance(intent, list) else intent)
+    return CHATTER if first == "chatter" else first
+
+
+def built(vocabularies: dict[str, Vocabulary]) -> str:
+    lines = [_HEADER]
+    for name in TRAINED_ON:
+        for case in yaml.safe_load((QA / f"{name}.yaml").read_text()):
+            text = masked(plain(case["q"], bot_user=BOT_USER).text, vocabularies[case.get("project", "demo")])
+            lines.append(f"{label_of(case, name)}\t{name}\t{text}\n")
+    return "".join(lines)
+
+
+async def _write() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = isolated_settings(Path(tmp) / "home")
+        await ensure_demo(settings)
+        demo = vocabulary(Catalog.load(settings.manifest_path, {}, None), settings.migrations)
+        EXAMPLES.write_text(built({"demo": demo, "harbour": harbour_vocabulary(Path(tmp))}))
+    print(f"wrote {EXAMPLES}")
+
+
+if __name__ == "__main__":
+    asyncio.run(_write())
