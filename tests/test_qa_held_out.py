@@ -71,7 +71,7 @@ def test_the_held_out_set_is_big_and_labelled_blind() -> None:
 
 # Issue 19's target, not reached (README: first and final scores). An expected failure, so the score is
 # printed and the target stays in view; never a lower bar tuned to pass.
-@pytest.mark.xfail(reason="held-out target 95 %: first 52.4 %, now 87.5 % (README)", strict=True)
+@pytest.mark.xfail(reason="held-out target 95 %: first 52.4 %, now 91.3 % (README)", strict=True)
 def test_held_out_accuracy(vocabularies: dict[str, Vocabulary]) -> None:  # noqa: F811
     accuracy, misses = score(cases(HELD_OUT), vocabularies)
     print(f"\nheld out: {accuracy:.1%} of {len(cases(HELD_OUT))}\n" + "\n".join(misses))
@@ -94,10 +94,10 @@ def test_chatter_gets_no_reply(vocabularies: dict[str, Vocabulary]) -> None:  # 
 # Later held-out sets, each by another blind writer and scored once before any change made after it was
 # written; their test prints the score only, never the misses: what is not read cannot be tuned on.
 LATER = {
-    "held_out_2": "first 77.5 %, after three dev sets' tuning 83.2 %",
-    "held_out_3": "first 82.4 %, after the second and third dev sets' tuning 86.8 %",
-    "held_out_4": "first 89.3 %, after the third dev set's tuning 89.8 %",
-    "held_out_5": "first 78.5 %",
+    "held_out_2": "first 77.5 %, after three dev sets' tuning 83.2 %, with the learned second opinion 89.6 %",
+    "held_out_3": None,  # first 82.4 %, after tuning 86.8 %, with the learned second opinion 95.1 %: reached
+    "held_out_4": "first 89.3 %, after the third dev set's tuning 89.8 %, with the learned model 92.7 %",
+    "held_out_5": "first 78.5 %, with the learned second opinion 89.6 %",
 }
 
 
@@ -105,7 +105,10 @@ LATER = {
     "name",
     [
         pytest.param(
-            name, marks=pytest.mark.xfail(reason=f"held-out target 95 %: {said} (README)", strict=True)
+            name,
+            marks=[pytest.mark.xfail(reason=f"held-out target 95 %: {said} (README)", strict=True)]
+            if said
+            else [],
         )
         for name, said in LATER.items()
     ],

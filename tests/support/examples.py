@@ -26,10 +26,10 @@ from tests.support.demo import isolated_settings
 
 QA = Path(__file__).parent.parent / "qa"
 HARBOUR = QA.parent / "projects" / "harbour"
-TRAINED_ON = ("questions", "dev", "dev_2", "dev_3", "chatter")
+TRAINED_ON = ("questions", "dev", "dev_2", "dev_3", "dev_4", "dev_5", "chatter")
 BOT_USER = "U0AMDBOT01"
 _HEADER = (
-    "# Built by `python -m tests.support.examples` from tests/qa/{questions,dev,dev_2,dev_3,chatter}.yaml"
+    f"# Built by `python -m tests.support.examples` from the sets {', '.join(TRAINED_ON)} in tests/qa"
     " (never a held-out set): a label, the set, the message with its names masked, tab-separated.\n"
 )
 
