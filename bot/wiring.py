@@ -69,9 +69,13 @@ async def build_backends(
     from bot.adapters.dbt.project import open_project
     from bot.adapters.dbt.results_dir import ResultsDir
 
-    # The help channels' learned model trains in a thread while the project opens: never on the loop.
+    # The help channels' learned model trains in a thread while the project opens: never on the loop,
+    # and no thread is left behind when the project cannot be opened.
     learning = asyncio.ensure_future(asyncio.to_thread(learned.prepare))
-    settings = await open_project(settings, progress=progress)
+    try:
+        settings = await open_project(settings, progress=progress)
+    finally:
+        await learning
     stamp = manifest_stamp(settings.manifest_path)  # before loading: a change in between is seen next check
     catalog = Catalog.load(settings.manifest_path, settings.owners, settings.entities)
     state = SqlState(settings.state_dsn)
@@ -80,7 +84,6 @@ async def build_backends(
     leases = Leases(state.engine, ttl_s=settings.lease_ttl_s, poll_s=settings.cancel_poll_s)
     await leases.start()
     chosen = metered(warehouse or build_warehouse(settings), "warehouse")
-    await learning
     orchestrator = metered(build_orchestrator(settings), "orchestrator")
     return Backends(
         settings=settings,
