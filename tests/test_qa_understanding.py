@@ -152,6 +152,7 @@ def test_a_follow_up_in_a_thread(
         ("how many alerts fired for user", ("incidents",), "user", None),  # counts no rows
         ("user: owner? lineage?", ("owner", "lineage"), "user", None),  # several question marks
         ("amd_nightly_export stuck?", ("runs",), None, None),  # a DAG no entity declares
+        ("amd_nightly_export??", ("status",), None, None),  # ... is a subject named: its status
         ("after the offsite: data all good?", ("overall",), None, None),  # no name across ':'
         ("how many records fail not_null_payment_payment_id?", ("tests",), "payment", None),  # its model
         ("has the payment snapshot been deleted?", ("lineage",), "payment", None),  # what was done

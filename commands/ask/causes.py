@@ -75,20 +75,23 @@ def _newest(row: EntityStats, sla: timedelta | None, now_: datetime) -> str:
 async def _dag(entity: Entity, ctx: Ctx) -> list[str]:
     if entity.dag is None:
         return ["• no DAG builds it (`meta.dag`): nothing to have failed or not run"]
+    return await dag_lines(entity.dag, ctx, called="its DAG ")
+
+
+async def dag_lines(dag: str, ctx: Ctx, *, called: str = "") -> list[str]:
+    """The DAG's last run; a failed one with its failed tasks and the tests those tasks failed."""
     orchestrator = ctx.backends.orchestrator
-    runs = await orchestrator.latest_runs([entity.dag], 1)
+    runs = await orchestrator.latest_runs([dag], 1)
     if not runs:
-        return [f"• its DAG `{entity.dag}` has not run: no runs at all"]
+        return [f"• {called}`{dag}` has not run: no runs at all"]
     run = runs[0]
     started = fmt.when(run.started_at) if run.started_at else "not started"
     if run.state == "failed":
         failed = [t.task_id for t in await orchestrator.task_states(run.ref) if t.state == "failed"]
         tasks = ", ".join(f"`{t}`" for t in failed) or "no task named"
-        head = (
-            f"• its DAG `{entity.dag}` failed (run `{run.run_id}`, started {started}): failed tasks {tasks}"
-        )
+        head = f"• {called}`{dag}` failed (run `{run.run_id}`, started {started}): failed tasks {tasks}"
         return [head, *await _run_tests(run.ref, ctx)]
-    return [f"• its DAG `{entity.dag}` last ran {started}: {run.state}"]
+    return [f"• {called}`{dag}` last ran {started}: {run.state}"]
 
 
 async def _run_tests(run: DagRunRef, ctx: Ctx) -> list[str]:

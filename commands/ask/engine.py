@@ -81,7 +81,7 @@ async def reply(question: Question, ctx: Ctx, *, direct: bool, prefix: str) -> R
     if not intents:
         return Reply(await _decline(question, ctx, prefix) if direct else None)
     subjects = question.subjects
-    named = subjects.entities or subjects.migration or subjects.column or subjects.owner
+    named = subjects.entities or subjects.migration or subjects.column or subjects.owner or subjects.dag
     if subjects.unknown and not named and intents[0].name != "overall":
         return Reply(_no_such(question, ctx, prefix))
     answers: list[Answer] = []

@@ -55,6 +55,7 @@ class Subjects:
     unknown: str | None = None  # the first word that looked like a name and is none
     owner: str | None = None  # an entity owner named ("anything failing for payments-team?")
     test: str | None = None  # a dbt test named, by its name or its generic test's ("non_negative")
+    dag: str | None = None  # a DAG named that no entity declares ("did amd_nightly fail?")
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
     unknown: str | None = None
     owner: str | None = None
     test: str | None = None
+    dag: str | None = None
     i = 0
     while i < len(tokens):
         token = tokens[i]
@@ -165,6 +167,8 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
             continue
         if token in vocab.columns and token not in vocab.explained:
             bare_columns.append(token)
+        elif vocab.dag_like(token):
+            dag = dag or token
         elif unknown is None and _name_like(tokens, i, vocab):
             unknown = token
         i += 1
@@ -173,8 +177,8 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
         column = bare_columns[0]
         having = vocab.columns[column]
         of = () if set(named) & set(having) else having
-        return Subjects(named, column, of, migration, unknown, owner, test)
-    return Subjects(named, column, (), migration, unknown, owner, test)
+        return Subjects(named, column, of, migration, unknown, owner, test, dag)
+    return Subjects(named, column, (), migration, unknown, owner, test, dag)
 
 
 def words_of(text: str) -> list[str]:

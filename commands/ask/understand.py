@@ -253,7 +253,7 @@ def _migration_of(subjects: Subjects, vocab: Vocabulary) -> Subjects:
 
 
 def _named(subjects: Subjects) -> bool:
-    return bool(subjects.entities or subjects.migration or subjects.column)
+    return bool(subjects.entities or subjects.migration or subjects.column or subjects.dag)
 
 
 def _only_migration(subjects: Subjects) -> bool:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from bot.core.command import Ctx
 from bot.foundation.catalog import Catalog
 from bot.foundation.ports import RunState
+from bot.foundation.suggest import unknown
 from bot.render import format as fmt
 from commands.ask import causes
 from commands.ask.access import left_out, readable
@@ -37,6 +38,8 @@ async def fetch(question: Question, ctx: Ctx) -> Answer:
             return Answer(lines, "the dbt manifest", now, f"stats {entity.name}", subject=entity.name)
         lines = (await latest_line(entity.dag, ctx),)
         return Answer(lines, source, now, f"run status {entity.dag}", subject=entity.name)
+    if question.subjects.dag is not None:
+        return await dag_answer(question.subjects.dag, ctx)
     dags, hidden = readable(
         ctx, sorted(set(await orchestrator.list_dags()) | set(ctx.catalog.dags())), _runs_of
     )
@@ -54,6 +57,18 @@ async def fetch(question: Question, ctx: Ctx) -> Answer:
     return Answer((head, *(_run(r) for r in recent[:3]), *left_out(hidden)), source, now, "run status")
 
 
+async def dag_answer(dag: str, ctx: Ctx) -> Answer:
+    """A DAG no entity declares ("did amd_nightly fail?"): its last run, with the failed tasks and
+    tests of a failed one; a name the orchestrator does not know, with the nearest one it knows."""
+    orchestrator = ctx.backends.orchestrator
+    source, now = f"the orchestrator, {orchestrator.environment}", ctx.now()
+    known = set(await orchestrator.list_dags()) | set(ctx.catalog.dags())
+    if dag not in known:
+        text, _ = unknown("DAG", dag, known)
+        return Answer((f":grey_question: {text}",), source, now, "run status")
+    return Answer(tuple(await causes.dag_lines(dag, ctx)), source, now, f"run status {dag}")
+
+
 async def latest_line(dag: str, ctx: Ctx) -> str:
     runs = await ctx.backends.orchestrator.latest_runs([dag], 1)
     return _run(runs[0]) if runs else f"`{dag}` has no runs yet."
@@ -64,7 +79,8 @@ def _runs_of(dag: str) -> str:
 
 
 def reads(question: Question, catalog: Catalog) -> tuple[str, ...]:
-    dag = catalog.entities[question.entity].dag if question.entity else None
+    """`runs:<dag>` of the DAG asked about: the entity's, or the one named."""
+    dag = catalog.entities[question.entity].dag if question.entity else question.subjects.dag
     return (_runs_of(dag),) if dag else ()
 
 

@@ -6,15 +6,15 @@ read is said to be left out, never shown."""
 from __future__ import annotations
 
 from bot.core.command import Ctx
-from bot.foundation.catalog import Entity
+from bot.foundation.catalog import Catalog, Entity
 from bot.render import format as fmt
 from bot.state.incidents import Incidents
 from bot.state.results import FAILED, TestResults
 from commands.alerts import unresolved
 from commands.ask import causes
 from commands.ask.access import alerts_of, left_out, may
-from commands.ask.intent import Answer, Intent, Question
-from commands.ask.intents import freshness, overall
+from commands.ask.intent import Answer, Intent, Question, stats_read
+from commands.ask.intents import freshness, overall, runs
 from commands.ask.intents.runs import latest_line
 
 
@@ -67,6 +67,8 @@ async def fetch(question: Question, ctx: Ctx) -> Answer:
         entity = catalog.entities[question.entity]
         lines = await entity_lines(entity, ctx)
         return Answer((f"*`{entity.name}`*", *lines), source, now, f"stats {entity.name}", entity.name)
+    if question.subjects.dag is not None:  # a DAG no entity declares: its last run is its status
+        return await runs.dag_answer(question.subjects.dag, ctx)
     owner = question.subjects.owner
     if owner is None:  # a column several entities have, or nothing known after all
         return await overall.fetch(question, ctx)
@@ -81,6 +83,13 @@ async def fetch(question: Question, ctx: Ctx) -> Answer:
     return Answer((f"*{owner}*", *lines), source, now, f"alerts {owner}")
 
 
+def _reads(question: Question, catalog: Catalog) -> tuple[str, ...]:
+    """An entity's status is what `/amd stats` shows; a DAG's alone is its runs."""
+    if question.subjects.dag and not question.entity:
+        return runs.reads(question, catalog)
+    return stats_read(question, catalog)
+
+
 INTENT = Intent(
     name="status",
     label="Status",
@@ -88,4 +97,5 @@ INTENT = Intent(
     phrases=(),
     subject="any",
     fetch=fetch,
+    reads=_reads,
 )
