@@ -153,6 +153,8 @@ def test_a_follow_up_in_a_thread(
         ("user: owner? lineage?", ("owner", "lineage"), "user", None),  # several question marks
         ("amd_nightly_export stuck?", ("runs",), None, None),  # a DAG no entity declares
         ("amd_nightly_export??", ("status",), None, None),  # ... is a subject named: its status
+        ("has amd_nightly_export been stuck for ages?", ("runs",), None, None),  # no name but the DAG's
+        ("a customer says her order never showed up: is purchase behind?", ("freshness",), "purchase", None),
         ("after the offsite: data all good?", ("overall",), None, None),  # no name across ':'
         ("how many records fail not_null_payment_payment_id?", ("tests",), "payment", None),  # its model
         ("has the payment snapshot been deleted?", ("lineage",), "payment", None),  # what was done

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from commands.ask.intent import Intent
 from commands.ask.lemmas import WORD, lemma, lemmas
-from commands.ask.subjects import is_cue
+from commands.ask.typos import is_cue
 from commands.ask.words import GENERIC, GENERIC_PHRASES, STOPWORDS
 
 # A message asks several things in clauses: "is payment fresh and who owns it?".

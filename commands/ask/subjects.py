@@ -9,18 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-
-from rapidfuzz import fuzz, process
 
 from bot.foundation.catalog import Catalog
 from bot.foundation.migration_specs import MigrationSpec
 from commands.ask.lemmas import lemma
+from commands.ask.typos import is_cue, typo_of
 from commands.ask.words import GENERIC_WORDS, STOPWORDS
 
-TYPO_SCORE = 85.0  # rapidfuzz ratio: "paymnt"→payment, "delivry adress"→delivery_address, not "usage"→users
 MIN_TYPO_LENGTH = 5  # shorter words are too often another word than a misspelt name
-MIN_CUE_TYPO_LENGTH = 4  # cue words are few and known: "ownr" is the owner
 # A name stands after these words ("owner of X", "is X fresh", "the X table") or before these.
 # Only a word in an entity's place may be answered "no entity X": "is the coffee machine fixed?" is chatter.
 _BEFORE_NAME = frozenset(["of", "for", "on", "about", "is", "are", "owns", "own", "many"])
@@ -40,6 +36,9 @@ _AFTER_NAME = frozenset(
         "dataset",
     ]
 )
+# "a customer", "their order": one person or thing of the world, not the data asked about, when the
+# message names an entity otherwise too ("a customer says her order is missing: is purchase behind?").
+_ONE_OF_THEM = frozenset(["a", "an", "my", "their", "his", "her", "your", "one"])
 # Punctuation between words is kept as a token of its own: no name runs across it ("the exec meeting:
 # data all good?" names no "meeting data").
 _TOKEN = re.compile(r"[a-z0-9_.]+|[,:;?!]")
@@ -132,6 +131,7 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
     owner: str | None = None
     test: str | None = None
     dag: str | None = None
+    incidental: list[str] = []  # "a customer says …": one of them, named after the entities asked about
     i = 0
     while i < len(tokens):
         token = tokens[i]
@@ -161,6 +161,8 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
             kind, name = found
             if kind == "migration":
                 migration = name
+            elif i and tokens[i - 1] in _ONE_OF_THEM:
+                incidental.append(name)
             else:
                 entities.append(name)
             i += used
@@ -172,7 +174,8 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
         elif unknown is None and _name_like(tokens, i, vocab):
             unknown = token
         i += 1
-    named = tuple(dict.fromkeys(entities))
+    named = tuple(dict.fromkeys(entities + incidental))
+    unknown = None if dag else unknown  # "is amd_slow stuck for ages?": the DAG is what is asked about
     if column is None and bare_columns:
         column = bare_columns[0]
         having = vocab.columns[column]
@@ -203,48 +206,14 @@ def _phrase(tokens: Sequence[str], i: int, vocab: Vocabulary) -> tuple[tuple[str
             if not exact and n == 1 and key.endswith(("ed", "ing")) and lemma(key) in vocab.names:
                 continue  # "addressed the comments": a verb made of a name, not a misspelt name
             for kind, table in (("migration", vocab.migrations), ("entity", vocab.names)):
-                name = table.get(key) if exact else _typo(key, table)
+                name = table.get(key) if exact else typo_of(key, table)
                 if name is not None:
                     return (kind, name), n
     return None, 1
 
 
 def _name(word: str, names: Mapping[str, str]) -> str | None:
-    return names.get(word) or (_typo(word, names) if len(word) >= MIN_TYPO_LENGTH else None)
-
-
-def _typo(word: str, table: Mapping[str, str]) -> str | None:
-    """The name `word` misspells, remembered per table: a catalog of 400 entities has 1,600 ways to
-    name them, and a long message repeats its words."""
-    kept = _TYPOS.get(id(table))
-    if kept is None or kept[0] is not table:
-        kept = _TYPOS[id(table)] = (table, tuple(table), {})
-        if len(_TYPOS) > 8:  # a reloaded catalog's tables: the old ones go
-            _TYPOS.clear()
-            _TYPOS[id(table)] = kept
-    _, keys, found = kept
-    if word not in found:
-        match = process.extractOne(word, keys, scorer=fuzz.ratio, score_cutoff=TYPO_SCORE)
-        found[word] = None if match is None else table[match[0]]
-    return found[word]
-
-
-_TYPOS: dict[int, tuple[Mapping[str, str], tuple[str, ...], dict[str, str | None]]] = {}
-
-
-@lru_cache(maxsize=65536)
-def is_cue(word: str, cues: frozenset[str]) -> bool:
-    if word in cues:
-        return True
-    if len(word) < MIN_CUE_TYPO_LENGTH:
-        return False
-    # A cue cut short or run on is another word, not a typo of it: "read" is no "ready".
-    return any(
-        len(c) >= MIN_CUE_TYPO_LENGTH
-        and not (c.startswith(word) or word.startswith(c))
-        and fuzz.ratio(word, c) >= TYPO_SCORE
-        for c in cues
-    )
+    return names.get(word) or (typo_of(word, names) if len(word) >= MIN_TYPO_LENGTH else None)
 
 
 def _name_like(tokens: Sequence[str], i: int, vocab: Vocabulary) -> bool:

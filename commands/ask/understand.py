@@ -21,7 +21,8 @@ from commands.ask.intent import Intent, Question
 from commands.ask.learned import CHATTER, guess
 from commands.ask.lemmas import WORD, lemma, lemmas
 from commands.ask.moments import asks_about_the_past
-from commands.ask.subjects import Subjects, Vocabulary, is_cue, resolve
+from commands.ask.subjects import Subjects, Vocabulary, resolve
+from commands.ask.typos import is_cue
 from commands.ask.words import (
     ALL_WELL,
     ANALYSIS,
@@ -62,8 +63,7 @@ _OTHER_SUBJECTS = frozenset(lemma(w) for w in ("dag", "pipeline", "job", "test",
 # refunds?", "what's refunded_cents exactly, the latest refund or the sum?" (not "what's the sum of it").
 _DEFINES = re.compile(r"^(?:is|are|does|do)\b|^what(?:'?s| is| are| does) (?:the )?(?:column )?([\w.]+)")
 _COLOURS = frozenset(["red", "green"])  # a DAG's colour is its last run's: "amd_payment red again?"
-# How sure the learned model must be to overrule the rules: chosen on the blind dev sets, each left out
-# of the training data in turn and scored on the rules as they were before they were tuned on it.
+# How sure the learned model must be: chosen on dev sets it was not trained and the rules not tuned on.
 SURE, OVERRULE = 0.4, 0.7
 _NOT_THEN = {"runs", "tests", "incidents", "migrations", "volume", "lineage", "meaning"}  # not history
 
