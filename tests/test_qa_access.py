@@ -57,7 +57,7 @@ async def test_a_subject_not_allowed_is_refused_naming_the_rule_and_no_fact(bot:
 
 
 async def test_an_answer_about_everything_covers_only_what_may_be_read(bot: BotHarness) -> None:
-    await bot.event(message("is anything stale?", user=ANNA), event_id="EvAll")
+    await bot.event(message("is anything past its freshness SLA?", user=ANNA), event_id="EvAll")
     (stale,) = await answered(bot, HELP, 1)
     await bot.event(message("is anything broken?", user=ANNA), event_id="EvOverall")
     overall = (await answered(bot, HELP, 2))[1]

@@ -16,9 +16,9 @@ from commands.ask.understand import understand
 from tests.support.examples import BOT_USER, TRAINED_ON, built
 from tests.test_qa_understanding import vocabularies  # noqa: F401
 
-# Each blind dev set, left out of the training data, was understood 91–93 % by the model alone (the
-# rules had understood 80–88 % of them before being tuned on them): a floor well under that.
-LEFT_OUT_FLOOR = 0.85
+# Each blind dev set, left out of the training data (the other eight in it), was understood 94–96 % by
+# the model alone (the rules had understood 80–88 % of the first ones before being tuned on them).
+LEFT_OUT_FLOOR = 0.88
 
 
 def test_the_examples_are_the_tuned_sets_as_committed(vocabularies: dict[str, Vocabulary]) -> None:  # noqa: F811
@@ -26,7 +26,7 @@ def test_the_examples_are_the_tuned_sets_as_committed(vocabularies: dict[str, Vo
     assert {e.written_for for e in examples()} == set(TRAINED_ON)  # never a held-out set
 
 
-@pytest.mark.parametrize("left_out", ["dev", "dev_2", "dev_3", "dev_4", "dev_5"])
+@pytest.mark.parametrize("left_out", [name for name in TRAINED_ON if name.startswith("dev")])
 def test_a_blind_set_left_out_of_the_training_is_understood(left_out: str) -> None:
     rest = [e for e in examples() if e.written_for != left_out]
     model = trained(rest)

@@ -127,7 +127,7 @@ def test_slack_markup_becomes_plain_words(raw: str, text: str, mentioned: bool) 
     [
         ("and purchase?", "freshness", ("purchase",)),  # the thread's intent, a new subject
         ("and who owns it?", "owner", ("payment",)),  # a new intent, the thread's subject
-        ("is anything stale?", "freshness", ()),  # everything, not the thread's entity
+        ("is any table stale?", "freshness", ()),  # everything, not the thread's entity
         ("and shipment?", "freshness", ()),  # a name that is none: the reply says so
         ("thanks!", None, ()),  # no question
         ("lunch anyone?", None, ()),
@@ -162,7 +162,7 @@ def test_a_follow_up_in_a_thread(
         ("the late train made me miss standup", (), None, None),  # a data word of an everyday thing
         ("anyone up for a dbt talk tomorrow?", (), None, None),
         ("https://docs.example.com/#!/model/model.amd.purchase owner?", ("owner",), "purchase", None),
-        ("which squad is behind purchase?", ("owner",), "purchase", None),
+        ("which team is behind purchase?", ("owner",), "purchase", None),
         ("what fell over last night?", ("overall",), None, None),  # trouble in a phrase
         ("did everything load ok?", ("overall",), None, None),  # all well, of everything
         ("did everything go ok at the offsite?", (), None, None),  # ... about nothing the bot knows

@@ -22,6 +22,9 @@ _DAY = re.compile(
 # A day that bounds a span up to now is no past moment: "not updated since yesterday", "looking at
 # yesterday's data", "did it load past midnight".
 _SPAN = re.compile(rf"\b(?:since|until|till|from|at|past|after) (?:{_DAY.pattern})")
+_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "ten": 10}
+# "two hours ago", "30 min ago": a moment counted back from now (not "since 2 hours ago", a span).
+_AGO = re.compile(rf"\b(\d{{1,3}}|{'|'.join(_NUMBERS)}) (hours?|hrs?|h|minutes?|mins?) ago\b")
 _PAST = re.compile(r"\b(was|were|did|had|has been|have been)\b")
 _PARTS = {"morning": 9, "noon": 12, "afternoon": 15, "evening": 19, "night": 23}
 
@@ -31,6 +34,8 @@ def asks_about_the_past(text: str) -> bool:
     if not _PAST.search(text):
         return False
     text = _SPAN.sub(" ", text)
+    if _AGO.search(text) and not re.search(r"\bsince\b", text):
+        return True
     day = _DAY.search(text)
     named_day = day is not None and day.group(1) not in ("today", "this morning")
     return bool(_AT.search(text) or _BARE_TIME.search(text)) or (
@@ -41,6 +46,11 @@ def asks_about_the_past(text: str) -> bool:
 def moment(text: str, now: datetime) -> datetime | None:
     """The moment `text` names, in `now`'s time zone; None when it names none. A time of day without a
     day is the latest such time not after now ("at 18:00" asked at 09:00 is yesterday's)."""
+    ago = _AGO.search(text)
+    if ago is not None:
+        count = _NUMBERS.get(ago.group(1)) or int(ago.group(1))
+        back = timedelta(hours=count) if ago.group(2).startswith("h") else timedelta(minutes=count)
+        return (now - back).replace(second=0, microsecond=0)
     day = _day(text, now)
     at = _AT.search(text)
     if at is not None and at.group(1):

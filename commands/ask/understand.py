@@ -64,7 +64,7 @@ _OTHER_SUBJECTS = frozenset(lemma(w) for w in ("dag", "pipeline", "job", "test",
 _DEFINES = re.compile(r"^(?:is|are|does|do)\b|^what(?:'?s| is| are| does) (?:the )?(?:column )?([\w.]+)")
 _COLOURS = frozenset(["red", "green"])  # a DAG's colour is its last run's: "amd_payment red again?"
 # How sure the learned model must be: chosen on dev sets it was not trained and the rules not tuned on.
-SURE, OVERRULE = 0.4, 0.7
+SURE, OVERRULE, CERTAIN = 0.4, 0.7, 0.85  # CERTAIN: an overall question needs no listed data word
 _NOT_THEN = {"runs", "tests", "incidents", "migrations", "volume", "lineage", "meaning"}  # not history
 
 
@@ -87,7 +87,7 @@ def _second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Int
     fits = {
         CHATTER: not named,
         "status": named,
-        "overall": not named and _about_data(text, set(lemmas(text)), intents, vocab),
+        "overall": not named and (likely >= CERTAIN or _about_data(text, set(lemmas(text)), intents, vocab)),
         "history": asks_about_the_past(text),
         "decline": False,
     }

@@ -26,7 +26,19 @@ from tests.support.demo import isolated_settings
 
 QA = Path(__file__).parent.parent / "qa"
 HARBOUR = QA.parent / "projects" / "harbour"
-TRAINED_ON = ("questions", "dev", "dev_2", "dev_3", "dev_4", "dev_5", "chatter")
+TRAINED_ON = (
+    "questions",
+    "dev",
+    "dev_2",
+    "dev_3",
+    "dev_4",
+    "dev_5",
+    "dev_6",
+    "dev_7",
+    "dev_8",
+    "dev_9",
+    "chatter",
+)
 BOT_USER = "U0AMDBOT01"
 _HEADER = (
     f"# Built by `python -m tests.support.examples` from the sets {', '.join(TRAINED_ON)} in tests/qa"
