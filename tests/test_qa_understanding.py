@@ -181,3 +181,39 @@ def test_meaning_beyond_the_listed_phrasings(
     """Each rule of understanding on a phrasing of its own: none is a labelled set's question."""
     question = understand(plain(asked, bot_user=BOT_USER).text, vocabularies["demo"], INTENTS)
     assert (question.intents, question.entity, question.subjects.unknown) == (intents, entity, unknown)
+
+
+@pytest.mark.parametrize(
+    ("asked", "declined"),
+    [
+        ("pause the nightly_export job for an hour pls", "a task, not a question"),  # told to do it
+        ("please snooze the purchase alert till monday", "a task, not a question"),
+        ("set jo.b as the owner of purchase", "a task, not a question"),
+        ("could someone draft the postmortem for the purchase failure?", "a task, not a question"),
+        ("do you think we should move off airflow?", "an opinion"),
+        ("is a 6h SLA on payment too strict?", "an opinion"),
+        ("what's the street of customer id 1234?", "personal data"),
+        ("send me the phone numbers for users in Lisbon", "personal data"),
+        ("sum the purchase totals for october", "an analysis of the data itself"),
+    ],
+)
+def test_requests_opinions_and_records_are_declined(
+    vocabularies: dict[str, Vocabulary], asked: str, declined: str
+) -> None:
+    question = understand(plain(asked, bot_user=BOT_USER).text, vocabularies["demo"], INTENTS)
+    assert (question.intents, question.declined) == ((), declined)
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        "can you check whether purchase is fresh?",  # a question put politely
+        "could you send me the freshness of payment?",
+        "can you sum up the status of payment?",
+        "update on purchase pls",  # an update asked for, not made
+        "should we be worried about payment?",
+    ],
+)
+def test_a_question_put_as_a_request_is_not_declined(vocabularies: dict[str, Vocabulary], asked: str) -> None:
+    question = understand(plain(asked, bot_user=BOT_USER).text, vocabularies["demo"], INTENTS)
+    assert question.declined is None and question.intents, question

@@ -128,6 +128,11 @@ _EVERYDAY = """
 """
 EVERYDAY = frozenset(lemma(w) for w in _EVERYDAY.split())
 ANALYSIS = "an analysis of the data itself"
+# What a request asks the bot to do, not to tell: its writes and its runs are the slash commands'.
+_TASKS = (
+    "write|draft|fix|build|create|make|rerun|re-run|restart|trigger|change|update|pause|unpause|resume|"
+    "snooze|mute|ack|acknowledge|delete|backfill|calculate|compute"
+)
 # What the bot never answers from its facts: changes to data, and numbers it would have to compute.
 DECLINES = (
     (
@@ -142,7 +147,7 @@ DECLINES = (
     ),
     (
         re.compile(
-            r"\b(revenue|average|avg|median|sum of|total amount|in total|top \d+|biggest|largest|"
+            r"\b(revenue|average|avg|median|sum of|sum the|total amount|in total|top \d+|biggest|largest|"
             r"per (country|city|user|customer)|by (country|city|user|customer)|conversion|churn|forecast|"
             r"predict|profit|margin|earn|earned|spent the most)\b|\bselect \* from\b|"
             r"\btotal (?!rows?\b|records?\b|count\b)\w+|"
@@ -155,7 +160,10 @@ DECLINES = (
         # a person's details, or one record of theirs ("the street of user 123")
         re.compile(
             r"\b(e-?mail|phone number|home address|password)s? (and \w+ )?of\b|"
-            r"\b(of|for) (the )?(user|customer|client|account|person) (id )?#?\d+\b"
+            r"\b(e-?mail|phone|street|postal|home) (address|number|code)(es|s)? (and \w+ )?(of|for)\b|"
+            r"\b(of|for) (the )?(user|customer|client|account|person) (id )?#?\d+\b|"
+            # one person's record by its id: "the address of user_id 48213", "street for customer id 9"
+            r"\b(user|customer|client|account)(_| )id:? ?#?\d+\b"
         ),
         "personal data",
     ),
@@ -172,16 +180,21 @@ DECLINES = (
         # "today vs last week" compares a fact over time; "snowflake vs bigquery" asks for a view
         re.compile(
             r"\b(opinion|joke|(vs\.?|versus)(?! (last|this|yesterday|today|usual|normal|previous)\b)|"
-            r"switch (from|to)|a good (engineer|person|idea))\b"
+            r"switch (from|to)|a good (engineer|person|idea))\b|"
+            # a view asked for: "do you think we should move off dbt?", "is a 12h SLA too loose?"
+            r"\b(do you think|what do you think|thoughts\?|is it worth|designed well|"
+            r"should we (move|switch|migrate|drop|replace|adopt|rewrite|just))|"
+            r"\btoo (loose|strict|tight|lax)\b"
         ),
         "an opinion",
     ),
     (
         re.compile(
-            r"\b(can|could|would|will) (you|u|someone) (please |pls )?(write|fix|build|create|make|rerun|"
-            r"restart|trigger|change|update)\b|"
-            # or told to do it: "update the sla of purchase to 6h"
-            r"^(please |pls )?(update|set|change|rename|rerun|restart|trigger|bump) (the|its|their|this)\b"
+            rf"\b(can|could|would|will) (you|u|someone) (please |pls )?({_TASKS})\b|"
+            # or told to do it: "update the sla of purchase to 6h", "rerun amd_payment", "set X as owner"
+            rf"^(please |pls )?({_TASKS}|rename|bump) (me |us )?"
+            r"(the|a|an|it|this|that|its|their|all|\w+_\w+)\b|"
+            r"^(please |pls )?set \S+ (as|to)\b"
         ),
         "a task, not a question",
     ),
