@@ -151,6 +151,8 @@ def test_a_follow_up_in_a_thread(
         ("how many days old is purchase", ("freshness",), "purchase", None),  # an age, not a count
         ("how many alerts fired for user", ("incidents",), "user", None),  # counts no rows
         ("user: owner? lineage?", ("owner", "lineage"), "user", None),  # several question marks
+        ("- is user fresh\n- who owns it", ("freshness", "owner"), "user", None),  # a bulleted list
+        ("1) when did user load 2) who owns it", ("freshness", "owner"), "user", None),  # a numbered one
         ("amd_nightly_export stuck?", ("runs",), None, None),  # a DAG no entity declares
         ("amd_nightly_export??", ("status",), None, None),  # ... is a subject named: its status
         ("has amd_nightly_export been stuck for ages?", ("runs",), None, None),  # no name but the DAG's

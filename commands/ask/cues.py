@@ -16,7 +16,8 @@ from commands.ask.words import GENERIC, GENERIC_PHRASES, STOPWORDS
 
 # A message asks several things in clauses: "is payment fresh and who owns it?".
 _LISTED = re.compile(r"\s(?:and|&|\+|plus)\s")
-_CLAUSE = re.compile(r"\s*(?:\band\b|&|\+|;|:|\bbut\b|\s[–—-]+\s|\?|,|\.\s)\s*")
+# A list's markers separate too: "- is payment fresh - who owns it" (Slack's bullets), "1) … 2) …".
+_CLAUSE = re.compile(r"\s*(?:\band\b|&|\+|;|:|\bbut\b|\s[–—-]+\s|\?|,|\.\s|(?:^|\s)\d[.)]\s|^[-•*]\s)\s*")
 ASKING = re.compile(
     # "when I got paged" tells when, it does not ask
     r"^(?:(?:and|so|also|then|or|plus)\s+)?(who|whom|whose|what|whats|when(?! (?:i|we|you|they)\b)|whens|"
