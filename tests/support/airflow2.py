@@ -62,9 +62,10 @@ class _Airflow2(_Airflow):
 
     def prepare(self) -> None:
         self.cli("db", "migrate")
-        # Before the web server starts: both write FAB's roles and permissions, and would race.
+        # Before the web server starts: both write FAB's roles and permissions, and would race. The password
+        # goes in one argument: a random one starting with "-" (1 in 64) was read as an option.
         self.cli(
-            "users", "create", "--role", "Admin", "--username", USERNAME, "--password", self.password,
+            "users", "create", "--role", "Admin", "--username", USERNAME, f"--password={self.password}",
             "--firstname", "amd", "--lastname", "bot", "--email", "amd-bot@example.com",
         )  # fmt: skip
 
