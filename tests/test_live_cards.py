@@ -58,10 +58,15 @@ async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 
 
 async def show(bot: BotHarness, name: str, channel: str) -> str:
-    """`/amd migration <name>` in `channel`; the ts of the card it posts."""
+    """`/amd migration <name>` in `channel`; the ts of the card it posts, once the bot follows it: the
+    card is stored just after Slack took it, and a tick in between finds nothing to update."""
     await bot.slash(f"/amd migration {name}", channel=channel)
     await until(lambda: any(name in text_of(m) for m in bot.slack.messages(channel)))
-    return next(m["ts"] for m in bot.slack.messages(channel) if name in text_of(m))
+    ts = next(m["ts"] for m in bot.slack.messages(channel) if name in text_of(m))
+    async with asyncio.timeout(30):
+        while not any(c.ref.ts == ts for c in await cards.unsettled(bot.backends)):
+            await asyncio.sleep(0.05)
+    return ts
 
 
 async def copied(bot: BotHarness, name: str, rows: int) -> None:
