@@ -37,15 +37,19 @@ DEV_SETS = {
     # dev_4 and dev_5 were first scored on the rules with the learned second opinion, before joining its
     # training data: dev_4 87.9 % right (189 of 215), chatter 92.9 % silent (79 of 85); dev_5 78.6 %
     # (165 of 210), chatter 91.6 % (76 of 83). Trained on: dev_4 93.5 %, 100 %; dev_5 86.2 %, 96.4 %.
-    "dev_4": DevSet(200, 80, 0.91, 0.97),
-    "dev_5": DevSet(200, 80, 0.85, 0.93),
+    "dev_4": DevSet(200, 80, 0.92, 0.97),
+    "dev_5": DevSet(200, 80, 0.88, 0.93),
     # dev_6 to dev_9, first scored the same way before joining the training data (dev_6 and dev_7 on
     # 817f927, dev_8 and dev_9 on b779580): 87.6 % and 96.3 % chatter silent, 86.4 % and 95.3 %, 91.1 % and
     # 95.1 %, 88.4 % and 97.6 %. Trained on: 92.4 %, 100 %; 91.0 %, 100 %; 93.4 %, 95.1 %; 90.2 %, 97.6 %.
-    "dev_6": DevSet(200, 80, 0.89, 0.97),
-    "dev_7": DevSet(200, 80, 0.88, 0.97),
-    "dev_8": DevSet(200, 80, 0.90, 0.92),
-    "dev_9": DevSet(200, 80, 0.87, 0.95),
+    "dev_6": DevSet(200, 80, 0.92, 0.97),
+    "dev_7": DevSet(200, 80, 0.90, 0.97),
+    "dev_8": DevSet(200, 80, 0.93, 0.92),
+    "dev_9": DevSet(200, 80, 0.90, 0.95),
+    # dev_10 and dev_11, first scored on dc3a7f4: 89.7 % and 94.0 % chatter silent; 86.3 % and 95.1 %.
+    # Trained on: 93.8 %, 95.2 %; 90.9 %, 97.5 %.
+    "dev_10": DevSet(200, 80, 0.91, 0.92),
+    "dev_11": DevSet(200, 80, 0.88, 0.95),
 }
 
 

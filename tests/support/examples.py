@@ -37,6 +37,8 @@ TRAINED_ON = (
     "dev_7",
     "dev_8",
     "dev_9",
+    "dev_10",
+    "dev_11",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"
