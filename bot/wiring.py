@@ -21,7 +21,6 @@ from bot.foundation.settings import Settings
 from bot.foundation.settings_rules import snowflake_missing
 from bot.state.leases import Leases
 from bot.state.store import SqlState
-from commands.ask import learned
 
 Progress = Callable[[str, float], None]
 
@@ -68,6 +67,7 @@ async def build_backends(
     from bot.adapters.dbt.cli import DbtCliRunner
     from bot.adapters.dbt.project import open_project
     from bot.adapters.dbt.results_dir import ResultsDir
+    from commands.ask import learned  # scikit-learn takes a second to import: only when the bot starts
 
     # The help channels' learned model trains in a thread while the project opens: never on the loop,
     # and no thread is left behind when the project cannot be opened.

@@ -18,7 +18,8 @@ from commands.ask.intent import Question
 from commands.ask.intents import INTENTS
 from commands.ask.markup import plain
 from commands.ask.subjects import Subjects, Vocabulary
-from commands.ask.understand import follow_up, understand
+from commands.ask.threads import follow_up
+from commands.ask.understand import understand
 from tests.support.examples import BOT_USER, harbour_vocabulary
 
 QUESTIONS = Path(__file__).parent / "qa" / "questions.yaml"

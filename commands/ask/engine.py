@@ -22,7 +22,8 @@ from commands.ask.intent import Answer, Intent, Pick, Question
 from commands.ask.intents import INTENTS
 from commands.ask.markup import plain
 from commands.ask.subjects import Subjects, Vocabulary
-from commands.ask.understand import follow_up, understand
+from commands.ask.threads import follow_up
+from commands.ask.understand import understand
 from commands.ask.words import GENERIC_WORDS
 
 BY_NAME = {intent.name: intent for intent in INTENTS}
@@ -81,8 +82,7 @@ async def reply(question: Question, ctx: Ctx, *, direct: bool, prefix: str) -> R
     if not intents:
         return Reply(await _decline(question, ctx, prefix) if direct else None)
     subjects = question.subjects
-    named = subjects.entities or subjects.migration or subjects.column or subjects.owner or subjects.dag
-    if subjects.unknown and not named and intents[0].name != "overall":
+    if subjects.unknown and not (subjects.named or subjects.owner) and intents[0].name != "overall":
         return Reply(_no_such(question, ctx, prefix))
     answers: list[Answer] = []
     for intent in intents:

@@ -56,6 +56,11 @@ class Subjects:
     test: str | None = None  # a dbt test named, by its name or its generic test's ("non_negative")
     dag: str | None = None  # a DAG named that no entity declares ("did amd_nightly fail?")
 
+    @property
+    def named(self) -> bool:
+        """A known subject is named: an entity, a column, a migration or a DAG (an owner only filters)."""
+        return bool(self.entities or self.migration or self.column or self.dag)
+
 
 @dataclass(frozen=True)
 class Vocabulary:

@@ -38,8 +38,6 @@ from commands.ask.words import (
     TROUBLE,
 )
 
-_BACK = re.compile(r"\b(it|its|it's|that|this|them|they|their|same|there)\b")  # the thread's subject
-_ONLY_A_NAME = re.compile(r"^(and|what about|how about)\b")
 _WHY = re.compile(r"\b(why|how come|what happened|what caused|root cause|reason)\b")
 # Put to the bot: a question, or a request ("data status pls", "tell me about payment").
 _ASKED = re.compile(
@@ -83,7 +81,7 @@ def _second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Int
     unclear = question.intent in (None, "status", "overall", "history")  # no intent's cue heard
     if likely < (SURE if unclear else OVERRULE) or label == question.intent:
         return question
-    named, text = _named(question.subjects), question.text
+    named, text = question.subjects.named, question.text
     fits = {
         CHATTER: not named,
         "status": named,
@@ -99,7 +97,7 @@ def _second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Int
 def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Question:
     subjects = resolve(text, vocab)
     words = {lemma(w) for w in WORD.findall(text)}
-    named = _named(subjects) or subjects.owner is not None
+    named = subjects.named or subjects.owner is not None
     if not named and words & EVERYDAY and not any(map(vocab.dag_like, words)):
         return Question(text, None, subjects)  # a data word said of everyday things: "stale bread"
     parts = _asked_parts(text)
@@ -152,21 +150,6 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
     if (trouble or (about_data and (generic or why))) and (about_data or not subjects.unknown):
         return Question(text, "overall", subjects, why=why)
     return Question(text, None, subjects)
-
-
-def follow_up(question: Question, intent: str, remembered: Subjects) -> Question:
-    """A message in a thread the bot answered: "and purchase?" keeps the thread's intent for the new
-    subject, "and who owns it?" keeps its subject for the new intent. "thanks!" stays no question,
-    and "is anything stale?" is about everything, not the thread's entity."""
-    subjects = question.subjects
-    if question.declined:
-        return question
-    if question.intent in (None, "status"):
-        names_one = _named(subjects) or (subjects.unknown is not None and _ONLY_A_NAME.match(question.text))
-        return Question(question.text, intent, subjects) if names_one else question
-    if _named(subjects) or subjects.unknown is not None or not _BACK.search(question.text):
-        return question
-    return Question(question.text, question.intent, remembered, also=question.also, why=question.why)
 
 
 def _unexplained(text: str, vocab: Vocabulary, unknown: str | None) -> set[str]:
@@ -250,10 +233,6 @@ def _migration_of(subjects: Subjects, vocab: Vocabulary) -> Subjects:
     """The one migration of the entities named, taking their place; else the subjects as they are."""
     about = {m for m in set(vocab.migrations.values()) if any(e in m for e in subjects.entities)}
     return Subjects(migration=about.pop(), owner=subjects.owner) if len(about) == 1 else subjects
-
-
-def _named(subjects: Subjects) -> bool:
-    return bool(subjects.entities or subjects.migration or subjects.column or subjects.dag)
 
 
 def _only_migration(subjects: Subjects) -> bool:
