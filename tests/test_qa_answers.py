@@ -53,7 +53,7 @@ async def test_a_question_about_nothing_in_particular_covers_every_kind_of_findi
 
 
 async def test_a_past_moment_is_answered_from_history_or_said_to_be_unobserved(bot: BotHarness) -> None:
-    unseen = await ask(bot, "was payment fresh at 6 this morning?")
+    unseen = await ask(bot, "was payment fresh at 6 yesterday morning?")  # before the bot was started
     seen_at = datetime.now(UTC).replace(second=0, microsecond=0)
     await sweep(bot.backends, now=seen_at)
     seen = await ask(bot, f"was payment fresh at {seen_at:%H:%M} today?")

@@ -110,6 +110,8 @@ _RULES: list[tuple[str, str]] = [
     (r"(?:/tmp|/var|/private|~)/\S+", "<path>"),
     (r"\b(?:amd__|test-|scheduled__)[0-9a-fA-F:T_-]+", "<run id>"),
     (r"\b\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?(?: UTC)?)?", "<time>"),
+    # a day as the bot says it ("Fri 04 Dec"): the day a transcript is run on
+    (r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{2} [A-Z][a-z]{2}\b", "<day>"),
     (r"\d+ d \d+ h|\d+ h \d+ min|< ?\d+ min|\d+ (?:min|s|h|d)\b", "<age>"),
     (r"\d[\d,]*(?:\.\d+)?", "N"),  # counts, rates, revisions: the demo's data changes with the day
     (r"`[█░]+`", "`<bar>`"),  # a progress bar draws the percentage beside it
