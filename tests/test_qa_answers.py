@@ -8,7 +8,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.alerts.watch import sweep
@@ -60,6 +60,17 @@ async def test_a_past_moment_is_answered_from_history_or_said_to_be_unobserved(b
 
     assert "I have no observation of `payment`" in unseen and "is fresh" not in unseen
     assert "`payment` was fresh" in seen and f"observed {seen_at:%Y-%m-%d %H:%M}" in seen
+
+
+async def test_a_past_span_is_answered_from_every_observation_in_it(bot: BotHarness) -> None:
+    yesterday = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    unseen = await ask(bot, "was payment stale at any point yesterday?")
+    await sweep(bot.backends, now=yesterday)
+    await sweep(bot.backends, now=yesterday + timedelta(hours=3))
+    seen = await ask(bot, "was payment stale at any point yesterday?")
+
+    assert f"I have no observation of `payment` from {yesterday:%a %d %b} 00:00" in unseen
+    assert "`payment` was fresh at each of 2 observations" in seen and "is fresh" not in seen
 
 
 async def test_several_intents_are_answered_together(bot: BotHarness) -> None:

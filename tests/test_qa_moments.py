@@ -3,11 +3,11 @@ of day, both, or a count back from now; and what is a span up to now, not a mome
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from commands.ask.moments import asks_about_the_past, moment
+from commands.ask.moments import asks_about_the_past, moment, span
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)  # a Friday, noon
 
@@ -25,7 +25,32 @@ NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)  # a Friday, noon
 )
 def test_a_past_moment_is_resolved_against_the_clock(text: str, when: datetime) -> None:
     assert asks_about_the_past(text)
-    assert moment(text, NOW) == when
+    assert moment(text, NOW) == when and span(text, NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "hours"),
+    [
+        ("was user stale at any point over the weekend?", datetime(2026, 11, 28, tzinfo=UTC), 48),
+        ("was payment stale during the night of the 2nd?", datetime(2026, 12, 2, 22, tzinfo=UTC), 8),
+        ("was payment stale on tuesday?", datetime(2026, 12, 1, tzinfo=UTC), 24),
+        ("was purchase behind last friday too?", datetime(2026, 11, 27, tzinfo=UTC), 24),
+        ("was the address data up to date on the 30th?", datetime(2026, 11, 30, tzinfo=UTC), 24),
+        ("did payment breach its SLA during the night?", datetime(2026, 12, 3, 22, tzinfo=UTC), 8),
+        ("stale at all today?", None, 0),  # today is not gone yet: not a span of the past
+    ],
+)
+def test_a_past_span_is_a_weekend_a_night_or_a_whole_day(
+    text: str, start: datetime | None, hours: int
+) -> None:
+    assert asks_about_the_past(text) is (start is not None)
+    assert span(text, NOW) == (None if start is None else (start, start + timedelta(hours=hours)))
+
+
+def test_a_moment_said_to_be_gone_needs_no_past_tense() -> None:
+    gone = "user fresh at last monday's board meeting (10am)?"
+    assert asks_about_the_past(gone) and moment(gone, NOW) == datetime(2026, 11, 30, 10, tzinfo=UTC)
+    assert moment("was user fresh at the start of the week?", NOW) == datetime(2026, 11, 30, 9, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

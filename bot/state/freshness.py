@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Boolean, Column, Float, String, Table, select
+from sqlalchemy import Boolean, Column, Float, Row, String, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -61,4 +62,19 @@ class FreshnessHistory:
         if not rows:
             return None
         row = min(rows, key=lambda r: abs(r.observed_at - moment))
-        return Sample(row.entity, row.observed_at, row.last_loaded_at, row.fresh, row.sla_hours)
+        return _sample(row)
+
+    async def between(self, entity: str, start: datetime, end: datetime) -> list[Sample]:
+        """Every observation of `entity` from `start` to `end`, oldest first."""
+        c = freshness_samples.c
+        query = (
+            select(freshness_samples)
+            .where(c.entity == entity, c.observed_at.between(start, end))
+            .order_by(c.observed_at)
+        )
+        async with self._engine.connect() as conn:
+            return [_sample(row) for row in (await conn.execute(query)).all()]
+
+
+def _sample(row: Row[Any]) -> Sample:
+    return Sample(row.entity, row.observed_at, row.last_loaded_at, row.fresh, row.sla_hours)

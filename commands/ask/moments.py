@@ -17,7 +17,8 @@ _AT = re.compile(
 _BARE_TIME = re.compile(r"\b\d{1,2}[:.]\d\d\b|\b\d{1,2}\s*(?:am|pm)\b")
 _DAY = re.compile(
     rf"\b(yesterday|today|this morning|last night|({'|'.join(_WEEKDAYS)})|"
-    rf"({'|'.join(_MONTHS)})[a-z]* (\d{{1,2}})|(\d{{1,2}}) ({'|'.join(_MONTHS)})[a-z]*)\b"
+    rf"({'|'.join(_MONTHS)})[a-z]* (\d{{1,2}})|(\d{{1,2}}) ({'|'.join(_MONTHS)})[a-z]*|"
+    r"the (\d{1,2})(?:st|nd|rd|th))\b"  # "the night of the 2nd"
 )
 # A day that bounds a span up to now is no past moment: "not updated since yesterday", "looking at
 # yesterday's data", "did it load past midnight".
@@ -26,14 +27,23 @@ _NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 
 # "two hours ago", "30 min ago": a moment counted back from now (not "since 2 hours ago", a span).
 _AGO = re.compile(rf"\b(\d{{1,3}}|{'|'.join(_NUMBERS)}) (hours?|hrs?|h|minutes?|mins?) ago\b")
 _PAST = re.compile(r"\b(was|were|did|had|has been|have been)\b")
+# Said to be gone, whatever the tense: "user fresh at last monday's meeting?", "stale over the weekend?"
+_GONE = re.compile(rf"\blast ({'|'.join(_WEEKDAYS)}|weekend)\b|\bover the weekend\b")
+_WEEKEND = re.compile(r"\bweekend\b")
+# A night as a span: "during the night of the 2nd", "at any point overnight", "the night of the 2nd"
+_NIGHT = re.compile(r"\b(?:during|over|through|all) (?:the )?night\b|\bnight of\b|\bovernight\b")
+_WEEK_START = re.compile(r"\b(?:at )?the (?:start|beginning) of (?:the|this) week\b")
 _PARTS = {"morning": 9, "noon": 12, "afternoon": 15, "evening": 19, "night": 23}
 
 
 def asks_about_the_past(text: str) -> bool:
-    """A question in the past tense pinned to a time of day or a day other than now."""
-    if not _PAST.search(text):
+    """A question in the past tense (or about a time said to be gone) pinned to a time of day, a day
+    other than now, or a span of one (a weekend, a night)."""
+    if not (_PAST.search(text) or _GONE.search(text)):
         return False
-    text = _SPAN.sub(" ", text)
+    text = _SPAN.sub(" ", _WEEK_START.sub(" monday morning ", text))
+    if _WEEKEND.search(text) or (_NIGHT.search(text) and not re.search(r"\bsince\b", text)):
+        return True
     if _AGO.search(text) and not re.search(r"\bsince\b", text):
         return True
     day = _DAY.search(text)
@@ -43,9 +53,32 @@ def asks_about_the_past(text: str) -> bool:
     )
 
 
+def span(text: str, now: datetime) -> tuple[datetime, datetime] | None:
+    """The stretch of time `text` names, up to now at most: a weekend ("over the weekend": the latest
+    Saturday and Sunday), a night ("during the night of the 2nd": 22:00 to 06:00), or a whole day named
+    with no time of it ("was payment stale on tuesday?"). None when it names a moment, or nothing."""
+    if _AGO.search(text) or _AT.search(text) or _BARE_TIME.search(text):
+        return None
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if _WEEKEND.search(text):
+        start = midnight - timedelta(days=(now.weekday() - 5) % 7)
+        return start, min(start + timedelta(days=2), now)
+    day = _day(_SPAN.sub(" ", text), now)
+    if _NIGHT.search(text):
+        night = (day or now - timedelta(days=1)).replace(hour=22, minute=0, second=0, microsecond=0)
+        return night, min(night + timedelta(hours=8), now)
+    found = _DAY.search(_SPAN.sub(" ", text))
+    parted = any(re.search(rf"\b{word}\b", text) for word in _PARTS)
+    if day is None or found is None or found.group(1) in ("today", "this morning") or parted:
+        return None
+    start = day.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, min(start + timedelta(days=1), now)
+
+
 def moment(text: str, now: datetime) -> datetime | None:
     """The moment `text` names, in `now`'s time zone; None when it names none. A time of day without a
     day is the latest such time not after now ("at 18:00" asked at 09:00 is yesterday's)."""
+    text = _WEEK_START.sub(" monday morning ", text)
     ago = _AGO.search(text)
     if ago is not None:
         count = _NUMBERS.get(ago.group(1)) or int(ago.group(1))
@@ -91,9 +124,12 @@ def _day(text: str, now: datetime) -> datetime | None:
     if found.group(2):
         back = (now.weekday() - _WEEKDAYS.index(found.group(2))) % 7 or 7
         return now - timedelta(days=back)
-    month = found.group(3) or found.group(6)
-    number = found.group(4) or found.group(5)
     try:
+        if found.group(7):  # "the 2nd": of this month, or the last one if still to come
+            day = now.replace(day=int(found.group(7)))
+            return day if day <= now else (now.replace(day=1) - timedelta(days=1)).replace(day=day.day)
+        month = found.group(3) or found.group(6)
+        number = found.group(4) or found.group(5)
         day = now.replace(month=_MONTHS.index(month[:3]) + 1, day=int(number))
     except ValueError:
         return None

@@ -11,7 +11,7 @@ from bot.render import format as fmt
 from bot.state.freshness import FreshnessHistory, Sample
 from commands.ask.access import left_out, readable, stats_of
 from commands.ask.intent import Answer, Intent, Question
-from commands.ask.moments import moment
+from commands.ask.moments import moment, span
 
 SOURCE = "the freshness the failure watcher observed"
 
@@ -35,27 +35,48 @@ def _within(ctx: Ctx) -> timedelta:
     return timedelta(seconds=max(ctx.backends.settings.alert_poll_s, 300.0))
 
 
+def _stretch(samples: list[Sample]) -> str:
+    """A span's observations of one entity in a line: stale at any of them, and when."""
+    stale = [s for s in samples if s.fresh is False]
+    name, sla = f"`{samples[0].entity}`", fmt.hours(samples[-1].sla_hours)
+    seen = f"{len(samples)} observation{'s' if len(samples) > 1 else ''}"
+    if stale:
+        when = f"first {_moment(stale[0].observed_at)}, last {_moment(stale[-1].observed_at)}"
+        return f":x: {name} was *stale* at {len(stale)} of {seen} ({when}), over its {sla} SLA."
+    if all(s.fresh for s in samples):
+        return f":white_check_mark: {name} was fresh at each of {seen}, within its {sla} SLA."
+    return f":grey_question: {name}: {seen}, with no SLA or last load to judge by."
+
+
 async def fetch(question: Question, ctx: Ctx) -> Answer:
     now = ctx.now()
-    at = moment(question.text, now)
+    stretch = span(question.text, now)
+    at = stretch[0] if stretch else moment(question.text, now)
     if at is None or at > now:
         lines = ("Which moment do you mean? Name a time, e.g. `was payment fresh at 06:00 today?`.",)
         return Answer(lines, SOURCE, now, "stats")
     history = FreshnessHistory(ctx.backends.state.engine)
     entities, hidden = readable(ctx, list(ctx.catalog.entities.values()), stats_of)
     named = [e for e in entities if e.name in question.subjects.entities] or entities
-    samples = [s for e in named if (s := await history.at(e.name, at, within=_within(ctx))) is not None]
     more = f"stats {named[0].name}" if len(named) == 1 else "stats"
     subject = named[0].name if len(named) == 1 else None
-    if not samples:
+    if stretch:
+        seen = [samples for e in named if (samples := await history.between(e.name, *stretch))]
+        shown = [_stretch(samples) for samples in seen]
+        then, as_of = f"from {_moment(stretch[0])} to {_moment(stretch[1])}", stretch[1]
+    else:
+        samples = [s for e in named if (s := await history.at(e.name, at, within=_within(ctx))) is not None]
+        shown, then = [_line(s) for s in samples], f"at {_moment(at)}"
+        as_of = samples[0].observed_at if samples else now
+    if not shown:
         which = f"`{named[0].name}`" if len(named) == 1 else "any entity"
         lines = (
-            f"I have no observation of {which} at {_moment(at)}: the failure watcher did not look then "
+            f"I have no observation of {which} {then}: the failure watcher did not look then "
             "(or that is longer ago than the history is kept). I will not pass today's state off as then's.",
         )
         return Answer(lines, SOURCE, now, more, subject)
-    shown = [_line(s) for s in samples] + list(left_out(hidden) if len(named) > 1 else ())
-    return Answer((f"At {_moment(at)}:", *shown), SOURCE, samples[0].observed_at, more, subject)
+    shown += list(left_out(hidden) if len(named) > 1 else ())
+    return Answer((f"{then[0].upper()}{then[1:]}:", *shown), SOURCE, as_of, more, subject)
 
 
 def _moment(at: datetime) -> str:
