@@ -148,7 +148,7 @@ def test_a_follow_up_in_a_thread(
         ("were the purchases copied to snowflake?", ("migrations",), "purchase", None),  # copied: copy
         ("what's the staleness of payment", ("freshness",), "payment", None),  # -ness → fresh/stale
         ("the user dag broke again?", ("runs",), "user", None),  # an irregular verb
-        ("has the payment feed got into snowflake yet?", ("freshness",), "payment", None),  # arriving
+        ("has the payment feed got into the warehouse yet?", ("freshness",), "payment", None),  # arriving
         ("how many days old is purchase", ("freshness",), "purchase", None),  # an age, not a count
         ("how many alerts fired for user", ("incidents",), "user", None),  # counts no rows
         ("user: owner? lineage?", ("owner", "lineage"), "user", None),  # several question marks
@@ -172,6 +172,10 @@ def test_a_follow_up_in_a_thread(
         ("why hasn't payment refreshed since monday?", ("freshness",), "payment", None),  # a span to now
         ("when we got the alert, how stale was user at 6am?", ("history",), "user", None),
         ("is the purchase ticket from this morning resolved?", ("incidents",), "purchase", None),
+        ("why's user behind, did its dag crash?", ("freshness",), "user", None),  # the cause is the run
+        ("was user late at 7 today and is it still late?", ("history", "freshness"), "user", None),
+        ("was purchase fresh last sunday? who owns it", ("history", "owner"), "purchase", None),
+        ("user stale at any point over the weekend?", ("history",), "user", None),  # gone: no "was"
     ],
 )
 def test_meaning_beyond_the_listed_phrasings(
@@ -198,6 +202,9 @@ def test_meaning_beyond_the_listed_phrasings(
         ("what's the street of customer id 1234?", "personal data"),
         ("send me the phone numbers for users in Lisbon", "personal data"),
         ("sum the purchase totals for october", "an analysis of the data itself"),
+        ("what is the card number behind payment 7781234?", "personal data"),
+        ("what's the snowflake service account password?", "sharing a secret"),
+        ("backfill purchase from 1 nov to 30 nov pls", "a task, not a question"),
     ],
 )
 def test_requests_opinions_and_records_are_declined(
@@ -215,6 +222,9 @@ def test_requests_opinions_and_records_are_declined(
         "can you sum up the status of payment?",
         "update on purchase pls",  # an update asked for, not made
         "should we be worried about payment?",
+        "how late is purchase vs its SLA?",  # a comparison with its bar, not a view asked for
+        "is a purchase one row per user or one per order?",  # what a row is, not a breakdown
+        "the bigquery export migration: how many rows left?",  # a name, not an export asked for
     ],
 )
 def test_a_question_put_as_a_request_is_not_declined(vocabularies: dict[str, Vocabulary], asked: str) -> None:

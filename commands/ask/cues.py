@@ -24,6 +24,7 @@ ASKING = re.compile(
     r"where|which|how|why|is|are|"
     r"was|were|did|does|do|has|have|had|can|could|will|would|should|any|anything|anyone|isn't|aren't)\b"
 )
+_ITEM = 3  # words at most in an item of a list
 _NAME_AFTER = re.compile(r"\b(what|whats|what's) (is|are) (the )?\w+ (table|model|data|entity)\b")
 
 
@@ -41,6 +42,8 @@ def picked_intents(
     ends = text.split("?")[:-1]
     questions = {_CLAUSE.split(q)[-1].strip() for q in ends} if len(ends) > 1 else set()
     asked = [c for c in clauses if ASKING.match(c) or c in questions] if len(clauses) > 1 else []
+    if text.count(",") >= 2:  # a list's items ask too: "payment: last run, owner, and any alerts?"
+        asked = [c for c in clauses if c in asked or len(c.split()) <= _ITEM]
     picked: list[str] = []
     # No clause a question of its own: a request lists what it wants ("row count and freshness pls").
     for clause in asked or _LISTED.split(text):

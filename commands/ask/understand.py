@@ -63,6 +63,8 @@ _DEFINES = re.compile(r"^(?:is|are|does|do)\b|^what(?:'?s| is| are| does) (?:the
 _COLOURS = frozenset(["red", "green"])  # a DAG's colour is its last run's: "amd_payment red again?"
 # How sure the learned model must be: chosen on dev sets it was not trained and the rules not tuned on.
 SURE, OVERRULE, CERTAIN = 0.4, 0.7, 0.85  # CERTAIN: an overall question needs no listed data word
+_NOW = re.compile(r"\b(now|currently|still|atm|at the moment|anymore|yet)\b")
+_CLAUSES = re.compile(r"[,;?]|\band\b|\.\s")
 _NOT_THEN = {"runs", "tests", "incidents", "migrations", "volume", "lineage", "meaning"}  # not history
 
 
@@ -111,7 +113,8 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
     if not picked and words & _COLOURS and any(map(vocab.dag_like, words)):
         picked = ["runs"]
     why = bool(_WHY.search(text))
-    asking = bool(_ASKED.search(text))
+    asking = any(_ASKED.search(part) for part in _SENTENCE.split(text) if part)  # "payment: who owns it"
+    asking = asking or (named and len(picked) > 1 and "," in text)  # "payment: last run, tests, owner"
     placed = bool(picked and subjects.unknown)  # "upstream of shipments": a cue, a name in its place
     remark = (
         not (named or placed)
@@ -124,7 +127,7 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
         picked = []  # everyday words only ("please update your tickets"): not about data
     then = generic or set(picked) <= {"freshness", "owner"}
     if then and not set(picked) & _NOT_THEN and asks_about_the_past(text):
-        return Question(text, "history", subjects)
+        return Question(text, "history", subjects, also=_besides_then(text, picked))
     if picked and picked[0] == "migrations" and subjects.entities and not subjects.migration:
         subjects = _migration_of(subjects, vocab)  # "the address history migration" names no entity
         if not subjects.migration:  # an entity with no migration: its validations are its tests
@@ -139,6 +142,8 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
     nothing_named = not named and not subjects.unknown
     if nothing_named and _is_overall(text, words, picked, intents, cues, vocab=vocab):
         return Question(text, "overall", subjects, why=why)
+    if why and picked[:1] == ["freshness"]:  # its causes are its DAG's runs: "why stale? did the dag die?"
+        picked = [p for p in picked if p != "runs"]
     if picked:
         return Question(text, picked[0], subjects, also=tuple(picked[1:]), why=why)
     if subjects.column and not generic:  # "is registered_at UTC?": a column asked about is its meaning
@@ -150,6 +155,13 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
     if (trouble or (about_data and (generic or why))) and (about_data or not subjects.unknown):
         return Question(text, "overall", subjects, why=why)
     return Question(text, None, subjects)
+
+
+def _besides_then(text: str, picked: list[str]) -> tuple[str, ...]:
+    """What a question about a past moment asks besides: its owner ("was purchase late at 6? and who
+    should I complain to"), the present too ("was payment fresh at 6am and is it fresh now?")."""
+    now = any(_NOW.search(c) and not asks_about_the_past(c) for c in _CLAUSES.split(text))
+    return tuple(p for p in picked if p == "owner" or (p == "freshness" and now))
 
 
 def _unexplained(text: str, vocab: Vocabulary, unknown: str | None) -> set[str]:
