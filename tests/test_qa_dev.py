@@ -50,6 +50,10 @@ DEV_SETS = {
     # Trained on: 93.8 %, 95.2 %; 90.9 %, 97.5 %.
     "dev_10": DevSet(200, 80, 0.91, 0.92),
     "dev_11": DevSet(200, 80, 0.88, 0.95),
+    # dev_12 and dev_13, first scored on c9f3dc4: 80.4 % and 95.6 % chatter silent; 84.9 % and 98.9 %.
+    # Trained on: 88.1 %, 95.6 %; 90.1 %, 100 %.
+    "dev_12": DevSet(220, 85, 0.86, 0.93),
+    "dev_13": DevSet(220, 85, 0.88, 0.97),
 }
 
 

@@ -39,6 +39,8 @@ TRAINED_ON = (
     "dev_9",
     "dev_10",
     "dev_11",
+    "dev_12",
+    "dev_13",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"
