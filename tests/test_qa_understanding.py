@@ -176,6 +176,21 @@ def test_a_follow_up_in_a_thread(
         ("was user late at 7 today and is it still late?", ("history", "freshness"), "user", None),
         ("was purchase fresh last sunday? who owns it", ("history", "owner"), "purchase", None),
         ("user stale at any point over the weekend?", ("history",), "user", None),  # gone: no "was"
+        (
+            "how far is the address migration, and are addresses fresh?",
+            ("migrations", "freshness"),
+            "delivery_address",
+            None,
+        ),
+        (
+            "is the address migration stuck and is an incident open on it?",
+            ("migrations", "incidents"),
+            None,
+            None,
+        ),
+        ("what reads stg_payment_captured downstream?", ("lineage",), "payment", None),  # feeds one entity
+        ("are user_registered events still arriving?", ("freshness",), "user", None),  # ... named as events
+        ("customer complaint: is purchase behind?", ("freshness",), "purchase", None),  # a customer speaking
     ],
 )
 def test_meaning_beyond_the_listed_phrasings(

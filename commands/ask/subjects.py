@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from bot.foundation.catalog import Catalog
 from bot.foundation.migration_specs import MigrationSpec
 from commands.ask.lemmas import lemma
+from commands.ask.lineage_graph import upstream
 from commands.ask.typos import is_cue, typo_of
 from commands.ask.words import GENERIC_WORDS, STOPWORDS
 
@@ -39,10 +40,13 @@ _AFTER_NAME = frozenset(
 # "a customer", "their order": one person or thing of the world, not the data asked about, when the
 # message names an entity otherwise too ("a customer says her order is missing: is purchase behind?").
 _ONE_OF_THEM = frozenset(["a", "an", "my", "their", "his", "her", "your", "one"])
+# ... or one of them speaking: "customer escalation: who owns purchase?", "the customer's order report"
+_SAID = frozenset(["says", "said", "wrote", "writes", "ticket", "escalation", "complaint", "complains", "s"])
 # Punctuation between words is kept as a token of its own: no name runs across it ("the exec meeting:
 # data all good?" names no "meeting data").
 _TOKEN = re.compile(r"[a-z0-9_.]+|[,:;?!]")
 _BREAK = frozenset(",:;?!")
+_LAYERS = ("stg_", "int_", "base_", "raw_")  # dbt's usual prefixes of the models under the entities'
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,8 @@ class Vocabulary:
                 names.setdefault(entity.dag, entity.name)
             for column in entity.columns:
                 columns.setdefault(column.lower(), []).append(entity.name)
+        for way, fed in _feeders(catalog).items():  # after the entities': their own names come first
+            names.setdefault(way, fed)
         by_migration = {m.name: m.name for m in migrations}
         by_migration |= {m.title.lower().replace(" ", "_"): m.name for m in migrations if m.title}
         # A migration's source ("the cassandra copy") names it, unless two migrations share the source.
@@ -166,7 +172,7 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
             kind, name = found
             if kind == "migration":
                 migration = name
-            elif i and tokens[i - 1] in _ONE_OF_THEM:
+            elif (i and tokens[i - 1] in _ONE_OF_THEM) or "".join(tokens[i + used : i + used + 1]) in _SAID:
                 incidental.append(name)
             else:
                 entities.append(name)
@@ -187,6 +193,22 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
         of = () if set(named) & set(having) else having
         return Subjects(named, column, of, migration, unknown, owner, test, dag)
     return Subjects(named, column, (), migration, unknown, owner, test, dag)
+
+
+def _feeders(catalog: Catalog) -> dict[str, str]:
+    """What feeds one entity only is a way to name it: its staging model ("stg_payment_refunded"),
+    named with or without its layer's prefix, as people name the events it reads ("payment_refunded")."""
+    fed: dict[str, set[str]] = {}
+    for entity in catalog.entities.values():
+        for uid in upstream(entity.unique_id, catalog.nodes):
+            fed.setdefault(uid, set()).add(entity.name)
+    ways: dict[str, str] = {}
+    for uid, entities in fed.items():
+        name = str(catalog.nodes.get(uid, {}).get("name", "")).lower()
+        if len(entities) == 1 and name and uid.startswith(("model.", "seed.", "snapshot.")):
+            for way in {name, *(name.removeprefix(layer) for layer in _LAYERS)}:
+                ways.setdefault(way, *entities)
+    return ways
 
 
 def words_of(text: str) -> list[str]:

@@ -62,7 +62,7 @@ _OTHER_SUBJECTS = frozenset(lemma(w) for w in ("dag", "pipeline", "job", "test",
 _DEFINES = re.compile(r"^(?:is|are|does|do)\b|^what(?:'?s| is| are| does) (?:the )?(?:column )?([\w.]+)")
 _COLOURS = frozenset(["red", "green"])  # a DAG's colour is its last run's: "amd_payment red again?"
 # How sure the learned model must be: chosen on dev sets it was not trained and the rules not tuned on.
-SURE, OVERRULE, CERTAIN = 0.4, 0.7, 0.85  # CERTAIN: an overall question needs no listed data word
+SURE, OVERRULE, CERTAIN = 0.4, 0.7, 0.55  # CERTAIN: an overall question needs no listed data word
 _NOW = re.compile(r"\b(now|currently|still|atm|at the moment|anymore|yet)\b")
 _CLAUSES = re.compile(r"[,;?]|\band\b|\.\s")
 _NOT_THEN = {"runs", "tests", "incidents", "migrations", "volume", "lineage", "meaning"}  # not history
@@ -129,7 +129,8 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
     if then and not set(picked) & _NOT_THEN and asks_about_the_past(text):
         return Question(text, "history", subjects, also=_besides_then(text, picked))
     if picked and picked[0] == "migrations" and subjects.entities and not subjects.migration:
-        subjects = _migration_of(subjects, vocab)  # "the address history migration" names no entity
+        # "the address history migration" names no entity, unless its freshness is asked besides
+        subjects = _migration_of(subjects, vocab, keep="freshness" in picked[1:])
         if not subjects.migration:  # an entity with no migration: its validations are its tests
             others = [i for i in intents if i.name != "migrations"]
             picked = picked_intents(text, others, cues, generic=generic, named=named)
@@ -199,8 +200,9 @@ def _fitting(picked: list[str], subjects: Subjects, *, migration: bool, others: 
     migration's ("is the cassandra copy stuck?"), unless `others` (a DAG, a test) are named too;
     a column has tests, not runs ("is not_null on payment.id failing?"); a test named has failing
     rows, not a volume ("how many rows fail non_negative?")."""
-    if migration and picked:
-        return list(dict.fromkeys([*picked, "migrations"])) if others else ["migrations"]
+    if migration and picked:  # besides, in a clause of its own: "… and is an incident open about it?"
+        besides = [p for p in picked if p == "incidents"] if len(picked) > 1 else []
+        return list(dict.fromkeys([*picked, "migrations"])) if others else ["migrations", *besides]
     tested = {"runs", "volume"} if subjects.test else {"runs"} if subjects.column else set()
     if set(picked) & tested:
         picked = list(dict.fromkeys("tests" if p in tested else p for p in picked))
@@ -241,10 +243,17 @@ def _defines(text: str, column: str) -> bool:
     return asked is not None and (asked.group(1) or column).rpartition(".")[2] == column
 
 
-def _migration_of(subjects: Subjects, vocab: Vocabulary) -> Subjects:
-    """The one migration of the entities named, taking their place; else the subjects as they are."""
+def _migration_of(subjects: Subjects, vocab: Vocabulary, *, keep: bool) -> Subjects:
+    """The one migration of the entities named, taking their place (beside them if `keep`: "is the
+    address migration done, and are addresses fresh?"); else the subjects as they are."""
     about = {m for m in set(vocab.migrations.values()) if any(e in m for e in subjects.entities)}
-    return Subjects(migration=about.pop(), owner=subjects.owner) if len(about) == 1 else subjects
+    if len(about) != 1:
+        return subjects
+    return (
+        replace(subjects, migration=about.pop())
+        if keep
+        else Subjects(migration=about.pop(), owner=subjects.owner)
+    )
 
 
 def _only_migration(subjects: Subjects) -> bool:
