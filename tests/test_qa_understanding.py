@@ -191,6 +191,9 @@ def test_a_follow_up_in_a_thread(
         ("what reads stg_payment_captured downstream?", ("lineage",), "payment", None),  # feeds one entity
         ("are user_registered events still arriving?", ("freshness",), "user", None),  # ... named as events
         ("customer complaint: is purchase behind?", ("freshness",), "purchase", None),  # a customer speaking
+        ("has my expense payment landed? HR said friday", (), "payment", None),  # everyday, named in passing
+        ("my orders look short today, is purchase behind?", ("freshness",), "purchase", None),  # ... and not
+        ("payment: who owns it, and whether its tests pass", ("owner", "tests"), "payment", None),
     ],
 )
 def test_meaning_beyond_the_listed_phrasings(

@@ -22,7 +22,7 @@ ASKING = re.compile(
     # "when I got paged" tells when, it does not ask
     r"^(?:(?:and|so|also|then|or|plus)\s+)?(who|whom|whose|what|whats|when(?! (?:i|we|you|they)\b)|whens|"
     r"where|which|how|why|is|are|"
-    r"was|were|did|does|do|has|have|had|can|could|will|would|should|any|anything|anyone|isn't|aren't)\b"
+    r"was|were|did|does|do|has|have|had|can|could|will|would|should|any|anything|anyone|isn't|aren't|whether)\b"
 )
 _ITEM = 3  # words at most in an item of a list
 _NAME_AFTER = re.compile(r"\b(what|whats|what's) (is|are) (the )?\w+ (table|model|data|entity)\b")
@@ -40,7 +40,9 @@ def picked_intents(
     clauses = [c for c in _CLAUSE.split(text) if c]
     # Each question mark ends what it asks ("payment: fresh? tests? owner?"); one ends the whole message.
     ends = text.split("?")[:-1]
-    questions = {_CLAUSE.split(q)[-1].strip() for q in ends} if len(ends) > 1 else set()
+    # ... and so does one before the message goes on: "open incidents on payment? and who's on call"
+    ended = len(ends) > 1 or (len(ends) == 1 and text.rstrip()[-1:] != "?")
+    questions = {_CLAUSE.split(q)[-1].strip() for q in ends} if ended else set()
     asked = [c for c in clauses if ASKING.match(c) or c in questions] if len(clauses) > 1 else []
     if text.count(",") >= 2:  # a list's items ask too: "payment: last run, owner, and any alerts?"
         asked = [c for c in clauses if c in asked or len(c.split()) <= _ITEM]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from bot.foundation.catalog import Catalog
 from bot.foundation.migration_specs import MigrationSpec
 from commands.ask.lemmas import lemma
-from commands.ask.lineage_graph import upstream
+from commands.ask.lineage_graph import feeders
 from commands.ask.typos import is_cue, typo_of
 from commands.ask.words import GENERIC_WORDS, STOPWORDS
 
@@ -46,7 +46,6 @@ _SAID = frozenset(["says", "said", "wrote", "writes", "ticket", "escalation", "c
 # data all good?" names no "meeting data").
 _TOKEN = re.compile(r"[a-z0-9_.]+|[,:;?!]")
 _BREAK = frozenset(",:;?!")
-_LAYERS = ("stg_", "int_", "base_", "raw_")  # dbt's usual prefixes of the models under the entities'
 
 
 @dataclass(frozen=True)
@@ -59,6 +58,7 @@ class Subjects:
     owner: str | None = None  # an entity owner named ("anything failing for payments-team?")
     test: str | None = None  # a dbt test named, by its name or its generic test's ("non_negative")
     dag: str | None = None  # a DAG named that no entity declares ("did amd_nightly fail?")
+    in_passing: bool = False  # only entities named in passing: "my salary payment", "a customer says"
 
     @property
     def named(self) -> bool:
@@ -95,7 +95,7 @@ class Vocabulary:
                 names.setdefault(entity.dag, entity.name)
             for column in entity.columns:
                 columns.setdefault(column.lower(), []).append(entity.name)
-        for way, fed in _feeders(catalog).items():  # after the entities': their own names come first
+        for way, fed in feeders(catalog).items():  # after the entities': their own names come first
             names.setdefault(way, fed)
         by_migration = {m.name: m.name for m in migrations}
         by_migration |= {m.title.lower().replace(" ", "_"): m.name for m in migrations if m.title}
@@ -172,7 +172,7 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
             kind, name = found
             if kind == "migration":
                 migration = name
-            elif (i and tokens[i - 1] in _ONE_OF_THEM) or "".join(tokens[i + used : i + used + 1]) in _SAID:
+            elif _in_passing(tokens, i) or "".join(tokens[i + used : i + used + 1]) in _SAID:
                 incidental.append(name)
             else:
                 entities.append(name)
@@ -186,29 +186,20 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
             unknown = token
         i += 1
     named = tuple(dict.fromkeys(entities + incidental))
+    passing = bool(incidental) and not (entities or column or bare_columns or migration or dag)
     unknown = None if dag else unknown  # "is amd_slow stuck for ages?": the DAG is what is asked about
     if column is None and bare_columns:
         column = bare_columns[0]
         having = vocab.columns[column]
         of = () if set(named) & set(having) else having
-        return Subjects(named, column, of, migration, unknown, owner, test, dag)
-    return Subjects(named, column, (), migration, unknown, owner, test, dag)
+        return Subjects(named, column, of, migration, unknown, owner, test, dag, passing)
+    return Subjects(named, column, (), migration, unknown, owner, test, dag, passing)
 
 
-def _feeders(catalog: Catalog) -> dict[str, str]:
-    """What feeds one entity only is a way to name it: its staging model ("stg_payment_refunded"),
-    named with or without its layer's prefix, as people name the events it reads ("payment_refunded")."""
-    fed: dict[str, set[str]] = {}
-    for entity in catalog.entities.values():
-        for uid in upstream(entity.unique_id, catalog.nodes):
-            fed.setdefault(uid, set()).add(entity.name)
-    ways: dict[str, str] = {}
-    for uid, entities in fed.items():
-        name = str(catalog.nodes.get(uid, {}).get("name", "")).lower()
-        if len(entities) == 1 and name and uid.startswith(("model.", "seed.", "snapshot.")):
-            for way in {name, *(name.removeprefix(layer) for layer in _LAYERS)}:
-                ways.setdefault(way, *entities)
-    return ways
+def _in_passing(tokens: Sequence[str], i: int) -> bool:
+    """Named as someone's, a word or two after their "my", "a", "their": "my expense payment"."""
+    before = list(tokens[max(0, i - 3) : i])
+    return any(w in _ONE_OF_THEM and not set(before[at + 1 :]) & _BREAK for at, w in enumerate(before))
 
 
 def words_of(text: str) -> list[str]:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from commands.ask.cues import ASKING, lemmas_of, picked_intents, positioned, strong_places
+from commands.ask.fits import fitting, migration_of, only_migration
 from commands.ask.intent import Intent, Question
 from commands.ask.learned import CHATTER, guess
 from commands.ask.lemmas import WORD, lemma, lemmas
@@ -63,6 +64,7 @@ _DEFINES = re.compile(r"^(?:is|are|does|do)\b|^what(?:'?s| is| are| does) (?:the
 _COLOURS = frozenset(["red", "green"])  # a DAG's colour is its last run's: "amd_payment red again?"
 # How sure the learned model must be: chosen on dev sets it was not trained and the rules not tuned on.
 SURE, OVERRULE, CERTAIN = 0.4, 0.7, 0.55  # CERTAIN: an overall question needs no listed data word
+SILENCE = 0.9  # chatter though an entity is named: "who's got the slides for the customer workshop?"
 _NOW = re.compile(r"\b(now|currently|still|atm|at the moment|anymore|yet)\b")
 _CLAUSES = re.compile(r"[,;?]|\band\b|\.\s")
 _NOT_THEN = {"runs", "tests", "incidents", "migrations", "volume", "lineage", "meaning"}  # not history
@@ -77,15 +79,16 @@ def _second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Int
     intent the rules heard than to fill in where they heard none. It may name one intent, chatter where
     nothing known is named, the status of a subject named, the overall status of the data where nothing
     is named, a past moment's history. A decline, and several intents heard at once, stay the rules'."""
-    if question.declined or question.also:
-        return question
+    words = {lemma(w) for w in WORD.findall(question.text)}
+    if question.declined or question.also or _everyday(words, question.subjects, vocab):
+        return question  # everyday things talked of: the rules' silence stands
     label, likely = guess(question.text, vocab)
     unclear = question.intent in (None, "status", "overall", "history")  # no intent's cue heard
     if likely < (SURE if unclear else OVERRULE) or label == question.intent:
         return question
     named, text = question.subjects.named, question.text
     fits = {
-        CHATTER: not named,
+        CHATTER: not named or (likely >= SILENCE and question.intent in (None, "status")),
         "status": named,
         "overall": not named and (likely >= CERTAIN or _about_data(text, set(lemmas(text)), intents, vocab)),
         "history": asks_about_the_past(text),
@@ -100,7 +103,7 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
     subjects = resolve(text, vocab)
     words = {lemma(w) for w in WORD.findall(text)}
     named = subjects.named or subjects.owner is not None
-    if not named and words & EVERYDAY and not any(map(vocab.dag_like, words)):
+    if _everyday(words, subjects, vocab):
         return Question(text, None, subjects)  # a data word said of everyday things: "stale bread"
     parts = _asked_parts(text)
     for pattern, what in DECLINES:
@@ -130,16 +133,16 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
         return Question(text, "history", subjects, also=_besides_then(text, picked))
     if picked and picked[0] == "migrations" and subjects.entities and not subjects.migration:
         # "the address history migration" names no entity, unless its freshness is asked besides
-        subjects = _migration_of(subjects, vocab, keep="freshness" in picked[1:])
+        subjects = migration_of(subjects, vocab, keep="freshness" in picked[1:])
         if not subjects.migration:  # an entity with no migration: its validations are its tests
             others = [i for i in intents if i.name != "migrations"]
             picked = picked_intents(text, others, cues, generic=generic, named=named)
-    about_a_migration = _only_migration(subjects) or (
+    about_a_migration = only_migration(subjects) or (
         not (subjects.entities or subjects.column) and bool(words & _cues_of("migrations", intents))
     )
     if about_a_migration:  # "checksum failures on the migration": its words, no entity's name
         subjects = replace(subjects, unknown=None)
-    picked = _fitting(picked, subjects, migration=about_a_migration, others=bool(words & _OTHER_SUBJECTS))
+    picked = fitting(picked, subjects, migration=about_a_migration, others=bool(words & _OTHER_SUBJECTS))
     nothing_named = not named and not subjects.unknown
     if nothing_named and _is_overall(text, words, picked, intents, cues, vocab=vocab):
         return Question(text, "overall", subjects, why=why)
@@ -150,7 +153,7 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
     if subjects.column and not generic:  # "is registered_at UTC?": a column asked about is its meaning
         return Question(text, "meaning", subjects, why=why)
     if named:
-        return Question(text, "migrations" if _only_migration(subjects) else "status", subjects, why=why)
+        return Question(text, "migrations" if only_migration(subjects) else "status", subjects, why=why)
     about_data = bool(words & THE_DATA)
     trouble = bool(words & TROUBLE) or any(p.search(text) for p in OVERALL_PHRASES)
     if (trouble or (about_data and (generic or why))) and (about_data or not subjects.unknown):
@@ -163,6 +166,12 @@ def _besides_then(text: str, picked: list[str]) -> tuple[str, ...]:
     should I complain to"), the present too ("was payment fresh at 6am and is it fresh now?")."""
     now = any(_NOW.search(c) and not asks_about_the_past(c) for c in _CLAUSES.split(text))
     return tuple(p for p in picked if p == "owner" or (p == "freshness" and now))
+
+
+def _everyday(words: set[str], subjects: Subjects, vocab: Vocabulary) -> bool:
+    """Everyday things talked of, and no data named but in passing: "my salary payment landed?"."""
+    named = (subjects.named and not subjects.in_passing) or subjects.owner is not None
+    return not named and bool(words & EVERYDAY) and not any(map(vocab.dag_like, words))
 
 
 def _unexplained(text: str, vocab: Vocabulary, unknown: str | None) -> set[str]:
@@ -193,20 +202,6 @@ def _asked_parts(text: str) -> list[str]:
     parts = [_REASON.split(s)[0].strip() for s in _SENTENCE.split(text)]
     asking = [p for p in parts if p and (ASKING.match(p) or _ASKED.search(p))]
     return asking or [p for p in parts if p]
-
-
-def _fitting(picked: list[str], subjects: Subjects, *, migration: bool, others: bool) -> list[str]:
-    """The intents that fit what is asked about: a migration's rows, failures and stalls are the
-    migration's ("is the cassandra copy stuck?"), unless `others` (a DAG, a test) are named too;
-    a column has tests, not runs ("is not_null on payment.id failing?"); a test named has failing
-    rows, not a volume ("how many rows fail non_negative?")."""
-    if migration and picked:  # besides, in a clause of its own: "… and is an incident open about it?"
-        besides = [p for p in picked if p == "incidents"] if len(picked) > 1 else []
-        return list(dict.fromkeys([*picked, "migrations"])) if others else ["migrations", *besides]
-    tested = {"runs", "volume"} if subjects.test else {"runs"} if subjects.column else set()
-    if set(picked) & tested:
-        picked = list(dict.fromkeys("tests" if p in tested else p for p in picked))
-    return picked
 
 
 def _is_overall(
@@ -241,20 +236,3 @@ def _is_overall(
 def _defines(text: str, column: str) -> bool:
     asked = _DEFINES.match(text)
     return asked is not None and (asked.group(1) or column).rpartition(".")[2] == column
-
-
-def _migration_of(subjects: Subjects, vocab: Vocabulary, *, keep: bool) -> Subjects:
-    """The one migration of the entities named, taking their place (beside them if `keep`: "is the
-    address migration done, and are addresses fresh?"); else the subjects as they are."""
-    about = {m for m in set(vocab.migrations.values()) if any(e in m for e in subjects.entities)}
-    if len(about) != 1:
-        return subjects
-    return (
-        replace(subjects, migration=about.pop())
-        if keep
-        else Subjects(migration=about.pop(), owner=subjects.owner)
-    )
-
-
-def _only_migration(subjects: Subjects) -> bool:
-    return subjects.migration is not None and not subjects.entities and not subjects.column

@@ -124,7 +124,8 @@ _EVERYDAY = """
     lunch dinner breakfast brunch coffee tea beer drinks cake pizza food snack bread kitchen fridge
     microwave desk chair parking car driving train bus bike commute traffic weather rain snow holiday
     vacation birthday party meetup conference talk course book movie gym football school kid doctor
-    dentist rota spreadsheet hr payroll laptop printer wifi badge flight hotel
+    dentist rota spreadsheet hr payroll laptop printer wifi badge flight hotel salary reimbursement
+    expense canteen fridge lobby elevator lift tram metro swag hoodie mailroom calendar slides
 """
 EVERYDAY = frozenset(lemma(w) for w in _EVERYDAY.split())
 ANALYSIS = "an analysis of the data itself"
