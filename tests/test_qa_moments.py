@@ -60,6 +60,7 @@ def test_a_moment_said_to_be_gone_needs_no_past_tense() -> None:
         "is payment fresh?",
         "I kicked it off 2 hours ago, is it done?",  # no question about then
         "not updated since yesterday?",
+        "will payment be fresh over the weekend?",  # to come, not gone
     ],
 )
 def test_a_span_or_the_present_is_no_past_moment(text: str) -> None:
