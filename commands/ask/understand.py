@@ -77,8 +77,9 @@ def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Quest
 def _second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Intent]) -> Question:
     """The learned model's reading (commands/ask/learned.py) where it is sure: more sure to overrule an
     intent the rules heard than to fill in where they heard none. It may name one intent, chatter where
-    nothing known is named, the status of a subject named, the overall status of the data where nothing
-    is named, a past moment's history. A decline, and several intents heard at once, stay the rules'."""
+    nothing known is named (or, very sure, where the rules heard no intent), the status of a subject
+    named, the overall status of the data where nothing is named, a past moment's history. A decline,
+    several intents heard at once and everyday talk the rules left silent stay the rules'."""
     words = {lemma(w) for w in WORD.findall(question.text)}
     if question.declined or question.also or _everyday(words, question.subjects, vocab):
         return question  # everyday things talked of: the rules' silence stands
