@@ -30,6 +30,4 @@ async def test_a_dag_named_alone_or_asked_about_gets_its_own_last_run(
         assert "No DAG `amd_okay`. Did you mean `amd_ok`?" in unknown, unknown
         # what every DAG id shares ("amd_") is no likeness: nothing near is offered, the known ones are listed
         unlike = await bot.console("@amd did amd_invoices run?")
-        assert "No DAG `amd_invoices`. Known: `amd_" in unlike and "Did you mean" not in unlike, (
-            unlike
-        )
+        assert "No DAG `amd_invoices`. Known: `amd_" in unlike and "Did you mean" not in unlike, unlike
