@@ -93,7 +93,8 @@ async def test_reprocessing_failed_days_runs_the_2_failed_again_leaves_the_succe
         assert sorted(runs) == SEPTEMBER  # one run a day: the failed ones again as the same run
         assert {n: runs[SEPTEMBER[n]].run_id for n in earlier} == {n: f"earlier_{n}" for n in earlier}
         assert runs[SEPTEMBER[5]].state == "success"  # left as it was
-        assert {runs[SEPTEMBER[n]].state for n in (1, 3)} <= {"queued", "running"}  # running again
+        # cleared and run again: no longer failed (a fast Airflow may have finished them already)
+        assert {runs[SEPTEMBER[n]].state for n in (1, 3)} <= {"queued", "running", "success"}
         (row,) = await confirmations(bot)
         new = [r for day, r in runs.items() if day not in {SEPTEMBER[n] for n in earlier}]
         if server.major == 3:
