@@ -11,15 +11,21 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from prometheus_client import REGISTRY
+from pydantic import SecretStr
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.alerts.deliver import alert, send_digests
 from bot.alerts.delivery import LEASE_S
 from bot.foundation.alert_routes import AlertRoute
+from bot.foundation.ports import CardRef
 from bot.foundation.settings import Settings
 from bot.render.message import Message, Text
 from bot.state.deliveries import Deliveries
 from bot.state.incidents import Finding, Incidents
+from bot.state.store import unreachable
+from bot.surfaces.slack import SlackSurface, web_client, without_rate_limit_waits
 from tests.support.bot import BotHarness, running_bot
+from tests.support.private_postgres import PrivatePostgres, private_postgres
 from tests.test_alerts import (
     alert_until_settled,
     dead_replica_holds,
@@ -234,3 +240,43 @@ async def test_a_post_made_before_a_crash_is_found_beyond_the_first_page_in_a_ch
     assert len([m for m in bot.slack.messages(busy) if "alert" in text_of(m)]) == 1
     assert bot.slack.calls_to("conversations.join", ok=True)
     assert len(bot.slack.calls_to("conversations.history", ok=True)) >= 2
+
+
+# --- 9: the store goes away between Slack's answer and its record -----------------------------------
+
+
+class StoreGoesAwayAfterThePost(SlackSurface):
+    def __init__(self, bot: BotHarness, database: PrivatePostgres) -> None:
+        super().__init__(without_rate_limit_waits(web_client(bot.backends.settings)))
+        self.database = database
+
+    async def post(
+        self, message: Message, *, channel: str | None = None, thread: CardRef | None = None
+    ) -> CardRef:
+        ref = await super().post(message, channel=channel, thread=thread)
+        await self.database.stop()
+        return ref
+
+
+async def test_a_post_whose_record_the_store_missed_is_recorded_once_it_is_back_not_a_lease_later(
+    bot_settings: Settings,
+) -> None:
+    async with private_postgres() as database:
+        settings = bot_settings.model_copy(
+            update={"alert_routes": [OPS], "state_url": SecretStr(database.url)}
+        )
+        async with running_bot(settings) as bot:
+            await Incidents(bot.backends.state.engine).observe([failed_run()], (), NOW)
+            with pytest.raises((OSError, SQLAlchemyError)) as raised:
+                await alert(bot.backends, StoreGoesAwayAfterThePost(bot, database), now=NOW)
+            assert unreachable(raised.value)
+            await database.start()
+
+            assert await alert(bot.backends, surface_of(bot), now=NOW + timedelta(minutes=1)) == [
+                "run:amd_payment"
+            ]
+            assert len(top_level(bot, "C_OPS")) == 1
+            delivery = await Deliveries(bot.backends.state.engine, holder="", lease_s=LEASE_S).get(
+                "alert:run:amd_payment:0:C_OPS"
+            )
+            assert delivery is not None and delivery.state == "posted"

@@ -13,17 +13,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
+from sqlalchemy.exc import SQLAlchemyError
 
 import commands
 from bot.core import cards
 from bot.foundation.migration_specs import MigrationSpec, SourceSpec
+from bot.foundation.ports import CardRef
 from bot.foundation.settings import Settings
 from bot.migration.client import ChunkReport
 from bot.migration.ledger import Ledger
+from bot.render.message import Message
 from bot.scheduler import live_kinds
+from bot.state.store import unreachable
 from bot.surfaces.slack import SlackSurface, web_client, without_rate_limit_waits
 from commands import migration
 from tests.support.bot import BotHarness, running_bot
+from tests.support.private_postgres import PrivatePostgres, private_postgres
 
 ALPHA, BETA = "alpha_history", "beta_history"
 
@@ -159,3 +165,46 @@ async def test_a_429_delays_one_card_without_holding_up_the_round(bot: BotHarnes
     await tick(bot)  # after it: the newest state, never the delayed one
     assert "900 / 1,000" in shown(bot, "CA", alpha)
     assert [c.status for c in bot.slack.calls_to("chat.update") if c.args["channel"] == "CA"] == [429, 200]
+
+
+class StoreGoesAwayAfterTheEdit(SlackSurface):
+    """Slack takes the card's edit, and the database stops before the bot can record it: the lease
+    the tick took is still on the card when the database is back."""
+
+    def __init__(self, bot: BotHarness, database: PrivatePostgres) -> None:
+        super().__init__(without_rate_limit_waits(web_client(bot.backends.settings)))
+        self.database = database
+
+    async def update(self, ref: CardRef, message: Message) -> None:
+        await super().update(ref, message)
+        await self.database.stop()
+
+
+async def test_a_card_whose_store_went_away_mid_update_moves_on_once_it_is_back(
+    bot_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(migration, "UPDATE_EVERY_S", 0.0)
+    async with private_postgres() as database:
+        settings = bot_settings.model_copy(
+            update={
+                "migrations": [spec(ALPHA)],
+                "card_min_interval_s": 0.0,
+                "state_url": SecretStr(database.url),
+            }
+        )
+        async with running_bot(settings) as bot:
+            card = await show(bot, ALPHA, "CA")
+            await copied(bot, ALPHA, 300)
+            going = StoreGoesAwayAfterTheEdit(bot, database)
+            with pytest.raises((OSError, SQLAlchemyError)) as raised:
+                await cards.tick(bot.backends, going, live_kinds(commands.COMMANDS))
+            assert unreachable(raised.value)
+            assert "300 / 1,000" in shown(bot, "CA", card)  # Slack has it; the store never heard
+
+            await database.start()
+            await copied(bot, ALPHA, 700)
+            # The lease (two minutes) is given back by the replica that holds it, not waited out.
+            async with asyncio.timeout(30):
+                while "1,000 / 1,000" not in shown(bot, "CA", card):
+                    await tick(bot)
+                    await asyncio.sleep(0.2)

@@ -65,6 +65,7 @@ class Sender:
     async def send(self, effect: Effect) -> CardRef | None:
         """Do `effect` unless it is done or another replica is doing it; its message when posted (now
         or before). Never raises for Slack's answers: they are recorded on the delivery instead."""
+        await self.backends.state.owed.repay()  # records a store outage kept this process from making
         taken = await self.store.take(
             effect.key, kind=effect.kind, channel=effect.channel, incident=effect.incident
         )
@@ -77,7 +78,7 @@ class Sender:
             since = datetime.fromtimestamp(taken.created_s, UTC) - CLOCK_SKEW
             if found := await self._find(effect, since):
                 log.info("%s was posted before (found in the channel): not posting it again", effect.key)
-                await self.store.posted(effect.key, channel=found.channel, ts=found.ts, line=effect.line)
+                await self._posted(effect, found)
                 return found
         # An alert or repeat goes out only while its incident is open: a tick that read it before
         # someone pressed Acknowledge (or Snooze, Resolve) must not post it after.
@@ -96,7 +97,8 @@ class Sender:
         try:
             ref = await call()
         except RateLimited as limited:
-            await self.store.not_sent(effect.key, retry_in_s=limited.retry_after)
+            wait = limited.retry_after
+            await self._record(lambda: self.store.not_sent(effect.key, retry_in_s=wait))
             return None
         except PartlyPosted as partly:  # the message is there; a file that goes with it is not
             log.warning("%s posted without its attachments: %s", effect.key, partly.__cause__)
@@ -113,8 +115,18 @@ class Sender:
         except Exception:
             await self._unsure(effect)
             return None
-        await self.store.posted(effect.key, channel=ref.channel, ts=ref.ts, line=effect.line)
+        await self._posted(effect, ref)
         return ref
+
+    async def _posted(self, effect: Effect, ref: CardRef) -> None:
+        await self._record(
+            lambda: self.store.posted(effect.key, channel=ref.channel, ts=ref.ts, line=effect.line)
+        )
+
+    async def _record(self, write: Callable[[], Awaitable[None]]) -> None:
+        """What Slack answered, into the store; if the store went away meanwhile, written as soon as it
+        is back (by this process's next send), not left held until the lease runs out."""
+        await self.backends.state.owed.give_back(write)
 
     async def _refusal(self, effect: Effect, error: str, attempts: int, *, recreate: bool) -> CardRef | None:
         if recreate and effect.edit is not None and error in RECREATE:
@@ -131,7 +143,7 @@ class Sender:
     async def _unsure(self, effect: Effect) -> None:
         log.warning("%s may or may not have reached Slack: looked for first", effect.key, exc_info=True)
         ALERT_DELIVERY_FAILURES.labels("unsure").inc()
-        await self.store.unsure(effect.key, retry_in_s=UNSURE_RETRY_S)
+        await self._record(lambda: self.store.unsure(effect.key, retry_in_s=UNSURE_RETRY_S))
 
     async def _call(self, effect: Effect) -> CardRef:
         message = replace(effect.message, key=effect.key, broadcast=effect.broadcast)
@@ -148,7 +160,7 @@ class Sender:
     async def _refused(self, effect: Effect, error: str, attempts: int) -> None:
         ALERT_DELIVERY_FAILURES.labels(error).inc()
         backoff = min(BACKOFF_S * 2 ** (attempts - 1), MAX_BACKOFF_S)
-        await self.store.failed(effect.key, error=error, retry_in_s=backoff)
+        await self._record(lambda: self.store.failed(effect.key, error=error, retry_in_s=backoff))
         log.warning(
             "%s refused by Slack in %s (%s): again in %.0f s", effect.key, effect.channel, error, backoff
         )

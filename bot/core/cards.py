@@ -91,6 +91,7 @@ async def unsettled(backends: Backends) -> list[LiveCard]:
 async def tick(backends: Backends, surface: Surface, kinds: Mapping[str, Refresh]) -> int:
     """One refresh of every card that is due; returns how many cards Slack accepted an update of."""
     store = CardStore(backends.state.engine)
+    await backends.state.owed.repay()  # leases this process could not give back while the store was away
     cards = await store.unsettled(due_at=datetime.now(UTC))
     updated = 0
     for kind, refresh in kinds.items():
@@ -120,22 +121,26 @@ async def _apply(
     if not await store.claim(card, now, LEASE):
         return 0  # another replica holds it, or changed it since this render
     every = timedelta(seconds=backends.settings.card_min_interval_s)
+    give_back = backends.state.owed.give_back  # the lease ends even if the store goes away meanwhile
     try:
         sent = await _send(backends.state, store, surface, card, change, new)
     except MessageGone as gone:
-        await store.retire(card, str(gone), now)
+        reason = str(gone)  # `gone` is unbound after this block; a give-back may run later
+        await give_back(lambda: store.retire(card, reason, now))
         log.warning("live card %d (%s %s) retired: Slack answers %s", card.id, card.kind, card.key, gone)
         return 0
     except RateLimited as limited:
-        await store.release(card, not_before=now + timedelta(seconds=limited.retry_after))
+        wait = now + timedelta(seconds=limited.retry_after)
+        await give_back(lambda: store.release(card, not_before=wait))
         log.info("live card %d waits %g s (rate limited)", card.id, limited.retry_after)
         return 0
     except Exception:
-        await store.release(card, not_before=now + every)
+        await give_back(lambda: store.release(card, not_before=now + every))
         log.exception("live card %d (%s %s) not updated; a later tick retries", card.id, card.kind, card.key)
         return 0
     # A card's own budget: Slack allows chat.update ~50/min for the whole workspace.
-    await store.finish(card, change.memo, settled=settled, not_before=now + every if sent else None)
+    later = now + every if sent else None
+    await give_back(lambda: store.finish(card, change.memo, settled=settled, not_before=later))
     return int(sent)
 
 
@@ -163,5 +168,5 @@ async def _once(state: SqlState, key: str, surface: Surface, message: Message, t
     try:
         await surface.post(message, channel=thread.channel, thread=thread)
     except BaseException:
-        await state.release(key)  # not posted: the retry posts it
+        await state.owed.give_back(lambda: state.release(key))  # not posted: the retry posts it
         raise

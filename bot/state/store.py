@@ -25,6 +25,7 @@ from bot.state.deliveries import deliveries
 from bot.state.freshness import freshness_samples
 from bot.state.incidents import incidents
 from bot.state.migrate import LOCK_ID, SchemaStatus, Upgraded, file_lock, status, upgrade
+from bot.state.owed import Owed
 from bot.state.schema import (
     audit_log,
     claims,
@@ -80,6 +81,7 @@ class SqlState:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.holder = f"{socket.gethostname()}:{id(self):x}"
+        self.owed = Owed()  # what this process could not give back while the store was away
 
     @property
     def dialect(self) -> str:
