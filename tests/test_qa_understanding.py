@@ -5,6 +5,7 @@ and every question it must decline is declined, never answered with a fact."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import yaml
 
 from bot.foundation.catalog import Catalog
 from bot.foundation.settings import Settings
+from commands.ask.described import described_as, descriptions
 from commands.ask.engine import vocabulary
 from commands.ask.intent import Question
 from commands.ask.intents import INTENTS
@@ -194,6 +196,31 @@ def test_a_follow_up_in_a_thread(
         ("has my expense payment landed? HR said friday", (), "payment", None),  # everyday, named in passing
         ("my orders look short today, is purchase behind?", ("freshness",), "purchase", None),  # ... and not
         ("payment: who owns it, and whether its tests pass", ("owner", "tests"), "payment", None),
+        ("anyone tried the new snowflake ui? so much faster", (), None, None),  # a source, no migration word
+        ("is the snowflake copy stuck?", ("migrations",), None, None),  # ... and with one
+        ("is all the old cassandra data in amd.delivery_address_history yet", ("migrations",), None, None),
+        ("pymt fresh?", ("freshness",), "payment", None),  # a name cut short: its consonants
+        ("is the deliv addr table late", ("freshness",), "delivery_address", None),  # part for part
+        ("when did txns last load", ("freshness",), "payment", None),  # the usual short form, anywhere
+        ("can you add owner purch", ("owner",), "purchase", "add"),  # "add" is English, not an address
+        ("are checkouts behind?", ("freshness",), "purchase", None),  # what its description says a row is
+        ("who owns the table with card captures?", ("owner",), "payment", None),  # "captured payment"
+        ("are registrations landing?", ("freshness",), "user", None),  # "registered": one stem
+        ("the registry creds expired again, failing builds", (), None, None),  # ... but not anywhere
+        ("payments-team tables all fine?", ("status",), None, None),  # an owner's words name no entity
+        ("which tests fail on purchase, and how many rows?", ("tests",), "purchase", None),  # failing rows
+        (
+            "what is valid_to on addresses, and why is it empty on some rows?",
+            ("meaning",),
+            "delivery_address",
+            None,
+        ),
+        (
+            "what does currency mean on purchase, and how many rows does it have?",
+            ("meaning", "volume"),
+            "purchase",
+            None,
+        ),
     ],
 )
 def test_meaning_beyond_the_listed_phrasings(
@@ -248,3 +275,25 @@ def test_requests_opinions_and_records_are_declined(
 def test_a_question_put_as_a_request_is_not_declined(vocabularies: dict[str, Vocabulary], asked: str) -> None:
     question = understand(plain(asked, bot_user=BOT_USER).text, vocabularies["demo"], INTENTS)
     assert question.declined is None and question.intents, question
+
+
+def test_an_entity_is_described_by_what_its_description_alone_says(demo_settings: Settings) -> None:
+    """For any project: the first sentence of one entity's description, and nothing another's says too."""
+    catalog = Catalog.load(demo_settings.manifest_path, {}, None)
+    said = descriptions(
+        [
+            replace(catalog.entities["user"], description="One row per signup of a member. Refunds later."),
+            replace(
+                catalog.entities["purchase"], description="One row per order a member created, per shop."
+            ),
+        ],
+        frozenset(),
+        ["user", "purchase", "order"],
+    )
+    assert described_as("signups", said) == "user"  # its own word, plural
+    assert described_as("shops", said) == "purchase"
+    assert described_as("members", said) is None  # both say it
+    assert described_as("refunds", said) is None  # beyond the first sentence
+    assert described_as("orders", said) is None  # a name is matched as a name, never as a description
+    assert described_as("creation", said) is None  # "created": a short verb is said of anything
+    assert described_as("shop_daily", said) is None  # an identifier is a name of its own

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import lru_cache
 
 from commands.ask.intent import Intent
-from commands.ask.lemmas import WORD, lemma, lemmas
+from commands.ask.lemmas import WORD, lemma, lemmas, lemmas_of
 from commands.ask.typos import is_cue
 from commands.ask.words import GENERIC, GENERIC_PHRASES, STOPWORDS
 
@@ -112,8 +111,3 @@ def _cued(
 
 def positioned(text: str) -> list[tuple[int, str]]:
     return [(m.start(), lemma(m.group())) for m in WORD.finditer(text)]
-
-
-@lru_cache(maxsize=64)
-def lemmas_of(words: frozenset[str]) -> frozenset[str]:
-    return frozenset(lemma(w) for w in words)

@@ -27,6 +27,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline, make_union
 
+from commands.ask.described import described_as, otherwise_named
 from commands.ask.lemmas import lemma
 from commands.ask.subjects import Vocabulary, words_of
 
@@ -60,7 +61,11 @@ def _kind_at(tokens: list[str], i: int, vocab: Vocabulary) -> tuple[str | None, 
             return MIGRATION, n
         if tuple(tokens[i : i + n]) in vocab.owners:
             return OWNER, n
+    if short := otherwise_named(tokens, i, vocab, None):  # "pmt", "deliv addr"
+        return ENTITY, short[1]
     token = tokens[i]
+    if described_as(token, vocab.described, stems=False) and len(token) >= 4:  # "checkouts"
+        return ENTITY, 1
     if vocab.dag_like(token):
         return DAG, 1
     if token in vocab.tests:

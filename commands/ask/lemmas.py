@@ -66,3 +66,8 @@ def lemma(word: str) -> str:
 
 def lemmas(text: str) -> list[str]:
     return [lemma(w) for w in WORD.findall(text)]
+
+
+@lru_cache(maxsize=64)
+def lemmas_of(words: frozenset[str]) -> frozenset[str]:
+    return frozenset(lemma(w) for w in words)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from bot.foundation.catalog import Catalog
 from bot.foundation.migration_specs import MigrationSpec
+from commands.ask.described import descriptions, named_anywhere, otherwise_named
 from commands.ask.lemmas import lemma
 from commands.ask.lineage_graph import feeders
 from commands.ask.typos import is_cue, typo_of
@@ -21,22 +22,8 @@ MIN_TYPO_LENGTH = 5  # shorter words are too often another word than a misspelt 
 # A name stands after these words ("owner of X", "is X fresh", "the X table") or before these.
 # Only a word in an entity's place may be answered "no entity X": "is the coffee machine fixed?" is chatter.
 _BEFORE_NAME = frozenset(["of", "for", "on", "about", "is", "are", "owns", "own", "many"])
-_AFTER_NAME = frozenset(
-    [
-        "table",
-        "tables",
-        "data",
-        "dag",
-        "dags",
-        "model",
-        "models",
-        "entity",
-        "tests",
-        "pipeline",
-        "job",
-        "dataset",
-    ]
-)
+_TABLE_WORDS = ["table", "tables", "tbl", "tbls", "data", "dataset", "model", "models", "entity"]
+_AFTER_NAME = frozenset([*_TABLE_WORDS, "dag", "dags", "tests", "pipeline", "job"])
 # "a customer", "their order": one person or thing of the world, not the data asked about, when the
 # message names an entity otherwise too ("a customer says her order is missing: is purchase behind?").
 _ONE_OF_THEM = frozenset(["a", "an", "my", "their", "his", "her", "your", "one"])
@@ -78,6 +65,9 @@ class Vocabulary:
     # entity declares ("is amd_slow stuck?"), not a misnamed entity.
     dag_prefixes: tuple[str, ...] = ()
     tests: frozenset[str] = frozenset()  # the project's test names, and its generic tests' with a "_"
+    described: Mapping[str, str] = field(default_factory=dict)  # commands/ask/described.py
+    # A migration's sources that name it ("the cassandra copy"); alone, a word everyone says ("Snowflake").
+    sources: frozenset[str] = frozenset()
 
     def dag_like(self, word: str) -> bool:
         return word.startswith(self.dag_prefixes) and word not in self.dag_prefixes
@@ -102,7 +92,8 @@ class Vocabulary:
         # A migration's source ("the cassandra copy") names it, unless two migrations share the source.
         sourced = [(s.name, m.name) for m in migrations for s in m.sources]
         shared = {s for s, _ in sourced if sum(1 for t, _ in sourced if t == s) > 1}
-        by_migration |= {s: m for s, m in sourced if s not in shared and s not in by_migration}
+        naming = {s: m for s, m in sourced if s not in shared and s not in by_migration}
+        by_migration |= naming
         # Names that are no entity's: the dbt project's, the migrations' words and their sources'.
         known = {str(n.get("package_name", "")) for n in catalog.nodes.values()}
         known |= {
@@ -120,15 +111,18 @@ class Vocabulary:
             for name in (str(n.get("name", "")), str((n.get("test_metadata") or {}).get("name", "")))
             if "_" in name
         }
+        explained = cues | STOPWORDS | known | tests
         return cls(
             names,
             {c: tuple(e) for c, e in columns.items()},
             by_migration,
             cues,
-            cues | STOPWORDS | known | tests,
+            explained,
             owners,
             tuple(sorted(prefixes)),
             frozenset(tests),
+            descriptions(entities, explained, names),
+            frozenset(naming),
         )
 
 
@@ -182,9 +176,15 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
             bare_columns.append(token)
         elif vocab.dag_like(token):
             dag = dag or token
+        elif short := otherwise_named(tokens, i, vocab, lambda j: _name_like(tokens, j, vocab)):
+            entities.append(short[0])
+            i += short[1]
+            continue
         elif unknown is None and _name_like(tokens, i, vocab):
             unknown = token
         i += 1
+    if not (entities or incidental or column or bare_columns or migration or dag or owner):
+        entities = named_anywhere(tokens, vocab)  # "has the table with card captures caught up?"
     named = tuple(dict.fromkeys(entities + incidental))
     passing = bool(incidental) and not (entities or column or bare_columns or migration or dag)
     unknown = None if dag else unknown  # "is amd_slow stuck for ages?": the DAG is what is asked about
@@ -237,7 +237,7 @@ def _name(word: str, names: Mapping[str, str]) -> str | None:
 def _name_like(tokens: Sequence[str], i: int, vocab: Vocabulary) -> bool:
     """A word in the place of a name, that is no known word: what the asker calls an entity."""
     token = tokens[i]
-    if len(token) < 3 or token[0].isdigit() or not token.isascii() or token in vocab.explained:
+    if len(token) < 3 or token[0].isdigit() or not token.isascii() or token in vocab.explained | _AFTER_NAME:
         return False
     if vocab.dag_like(token):
         return False

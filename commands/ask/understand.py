@@ -16,13 +16,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from commands.ask.cues import ASKING, lemmas_of, picked_intents, positioned, strong_places
+from commands.ask.cues import ASKING, picked_intents, positioned, strong_places
 from commands.ask.fits import fitting, migration_of, only_migration
 from commands.ask.intent import Intent, Question
 from commands.ask.learned import CHATTER, guess
-from commands.ask.lemmas import WORD, lemma, lemmas
+from commands.ask.lemmas import WORD, lemma, lemmas, lemmas_of
 from commands.ask.moments import asks_about_the_past
-from commands.ask.subjects import Subjects, Vocabulary, resolve
+from commands.ask.subjects import Subjects, Vocabulary, resolve, words_of
 from commands.ask.typos import is_cue
 from commands.ask.words import (
     ALL_WELL,
@@ -103,6 +103,8 @@ def _second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Int
 def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Question:
     subjects = resolve(text, vocab)
     words = {lemma(w) for w in WORD.findall(text)}
+    if subjects.migration and not words & _cues_of("migrations", intents) and _by_source(text, vocab):
+        subjects = replace(subjects, migration=None)  # "Snowflake": the warehouse, and one source of many
     named = subjects.named or subjects.owner is not None
     if _everyday(words, subjects, vocab):
         return Question(text, None, subjects)  # a data word said of everyday things: "stale bread"
@@ -143,7 +145,9 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
     )
     if about_a_migration:  # "checksum failures on the migration": its words, no entity's name
         subjects = replace(subjects, unknown=None)
-    picked = fitting(picked, subjects, migration=about_a_migration, others=bool(words & _OTHER_SUBJECTS))
+    picked = fitting(
+        picked, subjects, text, migration=about_a_migration, others=bool(words & _OTHER_SUBJECTS)
+    )
     nothing_named = not named and not subjects.unknown
     if nothing_named and _is_overall(text, words, picked, intents, cues, vocab=vocab):
         return Question(text, "overall", subjects, why=why)
@@ -192,6 +196,12 @@ def _about_data(text: str, words: set[str], intents: Sequence[Intent], vocab: Vo
     if any(p.search(text) for p in (*DOMAIN_PHRASES, *phrased)):
         return True
     return any(is_cue(w, DOMAIN) for w in words - STOPWORDS)
+
+
+def _by_source(text: str, vocab: Vocabulary) -> bool:
+    """The migration is named by the name of one of its sources only: a platform people name daily."""
+    said = [w for t in words_of(text) for w in t.split(".") if w in vocab.migrations]  # amd.<its table>
+    return bool(said) and set(said) <= vocab.sources
 
 
 def _cues_of(name: str, intents: Sequence[Intent]) -> frozenset[str]:

@@ -41,6 +41,8 @@ TRAINED_ON = (
     "dev_11",
     "dev_12",
     "dev_13",
+    "dev_14",
+    "dev_15",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"
