@@ -199,6 +199,12 @@ def test_a_follow_up_in_a_thread(
         ("anyone tried the new snowflake ui? so much faster", (), None, None),  # a source, no migration word
         ("is the snowflake copy stuck?", ("migrations",), None, None),  # ... and with one
         ("is all the old cassandra data in amd.delivery_address_history yet", ("migrations",), None, None),
+        ("how many customers do we have in total?", ("volume",), "user", None),  # a count, not an analysis
+        ("how many txns yesterday vs the day before?", ("volume",), "payment", None),  # ... nor an opinion
+        ("how many customers from Berlin in total?", (), "user", None),  # a count with a filter is one
+        ("is the cassandra leg of the address history copy done?", ("migrations",), None, None),  # no entity
+        ("how was your weekend everyone?", (), None, None),  # a past moment of nothing the bot knows
+        ("yesterday around 6, were the customers numbers up to date?", ("history",), "user", None),
         ("pymt fresh?", ("freshness",), "payment", None),  # a name cut short: its consonants
         ("is the deliv addr table late", ("freshness",), "delivery_address", None),  # part for part
         ("when did txns last load", ("freshness",), "payment", None),  # the usual short form, anywhere

@@ -4,9 +4,11 @@ column has tests and a meaning, not runs; and the migration an entity's name sta
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 
 from commands.ask.subjects import Subjects, Vocabulary
+from commands.ask.typos import abbreviation_of
 
 # What counts an entity's rows, beside its tests or a column's meaning; bare "rows" there are a test's
 # failing rows or those a column is empty on ("which tests fail on payment, and how many rows?").
@@ -14,6 +16,24 @@ _COUNTED = re.compile(
     r"\brow ?counts?\b|\bvolumes?\b|\bhow many (?!rows?\b)\w+|\brows? (?:in|of|does|do|has|have)\b|"
     r"\bloaded\b|\bnumber of\b"
 )
+
+
+# An entity counted ("how many customers", "number of txns"), and how a volume is read: whole, per
+# day, against the day before.
+_COUNTING = re.compile(r"\b(?:how many|number of|count of)\s+(\w+)")
+_AS_A_VOLUME = re.compile(
+    r"\b(?:in total|so far|till now|until now|on average|average|avg|per (?:day|week|month|hour)|daily|"
+    r"(?:vs\.?|versus|compared to) (?:the day before|yesterday|last week|the week before))\b"
+)
+
+
+def counted(text: str, decline: re.Pattern[str], names: Mapping[str, str]) -> bool:
+    """A count of an entity's rows, whole or per day ("how many customers in total", "how many txns
+    yesterday vs the day before"): its volume, not an analysis, nor an opinion, whatever `decline`
+    would have read in those words."""
+    asked = _COUNTING.search(text)
+    entity = asked and (asked.group(1) in names or abbreviation_of((asked.group(1),), names))
+    return bool(entity) and not decline.search(_AS_A_VOLUME.sub(" ", text))
 
 
 def fitting(picked: list[str], subjects: Subjects, text: str, *, migration: bool, others: bool) -> list[str]:

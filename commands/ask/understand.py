@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from commands.ask.cues import ASKING, picked_intents, positioned, strong_places
-from commands.ask.fits import fitting, migration_of, only_migration
+from commands.ask.fits import counted, fitting, migration_of, only_migration
 from commands.ask.intent import Intent, Question
 from commands.ask.learned import CHATTER, guess
 from commands.ask.lemmas import WORD, lemma, lemmas, lemmas_of
@@ -63,7 +63,7 @@ _OTHER_SUBJECTS = frozenset(lemma(w) for w in ("dag", "pipeline", "job", "test",
 _DEFINES = re.compile(r"^(?:is|are|does|do)\b|^what(?:'?s| is| are| does) (?:the )?(?:column )?([\w.]+)")
 _COLOURS = frozenset(["red", "green"])  # a DAG's colour is its last run's: "amd_payment red again?"
 # How sure the learned model must be: chosen on dev sets it was not trained and the rules not tuned on.
-SURE, OVERRULE, CERTAIN = 0.4, 0.7, 0.55  # CERTAIN: an overall question needs no listed data word
+SURE, OVERRULE, CERTAIN = 0.4, 0.7, 0.6  # CERTAIN: an overall question needs no listed data word
 SILENCE = 0.9  # chatter though an entity is named: "who's got the slides for the customer workshop?"
 _NOW = re.compile(r"\b(now|currently|still|atm|at the moment|anymore|yet)\b")
 _CLAUSES = re.compile(r"[,;?]|\band\b|\.\s")
@@ -84,7 +84,7 @@ def _second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Int
     if question.declined or question.also or _everyday(words, question.subjects, vocab):
         return question  # everyday things talked of: the rules' silence stands
     label, likely = guess(question.text, vocab)
-    unclear = question.intent in (None, "status", "overall", "history")  # no intent's cue heard
+    unclear = question.intent in (None, "status", "overall")  # no intent cue heard; a past moment is one
     if likely < (SURE if unclear else OVERRULE) or label == question.intent:
         return question
     named, text = question.subjects.named, question.text
@@ -111,7 +111,9 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
     parts = _asked_parts(text)
     for pattern, what in DECLINES:
         defining = what == ANALYSIS and subjects.column is not None and _defines(text, subjects.column)
-        if not defining and any(pattern.search(part) for part in parts):
+        if defining or counted(text, pattern, vocab.names):
+            continue
+        if any(pattern.search(part) for part in parts):
             return Question(text, None, subjects, declined=what)
     generic = bool(words & GENERIC) or any(p.search(text) for p in GENERIC_PHRASES)
     cues = lemmas_of(vocab.cues)
@@ -132,10 +134,11 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
     if picked and not named and not _about_data(text, words, intents, vocab):
         picked = []  # everyday words only ("please update your tickets"): not about data
     then = generic or set(picked) <= {"freshness", "owner"}
-    if then and not set(picked) & _NOT_THEN and asks_about_the_past(text):
+    about = picked or named or _about_data(text, words, intents, vocab)  # not "how was your weekend?"
+    if then and about and not set(picked) & _NOT_THEN and asks_about_the_past(text):
         return Question(text, "history", subjects, also=_besides_then(text, picked))
-    if picked and picked[0] == "migrations" and subjects.entities and not subjects.migration:
-        # "the address history migration" names no entity, unless its freshness is asked besides
+    if picked and picked[0] == "migrations" and subjects.entities:
+        # "the address history migration", "its cassandra leg" name no entity, unless asked its freshness
         subjects = migration_of(subjects, vocab, keep="freshness" in picked[1:])
         if not subjects.migration:  # an entity with no migration: its validations are its tests
             others = [i for i in intents if i.name != "migrations"]
