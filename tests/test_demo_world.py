@@ -81,8 +81,10 @@ async def test_delivery_address_stopped_loading_three_days_ago(demo_settings: Se
     last = {e: read(demo_settings, f"SELECT MAX(loaded_at) FROM amd.{t}")[0][0] for e, t in tables.items()}
 
     assert built_at - last["delivery_address"] > timedelta(hours=72)
+    # Within the hour, not minutes: a fifth of the day's events fall at night, so a world built at 06:15
+    # may have no user since 06:00 (seen on a CI run); stale is hours past an SLA of 12 or 24.
     for entity in ("user", "purchase", "payment"):
-        assert built_at - last[entity] < timedelta(minutes=10)
+        assert built_at - last[entity] < timedelta(hours=1)
 
 
 async def test_manifest_documents_the_four_entities(demo_settings: Settings) -> None:
