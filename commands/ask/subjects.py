@@ -237,7 +237,13 @@ def _name(word: str, names: Mapping[str, str]) -> str | None:
 def _name_like(tokens: Sequence[str], i: int, vocab: Vocabulary) -> bool:
     """A word in the place of a name, that is no known word: what the asker calls an entity."""
     token = tokens[i]
-    if len(token) < 3 or token[0].isdigit() or not token.isascii() or token in vocab.explained | _AFTER_NAME:
+    if (
+        len(token) < 3
+        or token[0].isdigit()
+        or not token.isascii()
+        or token in vocab.explained
+        or token in _AFTER_NAME
+    ):
         return False
     if vocab.dag_like(token):
         return False
