@@ -20,11 +20,12 @@ from bot.foundation.alert_routes import AlertRoute
 from bot.foundation.ports import CardRef
 from bot.foundation.settings import Settings
 from bot.render.message import Message, Text
+from bot.state import store
 from bot.state.deliveries import Deliveries
 from bot.state.incidents import Finding, Incidents
 from bot.state.store import unreachable
 from bot.surfaces.slack import SlackSurface, web_client, without_rate_limit_waits
-from tests.support.bot import BotHarness, running_bot
+from tests.support.bot import BotHarness, claimed_long_ago, running_bot
 from tests.support.private_postgres import PrivatePostgres, private_postgres
 from tests.test_alerts import (
     alert_until_settled,
@@ -212,12 +213,26 @@ async def test_of_many_replicas_taking_over_the_same_dead_claim_exactly_one_gets
     taken = await asyncio.gather(*(h.take(key, kind="digest", channel="C_OPS") for h in heirs))
     assert len([t for t in taken if t is not None]) == 1
 
-    # The plain claims other features take over (help-channel notices) are taken in one statement too.
+    # The plain claims other features take over (the Home tab's) are taken in one statement too, and the
+    # heir's fresh claim is not old enough for the next heir to take in turn.
     state = bot.backends.state
-    assert await state.claim("help-notice:w")
-    later = datetime.now(UTC) + timedelta(hours=1)
-    claims = await asyncio.gather(*(state.take_over("help-notice:w", claimed_before=later) for _ in range(5)))
+    await claimed_long_ago(state, "home:U1")
+    claims = await asyncio.gather(*(state.take_over("home:U1", older_than_s=60) for _ in range(5)))
     assert len([c for c in claims if c is not None]) == 1
+
+
+async def test_a_claim_is_aged_by_the_stores_clock_whatever_the_claiming_replicas_clock_says(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replica whose clock is 10 minutes behind claims: its claim is not 10 minutes old to the others
+    (it was, when claims were stamped by the claimer's clock, and a Home tab was published twice)."""
+    state = bot.backends.state
+    monkeypatch.setattr(store, "_now", lambda: datetime.now(UTC) - timedelta(minutes=10))
+    assert await state.claim("home:U2")
+    monkeypatch.undo()
+    assert await state.take_over("home:U2", older_than_s=60) is None
+    await claimed_long_ago(state, "home:U3")
+    assert await state.take_over("home:U3", older_than_s=60) is not None
 
 
 async def test_a_post_made_before_a_crash_is_found_beyond_the_first_page_in_a_channel_the_bot_had_to_join(

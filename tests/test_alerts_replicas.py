@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ from bot.state.incidents import Incidents
 from bot.state.store import SqlState
 from tests.slack_fake.web_api import FakeSlack
 from tests.support.airflow import AirflowServer
+from tests.support.bot import claimed_long_ago
 from tests.support.postgres import scratch_database
 from tests.support.replicas import replicas
 from tests.test_alerts import failed_run, text_of
@@ -123,11 +124,9 @@ async def test_on_postgresql_concurrent_sweeps_and_takeovers_agree(state_url: st
         (only,) = await Incidents(a.engine).all()
         assert (only.key, only.state) == ("run:amd_payment", "open")
 
-        assert await a.claim("digest:ops:C_OPS:window")
-        later = now + timedelta(minutes=5)
-        heirs = await asyncio.gather(
-            *(s.take_over("digest:ops:C_OPS:window", claimed_before=later) for s in (a, b))
-        )
+        await claimed_long_ago(a, "digest:ops:C_OPS:window")
+        key = "digest:ops:C_OPS:window"
+        heirs = await asyncio.gather(*(s.take_over(key, older_than_s=60) for s in (a, b)))
         assert len([h for h in heirs if h is not None]) == 1
         assert not await b.claim("digest:ops:C_OPS:window")
     finally:

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.state.clock import db_time
 from bot.state.schema import UtcDateTime, claims, metadata, processed_events
 
 rate_windows = Table(
@@ -104,9 +105,10 @@ class AnswerState:
         async with self._engine.connect() as conn:
             return (await conn.execute(query)).scalar_one_or_none()
 
-    async def take_event(self, event_id: str, *, now: datetime, lease_before: datetime) -> Handling:
+    async def take_event(self, event_id: str, *, lease_s: float) -> Handling:
         """ "mine": handle it (first delivery, or its holder's lease ran out: it died mid-answer);
-        "done": answered already; "held": another delivery is being answered right now."""
+        "done": answered already; "held": another delivery is being answered right now. The lease is
+        aged by the store's clock: a replica whose clock is behind does not look dead to the others."""
         key = f"event:{event_id}"
         async with self._engine.begin() as conn:
             if (
@@ -116,10 +118,11 @@ class AnswerState:
             ).first():
                 return "done"
             # A lease run out is deleted, so the insert below succeeds for exactly one taker.
-            await conn.execute(delete(claims).where(claims.c.key == key, claims.c.at < lease_before))
+            ran_out = claims.c.at < db_time(self._engine, ago_s=lease_s)
+            await conn.execute(delete(claims).where(claims.c.key == key, ran_out))
         try:
             async with self._engine.begin() as conn:
-                await conn.execute(insert(claims).values(key=key, at=now, holder="events"))
+                await conn.execute(insert(claims).values(key=key, at=db_time(self._engine), holder="events"))
         except IntegrityError:
             return "held"
         return "mine"

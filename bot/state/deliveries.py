@@ -28,13 +28,13 @@ from sqlalchemy import (
     Table,
     Text,
     exists,
-    func,
     select,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.state.clock import db_now
 from bot.state.incidents import incidents
 from bot.state.schema import metadata
 
@@ -84,13 +84,6 @@ class Delivery:
     line: str | None
     created_s: float
     retry_s: float | None
-
-
-def db_now(engine: AsyncEngine) -> ColumnElement[Any]:
-    """Now, as epoch seconds, by the database's clock."""
-    if engine.dialect.name == "postgresql":
-        return func.extract("epoch", func.now())
-    return (func.julianday("now") - 2440587.5) * 86400.0
 
 
 class Deliveries:

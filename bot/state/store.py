@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.foundation.ports import BackendUnavailable
 from bot.state.answers import answered_threads, asked_questions, rate_windows
+from bot.state.clock import db_time
 from bot.state.deliveries import deliveries
 from bot.state.freshness import freshness_samples
 from bot.state.incidents import incidents
@@ -128,7 +129,8 @@ class SqlState:
         """True for exactly one caller per key, across replicas: the caller then does the work."""
         try:
             async with self.engine.begin() as conn:
-                await conn.execute(insert(claims).values(key=key, at=_now(), holder=self.holder))
+                stamp = db_time(self.engine)
+                await conn.execute(insert(claims).values(key=key, at=stamp, holder=self.holder))
         except IntegrityError:
             return False
         return True
@@ -138,21 +140,24 @@ class SqlState:
         async with self.engine.begin() as conn:
             await conn.execute(delete(claims).where(claims.c.key == key))
 
-    async def take_over(self, key: str, *, claimed_before: datetime) -> datetime | None:
-        """Claim a key whose holder claimed it before `claimed_before` and (presumably) died before its
-        work was recorded as done. For exactly one caller, who then finishes that work, the answer is
-        when the dead holder claimed it (so it can look for what it did since); None for the others."""
+    async def take_over(self, key: str, *, older_than_s: float) -> datetime | None:
+        """Claim a key claimed more than `older_than_s` ago, by the store's clock (whose holder
+        presumably died before its work was recorded as done). For exactly one caller, who then finishes
+        that work, the answer is when the dead holder claimed it (so it can look for what it did since);
+        None for the others. Claims are stamped by the store's clock too: replicas whose clocks disagree
+        agree on a claim's age."""
         async with self.engine.connect() as conn:
             at = (await conn.execute(select(claims.c.at).where(claims.c.key == key))).scalar_one_or_none()
-        if at is None or at >= claimed_before:
+        if at is None:
             return None
         # One statement, conditional on the claim time read: of several heirs exactly one updates it
         # (deleting and claiming again in two steps let a third replica claim in between).
+        old_enough = claims.c.at < db_time(self.engine, ago_s=older_than_s)
         async with self.engine.begin() as conn:
             taken = await conn.execute(
                 update(claims)
-                .where(claims.c.key == key, claims.c.at == at)
-                .values(at=_now(), holder=self.holder)
+                .where(claims.c.key == key, claims.c.at == at, old_enough)
+                .values(at=db_time(self.engine), holder=self.holder)
             )
         return at if taken.rowcount == 1 else None
 

@@ -177,11 +177,9 @@ class Answers:
         # openings a second apart never both publish (fixed windows would let them across a boundary).
         # Claims are stamped by the state store's clock, so the interval is measured on it too.
         claim = f"home:{user}"
-        every = timedelta(seconds=max(self.settings.home_min_interval_s, 1.0))
+        every = max(self.settings.home_min_interval_s, 1.0)
         state = self.backends.state
-        if not (
-            await state.claim(claim) or await state.take_over(claim, claimed_before=datetime.now(UTC) - every)
-        ):
+        if not (await state.claim(claim) or await state.take_over(claim, older_than_s=every)):
             return  # published within the interval (by this replica or another): it is still current
         try:
             message = await home.build(

@@ -122,9 +122,8 @@ def create_app(
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if not event_id:
             return await next()
-        now = datetime.now(UTC)
         try:
-            taken = await answers.state.take_event(event_id, now=now, lease_before=now - EVENT_LEASE)
+            taken = await answers.state.take_event(event_id, lease_s=EVENT_LEASE.total_seconds())
         except Exception as exc:
             if not unreachable(exc):
                 raise
@@ -137,7 +136,8 @@ def create_app(
         context[EVENT_ID] = event_id
         response = await next()
         if body.get("event", {}).get("type") not in Answers.EVENTS:
-            await answers.state.event_done(event_id, now=now)  # nothing after the ack to wait for
+            # nothing after the ack to wait for
+            await answers.state.event_done(event_id, now=datetime.now(UTC))
         return response
 
     answers = Answers(app, backends)

@@ -16,16 +16,20 @@ import urllib.parse
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy import insert
 
 import commands
 from bot.core.backends import Backends
 from bot.core.router import Router
 from bot.foundation.ports import Warehouse
 from bot.foundation.settings import Settings
+from bot.state.schema import claims
+from bot.state.store import SqlState
 from bot.surfaces.bolt import create_app
 from bot.surfaces.console import Console
 from bot.surfaces.serve import http_app
@@ -230,3 +234,10 @@ def _port(site: web.TCPSite) -> int:
     assert server is not None
     sockets: Sequence[Any] = server.sockets  # type: ignore[attr-defined]
     return int(sockets[0].getsockname()[1])
+
+
+async def claimed_long_ago(state: SqlState, key: str) -> None:
+    """A claim an hour old, as a replica that died an hour ago left it."""
+    async with state.engine.begin() as conn:
+        hour_ago = datetime.now(UTC) - timedelta(hours=1)
+        await conn.execute(insert(claims).values(key=key, at=hour_ago, holder="dead"))
