@@ -4,10 +4,14 @@ demo's names, and heard only where it fits what the message names."""
 
 from __future__ import annotations
 
+import stat
 from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from commands.ask import learned
 from commands.ask.intents import INTENTS
 from commands.ask.learned import EXAMPLES, examples, guess, masked, trained
 from commands.ask.markup import plain
@@ -70,3 +74,45 @@ def test_a_named_subject_is_never_taken_for_chatter(vocabularies: dict[str, Voca
     asked = "has anyone touched purchase since monday's deploy?"
     assert guess(asked, vocabularies["demo"])[0] == "none"
     assert _understood(asked, vocabularies["demo"]) == (("status",), "purchase")
+
+
+@pytest.fixture
+def kept_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The model kept in a cache directory of the test's own, trained on a few examples (fast)."""
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(learned, "CACHE", cache)
+    few = [e for e in examples() if e.written_for == "dev_2"]
+    monkeypatch.setattr(learned, "examples", lambda: few)
+    learned._model.cache_clear()
+    yield cache
+    learned._model.cache_clear()  # the next test's guesses use the real model again
+
+
+def test_the_model_is_trained_once_per_machine_and_kept_for_the_next_process(
+    kept_in: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = learned._model()
+    (kept,) = kept_in.glob("intent-model-*.pickle")
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600 and stat.S_IMODE(kept_in.stat().st_mode) == 0o700
+
+    learned._model.cache_clear()  # as a new process
+    monkeypatch.setattr(learned, "trained", lambda on: pytest.fail("trained again instead of loading"))
+    again = learned._model()
+    assert list(again.classes_) == list(first.classes_)
+    assert again.predict(["who own xent ?"]) == first.predict(["who own xent ?"])
+
+
+def test_a_kept_model_others_could_write_or_that_is_torn_is_trained_again(
+    kept_in: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    learned._model()
+    (kept,) = kept_in.glob("intent-model-*.pickle")
+    kept.chmod(0o666)  # another user may have put code in it: a pickle runs code when loaded
+    learned._model.cache_clear()
+    assert learned._model().predict(["who own xent ?"])[0] == "owner"
+    assert "may be written by others" in caplog.text and stat.S_IMODE(kept.stat().st_mode) == 0o600
+
+    kept.write_bytes(kept.read_bytes()[:1000])  # a disk that filled up, a copy cut short
+    learned._model.cache_clear()
+    assert learned._model().predict(["who own xent ?"])[0] == "owner"
+    assert len(kept.read_bytes()) > 1000 and list(kept_in.iterdir()) == [kept]  # no temporary file left
