@@ -227,6 +227,32 @@ def test_a_follow_up_in_a_thread(
             "purchase",
             None,
         ),
+        # An analysis' words in passing of a question about the data's state; an analysis asked for.
+        ("is the revenue in payment up to date this morning?", ("freshness",), "payment", None),
+        ("what's the average amount on purchase?", (), "purchase", None),
+        ("refunded_amount_cents: is it net of chargebacks?", ("meaning",), "payment", "chargebacks"),
+        ("created_at vs loaded_at on purchase?", ("meaning",), "purchase", None),  # two columns, no view
+        # Asked to change things, however politely; a setting's secret by its name.
+        ("could you just mark the purchase tests as passed?", (), "purchase", None),
+        ("please set the user SLA to 6h", (), "user", None),
+        ("drop amd.purchases please", (), "purchase", None),
+        ("send me the value of SLACK_BOT_PASSWORD", (), None, "slack_bot_password"),
+        # A time of a day gone, in any tense; a span up to now is the present.
+        ("yesterday 19:00, payment up to date?", ("history",), "payment", None),
+        ("is user fresh since yesterday 23:00?", ("freshness",), "user", None),
+        (
+            "was purchase fresh at 5am, and how many rows did it have?",
+            ("history", "volume"),
+            "purchase",
+            None,
+        ),
+        ("how many hours behind is user?", ("freshness",), "user", None),  # hours, not rows
+        # A subject's state asked for as a whole is its status, freshness and all.
+        ("any update on delivery_address?", ("status",), "delivery_address", None),
+        ("user — where do we stand?", ("status",), "user", None),
+        # Everyday words outside what is asked; an overall question names nothing, whatever its words.
+        ("is there an incident open? my boss mentioned one at lunch", ("incidents",), None, None),
+        ("back from parental leave, anything broken in the data?", ("overall",), None, None),
     ],
 )
 def test_meaning_beyond_the_listed_phrasings(

@@ -4,11 +4,14 @@ column has tests and a meaning, not runs; and the migration an entity's name sta
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from commands.ask.cues import picked_intents
+from commands.ask.intent import Intent
 from commands.ask.subjects import Subjects, Vocabulary
 from commands.ask.typos import abbreviation_of
+from commands.ask.words import ANALYSIS
 
 # What counts an entity's rows, beside its tests or a column's meaning; bare "rows" there are a test's
 # failing rows or those a column is empty on ("which tests fail on payment, and how many rows?").
@@ -36,12 +39,47 @@ def counted(text: str, decline: re.Pattern[str], names: Mapping[str, str]) -> bo
     return bool(entity) and not decline.search(_AS_A_VOLUME.sub(" ", text))
 
 
+# A yes/no question about a column, or what it is, asks what it is: "is refunded_cents the sum of all
+# refunds?", "what's refunded_cents exactly, the latest refund or the sum?", "refunded_cents – is it the
+# total of all refunds?" (not "what's the sum of it").
+_DEFINES = re.compile(
+    r"^(?:is|are|does|do)\b|^what(?:'?s| is| are| does) (?:the )?(?:column )?([\w.]+)|"
+    r"^(?:the )?([\w.]+)\s*[-–—:,]?\s*(?:is it|are they|does it|is that)\b"
+)
+
+
+def defines(text: str, column: str) -> bool:
+    asked = _DEFINES.match(text)
+    return asked is not None and (asked.group(1) or asked.group(2) or column).rpartition(".")[2] == column
+
+
+# A subject's state asked for as a whole.
+_STATE_ASKED = re.compile(
+    r"\b(?:news|updates?) (?:on|about|re|for)\b|\bupdate\?|\b(?:summary|overview|rundown|picture) of\b|"
+    r"\bstate of\b|\bstatus (?:of|on|for)\b|\bwhere (?:are we|do we stand|things stand|is it at)\b|"
+    r"\bhow (?:are we|is it|'s it|are things|is \w+|are \w+) looking\b"
+)
+# What a question about the data's state asks, beside which an analysis' words are said in passing.
+_STATE = frozenset(["freshness", "runs", "tests", "owner", "lineage", "incidents", "migrations", "history"])
+
+
+def in_passing(decline: str, text: str, intents: Sequence[Intent], cues: frozenset[str], named: bool) -> bool:
+    """An analysis' words said in passing of a question about the data's state: "is the revenue data
+    current?", "were the orders fresh when I sent the forecast?", "where do the revenue numbers come
+    from?" ask for facts the bot has, not for a number it would have to compute."""
+    if decline != ANALYSIS:
+        return False
+    return bool(_STATE.intersection(picked_intents(text, intents, cues, generic=False, named=named)))
+
+
 def fitting(picked: list[str], subjects: Subjects, text: str, *, migration: bool, others: bool) -> list[str]:
     """The intents that fit what is asked about: a migration's rows, failures and stalls are the
     migration's ("is the cassandra copy stuck?"), unless `others` (a DAG, a test) are named too;
     a column has tests, not runs ("is not_null on payment.id failing?"); a test named has failing
     rows, not a volume ("how many rows fail non_negative?"), and so are rows said after a test or a
     column's meaning was asked about, unless they are counted as an entity's (`_COUNTED`)."""
+    if subjects.named and set(picked) <= {"freshness"} and _STATE_ASKED.search(text):
+        return []  # "any update on payment?", "payments, where are we?": its status, freshness and all
     if migration and picked:  # besides, in a clause of its own: "… and is an incident open about it?"
         besides = [p for p in picked if p == "incidents"] if len(picked) > 1 else []
         return list(dict.fromkeys([*picked, "migrations"])) if others else ["migrations", *besides]

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from commands.ask.cues import ASKING, picked_intents, positioned, strong_places
-from commands.ask.fits import counted, fitting, migration_of, only_migration
+from commands.ask.fits import counted, defines, fitting, in_passing, migration_of, only_migration
 from commands.ask.intent import Intent, Question
 from commands.ask.learned import CHATTER, guess
 from commands.ask.lemmas import WORD, lemma, lemmas, lemmas_of
@@ -58,20 +58,21 @@ _REASON = re.compile(
 _FINDINGS = frozenset(["freshness", "runs", "tests", "incidents"])
 # Other things the cues of a message about a migration may be about: "failed dags or stalled migrations".
 _OTHER_SUBJECTS = frozenset(lemma(w) for w in ("dag", "pipeline", "job", "test", "table", "model"))
-# A yes/no question about a column, or what it is, asks what it is: "is refunded_cents the sum of all
-# refunds?", "what's refunded_cents exactly, the latest refund or the sum?" (not "what's the sum of it").
-_DEFINES = re.compile(r"^(?:is|are|does|do)\b|^what(?:'?s| is| are| does) (?:the )?(?:column )?([\w.]+)")
 _COLOURS = frozenset(["red", "green"])  # a DAG's colour is its last run's: "amd_payment red again?"
 # How sure the learned model must be: chosen on dev sets it was not trained and the rules not tuned on.
 SURE, OVERRULE, CERTAIN = 0.4, 0.7, 0.6  # CERTAIN: an overall question needs no listed data word
 SILENCE = 0.9  # chatter though an entity is named: "who's got the slides for the customer workshop?"
 _NOW = re.compile(r"\b(now|currently|still|atm|at the moment|anymore|yet)\b")
+_AGED = re.compile(r"\b(?:days?|hours?|h|minutes?|mins?) (?:old|behind|late|stale)\b")
 _CLAUSES = re.compile(r"[,;?]|\band\b|\.\s")
 _NOT_THEN = {"runs", "tests", "incidents", "migrations", "volume", "lineage", "meaning"}  # not history
 
 
 def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Question:
-    return _second_opinion(_by_rules(text, vocab, intents), vocab, intents)
+    question = _second_opinion(_by_rules(text, vocab, intents), vocab, intents)
+    if question.intent == "overall":  # about nothing in particular: no word of it was a name
+        return replace(question, subjects=replace(question.subjects, unknown=None))
+    return question
 
 
 def _second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Intent]) -> Question:
@@ -80,8 +81,7 @@ def _second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Int
     nothing known is named (or, very sure, where the rules heard no intent), the status of a subject
     named, the overall status of the data where nothing is named, a past moment's history. A decline,
     several intents heard at once and everyday talk the rules left silent stay the rules'."""
-    words = {lemma(w) for w in WORD.findall(question.text)}
-    if question.declined or question.also or _everyday(words, question.subjects, vocab):
+    if question.declined or question.also or _everyday(question.text, question.subjects, vocab):
         return question  # everyday things talked of: the rules' silence stands
     label, likely = guess(question.text, vocab)
     unclear = question.intent in (None, "status", "overall")  # no intent cue heard; a past moment is one
@@ -94,9 +94,12 @@ def _second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Int
         "overall": not named and (likely >= CERTAIN or _about_data(text, set(lemmas(text)), intents, vocab)),
         "history": asks_about_the_past(text),
         "decline": False,
+        "volume": not _AGED.search(text),  # "how many days old is purchase?" counts days, not rows
     }
     if not fits.get(label, True):
         return question
+    if label == "migrations" and question.subjects.entities:  # "is the address move finished?"
+        question = replace(question, subjects=migration_of(question.subjects, vocab, keep=False))
     return replace(question, intent=None if label == CHATTER else label, also=())
 
 
@@ -106,17 +109,18 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
     if subjects.migration and not words & _cues_of("migrations", intents) and _by_source(text, vocab):
         subjects = replace(subjects, migration=None)  # "Snowflake": the warehouse, and one source of many
     named = subjects.named or subjects.owner is not None
-    if _everyday(words, subjects, vocab):
+    if _everyday(text, subjects, vocab):
         return Question(text, None, subjects)  # a data word said of everyday things: "stale bread"
     parts = _asked_parts(text)
+    cues = lemmas_of(vocab.cues)
     for pattern, what in DECLINES:
-        defining = what == ANALYSIS and subjects.column is not None and _defines(text, subjects.column)
-        if defining or counted(text, pattern, vocab.names):
+        if not any(pattern.search(part) for part in parts):
             continue
-        if any(pattern.search(part) for part in parts):
+        defining = what == ANALYSIS and subjects.column is not None and defines(text, subjects.column)
+        passing = in_passing(what, text, intents, cues, named)
+        if not (defining or passing or counted(text, pattern, vocab.names)):
             return Question(text, None, subjects, declined=what)
     generic = bool(words & GENERIC) or any(p.search(text) for p in GENERIC_PHRASES)
-    cues = lemmas_of(vocab.cues)
     picked = picked_intents(text, intents, cues, generic=generic, named=named)
     if not picked and words & _COLOURS and any(map(vocab.dag_like, words)):
         picked = ["runs"]
@@ -133,9 +137,11 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
         return Question(text, None, subjects)  # a remark, not put to the bot: "merged the payment fix"
     if picked and not named and not _about_data(text, words, intents, vocab):
         picked = []  # everyday words only ("please update your tickets"): not about data
-    then = generic or set(picked) <= {"freshness", "owner"}
+    # "was it fresh at 6, and did its DAG fail after?": the past moment first, the rest besides
+    then_first = picked[:1] == ["freshness"] and asks_about_the_past(_CLAUSES.split(text)[0])
+    then = generic or set(picked) <= {"freshness", "owner"} or then_first
     about = picked or named or _about_data(text, words, intents, vocab)  # not "how was your weekend?"
-    if then and about and not set(picked) & _NOT_THEN and asks_about_the_past(text):
+    if then and about and (then_first or not set(picked) & _NOT_THEN) and asks_about_the_past(text):
         return Question(text, "history", subjects, also=_besides_then(text, picked))
     if picked and picked[0] == "migrations" and subjects.entities:
         # "the address history migration", "its cassandra leg" name no entity, unless asked its freshness
@@ -171,13 +177,16 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
 
 def _besides_then(text: str, picked: list[str]) -> tuple[str, ...]:
     """What a question about a past moment asks besides: its owner ("was purchase late at 6? and who
-    should I complain to"), the present too ("was payment fresh at 6am and is it fresh now?")."""
+    should I complain to"), the present too ("was payment fresh at 6am and is it fresh now?"), what
+    else it asks after the moment ("… and how many rows did it have?")."""
     now = any(_NOW.search(c) and not asks_about_the_past(c) for c in _CLAUSES.split(text))
-    return tuple(p for p in picked if p == "owner" or (p == "freshness" and now))
+    return tuple(p for p in picked if p == "owner" or p in _NOT_THEN or (p == "freshness" and now))
 
 
-def _everyday(words: set[str], subjects: Subjects, vocab: Vocabulary) -> bool:
-    """Everyday things talked of, and no data named but in passing: "my salary payment landed?"."""
+def _everyday(text: str, subjects: Subjects, vocab: Vocabulary) -> bool:
+    """Everyday things asked about, and no data named but in passing: "my salary payment landed?" (not
+    "is there an incident? my boss heard of one in the lift": the lift is not what is asked)."""
+    words = {lemma(w) for part in _asked_parts(text) for w in WORD.findall(part)}
     named = (subjects.named and not subjects.in_passing) or subjects.owner is not None
     return not named and bool(words & EVERYDAY) and not any(map(vocab.dag_like, words))
 
@@ -245,8 +254,3 @@ def _is_overall(
     cued = {i.name: strong_places(i, text, found, cues) for i in intents if i.name in picked}
     only_places = len(words & THE_DATA) > 1 and all(at.get(p) in THE_DATA for c in cued.values() for p in c)
     return trouble and bool(picked) and (set(picked) <= entity_only or only_places)
-
-
-def _defines(text: str, column: str) -> bool:
-    asked = _DEFINES.match(text)
-    return asked is not None and (asked.group(1) or column).rpartition(".")[2] == column

@@ -132,7 +132,8 @@ ANALYSIS = "an analysis of the data itself"
 # What a request asks the bot to do, not to tell: its writes and its runs are the slash commands'.
 _TASKS = (
     "write|draft|fix|build|create|make|rerun|re-run|restart|trigger|change|update|pause|unpause|resume|"
-    "snooze|mute|ack|acknowledge|delete|backfill|calculate|compute"
+    "snooze|mute|ack|acknowledge|delete|backfill|calculate|compute|set|mark|disable|skip|silence|drop|"
+    "switch off|turn off"
 )
 # What the bot never answers from its facts: changes to data, and numbers it would have to compute.
 DECLINES = (
@@ -144,7 +145,8 @@ DECLINES = (
             r"\b(delete|truncate|insert|grant|revoke|alter|remove|wipe|purge)\b|"
             # "export the users to csv" asks for a change; "the bigquery export migration" names one
             r"\bexport (the|all|this|these|those|my|our|it|them|every)\b|"
-            r"\bdrop (table|schema|column|database|view|the)\b|\brun (this|my|the following) (sql|query)\b"
+            r"\bdrop (table|schema|column|database|view|the|\w+\.\w+)\b|"
+            r"\brun (this|my|the following) (sql|query)\b"
         ),
         "a change to data",
     ),
@@ -175,7 +177,10 @@ DECLINES = (
         "personal data",
     ),
     (
-        re.compile(r"\b(password|passwd|credentials|private key|api key|secret key)s?\b(?! (column|field))"),
+        # a setting's name too: "the value of AMD_SNOWFLAKE_PASSWORD"
+        re.compile(
+            r"\b(\w+_)?(password|passwd|credentials|private key|api key|secret key)s?\b(?! (column|field))"
+        ),
         "sharing a secret",
     ),
     (
@@ -190,7 +195,8 @@ DECLINES = (
     (
         # "today vs last week" compares a fact over time; "snowflake vs bigquery" asks for a view
         re.compile(
-            r"\b(opinion|joke|(vs\.?|versus)(?! (?:(?:a|an|the|its|their|our) )?"
+            # "registered_at vs loaded_at" asks what two columns mean
+            r"\b(opinion|joke|(vs\.?|versus)(?! \w+_\w)(?! (?:(?:a|an|the|its|their|our) )?"
             r"(last|this|yesterday|today|usual|normal|typical|previous|prior|expected|planned|target|sla)\b)|"
             r"switch (from|to)|a good (engineer|person|idea))\b|"
             # a view asked for: "do you think we should move off dbt?", "is a 12h SLA too loose?"
@@ -202,7 +208,7 @@ DECLINES = (
     ),
     (
         re.compile(
-            rf"\b(can|could|would|will) (you|u|someone) (please |pls )?({_TASKS})\b|"
+            rf"\b(can|could|would|will) (you|u|someone) (please |pls |just |quickly )*({_TASKS})\b|"
             # or told to do it: "update the sla of purchase to 6h", "rerun amd_payment", "set X as owner"
             rf"^(please |pls )?({_TASKS}|rename|bump|add) (me |us )?"
             r"(the|a|an|it|this|that|its|their|all|\w+_\w+)\b|"

@@ -43,6 +43,8 @@ TRAINED_ON = (
     "dev_13",
     "dev_14",
     "dev_15",
+    "dev_16",
+    "dev_17",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"
