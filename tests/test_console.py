@@ -258,6 +258,18 @@ async def test_a_command_typed_without_its_slash_gets_did_you_mean(
     assert "runs" not in screen and "failed" not in screen  # not answered as a question about runs
 
 
+async def test_names_written_as_slack_code_are_the_names(bot: BotHarness) -> None:
+    printed: list[str] = []
+    console = Console(bot.router, commands.COMMANDS, user="U1", channel="C1", write=printed.append)
+
+    await console.execute("/amd stats `payment`")
+    await console.execute("/amd stats ```purchase```")
+
+    screen = "".join(printed)
+    assert "No entity" not in screen, screen
+    assert "payment\n=======" in screen and "purchase\n========" in screen, screen
+
+
 async def test_a_question_that_starts_like_a_command_is_still_a_question(bot: BotHarness) -> None:
     printed: list[str] = []
     console = Console(bot.router, commands.COMMANDS, user="U1", channel="C1", write=printed.append)

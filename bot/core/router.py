@@ -212,7 +212,8 @@ def _split(text: str, *, shell: bool = True) -> tuple[list[str], str | None]:
         return [], "Unbalanced quotes in the command."
     if any(len(w) > MAX_WORD for w in words):
         return [], f"One of the words is over {MAX_WORD} characters; names are shorter than that."
-    return words, None
+    # Slack people write names as code: "/amd stats `payment`" names payment.
+    return [w.strip("`") if len(w) > 2 and w[0] == w[-1] == "`" else w for w in words], None
 
 
 def _brief(exc: BaseException) -> str:
