@@ -61,9 +61,9 @@ DEV_SETS = {
     "dev_15": DevSet(220, 85, 0.81, 0.95),
     # dev_16 (past moments, updates, several asks at once) and dev_17 (people outside the data team, in
     # business words), first scored on d15a4aa: 86.4 % and 98.9 % chatter silent; 80.1 % and 97.8 %.
-    # Trained on: 95.8 %, 100 %; 93.2 %, 98.9 %.
+    # Trained on: 95.8 %, 100 %; 93.8 %, 98.9 %.
     "dev_16": DevSet(185, 85, 0.93, 0.97),
-    "dev_17": DevSet(170, 85, 0.91, 0.96),
+    "dev_17": DevSet(170, 85, 0.92, 0.96),
 }
 
 

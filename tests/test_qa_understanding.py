@@ -241,6 +241,12 @@ def test_a_follow_up_in_a_thread(
         ("yesterday 19:00, payment up to date?", ("history",), "payment", None),
         ("is user fresh since yesterday 23:00?", ("freshness",), "user", None),
         (
+            "is purchase fresh as of yesterday evening? the board meets at noon",
+            ("freshness",),
+            "purchase",
+            None,
+        ),
+        (
             "was purchase fresh at 5am, and how many rows did it have?",
             ("history", "volume"),
             "purchase",

@@ -29,7 +29,11 @@ _AGO = re.compile(rf"\b(\d{{1,3}}|{'|'.join(_NUMBERS)}) (hours?|hrs?|h|minutes?|
 _PAST = re.compile(r"\b(was|were|did|had|has been|have been)\b")
 # Said to be gone, whatever the tense: "user fresh at last monday's meeting?", "stale over the weekend?"
 _GONE = re.compile(rf"\blast ({'|'.join(_WEEKDAYS)}|weekend)\b|\bover the weekend\b")
-_BEFORE_TODAY = re.compile(r"\b(yesterday|last night)\b")
+_TIME = r"(?:\d{1,2}(?:[:.h]\d\d)?\s*(?:am|pm)?|noon|midday|midnight)"
+_GONE_AT = re.compile(
+    rf"\b(?:yesterday|last night)(?:,? (?:at|around|by|@))? {_TIME}(?!\s*(?:%|rows|h\b))|"
+    rf"\b(?:at |around |@ )?{_TIME} (?:yesterday|last night)\b"
+)
 _TO_COME = re.compile(r"\b(will|won't|going to|gonna)\b")  # "will it be fresh over the weekend?"
 _WEEKEND = re.compile(r"\bweekend\b")
 # A night as a span: "during the night of the 2nd", "at any point overnight", "the night of the 2nd"
@@ -41,9 +45,9 @@ _PARTS = {"morning": 9, "noon": 12, "afternoon": 15, "evening": 19, "night": 23}
 def asks_about_the_past(text: str) -> bool:
     """A question in the past tense (or about a time said to be gone) pinned to a time of day, a day
     other than now, or a span of one (a weekend, a night)."""
-    # a time of a day gone is past in any tense: "yesterday 23:00 — payment up to date?"
-    bounded = _SPAN.sub(" ", text)  # "fresh since yesterday 23:00?" asks about now
-    gone_at = _BEFORE_TODAY.search(bounded) and (_AT.search(bounded) or _BARE_TIME.search(bounded))
+    # a time of a day gone is past in any tense: "yesterday 23:00 — payment up to date?" (not "fresh since
+    # yesterday 23:00?", which asks about now, nor "fresh as of yesterday? the board meets at noon")
+    gone_at = _GONE_AT.search(_SPAN.sub(" ", text))
     if not (_PAST.search(text) or gone_at or (_GONE.search(text) and not _TO_COME.search(text))):
         return False
     text = _SPAN.sub(" ", _WEEK_START.sub(" monday morning ", text))
