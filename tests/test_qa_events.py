@@ -157,7 +157,7 @@ async def test_a_dm_is_answered_and_a_decline_carries_no_fact(bot: BotHarness) -
 
 
 async def test_a_flood_gets_the_limit_and_one_polite_notice(bot: BotHarness) -> None:
-    # The limit counts in fixed windows of the bot's clock: a flood across a window's end is two floods.
+    # The limit counts in fixed windows of the store's clock: a flood across a window's end is two floods.
     window_s = bot.backends.settings.help_rate_window_s
     left = window_s - time.time() % window_s
     if left < 15:

@@ -14,12 +14,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import Column, Integer, String, Table, Text, delete, insert, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Integer,
+    String,
+    Table,
+    Text,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.elements import ColumnElement
 
-from bot.state.clock import db_time
+from bot.state.clock import db_now, db_time
 from bot.state.schema import UtcDateTime, claims, metadata, processed_events
 
 rate_windows = Table(
@@ -62,16 +77,19 @@ class AnswerState:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def count(self, key: str, *, window_s: float, now: datetime) -> int:
-        """Add one to `key`'s count in the current window of `window_s` seconds; returns the new count."""
-        window = f"{key}:{int(now.timestamp() // window_s)}"
+    async def count(self, key: str, *, window_s: float, now: datetime) -> tuple[int, str]:
+        """Add one to `key`'s count in the current window of `window_s` seconds; returns the new count
+        and the window's key. Windows are the store's clock's: replicas whose clocks disagree count in
+        the same one (by their own clocks, each counted in a window of its own: the limit multiplied)."""
+        window = _window(self._engine, key, window_s)
         dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
         insert = dialect.insert(rate_windows).values(key=window, count=1, at=now)
         statement = insert.on_conflict_do_update(
             index_elements=[rate_windows.c.key], set_={"count": rate_windows.c.count + 1}
-        ).returning(rate_windows.c.count)
+        ).returning(rate_windows.c.count, rate_windows.c.key)
         async with self._engine.begin() as conn:
-            return int((await conn.execute(statement)).scalar_one())
+            row = (await conn.execute(statement)).one()
+        return int(row[0]), str(row[1])
 
     async def remember(self, channel: str, thread_ts: str, asked: Asked, *, now: datetime) -> None:
         dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
@@ -139,9 +157,16 @@ class AnswerState:
         async with self._engine.begin() as conn:
             await conn.execute(delete(claims).where(claims.c.key == f"event:{event_id}"))
 
-    async def counted(self, key: str, *, window_s: float, now: datetime) -> int:
+    async def counted(self, key: str, *, window_s: float) -> int:
         """`key`'s count in the current window, without adding to it."""
-        window = f"{key}:{int(now.timestamp() // window_s)}"
-        query = select(rate_windows.c.count).where(rate_windows.c.key == window)
+        query = select(rate_windows.c.count).where(rate_windows.c.key == _window(self._engine, key, window_s))
         async with self._engine.connect() as conn:
             return int((await conn.execute(query)).scalar_one_or_none() or 0)
+
+
+def _window(engine: AsyncEngine, key: str, window_s: float) -> ColumnElement[str]:
+    """`key` and the index of the store clock's current window of `window_s` seconds: "user:U1:29416813"."""
+    elapsed = db_now(engine) / literal(float(window_s), Float())
+    # PostgreSQL rounds a cast to integer, SQLite truncates (and may lack floor()): both floor here
+    index = func.floor(elapsed) if engine.dialect.name == "postgresql" else elapsed
+    return literal(f"{key}:", String()) + cast(cast(index, BigInteger()), String())

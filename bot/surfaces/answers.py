@@ -142,12 +142,12 @@ class Answers:
 
     async def _over_limit(self, user: str, channel: str) -> bool:
         """Already past a limit in this window (its notice was posted when it was passed)."""
-        now, window_s = self.clock(), self.settings.help_rate_window_s
+        window_s = self.settings.help_rate_window_s
         for key, limit in (
             (f"user:{user}", self.settings.help_user_limit),
             (f"channel:{channel}", self.settings.help_channel_limit),
         ):
-            if await self.state.counted(key, window_s=window_s, now=now) > limit:
+            if await self.state.counted(key, window_s=window_s) > limit:
                 return True
         return False
 
@@ -158,9 +158,9 @@ class Answers:
             ("user", user, self.settings.help_user_limit),
             ("channel", channel, self.settings.help_channel_limit),
         ):
-            if await self.state.count(f"{kind}:{who}", window_s=window_s, now=now) > limit:
-                window = int(now.timestamp() // window_s)
-                if await self.backends.state.claim(f"help-notice:{kind}:{who}:{window}"):
+            count, window = await self.state.count(f"{kind}:{who}", window_s=window_s, now=now)
+            if count > limit:
+                if await self.backends.state.claim(f"help-notice:{window}"):
                     notice = _slow_down(kind, limit, window_s, self.settings.command)
                     await surface.post(notice, thread=thread)
                 return False
