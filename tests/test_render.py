@@ -3,6 +3,9 @@
 import re
 from pathlib import Path
 
+import pytest
+
+from bot.render import format as fmt
 from bot.render.console import plain, to_text
 from bot.render.message import (
     Actions,
@@ -105,3 +108,30 @@ def test_a_terminal_gets_styles_instead_of_slack_markup() -> None:
     assert re.search(r"stg_payments +success", shown)  # a table, its columns aligned
     marks = to_ansi(Message((Text(":white_check_mark: ok · :x: failed · :warning: late"),), fallback=""))
     assert marks == "\x1b[1;32m✓\x1b[0m ok · \x1b[1;31m✗\x1b[0m failed · \x1b[1;33m⚠\x1b[0m late"
+
+
+@pytest.mark.parametrize(
+    ("message", "why"),
+    [
+        (  # DuckDB: the reason, then a guess and the query line with a caret under it
+            "Runtime Error in test not_null_vessels_vessel_id (models/schema.yml)\n"
+            "  Catalog Error: Table with name vessels does not exist!\n"
+            '  Did you mean "pg_views"?\n\n  LINE 12: from "harbour"."main"."vessels"\n                ^',
+            "Catalog Error: Table with name vessels does not exist!",
+        ),
+        (  # Snowflake: the reason last
+            "Database Error in test unique_payment_id (models/_entities.yml)\n"
+            "  002003 (42S02): SQL compilation error:\n"
+            "  Object 'AMD.PAYMENT' does not exist or not authorized.",
+            "Object 'AMD.PAYMENT' does not exist or not authorized.",
+        ),
+        (  # PostgreSQL: the reason first, then the query line, its caret and a hint
+            'ERROR:  column "x" does not exist\nLINE 1: select x from t\n               ^\nHINT:  Perhaps y',
+            'ERROR:  column "x" does not exist',
+        ),
+        (None, "see the dbt log"),
+        ("  \n ^^^ \n", "see the dbt log"),
+    ],
+)
+def test_an_error_is_told_by_the_line_that_says_why(message: str | None, why: str) -> None:
+    assert fmt.reason(message) == why

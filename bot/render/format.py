@@ -1,7 +1,8 @@
-"""Small, consistent formatting of numbers, ages and times for every view."""
+"""Small, consistent formatting of numbers, ages, times and error reasons for every view."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 
@@ -46,3 +47,16 @@ def hours(value: float | None) -> str:
 
 def check(ok: bool | None) -> str:
     return {True: ":white_check_mark:", False: ":x:", None: "—"}[ok]
+
+
+# What a database's error says around its reason: where in the query (DuckDB and PostgreSQL print the line
+# and a caret under it), and guesses at what was meant.
+_AROUND = re.compile(r"^(?:[\s^~]*|LINE \d+:.*|Did you mean .*|HINT:.*)$")
+
+
+def reason(message: str | None, *, default: str = "see the dbt log") -> str:
+    """The line of a (dbt, warehouse) error message that says why: its last, less the query excerpt
+    and hints DuckDB and PostgreSQL print after it ("Catalog Error: Table with name x does not exist!")."""
+    lines = [line.strip() for line in (message or "").splitlines()]
+    said = [line for line in lines if line and not _AROUND.match(line)]
+    return said[-1] if said else default

@@ -208,7 +208,7 @@ def _failure_parts(run_key: str, failing: Sequence[TestOutcome], owners: Owners)
 
 def _what(o: TestOutcome) -> str:
     if o.status == "error":  # dbt could not run the test's query: its message says why
-        return "error: " + (o.message or "see the dbt log").strip().splitlines()[-1][:200]
+        return "error: " + fmt.reason(o.message)[:200]
     return f"{fmt.count(o.failures)} failing {'row' if o.failures == 1 else 'rows'}"
 
 
@@ -254,5 +254,5 @@ def _model_name(unique_id: str | None) -> str:
 
 def _age(source: SourceFreshness) -> str:
     if source.age_s is None:
-        return source.error.splitlines()[-1].strip()[:80] if source.error else "—"
+        return fmt.reason(source.error, default="—")[:80]
     return fmt.age(timedelta(seconds=source.age_s))
