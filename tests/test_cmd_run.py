@@ -575,8 +575,8 @@ async def test_two_replicas_pressing_at_once_decide_a_confirmation_exactly_once(
             await stores[0].add(c)
 
         wins = await asyncio.gather(
-            *(stores[0].decide(c.id, "triggered", by="U1", now=now) for c in asked),
-            *(stores[1].decide(c.id, "cancelled", by="U_ADMIN", now=now) for c in asked),
+            *(stores[0].decide(c.id, "triggered", by="U1") for c in asked),
+            *(stores[1].decide(c.id, "cancelled", by="U_ADMIN") for c in asked),
         )
 
         assert [t + c for t, c in zip(wins[:10], wins[10:], strict=True)] == [1] * 10  # one winner each
@@ -585,15 +585,41 @@ async def test_two_replicas_pressing_at_once_decide_a_confirmation_exactly_once(
         assert stored[0] is not None
         assert (stored[0].conf, stored[0].logical_date) == (asked[0].conf, asked[0].logical_date)
         assert stored[0].dag_run_id == f"amd__{asked[0].id}"
-        late = now + timedelta(seconds=601)
-        expiring = replace(asked[0], id="late", dag_run_id="amd__late")
-        await stores[0].add(expiring)
-        assert not await stores[0].decide("late", "triggered", by="U1", now=late)
-        assert await stores[1].decide("late", "expired", by="U1", now=late)
-        assert not await stores[0].decide("late", "expired", by="U1", now=late)
+        expiring = replace(asked[0], id="late", dag_run_id="amd__late", expires_at=now)  # no time to live
+        assert (await stores[0].add(expiring)).lapsed
+        assert not await stores[0].decide("late", "triggered", by="U1")
+        assert await stores[1].decide("late", "expired", by="U1")
+        assert not await stores[0].decide("late", "expired", by="U1")
     finally:
         for replica in replicas:
             await replica.close()
+
+
+async def test_a_confirmation_lives_its_time_by_the_stores_clock_whatever_the_asking_replicas_clock_says(
+    state_url: str,
+) -> None:
+    state = SqlState(state_url)
+    try:
+        await state.migrate()
+        store = Confirmations(state.engine)
+        now = datetime.now(UTC)
+        asked = {  # by replicas whose clocks are an hour behind and an hour ahead
+            skew: new_confirmation(
+                kind="trigger", dag="amd_user", requester="U1", channel="C1", now=now + skew, ttl_s=1.5
+            )
+            for skew in (timedelta(hours=-1), timedelta(hours=1))
+        }  # fmt: skip
+        stored = {skew: await store.add(c) for skew, c in asked.items()}
+
+        assert all(abs(c.created_at - now) < timedelta(minutes=5) for c in stored.values())
+        assert all(c.expires_at - c.created_at == timedelta(seconds=1.5) for c in stored.values())
+        assert await store.decide(asked[timedelta(hours=-1)].id, "triggered", by="U1")  # not expired at once
+        await asyncio.sleep(2)
+        ahead = asked[timedelta(hours=1)].id
+        assert not await store.decide(ahead, "triggered", by="U1")  # not alive for an hour
+        assert await store.decide(ahead, "expired", by="U1")
+    finally:
+        await state.close()
 
 
 # --- the cards, pinned ---------------------------------------------------------------------------------

@@ -81,7 +81,7 @@ async def ask(
     ctx.audit_detail.update(
         dag_id=dag, confirmation=c.id, days=len(days), existing=len(existing), again=len(again)
     )
-    await Confirmations(ctx.backends.state.engine).add(c)
+    c = await Confirmations(ctx.backends.state.engine).add(c)
     native = await orchestrator.backfills_natively()
     return confirmation_card(
         c, days, existing, again, environment=orchestrator.environment, native=native, entity=entity

@@ -49,7 +49,7 @@ async def ask(
     skip = _matches(dag, settings.run_skip_confirmation) and not _matches(dag, settings.run_production)
     if skip:
         c = replace(c, state="triggered", decided_by=ctx.user)
-    await Confirmations(ctx.backends.state.engine).add(c)
+    c = await Confirmations(ctx.backends.state.engine).add(c)
     if skip:
         return await start_run(c, ctx, entity=entity)
     return views.confirmation_card(c, environment=ctx.backends.orchestrator.environment, entity=entity)
@@ -62,11 +62,10 @@ def _matches(dag: str, patterns: Sequence[str]) -> bool:
 async def press_trigger(value: str, ctx: Ctx) -> Message | None:
     store = Confirmations(ctx.backends.state.engine)
     c = await find_confirmation(store, value, ctx)
-    now = ctx.now()
     if c.kind == "rerun":
-        return await _confirm_rerun(store, c, ctx, now)
-    won = await store.decide(c.id, "triggered", by=ctx.user, now=now)
-    c = replace(c, state="triggered", decided_by=ctx.user) if won else await _reload(store, c, ctx.user, now)
+        return await _confirm_rerun(store, c, ctx)
+    won = await store.decide(c.id, "triggered", by=ctx.user)
+    c = replace(c, state="triggered", decided_by=ctx.user) if won else await _reload(store, c, ctx.user)
     if c.state != "triggered":
         return views.closed(c)
     if c.kind == "backfill":
@@ -74,12 +73,12 @@ async def press_trigger(value: str, ctx: Ctx) -> Message | None:
     return await start_run(c, ctx)
 
 
-async def _confirm_rerun(store: Confirmations, c: Confirmation, ctx: Ctx, now: datetime) -> Message | None:
+async def _confirm_rerun(store: Confirmations, c: Confirmation, ctx: Ctx) -> Message | None:
     """Clearing failed tasks has no idempotency key like a trigger's run id, so the press claims the
     confirmation first (a double click or a Cancel pressed meanwhile loses), and the row becomes
     `triggered` only once the orchestrator accepted the clear: on an error the question stays."""
-    if c.state != "pending" or c.expires_at <= now:
-        c = await _reload(store, c, ctx.user, now)
+    if c.state != "pending" or c.lapsed:
+        c = await _reload(store, c, ctx.user)
         if c.state == "triggered":
             return views.reply(c, f"<@{c.decided_by}> re-ran the failed tasks of `{c.dag_run_id}` already.")
         return views.closed(c)
@@ -93,23 +92,22 @@ async def _confirm_rerun(store: Confirmations, c: Confirmation, ctx: Ctx, now: d
         ctx.audit_detail["error"] = str(exc)
         return confirmation_card(c, environment=ctx.backends.orchestrator.environment, problem=str(exc))
     if not cleared:
-        await store.decide(c.id, "cancelled", by=ctx.user, now=now)
+        await store.decide(c.id, "cancelled", by=ctx.user)
         return views.reply(c, f"Run `{c.dag_run_id}` has no failed tasks now: nothing to re-run.")
-    await store.decide(c.id, "triggered", by=ctx.user, now=now)
+    await store.decide(c.id, "triggered", by=ctx.user)
     return await _follow_rerun(c, cleared, ctx)
 
 
 async def press_cancel(value: str, ctx: Ctx) -> Message | None:
     store = Confirmations(ctx.backends.state.engine)
     c = await find_confirmation(store, value, ctx)
-    now = ctx.now()
     if c.kind == "rerun" and not await ctx.backends.state.claim(_rerun_claim(c)):
         return views.reply(c, "Too late to cancel: the failed tasks are being re-run (or were).")
-    if await store.decide(c.id, "cancelled", by=ctx.user, now=now):
+    if await store.decide(c.id, "cancelled", by=ctx.user):
         return views.reply(
             c, f"Cancelled: `{c.dag}` was not {'re-run' if c.kind == 'rerun' else 'triggered'}."
         )
-    c = await _reload(store, c, ctx.user, now)
+    c = await _reload(store, c, ctx.user)
     if c.state == "triggered":
         return views.reply(
             c, f"Too late to cancel: <@{c.decided_by}> pressed it already (run `{c.dag_run_id}`)."
@@ -138,7 +136,7 @@ async def press_rerun(value: str, ctx: Ctx) -> Message | None:
         ttl_s=ctx.backends.settings.run_confirm_ttl_s,
         run_id=run_id,
     )
-    await Confirmations(ctx.backends.state.engine).add(c)
+    c = await Confirmations(ctx.backends.state.engine).add(c)
     ctx.audit_detail["confirmation"] = c.id
     card = confirmation_card(c, environment=orchestrator.environment, failed_tasks=failed)
     await _in_thread(ctx, card)
@@ -229,11 +227,11 @@ async def find_confirmation(store: Confirmations, value: str, ctx: Ctx) -> Confi
     return c
 
 
-async def _reload(store: Confirmations, c: Confirmation, user: str, now: datetime) -> Confirmation:
+async def _reload(store: Confirmations, c: Confirmation, user: str) -> Confirmation:
     """Why a press lost the compare-and-set: decided already, or expired (then recorded as such)."""
     current = await store.get(c.id) or c
-    if current.state == "pending" and current.expires_at <= now:
-        await store.decide(c.id, "expired", by=user, now=now)
+    if current.state == "pending" and current.lapsed:
+        await store.decide(c.id, "expired", by=user)
         current = await store.get(c.id) or current
     return current
 

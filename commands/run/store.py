@@ -1,7 +1,9 @@
 """The confirmations of `/amd run`, stored in amd_run_confirmations (shared by every replica).
 
 A confirmation's Airflow dag_run_id is derived from its id, so however often Trigger is pressed the
-orchestrator starts one run; the row leaves `pending` once, by a compare-and-set update.
+orchestrator starts one run; the row leaves `pending` once, by a compare-and-set update. It is dated,
+and expires, by the state store's clock: asked on one replica and pressed on another whose clock is
+minutes apart, it lives its time to live all the same.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.foundation.ports import BackfillOptions, Reprocess
+from bot.state.clock import db_time
 from bot.state.schema import run_confirmations
 
 ConfirmationKind = Literal["trigger", "rerun", "backfill"]
@@ -40,6 +43,7 @@ class Confirmation:
     logical_date_end: datetime | None = None  # a backfill's last day; logical_date is its first
     reprocess: Reprocess | None = None  # a backfill's options
     max_active_runs: int | None = None
+    lapsed: bool = False  # expired by the store's clock when read (still `pending` until decided so)
 
     @property
     def options(self) -> BackfillOptions:
@@ -85,18 +89,33 @@ class Confirmations:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    async def add(self, c: Confirmation) -> None:
+    async def add(self, c: Confirmation) -> Confirmation:
+        """Store `c`, dated now by the store's clock with the time to live it was asked with; the
+        confirmation as stored."""
+        ttl_s = (c.expires_at - c.created_at).total_seconds()
+        row = {
+            **{k: v for k, v in c.__dict__.items() if k != "lapsed"},
+            "conf": dict(c.conf),
+            "created_at": db_time(self.engine),
+            "expires_at": db_time(self.engine, ago_s=-ttl_s),
+        }
         async with self.engine.begin() as conn:
-            await conn.execute(insert(run_confirmations).values({**c.__dict__, "conf": dict(c.conf)}))
+            await conn.execute(insert(run_confirmations).values(row))
+        stored = await self.get(c.id)
+        assert stored is not None  # just inserted, and only pruned days after it expires
+        return stored
 
     async def get(self, cid: str) -> Confirmation | None:
+        lapsed = (_C.expires_at <= db_time(self.engine)).label("lapsed")
         async with self.engine.connect() as conn:
-            row = (await conn.execute(select(run_confirmations).where(_C.id == cid))).mappings().first()
-        return None if row is None else Confirmation(**row)
+            query = select(run_confirmations, lapsed).where(_C.id == cid)
+            row = (await conn.execute(query)).mappings().first()
+        return None if row is None else Confirmation(**{**row, "lapsed": bool(row["lapsed"])})
 
-    async def decide(self, cid: str, state: ConfirmationState, *, by: str, now: datetime) -> bool:
+    async def decide(self, cid: str, state: ConfirmationState, *, by: str) -> bool:
         """Move a pending confirmation to `state`; True for exactly one caller. Only an unexpired one
         can be triggered or cancelled, and only an expired one can become `expired`."""
+        now = db_time(self.engine)
         in_time = _C.expires_at <= now if state == "expired" else _C.expires_at > now
         async with self.engine.begin() as conn:
             result = await conn.execute(

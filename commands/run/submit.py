@@ -104,7 +104,7 @@ def _no_backfill(ctx: Ctx, dag: str, days: tuple[date, date]) -> str | None:
 async def press_edit(value: str, ctx: Ctx) -> Message | None:
     """A confirmation's Edit parameters: the form, prefilled with what the confirmation would run."""
     c = await confirm.find_confirmation(Confirmations(ctx.backends.state.engine), value, ctx)
-    if c.state != "pending" or c.expires_at <= ctx.now():
+    if c.state != "pending" or c.lapsed:
         why = "expired" if c.state == "pending" else c.state
         raise UsageError(f"This confirmation is {why}; ask again with `/amd run {c.dag}`.")
     params = await ctx.backends.orchestrator.dag_params(c.dag)
@@ -152,7 +152,7 @@ async def _supersede(cid: str, ctx: Ctx) -> Message | None:
     """The confirmation an edit replaces is cancelled first; if it was triggered meanwhile, the edit
     is refused rather than starting a second run."""
     store = Confirmations(ctx.backends.state.engine)
-    if await store.decide(cid, "cancelled", by=ctx.user, now=ctx.now()):
+    if await store.decide(cid, "cancelled", by=ctx.user):
         return None
     earlier = await store.get(cid)
     if earlier is not None and earlier.state == "triggered":
