@@ -104,6 +104,7 @@ LATER = {  # the first score, then the learned model's rounds; README has each r
     "held_out_9": "91.0 % first (chatter 98.8 % silent), on c9f3dc4, the model's 3rd round; 91.9, 91.4, 91.9",
     "held_out_10": "87.3 % first (chatter 96.7 % silent), on af7d810, the model's fourth round; 87.6, 87.3 %",
     "held_out_11": "90.8 % first (chatter 96.8 % silent), on d15a4aa, the model's fifth round; 94.1 %",
+    "held_out_12": "88.7 % first (chatter 100 % silent), on 45b08d2, the model's sixth round",
 }
 
 
