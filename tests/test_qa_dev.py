@@ -64,6 +64,11 @@ DEV_SETS = {
     # Trained on: 95.8 %, 100 %; 93.8 %, 98.9 %.
     "dev_16": DevSet(185, 85, 0.93, 0.97),
     "dev_17": DevSet(170, 85, 0.92, 0.96),
+    # dev_18 (a multinational team writing in French, Portuguese, Spanish, German, Italian, Dutch, Polish and
+    # Turkish around English table names) and dev_19 (the morning after a bad night: overall questions, whys,
+    # competing cues), first scored on 45b08d2: 48.0 % and 97.8 % chatter silent; 90.1 % and 97.8 %.
+    "dev_18": DevSet(190, 85, 0.77, 0.97),
+    "dev_19": DevSet(195, 85, 0.92, 0.97),
 }
 
 

@@ -25,7 +25,8 @@ from tests.test_qa_understanding import vocabularies  # noqa: F401
 LEFT_OUT_FLOOR = 0.9
 # ... but for dev_15, whose writers describe the data instead of naming it ("the card captures table",
 # Portuguese and German words): 86.3 % when it joined, 88.0 % once described entities were masked too.
-FLOORS = {"dev_15": 0.87}
+# ... and for dev_18, written mostly in other languages around English table names: 65.4 % when it joined.
+FLOORS = {"dev_15": 0.87, "dev_18": 0.64}
 
 
 def test_the_examples_are_the_tuned_sets_as_committed(vocabularies: dict[str, Vocabulary]) -> None:  # noqa: F811

@@ -45,6 +45,8 @@ TRAINED_ON = (
     "dev_15",
     "dev_16",
     "dev_17",
+    "dev_18",
+    "dev_19",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"
