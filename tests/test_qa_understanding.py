@@ -259,6 +259,12 @@ def test_a_follow_up_in_a_thread(
         # Everyday words outside what is asked; an overall question names nothing, whatever its words.
         ("is there an incident open? my boss mentioned one at lunch", ("incidents",), None, None),
         ("back from parental leave, anything broken in the data?", ("overall",), None, None),
+        # "a", "my" make an entity someone's only when it follows them: "an alert about orders" is no one's
+        ("is there an alert about orders, and who should I ping?", ("incidents", "owner"), "purchase", None),
+        # the past moment asked in a later clause; a night as a span; "and if so why …" asks
+        ("how many rows does user have, and was it up to date at 7am?", ("history", "volume"), "user", None),
+        ("was payment late at any point last night?", ("history",), "payment", None),
+        ("did amd_purchase succeed, and if not why is it behind?", ("runs", "freshness"), "purchase", None),
     ],
 )
 def test_meaning_beyond_the_listed_phrasings(
@@ -288,6 +294,12 @@ def test_meaning_beyond_the_listed_phrasings(
         ("what is the card number behind payment 7781234?", "personal data"),
         ("what's the snowflake service account password?", "sharing a secret"),
         ("backfill purchase from 1 nov to 30 nov pls", "a task, not a question"),
+        ("can someone share the composer admin login?", "sharing a secret"),
+        ("who has the api token for the warehouse?", "sharing a secret"),
+        ("should we revert yesterday's purchase model change?", "an opinion"),
+        ("is the user model badly designed?", "an opinion"),
+        ("could you ping the payment owner for me?", "a task, not a question"),
+        ("kill amd_payment please", "a task, not a question"),
     ],
 )
 def test_requests_opinions_and_records_are_declined(

@@ -18,8 +18,9 @@ _LISTED = re.compile(r"\s(?:and|&|\+|plus)\s")
 # A list's markers separate too: "- is payment fresh - who owns it" (Slack's bullets), "1) … 2) …".
 _CLAUSE = re.compile(r"\s*(?:\band\b|&|\+|;|:|\bbut\b|\s[–—-]+\s|\?|,|\.\s|(?:^|\s)\d[.)]\s|^[-•*]\s)\s*")
 ASKING = re.compile(
-    # "when I got paged" tells when, it does not ask
-    r"^(?:(?:and|so|also|then|or|plus)\s+)?(who|whom|whose|what|whats|when(?! (?:i|we|you|they)\b)|whens|"
+    # "when I got paged" tells when, it does not ask; "… and if yes why is it stale?" asks
+    r"^(?:(?:and|so|also|then|or|plus)\s+)?(?:if (?:yes|so|not|no)\s+)?"
+    r"(who|whom|whose|what|whats|when(?! (?:i|we|you|they)\b)|whens|"
     r"where|which|how|why|is|are|"
     r"was|were|did|does|do|has|have|had|can|could|will|would|should|any|anything|anyone|isn't|aren't|whether)\b"
 )

@@ -36,8 +36,11 @@ _GONE_AT = re.compile(
 )
 _TO_COME = re.compile(r"\b(will|won't|going to|gonna)\b")  # "will it be fresh over the weekend?"
 _WEEKEND = re.compile(r"\bweekend\b")
-# A night as a span: "during the night of the 2nd", "at any point overnight", "the night of the 2nd"
-_NIGHT = re.compile(r"\b(?:during|over|through|all) (?:the )?night\b|\bnight of\b|\bovernight\b")
+# A night as a span: "during the night of the 2nd", "at any point overnight", "at any point last night"
+_NIGHT = re.compile(
+    r"\b(?:during|over|through|all|at any (?:point|time|moment)(?: during)?) (?:the |last )?night\b|"
+    r"\bnight of\b|\bovernight\b"
+)
 _WEEK_START = re.compile(r"\b(?:at )?the (?:start|beginning) of (?:the|this) week\b")
 _PARTS = {"morning": 9, "noon": 12, "afternoon": 15, "evening": 19, "night": 23}
 

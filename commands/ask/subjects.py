@@ -33,6 +33,7 @@ _SAID = frozenset(["says", "said", "wrote", "writes", "ticket", "escalation", "c
 # data all good?" names no "meeting data").
 _TOKEN = re.compile(r"[a-z0-9_.]+|[,:;?!]")
 _BREAK = frozenset(",:;?!")
+_LINKS = frozenset(["on", "of", "for", "in", "with", "about", "at", "from", "to", "into", "behind"])
 
 
 @dataclass(frozen=True)
@@ -197,9 +198,11 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
 
 
 def _in_passing(tokens: Sequence[str], i: int) -> bool:
-    """Named as someone's, a word or two after their "my", "a", "their": "my expense payment"."""
+    """Named as someone's, a word or two after their "my", "a", "their": "my expense payment" (not "an
+    incident on payments": a preposition's object is another noun's)."""
     before = list(tokens[max(0, i - 3) : i])
-    return any(w in _ONE_OF_THEM and not set(before[at + 1 :]) & _BREAK for at, w in enumerate(before))
+    ends = _BREAK | _LINKS
+    return any(w in _ONE_OF_THEM and not set(before[at + 1 :]) & ends for at, w in enumerate(before))
 
 
 def words_of(text: str) -> list[str]:

@@ -133,7 +133,7 @@ ANALYSIS = "an analysis of the data itself"
 _TASKS = (
     "write|draft|fix|build|create|make|rerun|re-run|restart|trigger|change|update|pause|unpause|resume|"
     "snooze|mute|ack|acknowledge|delete|backfill|calculate|compute|set|mark|disable|skip|silence|drop|"
-    "switch off|turn off"
+    "switch off|turn off|order|book|buy|remind|ping|kill|abort|cancel|revert|roll back"
 )
 # What the bot never answers from its facts: changes to data, and numbers it would have to compute.
 DECLINES = (
@@ -179,7 +179,10 @@ DECLINES = (
     (
         # a setting's name too: "the value of AMD_SNOWFLAKE_PASSWORD"
         re.compile(
-            r"\b(\w+_)?(password|passwd|credentials|private key|api key|secret key)s?\b(?! (column|field))"
+            r"\b(\w+_)?(password|passwd|credentials|creds|private key|api key|secret key|ssh key)s?\b"
+            r"(?! (column|field))|\b(access|auth|api|bearer) tokens?\b|"
+            # a system's way in: "the airflow admin login", "snowflake login pls"
+            r"\b(admin|root|airflow|snowflake|composer|warehouse|prod|production|db|database) logins?\b"
         ),
         "sharing a secret",
     ),
@@ -201,7 +204,8 @@ DECLINES = (
             r"switch (from|to)|a good (engineer|person|idea))\b|"
             # a view asked for: "do you think we should move off dbt?", "is a 12h SLA too loose?"
             r"\b(do you think|what do you think|thoughts\?|is it worth|designed well|"
-            r"should we (move|switch|migrate|drop|replace|adopt|rewrite|just))|"
+            r"should we (move|switch|migrate|drop|replace|adopt|rewrite|just|roll back|rollback|revert))|"
+            r"\b(badly|poorly) (designed|built|written|modelled|modeled)\b|"
             r"\btoo (loose|strict|tight|lax)\b"
         ),
         "an opinion",
@@ -213,7 +217,7 @@ DECLINES = (
             rf"^(please |pls )?({_TASKS}|rename|bump|add) (me |us )?"
             r"(the|a|an|it|this|that|its|their|all|\w+_\w+)\b|"
             # a verb no data-status question opens with: "backfill purchase from 1 nov pls"
-            r"^(please |pls )?(rerun|re-run|restart|trigger|unpause|backfill|truncate) \w+|"
+            r"^(please |pls )?(rerun|re-run|restart|trigger|unpause|backfill|truncate|kill|abort) \w+|"
             r"^(please |pls )?set \S+ (as|to)\b"
         ),
         "a task, not a question",

@@ -1,0 +1,54 @@
+"""What a message is about, as the rules and the learned second opinion both need to know it: which of
+its sentences ask, whether it talks of everyday things, whether it carries a data-status cue. Pure: no
+I/O."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from commands.ask.cues import ASKING
+from commands.ask.intent import Intent
+from commands.ask.lemmas import WORD, lemma
+from commands.ask.subjects import Subjects, Vocabulary
+from commands.ask.typos import is_cue
+from commands.ask.words import DOMAIN, DOMAIN_PHRASES, EVERYDAY, STOPWORDS, THE_DATA
+
+# Put to the bot: a question, or a request ("data status pls", "tell me about payment").
+ASKED = re.compile(
+    r"\?|^(?:(?:hey|hi|hello|morning|gm|yo|ok|so)(?:\s+[\w-]+)?\W+)?(who|what|whats|when|whens|where|which|how|why|is|are|was|were|did|does|do|has|have|any|anything|"
+    r"can|could|status|show|tell|give|list|check|describe|explain)\b|\b(pls|please|plz|tell me|show me)\b"
+)
+# A message's parts: what it asks, and what only tells the context ("need it for the churn analysis",
+# "before I publish the revenue deck"): a decline is for what is asked, not for the asker's reasons.
+SENTENCE = re.compile(r"(?<=[?!;])|\.\s|:\s|\s[–—-]+\s")
+_REASON = re.compile(
+    r"\b(?:before|because|so that|since|as|for) (?:i|we|they|finance|my|our)\b|"
+    r"\b(?:for|in) the (?:\w+ ){0,2}(?:forecast|report|review|deck|meeting|presentation|analysis)\b"
+)
+
+
+def asked_parts(text: str) -> list[str]:
+    """The sentences that ask (each without its reasons), or all of them when none does."""
+    parts = [_REASON.split(s)[0].strip() for s in SENTENCE.split(text)]
+    asking = [p for p in parts if p and (ASKING.match(p) or ASKED.search(p))]
+    return asking or [p for p in parts if p]
+
+
+def everyday(text: str, subjects: Subjects, vocab: Vocabulary) -> bool:
+    """Everyday things asked about, and no data named but in passing: "my salary payment landed?" (not
+    "is there an incident? my boss heard of one in the lift": the lift is not what is asked)."""
+    words = {lemma(w) for part in asked_parts(text) for w in WORD.findall(part)}
+    named = (subjects.named and not subjects.in_passing) or subjects.owner is not None
+    return not named and bool(words & EVERYDAY) and not any(map(vocab.dag_like, words))
+
+
+def about_data(text: str, words: set[str], intents: Sequence[Intent], vocab: Vocabulary) -> bool:
+    """A data-status cue: a word only data people use (or its typo), a DAG's name, or the phrasing of
+    an intent that may be about nothing named (an owner's "who is …" asks about people in general)."""
+    phrased = (p for i in intents if i.subject != "entity" for p in i.phrases)
+    if words & (DOMAIN | THE_DATA) or any(map(vocab.dag_like, words)):
+        return True
+    if any(p.search(text) for p in (*DOMAIN_PHRASES, *phrased)):
+        return True
+    return any(is_cue(w, DOMAIN) for w in words - STOPWORDS)

@@ -1,0 +1,49 @@
+"""The learned model's reading (commands/ask/learned.py) of what the rules understood, where it is sure.
+Its thresholds were chosen on dev sets it was not trained and the rules not tuned on (README, "The learned
+second opinion"). Pure and fast: no I/O."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+from commands.ask.about import about_data, everyday
+from commands.ask.fits import migration_of
+from commands.ask.intent import Intent, Question
+from commands.ask.learned import CHATTER, guess
+from commands.ask.lemmas import lemmas
+from commands.ask.moments import asks_about_the_past
+from commands.ask.subjects import Vocabulary
+
+SURE, OVERRULE, CERTAIN = 0.4, 0.7, 0.6  # CERTAIN: an overall question needs no listed data word
+SILENCE = 0.9  # chatter though an entity is named: "who's got the slides for the customer workshop?"
+_AGED = re.compile(r"\b(?:days?|hours?|h|minutes?|mins?) (?:old|behind|late|stale)\b")
+
+
+def second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Intent]) -> Question:
+    """More sure to overrule an intent the rules heard than to fill in where they heard none. It may
+    name one intent, chatter where nothing known is named (or, very sure, where the rules heard no
+    intent), the status of a subject named, the overall status of the data where nothing is named, a
+    past moment's history. A decline, several intents heard at once and everyday talk the rules left
+    silent stay the rules'."""
+    if question.declined or question.also or everyday(question.text, question.subjects, vocab):
+        return question  # everyday things talked of: the rules' silence stands
+    label, likely = guess(question.text, vocab)
+    unclear = question.intent in (None, "status", "overall")  # no intent cue heard; a past moment is one
+    if likely < (SURE if unclear else OVERRULE) or label == question.intent:
+        return question
+    named, text = question.subjects.named, question.text
+    fits = {
+        CHATTER: not named or (likely >= SILENCE and question.intent in (None, "status")),
+        "status": named,
+        "overall": not named and (likely >= CERTAIN or about_data(text, set(lemmas(text)), intents, vocab)),
+        "history": asks_about_the_past(text),
+        "decline": False,
+        "volume": not _AGED.search(text),  # "how many days old is purchase?" counts days, not rows
+    }
+    if not fits.get(label, True):
+        return question
+    if label == "migrations" and question.subjects.entities:  # "is the address move finished?"
+        question = replace(question, subjects=migration_of(question.subjects, vocab, keep=False))
+    return replace(question, intent=None if label == CHATTER else label, also=())
