@@ -265,6 +265,7 @@ def test_a_follow_up_in_a_thread(
         ("how many rows does user have, and was it up to date at 7am?", ("history", "volume"), "user", None),
         ("was payment late at any point last night?", ("history",), "payment", None),
         ("did amd_purchase succeed, and if not why is it behind?", ("runs", "freshness"), "purchase", None),
+        ("who owns the table vouchers?", ("owner",), None, "vouchers"),  # a name after its table word too
     ],
 )
 def test_meaning_beyond_the_listed_phrasings(

@@ -24,6 +24,10 @@ MIN_TYPO_LENGTH = 5  # shorter words are too often another word than a misspelt 
 _BEFORE_NAME = frozenset(["of", "for", "on", "about", "is", "are", "owns", "own", "many"])
 _TABLE_WORDS = ["table", "tables", "tbl", "tbls", "data", "dataset", "model", "models", "entity"]
 _AFTER_NAME = frozenset([*_TABLE_WORDS, "dag", "dags", "tests", "pipeline", "job"])
+# ... or after a table word, as in "table refunds" and as most languages put it: "la table X", "a tabela
+# de X", "die Tabelle X", "la tabella X", "de tabel X", "tabeli X"
+_TABLE_FIRST = frozenset(["table", "tabela", "tabla", "tabelle", "tabella", "tabel", "tabeli", "tabelę"])
+_LINKING = frozenset(["de", "di", "da", "del", "della", "van", "der", "des", "du"])
 # "a customer", "their order": one person or thing of the world, not the data asked about, when the
 # message names an entity otherwise too ("a customer says her order is missing: is purchase behind?").
 _ONE_OF_THEM = frozenset(["a", "an", "my", "their", "his", "her", "your", "one"])
@@ -253,6 +257,9 @@ def _name_like(tokens: Sequence[str], i: int, vocab: Vocabulary) -> bool:
     after = tokens[i + 1] if i + 1 < len(tokens) else ""
     before = tokens[i - 1] if i > 0 else ""
     placed = before in _BEFORE_NAME or (i == 1 and before == "and")  # "and shipment?" in a thread
+    placed = (
+        placed or before in _TABLE_FIRST or (before in _LINKING and i > 1 and tokens[i - 2] in _TABLE_FIRST)
+    )
     # "shipments fresh?" places a name; "went wrong" does not: a how-is-it word follows anything.
     placed = placed or after in _AFTER_NAME or (after not in GENERIC_WORDS and is_cue(after, vocab.cues))
     return placed and not is_cue(token, vocab.cues)
