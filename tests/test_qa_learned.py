@@ -13,7 +13,7 @@ import pytest
 
 from commands.ask import learned
 from commands.ask.intents import INTENTS
-from commands.ask.learned import EXAMPLES, examples, guess, masked, trained
+from commands.ask.learned import EXAMPLES, Example, examples, guess, masked, trained
 from commands.ask.markup import plain
 from commands.ask.subjects import Vocabulary
 from commands.ask.understand import understand
@@ -75,6 +75,21 @@ def test_a_named_subject_is_never_taken_for_chatter(vocabularies: dict[str, Voca
     asked = "has anyone touched purchase since monday's deploy?"
     assert guess(asked, vocabularies["demo"])[0] == "none"
     assert _understood(asked, vocabularies["demo"]) == (("status",), "purchase")
+
+
+def test_what_the_rules_heard_as_a_question_about_all_the_data_is_silenced_only_by_a_sure_model(
+    vocabularies: dict[str, Vocabulary],  # noqa: F811
+) -> None:
+    """A model half sure it is chatter may not silence "all green before the 9am sync?": silence reads as
+    "the bot is broken". A real model, trained on the message alone, as sure as its labels are many."""
+    vocab = vocabularies["demo"]
+    asked = "all green before the 9am sync?"
+    seen = masked(asked, vocab)
+    for chatter, overall, said in ((3, 2, ("overall",)), (19, 1, ())):
+        model = trained([Example("none", "t", seen)] * chatter + [Example("overall", "t", seen)] * overall)
+        with learned.using(model):
+            assert guess(asked, vocab)[0] == "none"
+            assert _understood(asked, vocab) == (said, None)
 
 
 @pytest.fixture

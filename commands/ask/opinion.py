@@ -34,8 +34,10 @@ def second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Inte
     if likely < (SURE if unclear else OVERRULE) or label == question.intent:
         return question
     named, text = question.subjects.named, question.text
+    # silencing a question the rules heard about the data as a whole takes as much as overruling them
+    hushed = not named and (question.intent != "overall" or likely >= OVERRULE)
     fits = {
-        CHATTER: not named or (likely >= SILENCE and question.intent in (None, "status")),
+        CHATTER: hushed or (likely >= SILENCE and question.intent in (None, "status")),
         "status": named,
         "overall": not named and (likely >= CERTAIN or about_data(text, set(lemmas(text)), intents, vocab)),
         "history": asks_about_the_past(text),
