@@ -266,6 +266,15 @@ def test_a_follow_up_in_a_thread(
         ("was payment late at any point last night?", ("history",), "payment", None),
         ("did amd_purchase succeed, and if not why is it behind?", ("runs", "freshness"), "purchase", None),
         ("who owns the table vouchers?", ("owner",), None, "vouchers"),  # a name after its table word too
+        # Other languages' data-status words around the catalog's names (commands/ask/glossary.py)
+        ("o payment está atualizado?", ("freshness",), "payment", None),
+        ("wer ist der Owner von purchase?", ("owner",), "purchase", None),
+        ("combien de lignes dans user ?", ("volume",), "user", None),
+        ("perché amd_payment è fallito?", ("runs",), "payment", None),
+        ("¿el user estaba al día ayer a las 8?", ("history",), "user", None),
+        ("ist die Tabelle coupons aktuell?", ("freshness",), None, "coupons"),
+        ("de onde vem a tabela purchase?", ("lineage",), "purchase", None),
+        ("alguém vai almoçar?", (), None, None),  # everyday talk stays as it was written
     ],
 )
 def test_meaning_beyond_the_listed_phrasings(

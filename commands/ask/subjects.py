@@ -15,29 +15,14 @@ from bot.foundation.migration_specs import MigrationSpec
 from commands.ask.described import descriptions, named_anywhere, otherwise_named
 from commands.ask.lemmas import lemma
 from commands.ask.lineage_graph import feeders
-from commands.ask.typos import is_cue, typo_of
-from commands.ask.words import GENERIC_WORDS, STOPWORDS
+from commands.ask.places import BREAK, in_passing, name_like
+from commands.ask.typos import typo_of
+from commands.ask.words import STOPWORDS
 
 MIN_TYPO_LENGTH = 5  # shorter words are too often another word than a misspelt name
-# A name stands after these words ("owner of X", "is X fresh", "the X table") or before these.
-# Only a word in an entity's place may be answered "no entity X": "is the coffee machine fixed?" is chatter.
-_BEFORE_NAME = frozenset(["of", "for", "on", "about", "is", "are", "owns", "own", "many"])
-_TABLE_WORDS = ["table", "tables", "tbl", "tbls", "data", "dataset", "model", "models", "entity"]
-_AFTER_NAME = frozenset([*_TABLE_WORDS, "dag", "dags", "tests", "pipeline", "job"])
-# ... or after a table word, as in "table refunds" and as most languages put it: "la table X", "a tabela
-# de X", "die Tabelle X", "la tabella X", "de tabel X", "tabeli X"
-_TABLE_FIRST = frozenset(["table", "tabela", "tabla", "tabelle", "tabella", "tabel", "tabeli", "tabelę"])
-_LINKING = frozenset(["de", "di", "da", "del", "della", "van", "der", "des", "du"])
-# "a customer", "their order": one person or thing of the world, not the data asked about, when the
-# message names an entity otherwise too ("a customer says her order is missing: is purchase behind?").
-_ONE_OF_THEM = frozenset(["a", "an", "my", "their", "his", "her", "your", "one"])
-# ... or one of them speaking: "customer escalation: who owns purchase?", "the customer's order report"
-_SAID = frozenset(["says", "said", "wrote", "writes", "ticket", "escalation", "complaint", "complains", "s"])
 # Punctuation between words is kept as a token of its own: no name runs across it ("the exec meeting:
 # data all good?" names no "meeting data").
 _TOKEN = re.compile(r"[a-z0-9_.]+|[,:;?!]")
-_BREAK = frozenset(",:;?!")
-_LINKS = frozenset(["on", "of", "for", "in", "with", "about", "at", "from", "to", "into", "behind"])
 
 
 @dataclass(frozen=True)
@@ -142,10 +127,14 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
     test: str | None = None
     dag: str | None = None
     incidental: list[str] = []  # "a customer says …": one of them, named after the entities asked about
+
+    def placed(j: int) -> bool:
+        return name_like(tokens, j, known=vocab.explained, cues=vocab.cues, dag_like=vocab.dag_like)
+
     i = 0
     while i < len(tokens):
         token = tokens[i]
-        if token in _BREAK or token in vocab.tests:
+        if token in BREAK or token in vocab.tests:
             test = test or (token if token in vocab.tests else None)
             # a test's name carries its model's, first: "not_null_purchase_user_id" tests purchase
             entities += [e for part in token.split("_") if (e := vocab.names.get(part))][:1]
@@ -171,7 +160,7 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
             kind, name = found
             if kind == "migration":
                 migration = name
-            elif _in_passing(tokens, i) or "".join(tokens[i + used : i + used + 1]) in _SAID:
+            elif in_passing(tokens, i, used):
                 incidental.append(name)
             else:
                 entities.append(name)
@@ -181,11 +170,11 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
             bare_columns.append(token)
         elif vocab.dag_like(token):
             dag = dag or token
-        elif short := otherwise_named(tokens, i, vocab, lambda j: _name_like(tokens, j, vocab)):
+        elif short := otherwise_named(tokens, i, vocab, placed):
             entities.append(short[0])
             i += short[1]
             continue
-        elif unknown is None and _name_like(tokens, i, vocab):
+        elif unknown is None and placed(i):
             unknown = token
         i += 1
     if not (entities or incidental or column or bare_columns or migration or dag or owner):
@@ -199,14 +188,6 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
         of = () if set(named) & set(having) else having
         return Subjects(named, column, of, migration, unknown, owner, test, dag, passing)
     return Subjects(named, column, (), migration, unknown, owner, test, dag, passing)
-
-
-def _in_passing(tokens: Sequence[str], i: int) -> bool:
-    """Named as someone's, a word or two after their "my", "a", "their": "my expense payment" (not "an
-    incident on payments": a preposition's object is another noun's)."""
-    before = list(tokens[max(0, i - 3) : i])
-    ends = _BREAK | _LINKS
-    return any(w in _ONE_OF_THEM and not set(before[at + 1 :]) & ends for at, w in enumerate(before))
 
 
 def words_of(text: str) -> list[str]:
@@ -223,7 +204,7 @@ def _phrase(tokens: Sequence[str], i: int, vocab: Vocabulary) -> tuple[tuple[str
     for exact in (True, False):
         for n in (3, 2, 1):
             words = tokens[i : i + n]
-            if len(words) < n or (n > 1 and any(w in STOPWORDS or w in _BREAK for w in words)):
+            if len(words) < n or (n > 1 and any(w in STOPWORDS or w in BREAK for w in words)):
                 continue
             key = "_".join(words)
             if not exact and (len(key) < MIN_TYPO_LENGTH or (n == 1 and key in vocab.explained)):
@@ -239,27 +220,3 @@ def _phrase(tokens: Sequence[str], i: int, vocab: Vocabulary) -> tuple[tuple[str
 
 def _name(word: str, names: Mapping[str, str]) -> str | None:
     return names.get(word) or (typo_of(word, names) if len(word) >= MIN_TYPO_LENGTH else None)
-
-
-def _name_like(tokens: Sequence[str], i: int, vocab: Vocabulary) -> bool:
-    """A word in the place of a name, that is no known word: what the asker calls an entity."""
-    token = tokens[i]
-    if (
-        len(token) < 3
-        or token[0].isdigit()
-        or not token.isascii()
-        or token in vocab.explained
-        or token in _AFTER_NAME
-    ):
-        return False
-    if vocab.dag_like(token):
-        return False
-    after = tokens[i + 1] if i + 1 < len(tokens) else ""
-    before = tokens[i - 1] if i > 0 else ""
-    placed = before in _BEFORE_NAME or (i == 1 and before == "and")  # "and shipment?" in a thread
-    placed = (
-        placed or before in _TABLE_FIRST or (before in _LINKING and i > 1 and tokens[i - 2] in _TABLE_FIRST)
-    )
-    # "shipments fresh?" places a name; "went wrong" does not: a how-is-it word follows anything.
-    placed = placed or after in _AFTER_NAME or (after not in GENERIC_WORDS and is_cue(after, vocab.cues))
-    return placed and not is_cue(token, vocab.cues)

@@ -19,6 +19,7 @@ from dataclasses import replace
 from commands.ask.about import ASKED, SENTENCE, about_data, asked_parts, everyday
 from commands.ask.cues import picked_intents, positioned, strong_places
 from commands.ask.fits import counted, defines, fitting, in_passing, migration_of, only_migration
+from commands.ask.glossary import glossed
 from commands.ask.intent import Intent, Question
 from commands.ask.lemmas import WORD, lemma, lemmas_of
 from commands.ask.moments import asks_about_the_past
@@ -50,6 +51,7 @@ _NOT_THEN = {"runs", "tests", "incidents", "migrations", "volume", "lineage", "m
 
 
 def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Question:
+    text = glossed(text, vocab)  # "a tabela de purchase atualizou?": "a table de purchase up to date?"
     question = second_opinion(_by_rules(text, vocab, intents), vocab, intents)
     if question.intent == "overall":  # about nothing in particular: no word of it was a name
         return replace(question, subjects=replace(question.subjects, unknown=None))

@@ -28,7 +28,14 @@ _WORDS = """
     asap real realy open rn nightly overnight vs versus compared compare call dbt daily weekly hourly monthly
     s t d m ve
 """
-STOPWORDS = frozenset(_WORDS.split())
+# ... and the articles and small words of the languages commands/ask/glossary.py reads: "die Tabelle X"
+# names X, not "die"
+_ABROAD = """
+    der die das den dem des ein eine von mit und ist sind auf oder les une des sur dans pour avec est sont
+    los las del para por con uma dos das com sao gli della dei degli per sono het een van zijn czy jest
+    bir ile hocam
+"""
+STOPWORDS = frozenset(_WORDS.split()) | frozenset(_ABROAD.split())
 
 # How-is-it words. With a subject named they ask for its status summary. Without one, the trouble words
 # (or a word about the data) make a data-status question, answered with the overall status; the mild

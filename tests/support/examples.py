@@ -18,6 +18,7 @@ import yaml
 
 from bot.foundation.catalog import Catalog
 from commands.ask.engine import vocabulary
+from commands.ask.glossary import glossed
 from commands.ask.learned import CHATTER, EXAMPLES, masked
 from commands.ask.markup import plain
 from commands.ask.subjects import Vocabulary
@@ -78,7 +79,8 @@ def built(vocabularies: dict[str, Vocabulary]) -> str:
     lines = [_HEADER]
     for name in TRAINED_ON:
         for case in yaml.safe_load((QA / f"{name}.yaml").read_text()):
-            text = masked(plain(case["q"], bot_user=BOT_USER).text, vocabularies[case.get("project", "demo")])
+            vocab = vocabularies[case.get("project", "demo")]
+            text = masked(glossed(plain(case["q"], bot_user=BOT_USER).text, vocab), vocab)
             lines.append(f"{label_of(case, name)}\t{name}\t{text}\n")
     return "".join(lines)
 

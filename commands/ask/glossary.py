@@ -1,0 +1,173 @@
+"""The data-status words of other languages, in English: teams ask around their tables' English names in
+their own words ("a tabela de purchase atualizou hoje?", "wer ist owner von user?", "le payment était à
+jour à 6h ?"). Each word or phrase a data person would ask with in Portuguese, Spanish, French, German,
+Italian, Dutch, Polish or Turkish becomes the English one before anything reads the message, so the
+rules and the learned model read one language. Only data-status words: everyday talk stays as it was
+written, and stays chatter. A name the catalog knows is never glossed. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from commands.ask.subjects import Vocabulary
+
+
+def _folded(text: str) -> str:
+    """`text` without its accents, letter for letter (so that places in it are places in `text`)."""
+    return "".join(unicodedata.normalize("NFD", c)[0] for c in text)
+
+
+# English → what is said for it, accents dropped (they are dropped from the message to match: people
+# type "a jour" as often as "à jour"). Words English also has in another sense are left out ("was",
+# "hier", "die", "vers", "record").
+_SAID_FOR = {
+    # who, what, when, why, how many
+    "who is": "quem e|quien es|wer ist|qui est|chi e|wie is|kto jest",
+    "who owns": "qui s'occupe de|qui s'occupe|quem cuida de|quem cuida|quien se encarga de|"
+    "wer kummert sich um|sahibi kim",
+    "what is": "o que e|que es|qu'est-ce que|c'est quoi|cos'e|wat is|co to jest|nedir",
+    "what does it mean": "que veut dire|que significa|o que significa|was bedeutet|cosa significa|"
+    "wat betekent|co oznacza|co znaczy|ne demek|que quiere decir|wat houdt in",
+    "when": "quando|cuando|wann|quand|wanneer|kiedy|ne zaman",
+    "why": "por que|warum|wieso|weshalb|pourquoi|perche|waarom|dlaczego|czemu|neden|niye",
+    "how many": "quantas|quantos|cuantas|cuantos|wie viele|wieviele|combien de|combien|quante|quanti|hoeveel|"
+    "kac",
+    "how long until": "quanto falta|cuanto falta|wie lange noch|combien de temps|quanto manca|hoe lang nog|"
+    "ile jeszcze",
+    "where does it come from": "de onde vem|de onde vêm|de donde viene|de donde vienen|woher kommen|"
+    "woher kommt|d'ou vient|d'ou viennent|da dove viene|da dove vengono|waar komt|skad pochodzi|"
+    "nereden geliyor",
+    "can you": "puoi|podes|pode|puedes|kannst du|konnen sie|peux-tu|tu peux|pouvez-vous|kun je|kan je|mozesz|"
+    "yapabilir misin",
+    # the data, its tables and rows
+    "data": "dados|datos|daten|donnees|dati|gegevens|veri|verileri",
+    "table": "tabela|tabla|tabelle|tabella|tabel|tabeli|tablo|tablosu|tablosunun",
+    "rows": "linhas|filas|registros|zeilen|datensatze|lignes|righe|rijen|wierszy|wiersze|rekordow|satir|"
+    "kayit|satır|kayıt",
+    "columns": "colunas|columnas|spalten|colonnes|colonne|kolommen|kolumny|sutunlar|sütunlar",
+    "values": "valores|werte|valeurs|valori|waarden|wartosci|degerler",
+    "number of": "numero de|nombre de|anzahl|numero di|aantal|liczba",
+    "owner": "dono|dona|propietario|proprietario|proprietaire|eigentumer|verantwortlich|verantwortliche|"
+    "zustandig|referente|responsavel|eigenaar|wlasciciel|właściciel|sahibi|sorumlu",
+    # how the data is
+    "up to date": "a jour|atualizada|atualizado|atualizadas|atualizados|atualizou|actualizada|actualizado|"
+    "actualizadas|actualizados|al dia|aktuell|auf dem neuesten stand|aggiornata|aggiornato|aggiornati|"
+    "aggiornate|bijgewerkt|actueel|aktualne|aktualna|aktualny|aktualizowane|guncel|güncel",
+    "fresh": "fraiche|fraiches|fresca|fresco|frescos|frisch|frische|fresche|freschi",
+    "late": "atrasada|atrasado|atrasadas|atrasados|en retard|verspatet|in ritardo|te laat|opozniona|"
+    "opoznione|opozniony|gecikme|gecikti|gecikmeli",
+    "stale": "desatualizada|desatualizado|desactualizada|desactualizado|veraltet|perime|obsoleta|vecchia|"
+    "vecchi|verouderd|nieaktualne|eski",
+    "loaded": "carregada|carregado|carregadas|carregados|cargada|cargado|cargadas|cargados|geladen|chargee|"
+    "chargees|caricata|caricati|caricate|zaladowane|yuklendi",
+    "landed": "chegaram|chegou|llegaron|llegado|llego|angekommen|arrivees|arrives|arrivati|arrivata|"
+    "aangekomen|dotarly|geldi",
+    "failed": "falhou|falharam|fallo|fallado|fallaron|fehlgeschlagen|gescheitert|echoue|en echec|plante|"
+    "fallito|fallita|mislukt|gefaald|nie powiodl|padl|basarisiz|hata verdi",
+    "broken": "kaputt|quebrado|quebrada|roto|rotto|rotta|casse|cassee|kapot|stuk|zepsute|zepsuty|bozuk",
+    "stuck": "travou|travada|travado|atascada|atascado|se trabo|hangt|bloque|bloquee|bloccata|bloccato|"
+    "vastgelopen|utknela|utknal|takildi",
+    "ran": "rodou|rodaram|corrio|corrieron|gelaufen|lief|a tourne|tourne|girato|gedraaid|draaide|uruchomil|"
+    "calisti|çalıştı|çalisti",
+    "running": "rodando|corriendo|lauft|laeuft|tourne encore|in esecuzione|draait|dziala|calisiyor|"
+    "çalışıyor|çalisiyor",
+    "passed": "passaram|passou|pasaron|paso|bestanden|durchgelaufen|passent|passati|passano|geslaagd|"
+    "przeszly|przeszedl|przechodza|gecti|geçti",
+    "tests": "testes|pruebas|testy|testi|testler",
+    "green": "verde|verdes|grun|vert|verts|groen|zielone|yesil",
+    "red": "vermelho|vermelhos|rojo|rojos|rot|rouge|rouges|rosso|rossi|rood|czerwone|czerwony|kirmizi|"
+    "kırmızı",
+    "incident": "incidente|incidentes|storung|vorfall|incidenti|incydent",
+    "open": "aberto|abertos|abierto|abiertos|offen|offene|ouvert|ouverts|aperto|aperti|otwarte|acik|açık",
+    "migration": "migracao|migração|migracion|migrazione|migratie|migracja|migracji|migrasyon|tasima",
+    "validation": "validacao|validação|validacion|validierung|validazione|validatie|walidacja|walidacji|"
+    "dogrulama",
+    "built from": "construida a partir de|construida com|construida de|costruita da|gebaut aus|construite a "
+    "partir de|zbudowana z|besleniyor",
+    "dropped": "caiu|cayo|gesunken|baisse|chute|calato|gedaald|spadek|spadla|dustu",
+    "all good": "tudo bem|todo bien|tout va bien|alles gut|alles ok|tutto bene|tutto ok|alles goed|"
+    "wszystko dziala|wszystko ok|her sey yolunda",
+    "anything": "alguma coisa|irgendwas|irgendetwas|quelque chose|qualcosa|iets|bir sey",
+    "problem": "problema|problemas|probleme|probleem|problemen|sorun|sorunlar",
+    "still": "ainda|todavia|noch|encore|ancora|nog|nadal|hala|hâlâ",
+    # the entities' everyday names
+    "orders": "pedidos|pedido|ordini|ordine|bestellungen|bestellung|commandes|commande|bestellingen|"
+    "zamowienia|siparisler|siparis",
+    "payments": "pagamentos|pagamento|pagos|pago|zahlungen|zahlung|paiements|paiement|pagamenti|betalingen|"
+    "betaling|platnosci|płatnosci|odemeler|ödemeler",
+    "customers": "clientes|cliente|kunden|kundendaten|clienti|klanten|klienci|musteriler|müşteriler|"
+    "musteri|müşteri",
+    "users": "usuarios|utilisateurs|utenti|gebruikers|uzytkownicy|kullanicilar|kullanıcılar",
+    "addresses": "enderecos|direcciones|adressen|adresses|indirizzi|adresy|adresler",
+    "transactions": "transacoes|transacciones|transaktionen|transazioni|transacties|transakcje|islemler|"
+    "işlemler",
+    # when
+    "yesterday": "ontem|ayer|gestern|ieri|gisteren|wczoraj|dun",
+    "today": "hoje|hoy|heute|aujourd'hui|oggi|vandaag|dzisiaj|dzis|bugun",
+    "this morning": "esta manha|hoje de manha|esta manana|heute morgen|heute fruh|ce matin|stamattina|"
+    "stamane|vanochtend|vanmorgen|dzis rano|bu sabah",
+    "last night": "esta noite|ontem a noite|anoche|heute nacht|letzte nacht|cette nuit|stanotte|vannacht|"
+    "dzis w nocy|dun gece|dün gece|de madrugada|madrugada",
+    "yesterday evening": "ontem a noite|ayer por la noche|gestern abend|hier soir|ieri sera|gisteravond|"
+    "wczoraj wieczorem|dun aksam",
+    "morning": "manha|matin|morgen|mattina|ochtend|rano|sabah",
+    "evening": "soir|abend|avond|wieczorem|aksam",
+    "midnight": "meia-noite|meia noite|medianoche|mitternacht|minuit|mezzanotte|middernacht|polnoc|"
+    "gece yarisi",
+    "monday": "segunda-feira|lunes|montag|lundi|lunedi|maandag|poniedzialek|pazartesi",
+    "tuesday": "terca-feira|martes|dienstag|mardi|martedi|dinsdag|wtorek|sali",
+    "wednesday": "quarta-feira|miercoles|mittwoch|mercredi|mercoledi|woensdag|sroda|carsamba",
+    "thursday": "quinta-feira|jueves|donnerstag|jeudi|giovedi|donderdag|czwartek|persembe",
+    "friday": "sexta-feira|viernes|freitag|vendredi|venerdi|vrijdag|piatek|cuma",
+    "was": "estava|estavam|estaba|estaban|etait|etaient|era|erano|byl|byla|byly|był|była|były|miydi|"
+    "miydı|idi",
+    # asked of the bot to do, not to tell
+    "rerun": "relancer|relance|relancez|rodar de novo|neu starten|rilanciare|rilancia|opnieuw draaien",
+    "pause": "pausar|pausa el|pausieren|mettre en pause|mettez en pause|metti in pausa|pauzeer|wstrzymaj",
+    "fix": "corrigir|corregir|korrigieren|corriger|correggere|corrigeren|popraw|duzelt",
+    "change": "mudar|alterar|cambiar|andern|changer|modifier|cambiare|modificare|wijzigen|zmienic|degistir",
+    "delete": "apagar|borrar|loschen|supprimer|cancellare|verwijderen|usun|sil",
+    "mark": "marcar|markieren|marquer|marquez|segnare|markeer|oznacz|isaretle",
+}
+# A time of day as said elsewhere: "à 6h", "às 18h", "a las 9", "um 8 Uhr", "alle 7", "om 9 uur", "o 17:00",
+# "9'da": the English "at 6:00". A bare "a" only where it was "à": "a 12h SLA" is English.
+_CLOCK = re.compile(
+    r"(?<![\w'])(?P<p>as|a|a las|alle|um|om|o|vers|verso|rond|gegen|hacia|sobre)\s+(?P<h>\d{1,2})\s*"
+    r"(?:h|uhr|uur)(?P<m>\d\d)?(?![\w'])|"
+    r"(?<![\w'])(?:as|a las|alle|um|om|o)\s+(?P<h2>\d{1,2}):(?P<m2>\d\d)(?![\w'])|"
+    r"(?<![\w'])(?:a las|alle)\s+(?P<h4>\d{1,2})(?![\w':])|"
+    r"(?<![\w'])(?P<h3>\d{1,2})(?::(?P<m3>\d\d))?'(?:da|de|ta|te)(?![\w'])"
+)
+_ENGLISH = {_folded(said): english for english, words in _SAID_FOR.items() for said in words.split("|")}
+_WORDS = re.compile(
+    r"(?<![\w'-])(" + "|".join(re.escape(w) for w in sorted(_ENGLISH, key=len, reverse=True)) + r")(?![\w'-])"
+)
+
+
+def glossed(text: str, vocab: Vocabulary) -> str:
+    """`text` (lower case) with the data-status words of other languages in English; the catalog's
+    names (entities, aliases, columns, migrations) stay as they are."""
+    folded = _folded(text)
+    if folded.isascii() and not _WORDS.search(folded) and not _CLOCK.search(folded):
+        return text  # the usual case, English: nothing to do
+    out, at = [], 0
+    for found in _CLOCK.finditer(folded):
+        if found["p"] == "a" and text[found.start()] == "a":
+            continue
+        hour = found["h"] or found["h2"] or found["h3"] or found["h4"]
+        minute = found["m"] or found["m2"] or found["m3"] or "00"
+        out += [text[at : found.start()], f"at {hour}:{minute}"]
+        at = found.end()
+    out.append(text[at:])
+    text = "".join(out)
+    folded, out, at = _folded(text), [], 0
+    for found in _WORDS.finditer(folded):
+        said = found.group(1)
+        if said in vocab.names or said in vocab.columns or said in vocab.migrations:
+            continue
+        out += [text[at : found.start()], _ENGLISH[said]]
+        at = found.end()
+    out.append(text[at:])
+    return "".join(out)

@@ -1,0 +1,62 @@
+"""Where in a message a name stands: a word in an entity's place that names none is what the asker
+calls an entity ("is shipment fresh?" → no entity shipment); a word elsewhere is not ("is the coffee
+machine fixed?" is chatter). And an entity named as someone's is not the one asked about. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from commands.ask.typos import is_cue
+from commands.ask.words import GENERIC_WORDS
+
+# A name stands after these words ("owner of X", "is X fresh", "the X table") or before these.
+# Only a word in an entity's place may be answered "no entity X": "is the coffee machine fixed?" is chatter.
+_BEFORE_NAME = frozenset(["of", "for", "on", "about", "is", "are", "owns", "own", "many"])
+_TABLE_WORDS = ["table", "tables", "tbl", "tbls", "data", "dataset", "model", "models", "entity"]
+_AFTER_NAME = frozenset([*_TABLE_WORDS, "dag", "dags", "tests", "pipeline", "job"])
+# ... or after "table", as in "table refunds" and as most languages put it ("la table X", "a tabela de X",
+# "die Tabelle X": commands/ask/glossary.py reads their table words as "table")
+_LINKING = frozenset(["de", "di", "da", "del", "della", "van", "der", "des", "du"])
+# "a customer", "their order": one person or thing of the world, not the data asked about, when the
+# message names an entity otherwise too ("a customer says her order is missing: is purchase behind?").
+_ONE_OF_THEM = frozenset(["a", "an", "my", "their", "his", "her", "your", "one"])
+# ... or one of them speaking: "customer escalation: who owns purchase?", "the customer's order report"
+_SAID = frozenset(["says", "said", "wrote", "writes", "ticket", "escalation", "complaint", "complains", "s"])
+BREAK = frozenset(",:;?!")  # punctuation: its own token, and no name runs across it
+_LINKS = frozenset(["on", "of", "for", "in", "with", "about", "at", "from", "to", "into", "behind"])
+
+
+def in_passing(tokens: Sequence[str], i: int, used: int) -> bool:
+    """The name of `used` words at `i` is someone's, a word or two after their "my", "a", "their": "my
+    expense payment" (not "an incident on payments": a preposition's object is another noun's); or
+    theirs speaking: "customer escalation: …"."""
+    before = list(tokens[max(0, i - 3) : i])
+    ends = BREAK | _LINKS
+    if any(w in _ONE_OF_THEM and not set(before[at + 1 :]) & ends for at, w in enumerate(before)):
+        return True
+    return "".join(tokens[i + used : i + used + 1]) in _SAID
+
+
+def name_like(
+    tokens: Sequence[str],
+    i: int,
+    *,
+    known: frozenset[str],
+    cues: frozenset[str],
+    dag_like: Callable[[str], bool],
+) -> bool:
+    """A word in the place of a name, that is no known word (`known`, a cue, a DAG's name): what the
+    asker calls an entity."""
+    token = tokens[i]
+    if len(token) < 3 or token[0].isdigit() or not token.isascii() or token in known or token in _AFTER_NAME:
+        return False
+    if dag_like(token):
+        return False
+    after = tokens[i + 1] if i + 1 < len(tokens) else ""
+    before = tokens[i - 1] if i > 0 else ""
+    placed = before in _BEFORE_NAME or (i == 1 and before == "and")  # "and shipment?" in a thread
+    placed = placed or before == "table" or (before in _LINKING and tokens[i - 2 : i] == ["table", before])
+    # "shipments fresh?" places a name; "went wrong" does not: a how-is-it word follows anything.
+    placed = placed or after in _AFTER_NAME or (after not in GENERIC_WORDS and is_cue(after, cues))
+    return placed and not is_cue(token, cues)
