@@ -266,6 +266,9 @@ def test_a_follow_up_in_a_thread(
         ("was payment late at any point last night?", ("history",), "payment", None),
         ("did amd_purchase succeed, and if not why is it behind?", ("runs", "freshness"), "purchase", None),
         ("who owns the table vouchers?", ("owner",), None, "vouchers"),  # a name after its table word too
+        ("when did ledger_entries last load?", ("freshness",), None, "ledger_entries"),  # snake_case: a table
+        ("how far behind is the fx_quotes model?", ("freshness",), None, "fx_quotes"),  # ... not "far"
+        ("how many rows in chargebacks today?", ("volume",), None, "chargebacks"),
         # Other languages' data-status words around the catalog's names (commands/ask/glossary.py)
         ("o payment está atualizado?", ("freshness",), "payment", None),
         ("wer ist der Owner von purchase?", ("owner",), "purchase", None),

@@ -12,7 +12,7 @@ from commands.ask.words import GENERIC_WORDS
 
 # A name stands after these words ("owner of X", "is X fresh", "the X table") or before these.
 # Only a word in an entity's place may be answered "no entity X": "is the coffee machine fixed?" is chatter.
-_BEFORE_NAME = frozenset(["of", "for", "on", "about", "is", "are", "owns", "own", "many"])
+_BEFORE_NAME = frozenset(["of", "for", "on", "about", "is", "are", "owns", "own", "many", "does", "did"])
 _TABLE_WORDS = ["table", "tables", "tbl", "tbls", "data", "dataset", "model", "models", "entity"]
 _AFTER_NAME = frozenset([*_TABLE_WORDS, "dag", "dags", "tests", "pipeline", "job"])
 # ... or after "table", as in "table refunds" and as most languages put it ("la table X", "a tabela de X",
@@ -53,9 +53,12 @@ def name_like(
         return False
     if dag_like(token):
         return False
+    if "_" in token.strip("_"):  # snake_case, as tables are named: "is fx_rates fresh?", "card_tokens rows"
+        return not is_cue(token, cues)
     after = tokens[i + 1] if i + 1 < len(tokens) else ""
     before = tokens[i - 1] if i > 0 else ""
     placed = before in _BEFORE_NAME or (i == 1 and before == "and")  # "and shipment?" in a thread
+    placed = placed or (before == "in" and tokens[i - 2 : i - 1] in (["rows"], ["records"]))  # "rows in X"
     placed = placed or before == "table" or (before in _LINKING and tokens[i - 2 : i] == ["table", before])
     # "shipments fresh?" places a name; "went wrong" does not: a how-is-it word follows anything.
     placed = placed or after in _AFTER_NAME or (after not in GENERIC_WORDS and is_cue(after, cues))
