@@ -269,6 +269,8 @@ def test_a_follow_up_in_a_thread(
         ("when did ledger_entries last load?", ("freshness",), None, "ledger_entries"),  # snake_case: a table
         ("how far behind is the fx_quotes model?", ("freshness",), None, "fx_quotes"),  # ... not "far"
         ("how many rows in chargebacks today?", ("volume",), None, "chargebacks"),
+        ("on friday evening, payments were still behind?", ("history",), "payment", None),  # then, not now
+        ("were we all green on Sunday?", ("history",), None, None),  # a day is no name
         # Other languages' data-status words around the catalog's names (commands/ask/glossary.py)
         ("o payment está atualizado?", ("freshness",), "payment", None),
         ("wer ist der Owner von purchase?", ("owner",), "purchase", None),

@@ -46,6 +46,7 @@ _FINDINGS = frozenset(["freshness", "runs", "tests", "incidents"])
 _OTHER_SUBJECTS = frozenset(lemma(w) for w in ("dag", "pipeline", "job", "test", "table", "model"))
 _COLOURS = frozenset(["red", "green"])  # a DAG's colour is its last run's: "amd_payment red again?"
 _NOW = re.compile(r"\b(now|currently|still|atm|at the moment|anymore|yet)\b")
+_WAS = re.compile(r"\b(was|were|had|did)\b")
 _CLAUSES = re.compile(r"[,;?]|\band\b|\.\s")
 _NOT_THEN = {"runs", "tests", "incidents", "migrations", "volume", "lineage", "meaning"}  # not history
 
@@ -139,7 +140,7 @@ def _besides_then(text: str, picked: list[str]) -> tuple[str, ...]:
     """What a question about a past moment asks besides: its owner ("was purchase late at 6? and who
     should I complain to"), the present too ("was payment fresh at 6am and is it fresh now?"), what
     else it asks after the moment ("… and how many rows did it have?")."""
-    now = any(_NOW.search(c) and not asks_about_the_past(c) for c in _CLAUSES.split(text))
+    now = any(_NOW.search(c) and not _WAS.search(c) for c in _CLAUSES.split(text))  # not "were still"
     return tuple(p for p in picked if p == "owner" or p in _NOT_THEN or (p == "freshness" and now))
 
 

@@ -26,7 +26,8 @@ _WORDS = """
     already actually maybe probably again fine good bad great now soon much many lot lots bit kind sort
     our whole overall mean new old big small see seen show shows showing give us please pls plz btw fyi
     asap real realy open rn nightly overnight vs versus compared compare call dbt daily weekly hourly monthly
-    s t d m ve far ongoing active
+    s t d m ve far ongoing active monday tuesday wednesday thursday friday saturday sunday january february
+    march april june july august september october november december
 """
 # ... and the articles and small words of the languages commands/ask/glossary.py reads: "die Tabelle X"
 # names X, not "die"
