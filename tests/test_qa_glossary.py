@@ -24,6 +24,8 @@ def _vocab(*names: str) -> Vocabulary:
         ("war user gestern um 8 uhr frisch?", "war user yesterday at 8:00 fresh?"),
         ("czy wczoraj o 17:00 user był aktualny?", "czy yesterday at 17:00 user was up to date?"),
         ("dün 9'da user güncel miydi?", "yesterday at 9:00 user up to date was?"),
+        ("user è aggiornata e chi è l'owner?", "user is up to date and who is l'owner?"),  # "è" is, "e" and
+        ("¿hay algún incidente activo ahora?", "¿is there any incident active now?"),
     ],
 )
 def test_other_languages_data_status_words_are_read_in_english(said: str, read: str) -> None:

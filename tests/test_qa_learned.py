@@ -25,8 +25,9 @@ from tests.test_qa_understanding import vocabularies  # noqa: F401
 LEFT_OUT_FLOOR = 0.9
 # ... but for dev_15, whose writers describe the data instead of naming it ("the card captures table",
 # Portuguese and German words): 86.3 % when it joined, 88.0 % once described entities were masked too.
-# ... and for dev_18, written mostly in other languages around English table names: 65.4 % when it joined.
-FLOORS = {"dev_15": 0.87, "dev_18": 0.64}
+# dev_18, written mostly in other languages around English table names, was 65.4 % when it joined; with their
+# words read as English (commands/ask/glossary.py) and dev_20 in the data, 93.8 %.
+FLOORS = {"dev_15": 0.87}
 
 
 def test_the_examples_are_the_tuned_sets_as_committed(vocabularies: dict[str, Vocabulary]) -> None:  # noqa: F811

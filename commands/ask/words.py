@@ -141,7 +141,7 @@ ANALYSIS = "an analysis of the data itself"
 _TASKS = (
     "write|draft|fix|build|create|make|rerun|re-run|restart|trigger|change|update|pause|unpause|resume|"
     "snooze|mute|ack|acknowledge|delete|backfill|calculate|compute|set|mark|disable|skip|silence|drop|"
-    "switch off|turn off|order|book|buy|remind|ping|kill|abort|cancel|revert|roll back"
+    "switch off|turn off|order|book|buy|remind|ping|kill|abort|cancel|revert|roll back|restore"
 )
 # What the bot never answers from its facts: changes to data, and numbers it would have to compute.
 DECLINES = (
@@ -225,7 +225,8 @@ DECLINES = (
             rf"^(please |pls )?({_TASKS}|rename|bump|add) (me |us )?"
             r"(the|a|an|it|this|that|its|their|all|\w+_\w+)\b|"
             # a verb no data-status question opens with: "backfill purchase from 1 nov pls"
-            r"^(please |pls )?(rerun|re-run|restart|trigger|unpause|backfill|truncate|kill|abort) \w+|"
+            r"^(please |pls )?(rerun|re-run|restart|trigger|pause|unpause|backfill|truncate|kill|abort|"
+            r"restore) \w+|"
             r"^(please |pls )?set \S+ (as|to)\b"
         ),
         "a task, not a question",

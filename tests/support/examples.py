@@ -48,6 +48,7 @@ TRAINED_ON = (
     "dev_17",
     "dev_18",
     "dev_19",
+    "dev_20",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"
