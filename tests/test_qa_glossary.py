@@ -41,6 +41,7 @@ def test_other_languages_data_status_words_are_read_in_english(said: str, read: 
         "is the charge data fresh?",  # "chargé" is French, "charge" English
         "alguém vai almoçar?",  # everyday talk: no data word in it
         "is any table late, e.g. payment?",  # "e" is Portuguese "and", but not in "e.g."
+        "payment fresh y/n",  # nor is "y" Spanish in "y/n"
     ],
 )
 def test_english_and_everyday_talk_are_left_as_written(said: str) -> None:

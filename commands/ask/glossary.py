@@ -182,9 +182,9 @@ _CLOCK = re.compile(
 _ENGLISH = {_folded(said): english for english, words in _SAID_FOR.items() for said in words.split("|")}
 # a word of its own: not part of "e.g." or of a hyphenated or dotted name
 _WORDS = re.compile(
-    r"(?<![\w'.-])("
+    r"(?<![\w'./-])("
     + "|".join(re.escape(w) for w in sorted(_ENGLISH, key=len, reverse=True))
-    + r")(?![\w'-]|\.\w)"
+    + r")(?![\w'/-]|\.\w)"
 )
 
 
