@@ -31,6 +31,16 @@ async def test_a_line_without_a_slash_is_a_question_in_a_help_channel(bot: BotHa
     assert "I cannot answer that from the facts I have" in out  # mentioned: says so, points on
 
 
+async def test_asked_directly_how_things_are_the_bot_gives_the_overall_status(bot: BotHarness) -> None:
+    """In a help channel "give me a quick recap" is anyone's talk; put to the bot, it asks how the data is."""
+    said = await bot.console("give me a quick recap")
+    asked = await bot.console("@amd give me a quick recap", "@amd what's the weather like?")
+
+    assert "(no reply: in a help channel" in said
+    assert "kind(s) of trouble" in asked or "All clear" in asked or "not all clear" in asked
+    assert "I cannot answer that from the facts I have" in asked  # the weather: everyday, still not ours
+
+
 async def test_a_clarifying_reply_has_buttons_the_console_presses(bot: BotHarness) -> None:
     out = await bot.console("@amd what does currency mean?", "2")
 

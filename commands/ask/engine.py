@@ -23,7 +23,7 @@ from commands.ask.intents import INTENTS
 from commands.ask.markup import plain
 from commands.ask.subjects import Subjects, Vocabulary
 from commands.ask.threads import follow_up
-from commands.ask.understand import understand
+from commands.ask.understand import put_to_the_bot, understand
 from commands.ask.words import GENERIC_WORDS
 
 BY_NAME = {intent.name: intent for intent in INTENTS}
@@ -78,6 +78,7 @@ async def reply(question: Question, ctx: Ctx, *, direct: bool, prefix: str) -> R
     """`direct`: asked of the bot (a mention, a DM, `/amd ask`): it answers even what it cannot
     answer, with why. Otherwise (a help channel's chatter) only what it can answer gets a reply.
     Several intents asked at once are answered together, in the order asked."""
+    question = put_to_the_bot(question) if direct else question
     intents = [BY_NAME[name] for name in question.intents if name in BY_NAME]
     if not intents:
         return Reply(await _decline(question, ctx, prefix) if direct else None)

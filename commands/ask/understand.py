@@ -30,6 +30,7 @@ from commands.ask.words import (
     ALL_WELL,
     ANALYSIS,
     DECLINES,
+    EVERYDAY,
     GENERIC,
     GENERIC_PHRASES,
     OVERALL_PHRASES,
@@ -48,6 +49,9 @@ _COLOURS = frozenset(["red", "green"])  # a DAG's colour is its last run's: "amd
 _NOW = re.compile(r"\b(now|currently|still|atm|at the moment|anymore|yet)\b")
 _WAS = re.compile(r"\b(was|were|had|did)\b")
 _CLAUSES = re.compile(r"[,;?]|\band\b|\.\s")
+_REPORTS = frozenset(
+    lemma(w) for w in ("report", "rundown", "summary", "recap", "update", "updates", "overview")
+)
 _NOT_THEN = {"runs", "tests", "incidents", "migrations", "volume", "lineage", "meaning"}  # not history
 
 
@@ -134,6 +138,18 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
     if (trouble or (on_data and (generic or why))) and (on_data or not subjects.unknown):
         return Question(text, "overall", subjects, why=why)
     return Question(text, None, subjects)
+
+
+def put_to_the_bot(question: Question) -> Question:
+    """Asked of the bot itself (a mention, a DM, `/amd ask`) how things are, about nothing named ("@amd
+    how are we doing?", "@amd morning report?"): the overall status. Said in a help channel's talk, the
+    same words stay chatter."""
+    subjects = question.subjects
+    if question.intents or question.declined or subjects.named or subjects.unknown or subjects.owner:
+        return question
+    words = {lemma(w) for w in WORD.findall(question.text)}
+    how = words & (GENERIC | _REPORTS) or any(p.search(question.text) for p in GENERIC_PHRASES)
+    return replace(question, intent="overall") if how and not words & EVERYDAY else question
 
 
 def _besides_then(text: str, picked: list[str]) -> tuple[str, ...]:
