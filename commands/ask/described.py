@@ -29,6 +29,8 @@ class Vocabulary(Protocol):
     def explained(self) -> frozenset[str]: ...
     @property
     def cues(self) -> frozenset[str]: ...
+    @property
+    def phrases(self) -> tuple[re.Pattern[str], ...]: ...
 
 
 STEM = 6  # letters two forms of a word share: "regist|ration", "regist|ered"
@@ -97,7 +99,10 @@ def named_anywhere(tokens: Sequence[str], vocab: Vocabulary) -> list[str]:
     captures caught up?", "how old is the newest row in pmt"): only a message with a cue, only one
     entity, and only by the description's own words ("the registry creds" are no registrations)."""
     cues = lemmas_of(vocab.cues)
-    if not any(lemma(t) in cues or is_cue(t, vocab.cues) for t in tokens):
+    said = " ".join(tokens)  # "checkouts up to date?": a cue in a phrase
+    if not any(lemma(t) in cues or is_cue(t, vocab.cues) for t in tokens) and not any(
+        p.search(said) for p in vocab.phrases
+    ):
         return []
     for i in range(len(tokens)):
         if short := otherwise_named(tokens, i, vocab, None):

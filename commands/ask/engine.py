@@ -46,7 +46,7 @@ def vocabulary(catalog: Catalog, migrations: Sequence[MigrationSpec]) -> Vocabul
         return kept[1]
     # How-is-it words are cues too: never taken for a column's or an entity's name.
     cues = {word for intent in INTENTS for word in intent.words} | GENERIC_WORDS
-    built = Vocabulary.of(catalog, migrations, cues)
+    built = Vocabulary.of(catalog, migrations, cues, BY_NAME["freshness"].phrases)
     if len(_VOCABULARIES) >= 4:
         _VOCABULARIES.clear()
     _VOCABULARIES[key] = (catalog, built)

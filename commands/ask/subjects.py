@@ -58,13 +58,20 @@ class Vocabulary:
     described: Mapping[str, str] = field(default_factory=dict)  # commands/ask/described.py
     # A migration's sources that name it ("the cassandra copy"); alone, a word everyone says ("Snowflake").
     sources: frozenset[str] = frozenset()
+    # How freshness is asked in a phrase, not a word ("checkouts up to date?"); not every intent's phrases:
+    # "where does the fruit basket come from?" is no lineage question about baskets
+    phrases: tuple[re.Pattern[str], ...] = ()
 
     def dag_like(self, word: str) -> bool:
         return word.startswith(self.dag_prefixes) and word not in self.dag_prefixes
 
     @classmethod
     def of(
-        cls, catalog: Catalog, migrations: Sequence[MigrationSpec], cue_words: Iterable[str]
+        cls,
+        catalog: Catalog,
+        migrations: Sequence[MigrationSpec],
+        cue_words: Iterable[str],
+        cue_phrases: Iterable[re.Pattern[str]] = (),
     ) -> Vocabulary:
         names: dict[str, str] = {}
         columns: dict[str, list[str]] = {}
@@ -113,6 +120,7 @@ class Vocabulary:
             frozenset(tests),
             descriptions(entities, explained, names),
             frozenset(naming),
+            tuple(cue_phrases),
         )
 
 
