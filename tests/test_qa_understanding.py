@@ -211,7 +211,6 @@ def test_a_follow_up_in_a_thread(
         ("can you add owner purch", ("owner",), "purchase", "add"),  # "add" is English, not an address
         ("are checkouts behind?", ("freshness",), "purchase", None),  # what its description says a row is
         ("checkouts up to date?", ("freshness",), "purchase", None),  # ... and asked in a phrase
-        ("where does the fruit basket come from?", (), None, None),  # ... not any phrase: everyday
         ("who owns the table with card captures?", ("owner",), "payment", None),  # "captured payment"
         ("are registrations landing?", ("freshness",), "user", None),  # "registered": one stem
         ("the registry creds expired again, failing builds", (), None, None),  # ... but not anywhere
