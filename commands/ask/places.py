@@ -23,6 +23,7 @@ _LINKING = frozenset(["de", "di", "da", "del", "della", "van", "der", "des", "du
 _ONE_OF_THEM = frozenset(["a", "an", "my", "their", "his", "her", "your", "one"])
 # ... or one of them speaking: "customer escalation: who owns purchase?", "the customer's order report"
 _SAID = frozenset(["says", "said", "wrote", "writes", "ticket", "escalation", "complaint", "complains", "s"])
+_COUNTED = frozenset(["two", "three", "four", "five", "ten", "several", "dozens", "hundreds", "thousands"])
 BREAK = frozenset(",:;?!")  # punctuation: its own token, and no name runs across it
 _LINKS = frozenset(["on", "of", "for", "in", "with", "about", "at", "from", "to", "into", "behind"])
 
@@ -33,6 +34,8 @@ def in_passing(tokens: Sequence[str], i: int, used: int) -> bool:
     theirs speaking: "customer escalation: …"."""
     before = list(tokens[max(0, i - 3) : i])
     ends = BREAK | _LINKS
+    if before[-1:] and (before[-1].isdigit() or before[-1] in _COUNTED):  # "40 customers went …"
+        return True
     if any(w in _ONE_OF_THEM and not set(before[at + 1 :]) & ends for at, w in enumerate(before)):
         return True
     return "".join(tokens[i + used : i + used + 1]) in _SAID

@@ -49,6 +49,7 @@ TRAINED_ON = (
     "dev_18",
     "dev_19",
     "dev_20",
+    "dev_21",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"
