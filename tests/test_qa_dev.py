@@ -67,14 +67,16 @@ DEV_SETS = {
     # dev_18 (a multinational team writing in French, Portuguese, Spanish, German, Italian, Dutch, Polish and
     # Turkish around English table names) and dev_19 (the morning after a bad night: overall questions, whys,
     # competing cues), first scored on 45b08d2: 48.0 % and 97.8 % chatter silent; 90.1 % and 97.8 %.
-    "dev_18": DevSet(190, 85, 0.77, 0.97),
-    "dev_19": DevSet(195, 85, 0.92, 0.97),
+    # Trained on, after the seventh round: 91.9 %, 100 %; 97.0 %, 100 %.
+    "dev_18": DevSet(190, 85, 0.90, 0.97),
+    "dev_19": DevSet(195, 85, 0.95, 0.97),
     # dev_20 (a second team asking in eight languages, written after commands/ask/glossary.py), first scored
     # on 62d1cab: 74.9 % and 100 % chatter silent (44.9 % and 98.9 % on the commit before the glossary).
-    "dev_20": DevSet(195, 85, 0.80, 0.97),
+    # Trained on: 89.4 %, 100 %.
+    "dev_20": DevSet(195, 85, 0.87, 0.97),
     # dev_21 (messages as posted: context first, pasted errors, data described, requests mixed in), first
-    # scored on 8980fa7: 82.8 % and 97.8 % chatter silent.
-    "dev_21": DevSet(195, 85, 0.82, 0.95),
+    # scored on 8980fa7: 82.8 % and 97.8 % chatter silent. Trained on: 86.3 %, 98.9 %.
+    "dev_21": DevSet(195, 85, 0.84, 0.97),
 }
 
 
