@@ -143,13 +143,14 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
 def put_to_the_bot(question: Question) -> Question:
     """Asked of the bot itself (a mention, a DM, `/amd ask`) how things are, about nothing named ("@amd
     how are we doing?", "@amd morning report?"): the overall status. Said in a help channel's talk, the
-    same words stay chatter."""
-    subjects = question.subjects
+    same words stay chatter. Only a question or a request: "ok cool" is no question however mild its words."""
+    subjects, text = question.subjects, question.text
     if question.intents or question.declined or subjects.named or subjects.unknown or subjects.owner:
         return question
-    words = {lemma(w) for w in WORD.findall(question.text)}
-    how = words & (GENERIC | _REPORTS) or any(p.search(question.text) for p in GENERIC_PHRASES)
-    return replace(question, intent="overall") if how and not words & EVERYDAY else question
+    words = {lemma(w) for w in WORD.findall(text)}
+    how = words & (TROUBLE | _REPORTS) or any(p.search(text) for p in GENERIC_PHRASES)
+    asked = ASKED.search(text) and not _THANKS.match(text)
+    return replace(question, intent="overall") if how and asked and not words & EVERYDAY else question
 
 
 def _besides_then(text: str, picked: list[str]) -> tuple[str, ...]:
