@@ -93,6 +93,16 @@ def test_what_the_rules_heard_as_a_question_about_all_the_data_is_silenced_only_
             assert _understood(asked, vocab) == (said, None)
 
 
+def test_an_entitys_question_about_nothing_named_is_asked_back_only_about_data(
+    vocabularies: dict[str, Vocabulary],  # noqa: F811
+) -> None:
+    """The model hears lineage in "where does the fruit basket come from?", but nothing is named and it is
+    no data talk: asking back "About which entity?" would answer the channel's chatter."""
+    vocab = vocabularies["demo"]
+    assert guess("where does the fruit basket come from?", vocab)[0] == "lineage"
+    assert _understood("where does the fruit basket come from?", vocab) == ((), None)
+
+
 @pytest.fixture
 def kept_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The model kept in a cache directory of the test's own, trained on a few examples (fast)."""

@@ -44,7 +44,11 @@ def second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Inte
         "decline": False,
         "volume": not _AGED.search(text),  # "how many days old is purchase?" counts days, not rows
     }
-    if not fits.get(label, True):
+    # an entity's intent about nothing named asks "which entity?": only of a message about data
+    needs_one = any(i.name == label and i.subject == "entity" for i in intents)
+    subjects = question.subjects
+    about = named or subjects.owner or subjects.unknown or about_data(text, set(lemmas(text)), intents, vocab)
+    if not fits.get(label, True) or (needs_one and not about):
         return question
     if label == "migrations" and question.subjects.entities:  # "is the address move finished?"
         question = replace(question, subjects=migration_of(question.subjects, vocab, keep=False))
