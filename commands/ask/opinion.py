@@ -33,23 +33,24 @@ def second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Inte
     unclear = question.intent in (None, "status", "overall")  # no intent cue heard; a past moment is one
     if likely < (SURE if unclear else OVERRULE) or label == question.intent:
         return question
-    named, text = question.subjects.named, question.text
+    subjects, text = question.subjects, question.text
+    named, on_data = subjects.named, about_data(text, set(lemmas(text)), intents, vocab)
     # silencing a question the rules heard about the data as a whole takes as much as overruling them
     hushed = not named and (question.intent != "overall" or likely >= OVERRULE)
     fits = {
         CHATTER: hushed or (likely >= SILENCE and question.intent in (None, "status")),
         "status": named,
-        "overall": not named and (likely >= CERTAIN or about_data(text, set(lemmas(text)), intents, vocab)),
+        "overall": not named and (likely >= CERTAIN or on_data),
         "history": asks_about_the_past(text),
         "decline": False,
         "volume": not _AGED.search(text),  # "how many days old is purchase?" counts days, not rows
     }
     # an entity's intent about nothing named asks "which entity?": only of a message about data
     needs_one = any(i.name == label and i.subject == "entity" for i in intents)
-    subjects = question.subjects
-    about = named or subjects.owner or subjects.unknown or about_data(text, set(lemmas(text)), intents, vocab)
-    if not fits.get(label, True) or (needs_one and not about):
+    if not fits.get(label, True) or (
+        needs_one and not (named or subjects.owner or subjects.unknown or on_data)
+    ):
         return question
-    if label == "migrations" and question.subjects.entities:  # "is the address move finished?"
-        question = replace(question, subjects=migration_of(question.subjects, vocab, keep=False))
+    if label == "migrations" and subjects.entities:  # "is the address move finished?"
+        question = replace(question, subjects=migration_of(subjects, vocab, keep=False))
     return replace(question, intent=None if label == CHATTER else label, also=())
