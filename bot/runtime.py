@@ -20,6 +20,7 @@ from bot.core.router import Router
 from bot.foundation.catalog import Catalog
 from bot.foundation.entity_selection import EntitySelectorError
 from bot.foundation.errors import ProjectError
+from bot.foundation.inflight import settled
 from bot.foundation.settings import Settings
 from bot.surfaces.console import Console
 from bot.wiring import build_backends
@@ -144,16 +145,20 @@ async def serve(settings: Settings, *, http: bool, host: str, port: int) -> None
 
 
 async def drain(backends: Backends, grace_s: float) -> None:
-    """Stop taking work, give what is running `grace_s` to finish, then cancel it and wait (bounded)
-    for the cancels to land, so its cards and rows end as cancelled, not "running" forever."""
-    leases = backends.leases
+    """Stop taking work, give what is running `grace_s` to finish (runs, and the answers to Slack
+    requests already acked, with their audit records), then cancel the runs and wait (bounded) for the
+    cancels to land, so their cards and rows end as cancelled, not "running" forever."""
+    leases, answering = backends.leases, backends.answering
     leases.stopping = True
-    if await leases.settled(grace_s):
+    if await settled(grace_s, leases.work, answering):
         return
     log.warning("stopping: cancelling %d run(s) still going after %.0f s", leases.held, grace_s)
     await leases.cancel_all()
-    if not await leases.settled(_CANCEL_WAIT_S):
-        log.warning("stopping with %d run(s) not stopped; another replica will mark them lost", leases.held)
+    if not await settled(_CANCEL_WAIT_S, leases.work, answering):
+        unfinished = (
+            "stopping with %d run(s) and %d Slack request(s) unfinished; another replica marks lost runs"
+        )
+        log.warning(unfinished, leases.held, answering.count)
 
 
 def freeze_startup_heap() -> None:

@@ -3,6 +3,7 @@ every replica at once: effects that must happen once are claimed in the state st
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -18,11 +19,33 @@ from bot.core.backends import Backends
 from bot.core.cards import Refresh
 from bot.core.command import Command
 from bot.core.surface import Surface
+from bot.foundation.inflight import InFlight, settled
 from bot.foundation.metrics import SCHEDULER_LAG
 from commands.migration import check_stalls
 from commands.test.lifecycle import reconcile_lost
 
 log = logging.getLogger(__name__)
+JOBS_GRACE_S = 5.0  # a stop waits this long for running ticks; each is idempotent, so cutting one is safe
+
+
+class Schedule:
+    """APScheduler and the ticks it has running. A stop lets a running tick finish (bounded) rather
+    than cancel it: APScheduler's own shutdown cancels running coroutine jobs, and a task cancelled
+    while it checks out a pooled connection leaves that connection to the garbage collector."""
+
+    def __init__(self) -> None:
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.running = InFlight()
+
+    async def stop(self, grace_s: float = JOBS_GRACE_S) -> None:
+        """No new ticks; the running ones get `grace_s` to end, then are cancelled, and their cancels
+        (bounded by `grace_s` again) land before this returns."""
+        self.scheduler.pause()
+        if not await settled(grace_s, self.running):
+            log.warning("stopping: cancelling %d scheduled job(s) still running", self.running.count)
+        self.scheduler.shutdown(wait=False)  # AsyncIOScheduler's is queued: the loop's next turn
+        await asyncio.sleep(0)
+        await settled(grace_s, self.running)
 
 
 def live_kinds(commands: Sequence[Command[Any]]) -> dict[str, Refresh]:
@@ -35,10 +58,9 @@ async def refresh_cards(backends: Backends, surface: Surface, kinds: Mapping[str
         log.debug("updated %d live card(s)", updated)
 
 
-def start_scheduler(
-    backends: Backends, surface: Surface, commands: Sequence[Command[Any]]
-) -> AsyncIOScheduler:
-    scheduler = AsyncIOScheduler(timezone="UTC")
+def start_scheduler(backends: Backends, surface: Surface, commands: Sequence[Command[Any]]) -> Schedule:
+    schedule = Schedule()
+    scheduler = schedule.scheduler
     settings = backends.settings
 
     def every(seconds: float, job: Any, *args: Any, name: str, grace_s: int, at_start: bool = False) -> None:
@@ -47,7 +69,7 @@ def start_scheduler(
         # (next_run_time=None would add the job paused: APScheduler's default is left alone instead.)
         first = {"next_run_time": datetime.now(UTC)} if at_start else {}
         scheduler.add_job(
-            job,
+            schedule.running.tracked(job),
             "interval",
             seconds=seconds,
             args=args,
@@ -85,7 +107,7 @@ def start_scheduler(
     every(settings.alert_poll_s, watch_failures, backends, surface, name="failures", grace_s=600)
     scheduler.add_listener(observe_lag, EVENT_JOB_SUBMITTED)
     scheduler.start()
-    return scheduler
+    return schedule
 
 
 def observe_lag(event: JobSubmissionEvent, *, now: datetime | None = None) -> None:

@@ -153,11 +153,11 @@ async def test_ended_test_runs_go_with_their_results_and_the_audit_log_keeps_its
 
 
 async def test_housekeeping_and_the_manifest_watch_are_scheduled(backends: Backends) -> None:
-    scheduler = start_scheduler(backends, ConsoleSurface(lambda _text: None), commands.COMMANDS)
+    schedule = start_scheduler(backends, ConsoleSurface(lambda _text: None), commands.COMMANDS)
     try:
-        assert {"housekeeping", "manifest"} <= {job.id for job in scheduler.get_jobs()}
+        assert {"housekeeping", "manifest"} <= {job.id for job in schedule.scheduler.get_jobs()}
     finally:
-        scheduler.shutdown(wait=False)
+        await schedule.stop()
 
 
 async def test_a_changed_manifest_is_picked_up_without_a_restart(backends: Backends) -> None:

@@ -98,14 +98,14 @@ async def test_the_scheduler_reports_how_late_its_jobs_start(bot: BotHarness) ->
     job = {"job": "housekeeping"}  # scheduled to run right at start
     before = total(await scrape(bot), "amd_scheduler_lag_seconds_count", **job)
     surface = SlackSurface(web_client(bot.backends.settings))
-    scheduler = start_scheduler(bot.backends, surface, commands.COMMANDS)
+    schedule = start_scheduler(bot.backends, surface, commands.COMMANDS)
     try:
         for _ in range(100):
             if total(await scrape(bot), "amd_scheduler_lag_seconds_count", **job) > before:
                 break
             await asyncio.sleep(0.1)
     finally:
-        scheduler.shutdown(wait=False)
+        await schedule.stop()
     assert total(await scrape(bot), "amd_scheduler_lag_seconds_count", **job) == before + 1
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.core.access import Policy
 from bot.core.stats import StatsService
 from bot.foundation.catalog import Catalog, CatalogMissing
 from bot.foundation.dbt_port import DbtRunner
+from bot.foundation.inflight import InFlight
 from bot.foundation.ports import Orchestrator, Warehouse
 from bot.foundation.run_results import RunResults
 from bot.foundation.settings import Settings
@@ -35,6 +36,8 @@ class Backends:
     leases: Leases
     manifest_stamp: Stamp | None = None
     run_results: RunResults | None = None  # dbt results of orchestrator runs: only when a dir is configured
+    # Slack requests acked and still being answered (commands, presses, forms, events): a stop waits.
+    answering: InFlight = field(default_factory=InFlight)
 
     async def reload_catalog(self) -> bool:
         """Pick up a new dbt manifest (a deploy, `dbt parse`) without a restart, when the file changed.

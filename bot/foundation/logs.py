@@ -61,3 +61,5 @@ def install(handlers: list[logging.Handler], *, level: int, kind: LogFormat) -> 
         handler.setFormatter(formatter(kind))
         handler.addFilter(RequestIdFilter())
     logging.basicConfig(level=level, handlers=handlers, force=True)
+    # A library's warning is a log line too: printed raw, it would break a JSON-lines stream.
+    logging.captureWarnings(True)

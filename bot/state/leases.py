@@ -11,6 +11,7 @@ free again and its work is lost (reconciled by commands/test/lifecycle.py on whi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -24,12 +25,14 @@ from sqlalchemy import Select, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.foundation.inflight import InFlight
 from bot.foundation.ports import BackendUnavailable
 from bot.state.schema import dbt_slots, held_work, replicas
 
 log = logging.getLogger(__name__)
 OnCancel = Callable[[], Awaitable[bool]]  # True once the work is stopping; False: ask again next poll
 SLOT_POLL_S = 0.5  # how often a run waiting for a shared dbt slot tries again
+_ROUND_BOUND_S = 5.0  # a close waits this long for a heartbeat round under way
 
 
 class Leases:
@@ -40,9 +43,9 @@ class Leases:
         self._poll_s = poll_s
         self._held: dict[str, OnCancel] = {}
         self._asked: set[str] = set()  # cancel requests delivered to their work already
-        self._idle = asyncio.Event()  # set while nothing is held
-        self._idle.set()
+        self.work = InFlight()  # what this process holds, until each release is written
         self._loop: asyncio.Task[None] | None = None
+        self._closing = asyncio.Event()
         self.stopping = False
 
     @property
@@ -62,6 +65,12 @@ class Leases:
     async def close(self) -> None:
         """A clean stop: whatever this process held is gone with it, so no replica waits for its TTL."""
         if self._loop is not None:
+            # Ended between rounds, not cancelled inside one: a task cancelled while it checks out a
+            # pooled connection leaves that connection to the garbage collector.
+            self._closing.set()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_ROUND_BOUND_S):
+                    await asyncio.shield(self._loop)
             self._loop.cancel()
             await asyncio.gather(self._loop, return_exceptions=True)
         async with self._engine.begin() as conn:
@@ -75,29 +84,18 @@ class Leases:
         a poll. A stopping process takes no new work."""
         if self.stopping:
             raise BackendUnavailable("amd-bot is restarting on this replica; ask again in a moment.")
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                insert(held_work).values(key=key, kind=kind, owner=self.owner, started_at=_now())
-            )
-        self._held[key] = on_cancel
-        self._idle.clear()
-        try:
-            yield
-        finally:
-            del self._held[key]
-            self._asked.discard(key)
-            if not self._held:
-                self._idle.set()
-            await asyncio.shield(self._release(key))
-
-    async def settled(self, timeout_s: float) -> bool:
-        """True once this process holds nothing; False when `timeout_s` passed first."""
-        try:
-            async with asyncio.timeout(timeout_s):
-                await self._idle.wait()
-        except TimeoutError:
-            return False
-        return True
+        with self.work.one():  # until the release is written: a stop waits for it
+            async with self._engine.begin() as conn:
+                await conn.execute(
+                    insert(held_work).values(key=key, kind=kind, owner=self.owner, started_at=_now())
+                )
+            self._held[key] = on_cancel
+            try:
+                yield
+            finally:
+                del self._held[key]
+                self._asked.discard(key)
+                await asyncio.shield(self._release(key))
 
     async def _release(self, key: str) -> None:
         async with self._engine.begin() as conn:
@@ -159,8 +157,7 @@ class Leases:
         """Beat the heartbeat (three times per TTL) and deliver cancel requests (every poll)."""
         beat_every = self._ttl.total_seconds() / 3
         last_beat = asyncio.get_running_loop().time()
-        while True:
-            await asyncio.sleep(min(self._poll_s, beat_every))
+        while not await _set_within(self._closing, min(self._poll_s, beat_every)):
             try:
                 if asyncio.get_running_loop().time() - last_beat >= beat_every:
                     await self._beat()
@@ -196,3 +193,11 @@ class Leases:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+async def _set_within(event: asyncio.Event, seconds: float) -> bool:
+    """Waits up to `seconds` for `event`; whether it is set."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    return event.is_set()

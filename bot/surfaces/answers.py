@@ -55,9 +55,10 @@ class Answers:
         self.clock = clock
 
     def register(self) -> None:
-        self.app.event("app_mention")(self._once(self.mention))
-        self.app.event("message")(self._once(self.message))
-        self.app.event("app_home_opened")(self._once(self.home_opened))
+        tracked = self.backends.answering.tracked  # a stopping process finishes what it acked
+        self.app.event("app_mention")(tracked(self._once(self.mention)))
+        self.app.event("message")(tracked(self._once(self.message)))
+        self.app.event("app_home_opened")(tracked(self._once(self.home_opened)))
 
     def _once(self, listener: Listener) -> Listener:
         """Marks the event done once its listener finished (bot/surfaces/bolt.py took it under a

@@ -143,10 +143,11 @@ def create_app(
     answers = Answers(app, backends)
     app.use(observe_request)
     app.middleware(once_per_event)
-    app.command(settings.command)(on_command)
-    app.action(re.compile(r"^amd:"))(press)
+    tracked = backends.answering.tracked  # a stopping process finishes what it acked (bot/runtime.py)
+    app.command(settings.command)(tracked(on_command))
+    app.action(re.compile(r"^amd:"))(tracked(press))
     app.action(re.compile(r"^link:"))(ack_only)  # URL buttons also send an action that must be acked
-    app.view(re.compile(r"^amd:"))(submit)  # the run form
+    app.view(re.compile(r"^amd:"))(tracked(submit))  # the run form
     answers.register()  # app_mention, help-channel and DM messages, App Home
     register_unfurls(app, backends)  # links to the configured Airflow
     return app

@@ -170,12 +170,12 @@ async def serve_http(
     runner = web.AppRunner(http_app(app, backends))
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
-    scheduler = start_scheduler(backends, SlackSurface(without_rate_limit_waits(app.client)), commands)
+    schedule = start_scheduler(backends, SlackSurface(without_rate_limit_waits(app.client)), commands)
     log.warning("serving Slack over HTTP on %s:%d (/slack/events)", host, port)
     try:
         await until()
     finally:
-        scheduler.shutdown(wait=False)
+        await schedule.stop()
         await runner.cleanup()
 
 
@@ -192,7 +192,7 @@ async def serve_socket_mode(
     token = backends.settings.slack_app_token
     assert token is not None, "Socket Mode needs SLACK_APP_TOKEN"
     handler = AsyncSocketModeHandler(app, token.get_secret_value())
-    scheduler = start_scheduler(backends, SlackSurface(without_rate_limit_waits(app.client)), commands)
+    schedule = start_scheduler(backends, SlackSurface(without_rate_limit_waits(app.client)), commands)
     try:
         await handler.connect_async()  # type: ignore[no-untyped-call]
         await stopped()
@@ -201,4 +201,4 @@ async def serve_socket_mode(
         try:
             await drain()
         finally:
-            scheduler.shutdown(wait=False)
+            await schedule.stop()

@@ -32,4 +32,4 @@ def register_unfurls(app: AsyncApp, backends: Backends) -> None:
             # The message may be gone, or the link edited away: the unfurl is a courtesy, not an answer.
             log.warning("chat.unfurl refused: %s", exc.response.get("error"))
 
-    app.event("link_shared")(link_shared)
+    app.event("link_shared")(backends.answering.tracked(link_shared))
