@@ -41,6 +41,17 @@ async def test_asked_directly_how_things_are_the_bot_gives_the_overall_status(bo
     assert "I cannot answer that from the facts I have" in asked  # the weather: everyday, still not ours
 
 
+async def test_a_question_with_a_request_beside_it_is_answered_and_the_request_turned_down(
+    bot: BotHarness,
+) -> None:
+    out = await bot.console("who owns payment, and can you just delete the negative rows for me?")
+    whole = await bot.console("can you delete the negative rows of payment?")
+
+    assert "payment` is owned by payments-team" in out
+    assert "The rest I have not done: that is a change to data, which I do not do." in out
+    assert "(no reply: in a help channel" in whole  # a request alone: nothing to answer in a help channel
+
+
 async def test_a_clarifying_reply_has_buttons_the_console_presses(bot: BotHarness) -> None:
     out = await bot.console("@amd what does currency mean?", "2")
 

@@ -32,7 +32,8 @@ def cases(path: Path) -> list[dict[str, Any]]:
 
 
 def intents_of(question: Question) -> tuple[str, ...]:
-    return question.intents
+    """What the reply does: answers these, and declines the request beside them if there is one."""
+    return question.intents + (("decline",) if question.turned_down and question.intents else ())
 
 
 def right(case: dict[str, Any], question: Question) -> bool:

@@ -326,6 +326,33 @@ def test_requests_opinions_and_records_are_declined(
 
 
 @pytest.mark.parametrize(
+    ("asked", "intents", "turned_down"),
+    [
+        (
+            "is the address table up to date? and can you change its row for user 4410",
+            ("freshness",),
+            "personal data",
+        ),
+        ("who owns payment? Also, please grant my colleague access to it.", ("owner",), "a change to data"),
+        (
+            "how many rows does purchase have, and can you delete the test ones",
+            ("volume",),
+            "a change to data",
+        ),
+        # the rest asks nothing in particular: the request is what the message is
+        ("check payment and delete the duplicates", (), None),
+        ("can someone explain snapshots vs a hand-built SCD2 model? just for my own learning", (), None),
+    ],
+)
+def test_a_question_beside_a_request_is_answered_and_the_request_turned_down(
+    vocabularies: dict[str, Vocabulary], asked: str, intents: tuple[str, ...], turned_down: str | None
+) -> None:
+    question = understand(plain(asked, bot_user=BOT_USER).text, vocabularies["demo"], INTENTS)
+    assert (question.intents, question.turned_down) == (intents, turned_down), question
+    assert (question.declined is None) == bool(intents)
+
+
+@pytest.mark.parametrize(
     "asked",
     [
         "can you check whether purchase is fresh?",  # a question put politely

@@ -102,7 +102,8 @@ async def reply(question: Question, ctx: Ctx, *, direct: bool, prefix: str) -> R
         if isinstance(found, Pick):
             return Reply(await _pick(found, question, ctx))
         answers.append(found)
-    return Reply(_answer(_together(answers), prefix), Asked(intents[0].name, answers[0].subject))
+    message = _answer(_together(answers), prefix, turned_down=question.turned_down)
+    return Reply(message, Asked(intents[0].name, answers[0].subject))
 
 
 def _together(answers: Sequence[Answer]) -> Answer:
@@ -144,9 +145,15 @@ def _needs(intent: Intent, question: Question, ctx: Ctx) -> Pick | None:
     return Pick("About which entity?", tuple(ctx.catalog.entity_names()))
 
 
-def _answer(answer: Answer, prefix: str) -> Message:
+def _answer(answer: Answer, prefix: str, *, turned_down: str | None = None) -> Message:
+    """The facts and their footer; and, when the message also asked for something the bot does not
+    do, that it did not, so the question's answer is not taken for a yes to the request."""
     footer = f"as of {fmt.when(answer.as_of)}, from {answer.source} · more: `{prefix} {answer.more}`"
-    return Message((Text("\n".join(answer.lines)), Context((footer,))), fallback=answer.lines[0], public=True)
+    facts = Text("\n".join(answer.lines))
+    if turned_down is None:
+        return Message((facts, Context((footer,))), fallback=answer.lines[0], public=True)
+    not_done = f":no_entry_sign: The rest I have not done: that is {turned_down}, which I do not do."
+    return Message((facts, Text(not_done), Context((footer,))), fallback=answer.lines[0], public=True)
 
 
 async def _buttons(question: Question, options: Sequence[tuple[str, str]], ctx: Ctx) -> Actions:

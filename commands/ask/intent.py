@@ -23,6 +23,7 @@ class Question:
     intent: str | None
     subjects: Subjects = field(default_factory=Subjects)
     declined: str | None = None  # why the bot will not answer this (a write, an ad-hoc analysis)
+    turned_down: str | None = None  # a request beside the question, not done: "… and can you delete them?"
     also: tuple[str, ...] = ()  # further intents asked in the same message, answered together
     why: bool = False  # asks for causes ("why is payment stale?"), not only the symptom
 

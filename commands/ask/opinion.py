@@ -27,7 +27,12 @@ def second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Inte
     intent), the status of a subject named, the overall status of the data where nothing is named, a
     past moment's history. A decline, several intents heard at once and everyday talk the rules left
     silent stay the rules'."""
-    if question.declined or question.also or everyday(question.text, question.subjects, vocab):
+    if (
+        question.declined
+        or question.turned_down
+        or question.also
+        or everyday(question.text, question.subjects, vocab)
+    ):
         return question  # everyday things talked of: the rules' silence stands
     label, likely = guess(question.text, vocab)
     unclear = question.intent in (None, "status", "overall")  # no intent cue heard; a past moment is one

@@ -52,6 +52,8 @@ _CLAUSES = re.compile(r"[,;?]|\band\b|\.\s")
 _REPORTS = frozenset(
     lemma(w) for w in ("report", "rundown", "summary", "recap", "update", "updates", "overview")
 )
+# where a request joins a question: "who owns payment, and can you delete …", "… and pls rerun it"
+_AND_ASK = re.compile(r",\s*(?:and|also|plus)\s+|\s+and\s+(?=(?:can|could|would|pls|please|just|also)\b)")
 _NOT_THEN = {"runs", "tests", "incidents", "migrations", "volume", "lineage", "meaning"}  # not history
 
 
@@ -79,7 +81,9 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
         defining = what == ANALYSIS and subjects.column is not None and defines(text, subjects.column)
         passing = in_passing(what, text, intents, cues, named)
         if not (defining or passing or counted(text, pattern, vocab.names)):
-            return Question(text, None, subjects, declined=what)
+            return _besides_request(text, what, vocab, intents) or Question(
+                text, None, subjects, declined=what
+            )
     generic = bool(words & GENERIC) or any(p.search(text) for p in GENERIC_PHRASES)
     picked = picked_intents(text, intents, cues, generic=generic, named=named)
     if not picked and words & _COLOURS and any(map(vocab.dag_like, words)):
@@ -151,6 +155,20 @@ def put_to_the_bot(question: Question) -> Question:
     how = words & (TROUBLE | _REPORTS) or any(p.search(text) for p in GENERIC_PHRASES)
     asked = ASKED.search(text) and not _THANKS.match(text)
     return replace(question, intent="overall") if how and asked and not words & EVERYDAY else question
+
+
+def _besides_request(text: str, what: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Question | None:
+    """A question asked with a request the bot does not do ("is payment up to date? and can you delete
+    its test rows"): the question is answered and the request turned down by name. Only where the rest
+    asks for something in particular: "check payment and delete the duplicates" is the request."""
+    pieces = [p for s in SENTENCE.split(text) for p in _AND_ASK.split(s) if p and p.strip()]
+    rest = [p for p in pieces if not any(pattern.search(p) for pattern, _ in DECLINES)]
+    if len(rest) == len(pieces) or not any(ASKED.search(p) for p in rest):
+        return None
+    asked = _by_rules(" ".join(rest), vocab, intents)
+    if asked.declined or asked.intent in (None, "status", "overall"):
+        return None
+    return replace(asked, text=text, turned_down=what)
 
 
 def _besides_then(text: str, picked: list[str]) -> tuple[str, ...]:
