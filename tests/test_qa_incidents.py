@@ -1,4 +1,4 @@
-""" "Is anything on fire?" on the demo world after its nightly runs: the answer and the Home tab report
+""" "Any open incidents?" on the demo world after its nightly runs: the answer and the Home tab report
 the incidents a real sweep of the failure watcher opened — the ones `/amd alerts` lists — as of that
 sweep, and never an all-clear when the sweep could not read a source. (Named to run after
 tests/test_qa_facts.py, which wants a demo world where no DAG has run yet.)"""
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.usefixtures("after_nightly")
 
 
 async def test_before_the_watcher_swept_the_answer_says_it_knows_nothing_either_way(bot: BotHarness) -> None:
-    out = await bot.console("@amd is anything on fire?", "/amd home")
+    out = await bot.console("@amd any open incidents?", "/amd home")
 
     assert out.count("The failure watcher has not swept yet") == 2
     assert "No open incidents" not in out
@@ -33,7 +33,7 @@ async def test_the_answer_lists_what_the_sweep_opened_by_owner_and_entity(bot: B
     opened = {i.key: i for i in await Incidents(bot.backends.state.engine).all()}
     assert {"run:amd_payment", "stale:delivery_address"} <= set(opened)  # what the demo means to fail
 
-    everything = await bot.console("@amd is anything on fire?")
+    everything = await bot.console("@amd any open incidents?")
     payments = await bot.console("@amd anything failing for payments-team?")
     address = await bot.console("@amd any open incidents for delivery address?")
 

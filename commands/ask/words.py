@@ -43,7 +43,7 @@ STOPWORDS = frozenset(_WORDS.split()) | frozenset(_ABROAD.split())
 # ones alone ("does anyone know a good book?") do not.
 _TROUBLE = """
     healthy health broken break wrong problem problems issue issues trouble status green red stuck
-    weird strange odd off attention damage busted
+    weird strange odd off attention damage busted fire fires burning
 """
 _MILD = """
     ok okay fine good news deal doing trust safe normal alright bad happened happening shape state go sanity
@@ -214,7 +214,9 @@ DECLINES = (
             r"\b(do you think|what do you think|thoughts\?|is it worth|designed well|"
             r"should we (move|switch|migrate|drop|replace|adopt|rewrite|just|roll back|rollback|revert))|"
             r"\b(badly|poorly) (designed|built|written|modelled|modeled)\b|"
-            r"\btoo (loose|strict|tight|lax)\b"
+            r"\btoo (loose|strict|tight|lax)\b|"
+            # a go-ahead asked for: "is it ok to merge my PR?", "safe to deploy the purchase change?"
+            r"\b(ok|okay|safe|fine|alright) to (merge|deploy|ship|release)\b"
         ),
         "an opinion",
     ),
@@ -227,7 +229,9 @@ DECLINES = (
             # a verb no data-status question opens with: "backfill purchase from 1 nov pls"
             r"^(please |pls )?(rerun|re-run|restart|trigger|pause|unpause|backfill|truncate|kill|abort|"
             r"restore) \w+|"
-            r"^(please |pls )?set \S+ (as|to)\b"
+            r"^(please |pls )?set \S+ (as|to)\b|"
+            # a role given: "make me owner of payment", "add lena.m as maintainer"
+            r"^(please |pls )?(make|add) \S+ (as )?(an? |the )?(owner|admin|maintainer|steward)s?\b"
         ),
         "a task, not a question",
     ),

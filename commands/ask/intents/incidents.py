@@ -1,4 +1,4 @@
-"""Is anything on fire? The open incidents the failure watcher recorded (what `/amd alerts` lists), of
+"""Any open incidents? The open incidents the failure watcher recorded (what `/amd alerts` lists), of
 one entity or owner when the question names one, as of the watcher's last sweep."""
 
 from __future__ import annotations
@@ -47,13 +47,9 @@ INTENT = Intent(
         [
             "incident",
             "incidents",
-            "fire",
-            "fires",
-            "burning",
             "alert",
             "alerts",
             "alerting",
-            "firing",
             "outage",
             "outages",
             "paged",

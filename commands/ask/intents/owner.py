@@ -61,6 +61,9 @@ INTENT = Intent(
         r"(who|which \w+|what \w+)(?: is|'s| are)? behind",
         r"(which|what) channel",
         r"ask (about|in)",
+        # how to get to them: "how do I reach payments-team?", "to whom should I turn with X?"
+        r"how (do|can|should|would) (i|we|one) (reach|contact|get hold of|get in touch with)",
+        r"to whom",
     ),
     subject="entity",
     fetch=fetch,
