@@ -85,6 +85,9 @@ def json_stream() -> Iterator[io.StringIO]:
     root = logging.getLogger()
     saved = root.handlers[:], root.level
     stream = io.StringIO()
+    # Another test may have installed logging in this process already: captureWarnings(True) is then a
+    # no-op, and pytest's own warning capture stands in between.
+    logging.captureWarnings(False)
     logs.install([logging.StreamHandler(stream)], level=logging.INFO, kind="json")
     try:
         yield stream
