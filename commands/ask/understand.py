@@ -137,6 +137,8 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
         return Question(text, "meaning", subjects, why=why)
     if named:
         return Question(text, "migrations" if only_migration(subjects) else "status", subjects, why=why)
+    if subjects.unknown and asking:  # "the sales table?", "what's going on with the chargebacks table?"
+        return Question(text, "status", subjects, why=why)
     on_data = bool(words & THE_DATA)
     trouble = bool(words & TROUBLE) or any(p.search(text) for p in OVERALL_PHRASES)
     if (trouble or (on_data and (generic or why))) and (on_data or not subjects.unknown):
