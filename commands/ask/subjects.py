@@ -193,7 +193,9 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
     if column is None and bare_columns:
         column = bare_columns[0]
         having = vocab.columns[column]
-        of = () if set(named) & set(having) else having
+        # a key several tables carry is its own table's first: user_id is user's, payment's by reference
+        keyed = [e for e in having if column == f"{e}_id"]
+        of = () if set(named) & set(having) else tuple(keyed) or having
         return Subjects(named, column, of, migration, unknown, owner, test, dag, passing)
     return Subjects(named, column, (), migration, unknown, owner, test, dag, passing)
 
