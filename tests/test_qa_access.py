@@ -56,6 +56,17 @@ async def test_a_subject_not_allowed_is_refused_naming_the_rule_and_no_fact(bot:
     assert "`payment`" in allowed["text"] and "last load" in allowed["text"]
 
 
+async def test_a_migrations_owner_needs_the_migrations_rule(bot: BotHarness) -> None:
+    await bot.event(
+        message("who is responsible for the address history migration?", user=ANNA), event_id="EvMig"
+    )
+    (refused,) = await answered(bot, HELP, 1)
+
+    assert (
+        "`migration:delivery_address_history`" in refused["text"] and "data-platform" not in refused["text"]
+    )
+
+
 async def test_an_answer_about_everything_covers_only_what_may_be_read(bot: BotHarness) -> None:
     await bot.event(message("is anything past its freshness SLA?", user=ANNA), event_id="EvAll")
     (stale,) = await answered(bot, HELP, 1)

@@ -52,6 +52,16 @@ async def test_a_question_with_a_request_beside_it_is_answered_and_the_request_t
     assert "(no reply: in a help channel" in whole  # a request alone: nothing to answer in a help channel
 
 
+async def test_a_migrations_owner_is_the_one_its_settings_name_not_its_tables(bot: BotHarness) -> None:
+    out = await bot.console(
+        "who is responsible for the address history migration?", "who owns delivery_address?"
+    )
+
+    assert "The migration Delivery address history is owned by data-platform." in out  # bold in Slack
+    assert "copies into `amd.delivery_address_history`" in out
+    assert "`delivery_address` is owned by" in out  # the table's own owner, asked about the table
+
+
 async def test_a_clarifying_reply_has_buttons_the_console_presses(bot: BotHarness) -> None:
     out = await bot.console("@amd what does currency mean?", "2")
 

@@ -140,7 +140,7 @@ def _needs(intent: Intent, question: Question, ctx: Ctx) -> Pick | None:
         return None
     if len(subjects.entities) > 1:
         return Pick("Which one do you mean?", subjects.entities)
-    if subjects.entities or subjects.column_of:
+    if subjects.entities or subjects.column_of or (intent.of_migrations and subjects.migration):
         return None
     return Pick("About which entity?", tuple(ctx.catalog.entity_names()))
 

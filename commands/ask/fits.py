@@ -80,6 +80,8 @@ def fitting(picked: list[str], subjects: Subjects, text: str, *, migration: bool
     column's meaning was asked about, unless they are counted as an entity's (`_COUNTED`)."""
     if subjects.named and set(picked) <= {"freshness"} and _STATE_ASKED.search(text):
         return []  # "any update on payment?", "payments, where are we?": its status, freshness and all
+    if migration and picked[:1] == ["owner"]:  # "who is behind the address migration?": its settings say
+        return ["owner"]
     if migration and picked:  # besides, in a clause of its own: "… and is an incident open about it?"
         besides = [p for p in picked if p == "incidents"] if len(picked) > 1 else []
         return list(dict.fromkeys([*picked, "migrations"])) if others else ["migrations", *besides]

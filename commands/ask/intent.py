@@ -85,6 +85,7 @@ class Intent:
         re.Pattern[str], ...
     ] = ()  # generic phrasings ("what is …"): decide only when nothing else does
     reads: Reads = stats_read
+    of_migrations: bool = False  # a migration named stands for the entity: "who owns the address migration?"
 
 
 def phrases(*patterns: str) -> tuple[re.Pattern[str], ...]:

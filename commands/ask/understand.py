@@ -45,6 +45,7 @@ _REMARK = 0  # more words than this that are no name, cue or stopword, and no qu
 _FINDINGS = frozenset(["freshness", "runs", "tests", "incidents"])
 # Other things the cues of a message about a migration may be about: "failed dags or stalled migrations".
 _OTHER_SUBJECTS = frozenset(lemma(w) for w in ("dag", "pipeline", "job", "test", "table", "model"))
+_MIGRATION = frozenset(lemma(w) for w in ("migration", "migrate"))  # not "backfill": a table's too
 _COLOURS = frozenset(["red", "green"])  # a DAG's colour is its last run's: "amd_payment red again?"
 _NOW = re.compile(r"\b(now|currently|still|atm|at the moment|anymore|yet)\b")
 _WAS = re.compile(r"\b(was|were|had|did)\b")
@@ -81,9 +82,10 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
         defining = what == ANALYSIS and subjects.column is not None and defines(text, subjects.column)
         passing = in_passing(what, text, intents, cues, named)
         if not (defining or passing or counted(text, pattern, vocab.names)):
-            return _besides_request(text, what, vocab, intents) or Question(
-                text, None, subjects, declined=what
-            )
+            if words & _MIGRATION:  # "pause the address migration": the migration, not its table
+                subjects = migration_of(subjects, vocab, keep=False)
+            declined = Question(text, None, subjects, declined=what)
+            return _besides_request(text, what, vocab, intents) or declined
     generic = bool(words & GENERIC) or any(p.search(text) for p in GENERIC_PHRASES)
     picked = picked_intents(text, intents, cues, generic=generic, named=named)
     if not picked and words & _COLOURS and any(map(vocab.dag_like, words)):
@@ -112,6 +114,8 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
     about = picked or named or about_data(text, words, intents, vocab)  # not "how was your weekend?"
     if then and about and (then_asked or not set(picked) & _NOT_THEN) and asks_about_the_past(text):
         return Question(text, "history", subjects, also=_besides_then(text, picked))
+    if picked == ["owner"] and subjects.entities and words & _MIGRATION:
+        subjects = migration_of(subjects, vocab, keep=False)  # "who is behind the address migration?"
     if picked and picked[0] == "migrations" and subjects.entities:
         # "the address history migration", "its cassandra leg" name no entity, unless asked its freshness
         subjects = migration_of(subjects, vocab, keep="freshness" in picked[1:])

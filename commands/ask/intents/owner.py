@@ -4,12 +4,15 @@ The owner is named, not @-mentioned: asking who owns something should not page t
 from __future__ import annotations
 
 from bot.core.command import Ctx
+from bot.foundation.catalog import Catalog
 from bot.render import format as fmt
-from commands.ask.intent import Answer, Intent, Question, phrases
+from commands.ask.intent import Answer, Intent, Question, phrases, stats_read
 from commands.ask.manifest import SOURCE, manifest_time
 
 
 async def fetch(question: Question, ctx: Ctx) -> Answer:
+    if question.entity is None and question.subjects.migration:
+        return _of_migration(question.subjects.migration, ctx)
     assert question.entity is not None  # the engine asks for one first (subject="entity")
     entity = ctx.catalog.entities[question.entity]
     owner = f"*{entity.owner}*" if entity.owner else "nobody (no `meta.owner` or dbt group owner)"
@@ -19,6 +22,27 @@ async def fetch(question: Question, ctx: Ctx) -> Answer:
         f"{fmt.hours(entity.freshness_sla_hours)} · built by: {f'`{entity.dag}`' if entity.dag else '—'}",
     )
     return Answer(lines, SOURCE, manifest_time(ctx), f"stats {entity.name}", subject=entity.name)
+
+
+def _of_migration(name: str, ctx: Ctx) -> Answer:
+    """A migration's owner and where its stall alerts go, as AMD_MIGRATIONS declares them."""
+    spec = next(m for m in ctx.backends.settings.migrations if m.name == name)
+    owner = f"*{spec.owner}*" if spec.owner else "nobody (no `owner` in AMD_MIGRATIONS)"
+    alerts = f"<#{spec.channel}>" if spec.channel else "— (no `channel`: no stall alerts)"
+    lines = (
+        f"The migration *{spec.title or name}* is owned by {owner}.",
+        f"Stall alerts go to: {alerts} · copies into `{spec.target}`",
+    )
+    return Answer(
+        lines, "the migrations' settings (AMD_MIGRATIONS)", ctx.now(), f"migration {name}", subject=name
+    )
+
+
+def reads(question: Question, catalog: Catalog) -> tuple[str, ...]:
+    """A migration's owner is the migration's to read (`migration:<name>`), an entity's the entity's."""
+    if question.entity is None and question.subjects.migration:
+        return (f"migration:{question.subjects.migration}",)
+    return stats_read(question, catalog)
 
 
 INTENT = Intent(
@@ -67,4 +91,6 @@ INTENT = Intent(
     ),
     subject="entity",
     fetch=fetch,
+    reads=reads,
+    of_migrations=True,
 )
