@@ -50,6 +50,8 @@ TRAINED_ON = (
     "dev_19",
     "dev_20",
     "dev_21",
+    "dev_22",
+    "dev_23",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"
