@@ -77,9 +77,9 @@ DEV_SETS = {
     # dev_21 (messages as posted: context first, pasted errors, data described, requests mixed in), first
     # scored on 8980fa7: 82.8 % and 97.8 % chatter silent. Trained on: 86.3 %, 98.9 %.
     "dev_21": DevSet(195, 85, 0.84, 0.97),
-    # dev_22 and dev_23 (two general sets, written as a held-out set would be, by two new blind writers), first
-    # scored on 4537d52: 92.3 % and 99.0 % chatter silent; 88.4 % and 95.8 %. Trained on, after the eighth
-    # round's rules: 95.0 %, 99.0 %; 94.8 %, 98.9 %.
+    # dev_22 and dev_23 (two general sets, written as a held-out set would be, by two new blind writers),
+    # first scored on 4537d52: 92.3 % and 99.0 % chatter silent; 88.4 % and 95.8 %. Trained on, after the
+    # eighth round's rules: 95.0 %, 99.0 %; 94.8 %, 98.9 %.
     "dev_22": DevSet(215, 90, 0.93, 0.97),
     "dev_23": DevSet(225, 90, 0.92, 0.97),
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import pairwise
 from typing import Protocol
 
 from bot.foundation.catalog import Entity
@@ -38,6 +39,8 @@ STEM = 6  # letters two forms of a word share: "regist|ration", "regist|ered"
 _GENERAL = "one row rows every each event events record records version"
 _BOILERPLATE = frozenset(lemma(w) for w in _GENERAL.split())
 _WORD = re.compile(r"[a-z]+")
+# Business words for what a description says in another word: a sign-up is a registration, a cart a basket.
+_SAME = {"signup": "register", "enrolment": "register", "enrollment": "register", "cart": "basket"}
 
 
 def descriptions(
@@ -66,6 +69,7 @@ def described_as(word: str, described: Mapping[str, str], *, stems: bool = True)
     if "_" in word:  # an identifier ("customer_segments"): a name of its own, not a description
         return None
     stem = lemma(word)
+    stem = _SAME.get(stem, stem)
     if stem in described:
         return described[stem]
     return described.get(f"{stem[:STEM]}*") if stems and len(stem) >= STEM else None
@@ -85,7 +89,8 @@ def otherwise_named(
             short = all(len(w) >= 4 or w[0] not in VOWELS for w in words)
             name = abbreviation_of(words, vocab.names) if short else None
         elif placed(i) or placed(i + n - 1):
-            described = described_as(words[0], vocab.described) if n == 1 else None
+            # one word, or one written apart: "sign-ups", "sign ups"
+            described = described_as("".join(words), vocab.described) if n <= 2 else None
             name = abbreviation_of(words, vocab.names) or described
         else:
             continue
@@ -107,5 +112,10 @@ def named_anywhere(tokens: Sequence[str], vocab: Vocabulary) -> list[str]:
     for i in range(len(tokens)):
         if short := otherwise_named(tokens, i, vocab, None):
             return [short[0]]
-    found = {e for t in tokens if len(t) >= 4 and (e := described_as(t, vocab.described, stems=False))}
+    said_apart = ["".join(pair) for pair in pairwise(tokens)]  # "sign-ups"
+    found = {
+        e
+        for t in [*tokens, *said_apart]
+        if len(t) >= 4 and (e := described_as(t, vocab.described, stems=False))
+    }
     return list(found) if len(found) == 1 else []
