@@ -19,7 +19,7 @@ from commands.ask.engine import vocabulary
 from commands.ask.intent import Question
 from commands.ask.intents import INTENTS
 from commands.ask.markup import plain
-from commands.ask.subjects import Subjects, Vocabulary
+from commands.ask.subjects import Subjects, Vocabulary, resolve
 from commands.ask.threads import follow_up
 from commands.ask.understand import understand
 from tests.support.examples import BOT_USER, harbour_vocabulary
@@ -390,3 +390,21 @@ def test_an_entity_is_described_by_what_its_description_alone_says(demo_settings
     assert described_as("orders", said) is None  # a name is matched as a name, never as a description
     assert described_as("creation", said) is None  # "created": a short verb is said of anything
     assert described_as("shop_daily", said) is None  # an identifier is a name of its own
+
+
+@pytest.mark.parametrize(
+    ("text", "entities"),
+    [
+        ("good morning, is everything in order with the data today?", ()),  # an idiom, not `order`
+        ("to whom should i address questions about the payment table?", ("payment",)),  # a verb
+        ("i will address that comment after lunch", ()),
+        ("is the orders table in order?", ("purchase",)),
+        ("are the sign-ups refreshed for today?", ("user",)),  # "registered customer", written apart
+        ("signups landed yet?", ("user",)),
+        ("are the carts up to date?", ("purchase",)),  # "checkout (basket)"
+    ],
+)
+def test_english_words_are_no_names_and_business_words_name_their_entity(
+    vocabularies: dict[str, Vocabulary], text: str, entities: tuple[str, ...]
+) -> None:
+    assert resolve(text, vocabularies["demo"]).entities == entities

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from bot.foundation.catalog import Entity
 from commands.ask.lemmas import lemma, lemmas_of
+from commands.ask.places import said_as_a_word
 from commands.ask.typos import VOWELS, abbreviation_of, is_cue
 
 
@@ -68,11 +69,13 @@ def descriptions(
 def described_as(word: str, described: Mapping[str, str], *, stems: bool = True) -> str | None:
     if "_" in word:  # an identifier ("customer_segments"): a name of its own, not a description
         return None
-    stem = lemma(word)
-    stem = _SAME.get(stem, stem)
-    if stem in described:
-        return described[stem]
-    return described.get(f"{stem[:STEM]}*") if stems and len(stem) >= STEM else None
+    said = lemma(word)
+    for stem in dict.fromkeys([said, _SAME.get(said, said)]):  # its own word first
+        if stem in described:
+            return described[stem]
+        if stems and len(stem) >= STEM and f"{stem[:STEM]}*" in described:
+            return described[f"{stem[:STEM]}*"]
+    return None
 
 
 def otherwise_named(
@@ -110,7 +113,7 @@ def named_anywhere(tokens: Sequence[str], vocab: Vocabulary) -> list[str]:
     ):
         return []
     for i in range(len(tokens)):
-        if short := otherwise_named(tokens, i, vocab, None):
+        if not said_as_a_word(tokens, i) and (short := otherwise_named(tokens, i, vocab, None)):
             return [short[0]]
     said_apart = ["".join(pair) for pair in pairwise(tokens)]  # "sign-ups"
     found = {

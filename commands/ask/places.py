@@ -66,3 +66,19 @@ def name_like(
     # "shipments fresh?" places a name; "went wrong" does not: a how-is-it word follows anything.
     placed = placed or after in _AFTER_NAME or (after not in GENERIC_WORDS and is_cue(after, cues))
     return placed and not is_cue(token, cues)
+
+
+# A name that is an English word, used as one: "is the data in order?", "out of order", "should I address
+# questions …", "I will address that comment" (a verb between its subject and its object).
+_IDIOMS = frozenset([("in", "order"), ("of", "order")])
+_DOER = frozenset(
+    ["i", "we", "you", "to", "will", "would", "should", "can", "could", "must", "please", "pls"]
+)
+_OBJECT = frozenset(["the", "this", "that", "these", "those", "your", "my", "our", "their", "his", "her"])
+_OBJECT |= {"it", "them", "questions", "comments", "feedback", "concerns", "issues", "points"}
+
+
+def said_as_a_word(tokens: Sequence[str], i: int) -> bool:
+    before = tokens[i - 1] if i else ""
+    after = tokens[i + 1] if i + 1 < len(tokens) else ""
+    return (before, tokens[i]) in _IDIOMS or (before in _DOER and after in _OBJECT)

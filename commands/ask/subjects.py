@@ -15,7 +15,7 @@ from bot.foundation.migration_specs import MigrationSpec
 from commands.ask.described import descriptions, named_anywhere, otherwise_named
 from commands.ask.lemmas import lemma
 from commands.ask.lineage_graph import feeders
-from commands.ask.places import BREAK, in_passing, name_like
+from commands.ask.places import BREAK, in_passing, name_like, said_as_a_word
 from commands.ask.typos import typo_of
 from commands.ask.words import STOPWORDS
 
@@ -163,7 +163,7 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
                 continue
             if entity is None:
                 tokens[i] = token = tail
-        found, used = _phrase(tokens, i, vocab)
+        found, used = (None, 1) if said_as_a_word(tokens, i) else _phrase(tokens, i, vocab)
         if found is not None:
             kind, name = found
             if kind == "migration":
