@@ -60,6 +60,8 @@ async def test_a_migrations_owner_is_the_one_its_settings_name_not_its_tables(bo
     assert "The migration Delivery address history is owned by data-platform." in out  # bold in Slack
     assert "copies into `amd.delivery_address_history`" in out
     assert "`delivery_address` is owned by" in out  # the table's own owner, asked about the table
+    both = await bot.console("is the migration on track, and who is the owner of it?")
+    assert "has not started" in both and "is owned by data-platform" in both  # the one migration there is
 
 
 async def test_a_clarifying_reply_has_buttons_the_console_presses(bot: BotHarness) -> None:

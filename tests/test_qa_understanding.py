@@ -316,6 +316,10 @@ def test_meaning_beyond_the_listed_phrasings(
         ("is the user model badly designed?", "an opinion"),
         ("could you ping the payment owner for me?", "a task, not a question"),
         ("kill amd_payment please", "a task, not a question"),
+        ("change purchase's freshness SLA to 6 hours", "a task, not a question"),
+        ("honestly, is lena.m doing a bad job with the address data?", "an opinion"),
+        ("is it ok to merge my PR that changes purchase.sql?", "an opinion"),
+        ("make me owner of the payment table", "a task, not a question"),
     ],
 )
 def test_requests_opinions_and_records_are_declined(

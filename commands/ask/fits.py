@@ -83,7 +83,7 @@ def fitting(picked: list[str], subjects: Subjects, text: str, *, migration: bool
     if migration and picked[:1] == ["owner"]:  # "who is behind the address migration?": its settings say
         return ["owner"]
     if migration and picked:  # besides, in a clause of its own: "… and is an incident open about it?"
-        besides = [p for p in picked if p == "incidents"] if len(picked) > 1 else []
+        besides = [p for p in picked if p in ("incidents", "owner")] if len(picked) > 1 else []
         return list(dict.fromkeys([*picked, "migrations"])) if others else ["migrations", *besides]
     tested = {"runs", "volume"} if subjects.test else {"runs"} if subjects.column else set()
     if set(picked) & tested:

@@ -126,7 +126,9 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
         not (subjects.entities or subjects.column) and bool(words & _cues_of("migrations", intents))
     )
     if about_a_migration:  # "checksum failures on the migration": its words, no entity's name
-        subjects = replace(subjects, unknown=None)
+        declared = set(vocab.migrations.values())  # "the migration", where there is one: that one
+        only = declared.pop() if len(declared) == 1 and not subjects.migration else subjects.migration
+        subjects = replace(subjects, unknown=None, migration=only)
     picked = fitting(
         picked, subjects, text, migration=about_a_migration, others=bool(words & _OTHER_SUBJECTS)
     )

@@ -216,7 +216,9 @@ DECLINES = (
             r"\b(badly|poorly) (designed|built|written|modelled|modeled)\b|"
             r"\btoo (loose|strict|tight|lax)\b|"
             # a go-ahead asked for: "is it ok to merge my PR?", "safe to deploy the purchase change?"
-            r"\b(ok|okay|safe|fine|alright) to (merge|deploy|ship|release)\b"
+            r"\b(ok|okay|safe|fine|alright) to (merge|deploy|ship|release)\b|"
+            # a judgement of someone's work: "is lena.m doing a bad job with the address data?"
+            r"\b(doing|did|does|done) a (bad|good|poor|terrible|great|lousy) job\b"
         ),
         "an opinion",
     ),
@@ -225,7 +227,7 @@ DECLINES = (
             rf"\b(can|could|would|will) (you|u|someone) (please |pls |just |quickly )*({_TASKS})\b|"
             # or told to do it: "update the sla of purchase to 6h", "rerun amd_payment", "set X as owner"
             rf"^(please |pls )?({_TASKS}|rename|bump|add) (me |us )?"
-            r"(the|a|an|it|this|that|its|their|all|\w+_\w+)\b|"
+            r"(the|a|an|it|this|that|its|their|all|\w+_\w+|\w+'s)\b|"
             # a verb no data-status question opens with: "backfill purchase from 1 nov pls"
             r"^(please |pls )?(rerun|re-run|restart|trigger|pause|unpause|backfill|truncate|kill|abort|"
             r"restore) \w+|"
