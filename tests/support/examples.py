@@ -52,6 +52,8 @@ TRAINED_ON = (
     "dev_21",
     "dev_22",
     "dev_23",
+    "dev_24",
+    "dev_25",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"
