@@ -48,7 +48,7 @@ async def test_a_question_with_a_request_beside_it_is_answered_and_the_request_t
     whole = await bot.console("can you delete the negative rows of payment?")
 
     assert "payment` is owned by payments-team" in out
-    assert "The rest I have not done: that is a change to data, which I do not do." in out
+    assert "⊘ The rest I have not done: that is a change to data, which I do not do." in out
     assert "(no reply: in a help channel" in whole  # a request alone: nothing to answer in a help channel
 
 

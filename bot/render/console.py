@@ -24,6 +24,7 @@ _EMOJI = {
     ":double_vertical_bar:": "⏸",
     ":calendar:": "◌",
     ":turtle:": "⧖",
+    ":no_entry_sign:": "⊘",
 }
 _LINK = re.compile(r"<(https?://[^|>]+|file://[^|>]+)\|([^>]+)>")
 _BARE_LINK = re.compile(r"<((?:https?|file)://[^>]+)>")
