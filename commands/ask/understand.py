@@ -101,8 +101,11 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
     )
     if not asking and remark:
         return Question(text, None, subjects)  # a remark, not put to the bot: "merged the payment fix"
-    if picked and not named and not about_data(text, words, intents, vocab):
-        picked = []  # everyday words only ("please update your tickets"): not about data
+    # everyday words only ("please update your tickets"), or an owner of nothing but everyday things ("who
+    # owns the Q3 OKR doc?": owning is no data word of its own): not about data
+    unowned = words - _cues_of("owner", intents) if picked == ["owner"] and not subjects.owner else words
+    if picked and not named and not about_data(text, unowned, intents, vocab):
+        picked = []
     # "was it fresh at 6, and did its DAG fail after?", "when did it last run, and was it fresh at 6?": a
     # clause asks the freshness of a past moment, the others the rest besides
     then_asked = "freshness" in picked and any(
