@@ -104,7 +104,7 @@ LATER = {  # the first score, then the learned model's rounds; README has each r
     "held_out_8": "86.5 % first, on the model's second round; 93.6 % after its eighth",
     "held_out_9": "91.0 % first (chatter 98.8 % silent), on c9f3dc4, model round 3; 91.4 % after round 8",
     "held_out_10": "87.3 % first (chatter 96.7 % silent), on af7d810; 90.3 % (chatter 95.6) after round 8",
-    "held_out_11": "90.8 % first (chatter 96.8 % silent), on d15a4aa; 94.6 % (chatter 96.8) after round 8",
+    "held_out_11": "90.8 % first (chatter 96.8 % silent), on d15a4aa; 95.1 % (chatter 96.8) after round 8",
     "held_out_12": "88.7 % first (chatter 100 % silent), on 45b08d2; 91.1 % (chatter 100) after round 8",
     "held_out_13": "93.6 % first (chatter 99.0 % silent), on 7b4ca70; 94.95 % (1 short) after round 8",
 }
