@@ -8,6 +8,7 @@ from bot.foundation.catalog import Catalog
 from bot.render import format as fmt
 from commands.ask.intent import Answer, Intent, Question, phrases, stats_read
 from commands.ask.manifest import SOURCE, manifest_time
+from commands.migration import ledger_of
 
 
 async def fetch(question: Question, ctx: Ctx) -> Answer:
@@ -26,7 +27,7 @@ async def fetch(question: Question, ctx: Ctx) -> Answer:
 
 def _of_migration(name: str, ctx: Ctx) -> Answer:
     """A migration's owner and where its stall alerts go, as AMD_MIGRATIONS declares them."""
-    spec = next(m for m in ctx.backends.settings.migrations if m.name == name)
+    spec = ledger_of(ctx.backends).spec(name)
     owner = f"*{spec.owner}*" if spec.owner else "nobody (no `owner` in AMD_MIGRATIONS)"
     alerts = f"<#{spec.channel}>" if spec.channel else "— (no `channel`: no stall alerts)"
     lines = (
