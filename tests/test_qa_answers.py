@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.alerts.watch import sweep
 from bot.core.command import Ctx
 from bot.foundation.catalog import Catalog
+from bot.state.freshness import FreshnessHistory, Sample
 from bot.surfaces.console import ConsoleSurface
 from commands.ask.engine import read, reply
 from commands.ask.lineage_graph import origins, upstream
@@ -71,6 +72,32 @@ async def test_a_past_span_is_answered_from_every_observation_in_it(bot: BotHarn
 
     assert f"I have no observation of `payment` from {yesterday:%a %d %b} 00:00" in unseen
     assert "`payment` was fresh at each of 2 observations" in seen and "is fresh" not in seen
+
+
+async def test_asked_when_a_staleness_began_it_is_told_from_the_load_and_the_observations(
+    bot: BotHarness,
+) -> None:
+    stale = await ask(bot, "when did delivery_address first go stale?")
+    never = await ask(bot, "when did payment go stale?")
+    swept = [datetime.now(UTC) - timedelta(hours=h) for h in (2, 1)]
+    for at in swept:
+        await sweep(bot.backends, now=at)
+    watched = await ask(bot, "when exactly did the addresses go stale?")
+    history = FreshnessHistory(bot.backends.state.engine)
+    once = swept[0] - timedelta(hours=5)
+    await history.record([Sample("payment", once, once - timedelta(days=2), False, 24.0)])
+    was = await ask(bot, "when did payment go stale?")
+
+    status = (await bot.backends.stats.status([bot.backends.catalog.entities["delivery_address"]]))[0]
+    assert status.stale_since is not None
+    began = f"went stale {status.stale_since:%a %d %b %H:%M}"
+    assert began in stale and "its SLA is 24 h" in stale and "The failure watcher" not in stale, stale
+    assert (
+        began in watched
+        and f"saw it stale at every observation kept, the oldest {swept[0]:%a %d %b %H:%M}" in watched
+    )
+    assert "`payment` is fresh, and stale at none of the observations kept" in never
+    assert f"`payment` is fresh now; the failure watcher last saw it stale from {once:%a %d %b %H:%M}" in was
 
 
 async def test_several_intents_are_answered_together(bot: BotHarness) -> None:

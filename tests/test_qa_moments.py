@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from commands.ask.moments import asks_about_the_past, moment, span
+from commands.ask.moments import asks_about_the_past, asks_onset, moment, span
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)  # a Friday, noon
 
@@ -65,3 +65,25 @@ def test_a_moment_said_to_be_gone_needs_no_past_tense() -> None:
 )
 def test_a_span_or_the_present_is_no_past_moment(text: str) -> None:
     assert not asks_about_the_past(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "when did delivery_address go stale?",
+        "when exactly did the addresses first fall behind? need it for the postmortem",
+        "when did payment start being late",
+        "when has user become out of date?",
+        "when did purchase go past its sla",
+    ],
+)
+def test_asked_when_a_staleness_began_the_answer_finds_the_moment(text: str) -> None:
+    assert asks_onset(text) and asks_about_the_past(text)
+    assert moment(text, NOW) is None and span(text, NOW) is None  # no moment named: the answer's to find
+
+
+@pytest.mark.parametrize(
+    "text", ["when did payment last load?", "is payment going stale?", "when will user go stale?"]
+)
+def test_a_load_or_a_staleness_to_come_is_no_onset(text: str) -> None:
+    assert not asks_onset(text)

@@ -80,3 +80,32 @@ async def test_freshness_observations_are_kept_found_near_a_moment_and_pruned(st
         assert await history.at(entity, NOW, within=timedelta(hours=1)) is None
     finally:
         await state.close()
+
+
+async def test_the_latest_run_of_alike_observations_is_found_and_told_whole_or_cut(state_url: str) -> None:
+    state = SqlState(state_url)
+    try:
+        await state.migrate()
+        history = FreshnessHistory(state.engine)
+        entity = f"user_{state_url[:6]}"
+        judged = [False, False, True, True, None, False, False]  # oldest first, one sweep an hour
+        at = [NOW - timedelta(hours=len(judged) - n) for n in range(len(judged))]
+        await history.record([Sample(entity, a, None, f, 24.0) for a, f in zip(at, judged, strict=True)])
+
+        going_on = await history.streak(entity)
+        last_fresh = await history.streak(entity, fresh=True)
+        assert going_on is not None and (going_on.first.observed_at, going_on.last.observed_at) == (
+            at[5],
+            at[6],
+        )
+        assert going_on.whole  # an unlike observation before it: it began at its first
+        assert last_fresh is not None and (last_fresh.first.observed_at, last_fresh.last.observed_at) == (
+            at[2],
+            at[3],
+        )
+        await state.prune(records_before=at[2], events_before=NOW, audit_before=NOW)  # the oldest go
+        fresh_first = await history.streak(entity, fresh=True)
+        assert fresh_first is not None and not fresh_first.whole  # reaches back past what is kept
+        assert await history.streak(f"none_{state_url[:6]}") is None
+    finally:
+        await state.close()

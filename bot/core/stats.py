@@ -51,6 +51,15 @@ class EntityStatus:
         return self.age <= timedelta(hours=sla)
 
     @property
+    def stale_since(self) -> datetime | None:
+        """When the last load fell out of its SLA, for a stale entity: no load has come since, so the
+        moment is known from now's facts alone."""
+        sla = self.entity.freshness_sla_hours
+        if self.fresh is not False or sla is None or self.last_loaded_at is None:
+            return None
+        return self.last_loaded_at + timedelta(hours=sla)
+
+    @property
     def unknown_reason(self) -> str | None:
         if self.last_loaded_at is not None:
             return None

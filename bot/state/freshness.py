@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Float, Row, String, Table, select
+from sqlalchemy import Boolean, Column, Float, Row, String, Table, func, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -74,6 +74,36 @@ class FreshnessHistory:
         )
         async with self._engine.connect() as conn:
             return [_sample(row) for row in (await conn.execute(query)).all()]
+
+    async def streak(self, entity: str, fresh: bool | None = None) -> Streak | None:
+        """The latest run of observations of `entity` judged alike, oldest and newest: the run going on
+        now, or with `fresh` given, the latest run judged so. None when no such observation is kept."""
+        c = freshness_samples.c
+        newest = select(freshness_samples).where(c.entity == entity).order_by(c.observed_at.desc()).limit(1)
+        if fresh is not None:
+            newest = newest.where(c.fresh == fresh)
+        async with self._engine.connect() as conn:
+            last = (await conn.execute(newest)).first()
+            if last is None:
+                return None
+            unlike = (
+                (c.entity == entity)
+                & (c.observed_at < last.observed_at)
+                & c.fresh.is_distinct_from(last.fresh)
+            )
+            before = (await conn.execute(select(func.max(c.observed_at)).where(unlike))).scalar()
+            alike = (c.entity == entity) & (c.observed_at > before if before is not None else true())
+            first = (
+                await conn.execute(select(freshness_samples).where(alike).order_by(c.observed_at).limit(1))
+            ).one()
+        return Streak(_sample(first), _sample(last), whole=before is not None)
+
+
+@dataclass(frozen=True)
+class Streak:
+    first: Sample
+    last: Sample
+    whole: bool  # False: the run reaches back past the oldest observation kept, so it began before `first`
 
 
 def _sample(row: Row[Any]) -> Sample:

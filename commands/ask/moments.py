@@ -43,6 +43,17 @@ _NIGHT = re.compile(
 )
 _WEEK_START = re.compile(r"\b(?:at )?the (?:start|beginning) of (?:the|this) week\b")
 _PARTS = {"morning": 9, "noon": 12, "afternoon": 15, "evening": 19, "night": 23}
+# When a state began: "when did payment go stale?", "when exactly did the addresses first fall behind?"
+_ONSET = re.compile(
+    r"\bwhen (?:exactly |roughly )?(?:did|was it that|has|had) .{0,60}?\b(?:first |start(?:ed)? )?"
+    r"(?:go|gone|become|turn|get|fall|start being|start to be|start getting|slip|drift)"
+    r" (?:\w+ )?(?:stale|late|behind|out of date|outdated|past (?:its |the )?sla|over (?:its |the )?sla)\b"
+)
+
+
+def asks_onset(text: str) -> bool:
+    """Asked when a staleness began: a moment the question leaves for the answer to find."""
+    return _ONSET.search(text) is not None
 
 
 def asks_about_the_past(text: str) -> bool:
@@ -51,6 +62,8 @@ def asks_about_the_past(text: str) -> bool:
     # a time of a day gone is past in any tense: "yesterday 23:00 — payment up to date?" (not "fresh since
     # yesterday 23:00?", which asks about now, nor "fresh as of yesterday? the board meets at noon")
     gone_at = _GONE_AT.search(_SPAN.sub(" ", text))
+    if asks_onset(text):
+        return True
     if not (_PAST.search(text) or gone_at or (_GONE.search(text) and not _TO_COME.search(text))):
         return False
     text = _SPAN.sub(" ", _WEEK_START.sub(" monday morning ", text))

@@ -15,9 +15,10 @@ def line(status: EntityStatus) -> str:
     name, sla = f"`{status.entity.name}`", fmt.hours(status.entity.freshness_sla_hours)
     if status.fresh is True:
         return f":white_check_mark: {name} is fresh: last load {last_load(status)}, within its {sla} SLA."
-    if status.fresh is False:
-        owner = status.entity.owner or "nobody in dbt"
-        return f":x: {name} is *stale*: last load {last_load(status)}, over its {sla} SLA (owner: {owner})."
+    if status.fresh is False and status.stale_since is not None:
+        owner, since = status.entity.owner or "nobody in dbt", status.stale_since
+        over = f"{fmt.age(status.as_of - since)} over its {sla} SLA"
+        return f":x: {name} is *stale*: last load {last_load(status)}, {over} (owner: {owner})."
     if status.last_loaded_at is None:
         return f":grey_question: {name}: the last load is {last_load(status)}."
     return (

@@ -7,13 +7,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.core.command import Ctx
+from bot.core.stats import EntityStatus
 from bot.render import format as fmt
-from bot.state.freshness import FreshnessHistory, Sample
+from bot.state.freshness import FreshnessHistory, Sample, Streak
 from commands.ask.access import left_out, readable, stats_of
 from commands.ask.intent import Answer, Intent, Question
-from commands.ask.moments import moment, span
+from commands.ask.moments import asks_onset, moment, span
 
 SOURCE = "the freshness the failure watcher observed"
+SOURCE_NOW = "the warehouse, and the freshness the failure watcher observed"
 
 
 def _line(sample: Sample) -> str:
@@ -48,7 +50,52 @@ def _stretch(samples: list[Sample]) -> str:
     return f":grey_question: {name}: {seen}, with no SLA or last load to judge by."
 
 
+def _began(status: EntityStatus, streak: Streak | None) -> str:
+    """When `status`'s entity last went stale: from the last load and the SLA while it is stale (exact:
+    no load has come since), with the sweep that first saw it so; from the observations once it is fresh."""
+    name = f"`{status.entity.name}`"
+    if status.stale_since is not None:
+        since, sla = status.stale_since, fmt.hours(status.entity.freshness_sla_hours)
+        loaded = _moment(status.last_loaded_at or since)
+        line = f":x: {name} went *stale* {_moment(since)} ({fmt.age(status.as_of - since)} ago): "
+        line += f"its last load was {loaded} and its SLA is {sla}."
+        if streak is not None and streak.last.fresh is False:
+            seen = (
+                "first saw it stale" if streak.whole else "saw it stale at every observation kept, the oldest"
+            )
+            line += f" The failure watcher {seen} {_moment(streak.first.observed_at)}."
+        return line
+    if status.fresh is None:
+        return f":grey_question: {name} has no SLA or no known last load to go stale by."
+    if streak is None:
+        return f":white_check_mark: {name} is fresh, and stale at none of the observations kept."
+    then = f"from {_moment(streak.first.observed_at)} to {_moment(streak.last.observed_at)}"
+    return f":white_check_mark: {name} is fresh now; the failure watcher last saw it stale {then}."
+
+
+async def _onset(question: Question, ctx: Ctx) -> Answer:
+    """When staleness began ("when did payment go stale?"): of the entities named, or of every stale one."""
+    entities, hidden = readable(ctx, list(ctx.catalog.entities.values()), stats_of)
+    statuses = await ctx.backends.stats.status(entities)
+    named = [s for s in statuses if s.entity.name in question.subjects.entities]
+    shown = named or [s for s in statuses if s.fresh is False]
+    if not shown:
+        return Answer(("Nothing is stale now.", *left_out(hidden)), SOURCE_NOW, ctx.now(), "stats")
+    history = FreshnessHistory(ctx.backends.state.engine)
+    lines = []
+    for status in shown:
+        streak = await history.streak(status.entity.name, None if status.fresh is False else False)
+        lines.append(_began(status, streak))
+    subject = shown[0].entity.name if len(shown) == 1 else None
+    more = f"stats {subject}" if subject else "stats"
+    return Answer(
+        (*lines, *(left_out(hidden) if not named else ())), SOURCE_NOW, shown[0].as_of, more, subject
+    )
+
+
 async def fetch(question: Question, ctx: Ctx) -> Answer:
+    if asks_onset(question.text):
+        return await _onset(question, ctx)
     now = ctx.now()
     stretch = span(question.text, now)
     at = stretch[0] if stretch else moment(question.text, now)
