@@ -282,6 +282,25 @@ def test_a_follow_up_in_a_thread(
         ("ist die Tabelle coupons aktuell?", ("freshness",), None, "coupons"),
         ("de onde vem a tabela purchase?", ("lineage",), "purchase", None),
         ("alguém vai almoçar?", (), None, None),  # everyday talk stays as it was written
+        # items numbered in brackets each ask, whatever their wording
+        ("pls confirm (1) user is current (2) its tests pass", ("freshness", "tests"), "user", None),
+        ("did the purchase validations run ok today?", ("tests",), "purchase", None),  # tests said to run
+        # a DAG's run beside a test's result
+        (
+            "is the non_negative test still red, and when did amd_payment last run?",
+            ("tests", "runs"),
+            "payment",
+            None,
+        ),
+        ("which tests fail on purchase and how many orders are affected", ("tests",), "purchase", None),
+        ("was user within its sla at 9, when my report ran?", ("history",), "user", None),  # tells when
+        ("what's user.home_currency and from where does it come?", ("meaning", "lineage"), "user", None),
+        ("is payment under its 12h SLA?", ("freshness",), "payment", None),  # an SLA kept is freshness
+        ("is the purchase data complete through yesterday?", ("freshness",), "purchase", None),
+        ("is anything still open against user?", ("incidents",), "user", None),
+        ("who will get paged when purchase breaks?", ("owner",), "purchase", None),
+        ("what's the latest on user?", ("status",), "user", None),  # its state as a whole
+        ("all clear? about to start the big export", ("overall",), None, None),  # the rest tells why
     ],
 )
 def test_meaning_beyond_the_listed_phrasings(
@@ -321,6 +340,12 @@ def test_meaning_beyond_the_listed_phrasings(
         ("honestly, is lena.m doing a bad job with the address data?", "an opinion"),
         ("is it ok to merge my PR that changes purchase.sql?", "an opinion"),
         ("make me owner of the payment table", "a task, not a question"),
+        ("could you correct the amount on purchase 8812?", "a task, not a question"),
+        ("please erase customer 5512 from user, she asked us to", "a change to data"),
+        ("pls refund the order from this morning", "a task, not a question"),
+        ("give the audit team read access to payment", "the data itself"),
+        ("can you switch the purchase test to warn?", "a task, not a question"),
+        ("please close the user incident, it is fixed", "a task, not a question"),
     ],
 )
 def test_requests_opinions_and_records_are_declined(

@@ -11,25 +11,29 @@ from collections.abc import Sequence
 from commands.ask.intent import Intent
 from commands.ask.lemmas import WORD, lemma, lemmas, lemmas_of
 from commands.ask.typos import is_cue
-from commands.ask.words import GENERIC, GENERIC_PHRASES, STOPWORDS
+from commands.ask.words import GENERIC, GENERIC_PHRASES, OVERALL_PHRASES, STOPWORDS
 
 # A message asks several things in clauses: "is payment fresh and who owns it?".
 _LISTED = re.compile(r"\s(?:and|&|\+|plus)\s")
 # A list's markers separate too: "- is payment fresh - who owns it" (Slack's bullets), "1) … 2) …".
 _CLAUSE = re.compile(r"\s*(?:\band\b|&|\+|;|:|\bbut\b|\s[–—-]+\s|\?|,|\.\s|(?:^|\s)\d[.)]\s|^[-•*]\s)\s*")
 ASKING = re.compile(
-    # "when I got paged" tells when, it does not ask; "… and if yes why is it stale?" asks
-    r"^(?:(?:and|so|also|then|or|plus)\s+)?(?:if (?:yes|so|not|no)\s+)?"
-    r"(who|whom|whose|what|whats|when(?! (?:i|we|you|they)\b)|whens|"
+    # "when I got paged", "when the extract ran" tell when, they do not ask; "… and if yes why is it
+    # stale?", "… and from where it comes?", "… and to whom do I write?" ask
+    r"^(?:(?:and|so|also|then|or|plus)\s+)?(?:if (?:yes|so|not|no)\s+)?(?:(?:from|to|for|in|since|of) )?"
+    r"(who|whom|whose|what|whats|when(?! (?:i|we|you|they|the|my|our|their|this|that)\b)|whens|"
     r"where|which|how|why|is|are|"
     r"was|were|did|does|do|has|have|had|can|could|will|would|should|any|anything|anyone|isn't|aren't|whether)\b"
 )
 _ITEM = 3  # words at most in an item of a list
+# A numbered list's markers: "(1) is payment current, (2) do its checks pass, (3) …": each item asks.
+_NUMBERED = re.compile(r"(?:^|\s)\(?\d[.)]\s")
 _NAME_AFTER = re.compile(r"\b(what|whats|what's) (is|are) (the )?\w+ (table|model|data|entity)\b")
 
 
 def _how_is_it(clause: str) -> bool:
-    return bool(set(lemmas(clause)) & GENERIC) or any(p.search(clause) for p in GENERIC_PHRASES)
+    phrased = (*GENERIC_PHRASES, *OVERALL_PHRASES)  # "all clear on the amd side?"
+    return bool(set(lemmas(clause)) & GENERIC) or any(p.search(clause) for p in phrased)
 
 
 def picked_intents(
@@ -46,6 +50,9 @@ def picked_intents(
     asked = [c for c in clauses if ASKING.match(c) or c in questions] if len(clauses) > 1 else []
     if text.count(",") >= 2:  # a list's items ask too: "payment: last run, owner, and any alerts?"
         asked = [c for c in clauses if c in asked or len(c.split()) <= _ITEM]
+    numbered = [item for item in _NUMBERED.split(text)[1:] if item.strip()]
+    if len(numbered) > 1:
+        asked = numbered
     picked: list[str] = []
     # No clause a question of its own: a request lists what it wants ("row count and freshness pls").
     for clause in asked or _LISTED.split(text):

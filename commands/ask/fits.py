@@ -15,10 +15,20 @@ from commands.ask.words import ANALYSIS
 
 # What counts an entity's rows, beside its tests or a column's meaning; bare "rows" there are a test's
 # failing rows or those a column is empty on ("which tests fail on payment, and how many rows?").
+# Not rows a test fails on: "how many transactions are affected?"
 _COUNTED = re.compile(
-    r"\brow ?counts?\b|\bvolumes?\b|\bhow many (?!rows?\b)\w+|\brows? (?:in|of|does|do|has|have)\b|"
+    r"\brow ?counts?\b|\bvolumes?\b|\bhow many (?!rows?\b)\w+\b(?! (?:are|were|is|got) (?:affected|impacted))"
+    r"|\brows? (?:in|of|does|do|has|have)\b|"
     r"\bloaded\b|\bnumber of\b"
 )
+
+
+# Tests said to run: "did the payment tests run last night?", "the checks ran ok?" (not "run the tests")
+_TESTS_RUN = re.compile(r"\b(?:tests?|checks|validations?)\b(?: \w+){0,2}? (?:run|ran|running)\b")
+
+
+def tests_run(text: str) -> bool:
+    return _TESTS_RUN.search(text) is not None
 
 
 # An entity counted ("how many customers", "number of txns"), and how a volume is read: whole, per
@@ -55,7 +65,8 @@ def defines(text: str, column: str) -> bool:
 
 # A subject's state asked for as a whole.
 _STATE_ASKED = re.compile(
-    r"\b(?:news|updates?) (?:on|about|re|for)\b|\bupdate\?|\b(?:summary|overview|rundown|picture) of\b|"
+    r"\b(?:news|updates?|the latest) (?:on|about|re|for|with)\b|\bupdate\?|"
+    r"\b(?:summary|overview|rundown|picture) of\b|"
     r"\bstate of\b|\bstatus (?:of|on|for)\b|\bwhere (?:are we|do we stand|things stand|is it at)\b|"
     r"\bhow (?:are we|is it|'s it|are things|is \w+|are \w+) looking\b"
 )
@@ -72,12 +83,14 @@ def in_passing(decline: str, text: str, intents: Sequence[Intent], cues: frozens
     return bool(_STATE.intersection(picked_intents(text, intents, cues, generic=False, named=named)))
 
 
-def fitting(picked: list[str], subjects: Subjects, text: str, *, migration: bool, others: bool) -> list[str]:
+def fitting(
+    picked: list[str], subjects: Subjects, text: str, *, migration: bool, others: bool, dag: bool
+) -> list[str]:
     """The intents that fit what is asked about: a migration's rows, failures and stalls are the
     migration's ("is the cassandra copy stuck?"), unless `others` (a DAG, a test) are named too;
-    a column has tests, not runs ("is not_null on payment.id failing?"); a test named has failing
-    rows, not a volume ("how many rows fail non_negative?"), and so are rows said after a test or a
-    column's meaning was asked about, unless they are counted as an entity's (`_COUNTED`)."""
+    a column has tests, not runs ("is not_null on payment.id failing?"), unless a DAG is named (`dag`);
+    a test named has failing rows, not a volume ("how many rows fail non_negative?"), and so are rows said
+    after a test or a column's meaning was asked about, unless counted as an entity's (`_COUNTED`)."""
     if subjects.named and set(picked) <= {"freshness"} and _STATE_ASKED.search(text):
         return []  # "any update on payment?", "payments, where are we?": its status, freshness and all
     if migration and picked[:1] == ["owner"]:  # "who is behind the address migration?": its settings say
@@ -85,7 +98,12 @@ def fitting(picked: list[str], subjects: Subjects, text: str, *, migration: bool
     if migration and picked:  # besides, in a clause of its own: "… and is an incident open about it?"
         besides = [p for p in picked if p in ("incidents", "owner")] if len(picked) > 1 else []
         return list(dict.fromkeys([*picked, "migrations"])) if others else ["migrations", *besides]
-    tested = {"runs", "volume"} if subjects.test else {"runs"} if subjects.column else set()
+    tested = (
+        {"runs", "volume"} if subjects.test else {"runs"} if subjects.column or tests_run(text) else set()
+    )
+    tested -= (
+        {"runs"} if dag else set()
+    )  # a DAG named has runs: "is its test red, and amd_payment's last run?"
     if set(picked) & tested:
         picked = list(dict.fromkeys("tests" if p in tested else p for p in picked))
     if picked[:1] in (["tests"], ["meaning"]) and "volume" in picked and not _COUNTED.search(text):

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from commands.ask.about import about_data, everyday
-from commands.ask.fits import migration_of
+from commands.ask.fits import migration_of, tests_run
 from commands.ask.intent import Intent, Question
 from commands.ask.learned import CHATTER, guess
 from commands.ask.lemmas import lemmas
@@ -49,6 +49,7 @@ def second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Inte
         "history": asks_about_the_past(text),
         "decline": False,
         "volume": not _AGED.search(text),  # "how many days old is purchase?" counts days, not rows
+        "runs": not tests_run(text),  # "did the payment tests run?" asks how they did
     }
     # an entity's intent about nothing named asks "which entity?": only of a message about data
     needs_one = any(i.name == label and i.subject == "entity" for i in intents)

@@ -43,12 +43,17 @@ _THANKS = re.compile(r"^(thanks|thank you|thx|ty|cheers)\b")
 _REMARK = 0  # more words than this that are no name, cue or stopword, and no question: a remark
 # The findings an overall answer covers: asked about all at once, nothing named, it is the overall status.
 _FINDINGS = frozenset(["freshness", "runs", "tests", "incidents"])
+_EVERY = re.compile(
+    r"\b(all|every|each) (the |our |of the |of our )?(datasets?|tables?|entities|entity|models?|data|dags?|"
+    r"pipelines?|sources)\b|\bacross (the |our )?(project|board|warehouse|platform|stack)\b|\bwhatever\b"
+)
 # Other things the cues of a message about a migration may be about: "failed dags or stalled migrations".
 _OTHER_SUBJECTS = frozenset(lemma(w) for w in ("dag", "pipeline", "job", "test", "table", "model"))
 _MIGRATION = frozenset(lemma(w) for w in ("migration", "migrate"))  # not "backfill": a table's too
 _COLOURS = frozenset(["red", "green"])  # a DAG's colour is its last run's: "amd_payment red again?"
 _NOW = re.compile(r"\b(now|currently|still|atm|at the moment|anymore|yet)\b")
 _WAS = re.compile(r"\b(was|were|had|did)\b")
+_TELLS = re.compile(r"\s*(?:(?:and|but|so) )?(?:now )?(?:i|we|i'm|we're)\b")
 _CLAUSES = re.compile(r"[,;?]|\band\b|\.\s")
 _REPORTS = frozenset(
     lemma(w) for w in ("report", "rundown", "summary", "recap", "update", "updates", "overview")
@@ -133,7 +138,12 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
         only = declared.pop() if len(declared) == 1 and not subjects.migration else subjects.migration
         subjects = replace(subjects, unknown=None, migration=only)
     picked = fitting(
-        picked, subjects, text, migration=about_a_migration, others=bool(words & _OTHER_SUBJECTS)
+        picked,
+        subjects,
+        text,
+        migration=about_a_migration,
+        others=bool(words & _OTHER_SUBJECTS),
+        dag=any(map(vocab.dag_like, words)),
     )
     nothing_named = not named and not subjects.unknown
     if nothing_named and _is_overall(text, words, picked, intents, cues, vocab=vocab):
@@ -186,7 +196,8 @@ def _besides_then(text: str, picked: list[str]) -> tuple[str, ...]:
     """What a question about a past moment asks besides: its owner ("was purchase late at 6? and who
     should I complain to"), the present too ("was payment fresh at 6am and is it fresh now?"), what
     else it asks after the moment ("… and how many rows did it have?")."""
-    now = any(_NOW.search(c) and not _WAS.search(c) for c in _CLAUSES.split(text))  # not "were still"
+    # not "were still", nor the asker's own now: "I made a chart then and now I am worried"
+    now = any(_NOW.search(c) and not _WAS.search(c) and not _TELLS.match(c) for c in _CLAUSES.split(text))
     return tuple(p for p in picked if p == "owner" or p in _NOT_THEN or (p == "freshness" and now))
 
 
@@ -224,6 +235,8 @@ def _is_overall(
     data, whether all is well ("did everything run fine?", "are the numbers safe to pull?")."""
     if any(p.search(text) for p in ALL_WELL) and about_data(text, words, intents, vocab):
         return True
+    if len(_FINDINGS.intersection(picked)) > 1 and _EVERY.search(text):
+        return True  # two kinds of finding, of everything: "are all datasets within SLA and tests green?"
     found = positioned(text)
     at = dict(found)
     places = {i.name: strong_places(i, text, found, cues) for i in intents if i.name in _FINDINGS}

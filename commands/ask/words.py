@@ -27,7 +27,8 @@ _WORDS = """
     our whole overall mean new old big small see seen show shows showing give us please pls plz btw fyi
     asap real realy open rn nightly overnight vs versus compared compare call dbt daily weekly hourly monthly
     s t d m ve far ongoing active monday tuesday wednesday thursday friday saturday sunday january february
-    march april june july august september october november december
+    march april june july august september october november december within without inside outside across
+    besides beside beyond among throughout toward towards upon onto
 """
 # ... and the articles and small words of the languages commands/ask/glossary.py reads: "die Tabelle X"
 # names X, not "die"
@@ -43,7 +44,7 @@ STOPWORDS = frozenset(_WORDS.split()) | frozenset(_ABROAD.split())
 # ones alone ("does anyone know a good book?") do not.
 _TROUBLE = """
     healthy health broken break wrong problem problems issue issues trouble status green red stuck
-    weird strange odd off attention damage busted fire fires burning
+    weird strange odd off attention damage busted fire fires burning sitrep
 """
 _MILD = """
     ok okay fine good news deal doing trust safe normal alright bad happened happening shape state go sanity
@@ -141,7 +142,8 @@ ANALYSIS = "an analysis of the data itself"
 _TASKS = (
     "write|draft|fix|build|create|make|rerun|re-run|restart|trigger|change|update|pause|unpause|resume|"
     "snooze|mute|ack|acknowledge|delete|backfill|calculate|compute|set|mark|disable|skip|silence|drop|"
-    "switch off|turn off|order|book|buy|remind|ping|kill|abort|cancel|revert|roll back|restore"
+    "switch off|turn off|order|book|buy|remind|ping|kill|abort|cancel|revert|roll back|restore|correct|"
+    "close|resolve|refund|switch"
 )
 # What the bot never answers from its facts: changes to data, and numbers it would have to compute.
 DECLINES = (
@@ -150,7 +152,7 @@ DECLINES = (
             # asked of what was or is done ("has the export been copied?", "is the export done?") it is a
             # question, not a request
             r"^(?!(has|have|had|was|were|did|is|are)\b).*"
-            r"\b(delete|truncate|insert|grant|revoke|alter|remove|wipe|purge)\b|"
+            r"\b(delete|truncate|insert|grant|revoke|alter|remove|wipe|purge|erase)\b|"
             # "export the users to csv" asks for a change; "the bigquery export migration" names one
             r"\bexport (the|all|this|these|those|my|our|it|them|every)\b|"
             r"\bdrop (table|schema|column|database|view|the|\w+\.\w+)\b|"
@@ -199,7 +201,9 @@ DECLINES = (
         re.compile(
             r"\b(paste|dump|send|share|show|give|list)( me| us)? (the |all |raw |some |its |their )*"
             r"(rows|records)\b(?! count)|"
-            r"\b(give|grant|get) (me|us|him|her|them) (\w+ )?(access|permissions?|rights?)\b"
+            r"\b(give|grant|get) (me|us|him|her|them) (\w+ )?(access|permissions?|rights?)\b|"
+            # someone else given it: "give my agent Lindiwe read access to payment"
+            r"\b(give|grant) (\S+ ){1,5}(read |write |select )?(access|permissions?|rights?) (to|on|for)\b"
         ),
         "the data itself",
     ),
@@ -207,7 +211,7 @@ DECLINES = (
         # "today vs last week" compares a fact over time; "snowflake vs bigquery" asks for a view
         re.compile(
             # "registered_at vs loaded_at" asks what two columns mean
-            r"\b(opinion|joke|(vs\.?|versus)(?! \w+_\w)(?! (?:(?:a|an|the|its|their|our) )?"
+            r"\b(opinion|joke|(vs\.?|versus)(?! \w+_\w)(?! (?:(?:a|an|the|its|their|our) )?(?:\d+\s?\w* )?"
             r"(last|this|yesterday|today|usual|normal|typical|previous|prior|expected|planned|target|sla)\b)|"
             r"switch (from|to)|a good (engineer|person|idea))\b|"
             # a view asked for: "do you think we should move off dbt?", "is a 12h SLA too loose?"
@@ -232,6 +236,8 @@ DECLINES = (
             r"^(please |pls )?(rerun|re-run|restart|trigger|pause|unpause|backfill|truncate|kill|abort|"
             r"restore) \w+|"
             r"^(please |pls )?set \S+ (as|to)\b|"
+            # money given back: "pls refund order 55812", "refund the customer"
+            r"^(please |pls )?refund (the |this |that |my )?(order|purchase|payment|customer|charge)\b|"
             # a role given: "make me owner of payment", "add lena.m as maintainer"
             r"^(please |pls )?(make|add) \S+ (as )?(an? |the )?(owner|admin|maintainer|steward)s?\b"
         ),

@@ -54,6 +54,8 @@ TRAINED_ON = (
     "dev_23",
     "dev_24",
     "dev_25",
+    "dev_26",
+    "dev_27",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"

@@ -91,13 +91,17 @@ INTENT = Intent(
         r"(ok|ready|good) for",
         r"new (data|rows)",
         r"anything new",
-        r"(within|meet|meeting|out of|past|over|beyond|miss\w*|breach\w*) (the |its |our )?(\w+ )?sla",
+        r"(within|inside|outside|under|meet|meets|meeting|out of|past|over|beyond|miss\w*|breach\w*|"
+        r"break\w*) (the |its |our |their |his |her )?(\w+ )?slas?",
         # arriving: "has it made it into the warehouse?", "did it come in overnight?", "are they in?"
         r"(made it|come|comes|came|coming|got|gotten|get|gets) (in|into|through)(?! touch)",
         r"(is|are) (it|they|these|those) (all )?in( yet| already| now)?(?=\s*[?.!,]|$)",
         # an age asked in hours or days, not a count of rows
         r"how (many|much) (hours|days|minutes|time)|how long (since|ago)",
         r"most recent",
+        # "is the refund data complete?", "is payment complete through 30 Nov?"
+        r"\bdata (\w+ )?(even |fully |already )?complete\b",
+        r"\bcomplete (through|thru|up to|until|till|as of)\b",
         r"caught up",
         r"newer than",
         # a false friend (German "aktuell", Portuguese "atual"): "are the orders already actual?"

@@ -66,6 +66,10 @@ INTENT = Intent(
     phrases=phrases(
         r"(open|active|current|ongoing|known) (issues?|problems?)",
         r"failing for",
+        # raised and not yet closed: "nothing is open against it?", "any data issue announced for X?"
+        r"(anything|nothing|something|what) (is |are )?(still )?(open|raised|filed|logged) (against|on|for)",
+        r"(issues?|problems?) (\w+ )?(announced|reported|raised|logged|declared)",
+        r"tracked (somewhere|anywhere)",
         # someone already on it: "is somebody working on the problem with X?"
         r"(anyone|anybody|someone|somebody) (already )?(working|looking) (on|into) (the |this |that )?"
         r"(problem|issue|failure|outage|incident|alert)",

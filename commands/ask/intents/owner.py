@@ -89,6 +89,9 @@ INTENT = Intent(
         # how to get to them: "how do I reach payments-team?", "to whom should I turn with X?"
         r"how (do|can|should|would) (i|we|one) (reach|contact|get hold of|get in touch with)",
         r"to whom",
+        # whom it falls to: "who gets paged if amd_user breaks?", "which datasets sit with payments-team?"
+        r"who (gets|get|will get|would get|should get) (paged|pinged|called|notified|woken)",
+        r"(sit|sits) with",
     ),
     subject="entity",
     fetch=fetch,
