@@ -17,7 +17,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from bot.foundation.dbt_port import DbtInvocation, DbtProgress, SourceFreshness, TestOutcome
+from bot.foundation.dbt_port import DbtInvocation, DbtProgress, SourceFreshness
+from bot.foundation.dbt_port import TestOutcome as Outcome  # a Test* name pytest would collect
 from bot.foundation.ports import Relation
 from bot.foundation.settings import Settings
 from bot.render.console import to_text
@@ -279,8 +280,8 @@ OWNERS = Owners(
 
 def outcome(
     name: str, status: str, failures: int = 0, model: str = "model.amd.payment", **extra: Any
-) -> TestOutcome:
-    return TestOutcome(
+) -> Outcome:
+    return Outcome(
         unique_id=f"test.amd.{name}.{zlib.crc32(name.encode()):010d}",
         name=name,
         status=status,  # type: ignore[arg-type]
@@ -295,7 +296,7 @@ def outcome(
     )
 
 
-def invocation(*outcomes: TestOutcome, **extra: Any) -> DbtInvocation:
+def invocation(*outcomes: Outcome, **extra: Any) -> DbtInvocation:
     return DbtInvocation(
         "inv-1",
         "test",
