@@ -301,6 +301,13 @@ def test_a_follow_up_in_a_thread(
         ("who will get paged when purchase breaks?", ("owner",), "purchase", None),
         ("what's the latest on user?", ("status",), "user", None),  # its state as a whole
         ("all clear? about to start the big export", ("overall",), None, None),  # the rest tells why
+        ("which source rows feed the events source?", ("lineage",), None, None),  # a dbt source is no name
+        ("which events create the rows in purchase?", ("lineage",), "purchase", None),  # what makes its rows
+        ("max(registered_at) on user is from tuesday??", ("freshness",), "user", None),  # its newest row
+        ("purchase volume trend for november?", ("volume",), "purchase", None),
+        ("when exactly did user cross its SLA?", ("history",), "user", None),  # when a staleness began
+        ("the pizza order is in, who's hungry", (), "purchase", None),  # an everyday thing's: said in passing
+        ("Re: purchase, any update from the team?", ("status",), "purchase", None),
     ],
 )
 def test_meaning_beyond_the_listed_phrasings(
@@ -346,6 +353,9 @@ def test_meaning_beyond_the_listed_phrasings(
         ("give the audit team read access to payment", "the data itself"),
         ("can you switch the purchase test to warn?", "a task, not a question"),
         ("please close the user incident, it is fixed", "a task, not a question"),
+        ("can you add me to payments-team?", "a task, not a question"),
+        ("can you push the purchase rows through again", "a task, not a question"),
+        ("from the user data, which signup flow is better, A or B?", "an opinion"),
     ],
 )
 def test_requests_opinions_and_records_are_declined(

@@ -19,7 +19,7 @@ from commands.ask.words import ANALYSIS
 _COUNTED = re.compile(
     r"\brow ?counts?\b|\bvolumes?\b|\bhow many (?!rows?\b)\w+\b(?! (?:are|were|is|got) (?:affected|impacted))"
     r"|\brows? (?:in|of|does|do|has|have)\b|"
-    r"\bloaded\b|\bnumber of\b"
+    r"\b(?:loaded|landed|arrived|ingested)\b|\bnumber of\b"
 )
 
 
@@ -53,7 +53,7 @@ def counted(text: str, decline: re.Pattern[str], names: Mapping[str, str]) -> bo
 # refunds?", "what's refunded_cents exactly, the latest refund or the sum?", "refunded_cents – is it the
 # total of all refunds?" (not "what's the sum of it").
 _DEFINES = re.compile(
-    r"^(?:is|are|does|do)\b|^what(?:'?s| is| are| does) (?:the )?(?:column )?([\w.]+)|"
+    r"^(?:is|are|does|do)\b|^what(?:'?s| is| are| does)(?: exactly)?(?: in)? (?:the )?(?:column )?([\w.]+)|"
     r"^(?:the )?([\w.]+)\s*[-–—:,]?\s*(?:is it|are they|does it|is that)\b"
 )
 
@@ -65,7 +65,7 @@ def defines(text: str, column: str) -> bool:
 
 # A subject's state asked for as a whole.
 _STATE_ASKED = re.compile(
-    r"\b(?:news|updates?|the latest) (?:on|about|re|for|with)\b|\bupdate\?|"
+    r"\b(?:news|updates?|the latest) (?:on|about|re|for|with|from)\b|\bupdate\?|"
     r"\b(?:summary|overview|rundown|picture) of\b|"
     r"\bstate of\b|\bstatus (?:of|on|for)\b|\bwhere (?:are we|do we stand|things stand|is it at)\b|"
     r"\bhow (?:are we|is it|'s it|are things|is \w+|are \w+) looking\b"

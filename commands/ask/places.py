@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from commands.ask.lemmas import lemma
 from commands.ask.typos import is_cue
-from commands.ask.words import GENERIC_WORDS
+from commands.ask.words import EVERYDAY, GENERIC_WORDS
 
 # A name stands after these words ("owner of X", "is X fresh", "the X table") or before these.
 # Only a word in an entity's place may be answered "no entity X": "is the coffee machine fixed?" is chatter.
@@ -35,6 +36,8 @@ def in_passing(tokens: Sequence[str], i: int, used: int) -> bool:
     before = list(tokens[max(0, i - 3) : i])
     ends = BREAK | _LINKS
     if before[-1:] and (before[-1].isdigit() or before[-1] in _COUNTED):  # "40 customers went …"
+        return True
+    if before[-1:] and lemma(before[-1]) in EVERYDAY:  # an everyday thing's: "the snacks order is in"
         return True
     if any(w in _ONE_OF_THEM and not set(before[at + 1 :]) & ends for at, w in enumerate(before)):
         return True

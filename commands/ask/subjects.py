@@ -97,6 +97,10 @@ class Vocabulary:
             w for m in migrations for w in _TOKEN.findall(f"{m.name} {m.title}".lower().replace("_", " "))
         }
         known |= {s.name for m in migrations for s in m.sources}
+        # a dbt source's name is where data comes from, never an entity asked about: "the raw events source"
+        known |= {
+            str(n.get(key, "")).lower() for n in catalog.sources.values() for key in ("source_name", "name")
+        }
         cues = frozenset(cue_words)
         entities = catalog.entities.values()
         owners = {tuple(w): e.owner for e in entities if e.owner and (w := words_of(e.owner))}

@@ -53,6 +53,7 @@ _MIGRATION = frozenset(lemma(w) for w in ("migration", "migrate"))  # not "backf
 _COLOURS = frozenset(["red", "green"])  # a DAG's colour is its last run's: "amd_payment red again?"
 _NOW = re.compile(r"\b(now|currently|still|atm|at the moment|anymore|yet)\b")
 _WAS = re.compile(r"\b(was|were|had|did)\b")
+_SLA = re.compile(r"\bslas?\b")
 _TELLS = re.compile(r"\s*(?:(?:and|but|so) )?(?:now )?(?:i|we|i'm|we're)\b")
 _CLAUSES = re.compile(r"[,;?]|\band\b|\.\s")
 _REPORTS = frozenset(
@@ -121,7 +122,7 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
     then = generic or set(picked) <= {"freshness", "owner"} or then_asked
     about = picked or named or about_data(text, words, intents, vocab)  # not "how was your weekend?"
     if then and about and (then_asked or not set(picked) & _NOT_THEN) and asks_about_the_past(text):
-        return Question(text, "history", subjects, also=_besides_then(text, picked))
+        return Question(text, "history", subjects, also=_besides_then(text, picked, intents, cues))
     if picked == ["owner"] and subjects.entities and words & _MIGRATION:
         subjects = migration_of(subjects, vocab, keep=False)  # "who is behind the address migration?"
     if picked and picked[0] == "migrations" and subjects.entities:
@@ -192,13 +193,19 @@ def _besides_request(text: str, what: str, vocab: Vocabulary, intents: Sequence[
     return replace(asked, text=text, turned_down=what)
 
 
-def _besides_then(text: str, picked: list[str]) -> tuple[str, ...]:
+def _besides_then(
+    text: str, picked: list[str], intents: Sequence[Intent], cues: frozenset[str]
+) -> tuple[str, ...]:
     """What a question about a past moment asks besides: its owner ("was purchase late at 6? and who
     should I complain to"), the present too ("was payment fresh at 6am and is it fresh now?"), what
     else it asks after the moment ("… and how many rows did it have?")."""
     # not "were still", nor the asker's own now: "I made a chart then and now I am worried"
     now = any(_NOW.search(c) and not _WAS.search(c) and not _TELLS.match(c) for c in _CLAUSES.split(text))
-    return tuple(p for p in picked if p == "owner" or p in _NOT_THEN or (p == "freshness" and now))
+    # an SLA is the moment's measure, no owner asked: "when exactly did user cross its SLA?"
+    owner = "owner" in picked_intents(_SLA.sub(" ", text), intents, cues, generic=False, named=True)
+    return tuple(
+        p for p in picked if (p == "owner" and owner) or p in _NOT_THEN or (p == "freshness" and now)
+    )
 
 
 def _unexplained(text: str, vocab: Vocabulary, unknown: str | None) -> set[str]:

@@ -28,7 +28,7 @@ _WORDS = """
     asap real realy open rn nightly overnight vs versus compared compare call dbt daily weekly hourly monthly
     s t d m ve far ongoing active monday tuesday wednesday thursday friday saturday sunday january february
     march april june july august september october november december within without inside outside across
-    besides beside beyond among throughout toward towards upon onto
+    besides beside beyond among throughout toward towards upon onto kindly
 """
 # ... and the articles and small words of the languages commands/ask/glossary.py reads: "die Tabelle X"
 # names X, not "die"
@@ -143,7 +143,7 @@ _TASKS = (
     "write|draft|fix|build|create|make|rerun|re-run|restart|trigger|change|update|pause|unpause|resume|"
     "snooze|mute|ack|acknowledge|delete|backfill|calculate|compute|set|mark|disable|skip|silence|drop|"
     "switch off|turn off|order|book|buy|remind|ping|kill|abort|cancel|revert|roll back|restore|correct|"
-    "close|resolve|refund|switch"
+    "close|resolve|refund|switch|push"
 )
 # What the bot never answers from its facts: changes to data, and numbers it would have to compute.
 DECLINES = (
@@ -221,6 +221,9 @@ DECLINES = (
             r"\btoo (loose|strict|tight|lax)\b|"
             # a go-ahead asked for: "is it ok to merge my PR?", "safe to deploy the purchase change?"
             r"\b(ok|okay|safe|fine|alright) to (merge|deploy|ship|release)\b|"
+            # a choice made for someone: "which variant is better, A or B?", "tell me which one to pick"
+            r"\b(which|what) (\w+ ){0,2}(is|would be|looks) better\b|"
+            r"\bwhich one (to|should i|should we) (pick|choose)\b|"
             # a judgement of someone's work: "is lena.m doing a bad job with the address data?"
             r"\b(doing|did|does|done) a (bad|good|poor|terrible|great|lousy) job\b"
         ),
@@ -236,6 +239,8 @@ DECLINES = (
             r"^(please |pls )?(rerun|re-run|restart|trigger|pause|unpause|backfill|truncate|kill|abort|"
             r"restore) \w+|"
             r"^(please |pls )?set \S+ (as|to)\b|"
+            # someone added to a team or a role: "can you add me to payments-team?"
+            r"\b(can|could|would|will) (you|u|someone) (please |pls |just )*add \S+ (to|as)\b|"
             # money given back: "pls refund order 55812", "refund the customer"
             r"^(please |pls )?refund (the |this |that |my )?(order|purchase|payment|customer|charge)\b|"
             # a role given: "make me owner of payment", "add lena.m as maintainer"

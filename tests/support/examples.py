@@ -56,6 +56,8 @@ TRAINED_ON = (
     "dev_25",
     "dev_26",
     "dev_27",
+    "dev_28",
+    "dev_29",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"

@@ -99,6 +99,7 @@ INTENT = Intent(
         # an age asked in hours or days, not a count of rows
         r"how (many|much) (hours|days|minutes|time)|how long (since|ago)",
         r"most recent",
+        r"\bmax ?\( ?[\w.]*_at ?\)",  # the newest timestamp: "max(loaded_at) looks like Friday"
         # "is the refund data complete?", "is payment complete through 30 Nov?"
         r"\bdata (\w+ )?(even |fully |already )?complete\b",
         r"\bcomplete (through|thru|up to|until|till|as of)\b",

@@ -90,6 +90,8 @@ INTENT = Intent(
         r"staging",
         r"used by",
         r"breaks? if",
+        # what makes its rows: "which events create the rows in users?"
+        r"(which|what) (\w+ )?(creates?|produces?|generates?|populates?|fills?)",
     ),
     subject="entity",
     fetch=fetch,

@@ -101,6 +101,8 @@ INTENT = Intent(
             "increase",
             "decrease",
             "jump",
+            "trend",
+            "trends",
         ]
     ),
     phrases=phrases(
