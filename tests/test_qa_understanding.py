@@ -308,6 +308,19 @@ def test_a_follow_up_in_a_thread(
         ("when exactly did user cross its SLA?", ("history",), "user", None),  # when a staleness began
         ("the pizza order is in, who's hungry", (), "purchase", None),  # an everyday thing's: said in passing
         ("Re: purchase, any update from the team?", ("status",), "purchase", None),
+        ("anything else red besides purchase?", ("overall",), None, None),  # the rest of the data
+        ("can a user have a status other than active?", ("meaning",), "user", None),  # one other value
+        ("is the migration still stuck since lunch?", ("migrations",), None, None),  # lunch: a time
+        ("can we change the order of the slides?", (), "purchase", None),  # an everyday thing's order
+        ("freshness of purchase at 08:00 UTC yesterday?", ("history",), "purchase", None),
+        ("when was user last built?", ("freshness",), "user", None),  # its last build is its last load
+        # how it is, whatever the reason says: "build" there is no load
+        (
+            "anything up with purchase? want the lay of the land before I build on it",
+            ("status",),
+            "purchase",
+            None,
+        ),
     ],
 )
 def test_meaning_beyond_the_listed_phrasings(
@@ -356,6 +369,11 @@ def test_meaning_beyond_the_listed_phrasings(
         ("can you add me to payments-team?", "a task, not a question"),
         ("can you push the purchase rows through again", "a task, not a question"),
         ("from the user data, which signup flow is better, A or B?", "an opinion"),
+        ("bot pls rerun amd_user with a full refresh", "a task, not a question"),
+        ("just skip the bad rows and mark the purchase load as done", "a task, not a question"),
+        ("drop and recreate the user table please", "a task, not a question"),
+        ("could the bot fix the negative amounts in payment?", "a task, not a question"),
+        ("is the user table GDPR compliant?", "an opinion"),
     ],
 )
 def test_requests_opinions_and_records_are_declined(

@@ -35,10 +35,15 @@ def asked_parts(text: str) -> list[str]:
     return asking or [p for p in parts if p]
 
 
+# an everyday thing as a time: "not moved since lunch", "fresh by breakfast?"
+_WHEN = re.compile(r"\b(?:since|before|after|until|till|by|at|around) (?:lunch|breakfast|dinner|brunch)\b")
+
+
 def everyday(text: str, subjects: Subjects, vocab: Vocabulary) -> bool:
     """Everyday things asked about, and no data named but in passing: "my salary payment landed?" (not
     "is there an incident? my boss heard of one in the lift": the lift is not what is asked)."""
-    words = {lemma(w) for part in asked_parts(text) for w in WORD.findall(part)}
+    asked = " ".join(asked_parts(_WHEN.sub(" ", text)))
+    words = {lemma(w) for w in WORD.findall(asked)}
     named = (subjects.named and not subjects.in_passing) or subjects.owner is not None
     return not named and bool(words & EVERYDAY) and not any(map(vocab.dag_like, words))
 

@@ -32,7 +32,7 @@ _GONE = re.compile(rf"\blast ({'|'.join(_WEEKDAYS)}|weekend)\b|\bover the weeken
 _TIME = r"(?:\d{1,2}(?:[:.h]\d\d)?\s*(?:am|pm)?|noon|midday|midnight)"
 _GONE_AT = re.compile(
     rf"\b(?:yesterday|last night)(?:,? (?:at|around|by|@))? {_TIME}(?!\s*(?:%|rows|h\b))|"
-    rf"\b(?:at |around |@ )?{_TIME} (?:yesterday|last night)\b"
+    rf"\b(?:at |around |@ )?{_TIME}(?: utc| gmt| cet| local)? (?:yesterday|last night)\b"
 )
 _TO_COME = re.compile(r"\b(will|won't|going to|gonna)\b")  # "will it be fresh over the weekend?"
 _WEEKEND = re.compile(r"\bweekend\b")

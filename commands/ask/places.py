@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 from commands.ask.lemmas import lemma
 from commands.ask.typos import is_cue
-from commands.ask.words import EVERYDAY, GENERIC_WORDS
+from commands.ask.words import EVERYDAY, GENERIC_WORDS, STOPWORDS
 
 # A name stands after these words ("owner of X", "is X fresh", "the X table") or before these.
 # Only a word in an entity's place may be answered "no entity X": "is the coffee machine fixed?" is chatter.
@@ -26,6 +26,7 @@ _ONE_OF_THEM = frozenset(["a", "an", "my", "their", "his", "her", "your", "one"]
 _SAID = frozenset(["says", "said", "wrote", "writes", "ticket", "escalation", "complaint", "complains", "s"])
 _COUNTED = frozenset(["two", "three", "four", "five", "ten", "several", "dozens", "hundreds", "thousands"])
 BREAK = frozenset(",:;?!")  # punctuation: its own token, and no name runs across it
+_ARTICLES = frozenset(["the", "a", "an", "our", "my", "their"])
 _LINKS = frozenset(["on", "of", "for", "in", "with", "about", "at", "from", "to", "into", "behind"])
 
 
@@ -41,7 +42,14 @@ def in_passing(tokens: Sequence[str], i: int, used: int) -> bool:
         return True
     if any(w in _ONE_OF_THEM and not set(before[at + 1 :]) & ends for at, w in enumerate(before)):
         return True
-    return "".join(tokens[i + used : i + used + 1]) in _SAID
+    after = list(tokens[i + used : i + used + 3])
+    # part of an everyday thing's name: "the dbt user group meetup", "the order of the slides"
+    head = [w for w in (after[1:] if after[:1] == ["of"] else after) if w not in _ARTICLES]
+    if head and lemma(head[0]) in EVERYDAY:
+        return True
+    if len(head) > 1 and head[0] not in STOPWORDS | BREAK and lemma(head[1]) in EVERYDAY:
+        return True
+    return "".join(after[:1]) in _SAID
 
 
 def name_like(

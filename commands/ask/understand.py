@@ -24,7 +24,7 @@ from commands.ask.intent import Intent, Question
 from commands.ask.lemmas import WORD, lemma, lemmas_of
 from commands.ask.moments import asks_about_the_past
 from commands.ask.opinion import second_opinion
-from commands.ask.subjects import Vocabulary, resolve, words_of
+from commands.ask.subjects import Subjects, Vocabulary, resolve, words_of
 from commands.ask.typos import is_cue
 from commands.ask.words import (
     ALL_WELL,
@@ -39,6 +39,9 @@ from commands.ask.words import (
 )
 
 _WHY = re.compile(r"\b(why|how come|what happened|what caused|root cause|reason)\b")
+_EXCEPT = r"\b(?:besides|apart from|other than|except|aside from)\b"
+_REST = r"\b(?:anything|something|what|whats|else|more)\b"
+_OTHER_THAN = re.compile(rf"{_REST}.*{_EXCEPT}|{_EXCEPT}.*{_REST}")  # the rest asked about, not one thing
 _THANKS = re.compile(r"^(thanks|thank you|thx|ty|cheers)\b")
 _REMARK = 0  # more words than this that are no name, cue or stopword, and no question: a remark
 # The findings an overall answer covers: asked about all at once, nothing named, it is the overall status.
@@ -78,6 +81,9 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
     if subjects.migration and not words & _cues_of("migrations", intents) and _by_source(text, vocab):
         subjects = replace(subjects, migration=None)  # "Snowflake": the warehouse, and one source of many
     named = subjects.named or subjects.owner is not None
+    if subjects.entities and words & TROUBLE and _OTHER_THAN.search(text):
+        # "is anything else broken besides the addresses?": the rest of the data, all of it
+        return Question(text, "overall", Subjects())
     if everyday(text, subjects, vocab):
         return Question(text, None, subjects)  # a data word said of everyday things: "stale bread"
     parts = asked_parts(text)
@@ -85,7 +91,8 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
     for pattern, what in DECLINES:
         if not any(pattern.search(part) for part in parts):
             continue
-        defining = what == ANALYSIS and subjects.column is not None and defines(text, subjects.column)
+        column = subjects.column  # "what's in refunded_cents? is it the sum of all refunds?" asks what it is
+        defining = what == ANALYSIS and column is not None and any(defines(p, column) for p in parts)
         passing = in_passing(what, text, intents, cues, named)
         if not (defining or passing or counted(text, pattern, vocab.names)):
             if words & _MIGRATION:  # "pause the address migration": the migration, not its table

@@ -57,6 +57,7 @@ GENERIC_PHRASES = tuple(
     re.compile(p)
     for p in (
         r"\bwhat'?s up\b",
+        r"\b(anything|something) up with\b",
         r"\bgoing on\b",
         r"\bhow'?s\b",
         r"\bhow (are|is|did)\b",
@@ -143,8 +144,11 @@ _TASKS = (
     "write|draft|fix|build|create|make|rerun|re-run|restart|trigger|change|update|pause|unpause|resume|"
     "snooze|mute|ack|acknowledge|delete|backfill|calculate|compute|set|mark|disable|skip|silence|drop|"
     "switch off|turn off|order|book|buy|remind|ping|kill|abort|cancel|revert|roll back|restore|correct|"
-    "close|resolve|refund|switch|push"
+    "close|resolve|refund|switch|push|rebuild|recreate|reload"
 )
+# Who is asked to do it, and how a request told opens: "bot pls rerun amd_payment", "just skip the chunks"
+_WHO = r"(you|u|someone|somebody|anyone|the bot|amd|amd-bot)"
+_TOLD = r"^((bot|amd|amd-bot|hey bot)[,:]? )?(please |pls |just )?"
 # What the bot never answers from its facts: changes to data, and numbers it would have to compute.
 DECLINES = (
     (
@@ -218,6 +222,8 @@ DECLINES = (
             r"\b(do you think|what do you think|thoughts\?|is it worth|designed well|"
             r"should we (move|switch|migrate|drop|replace|adopt|rewrite|just|roll back|rollback|revert))|"
             r"\b(badly|poorly) (designed|built|written|modelled|modeled)\b|"
+            # a legal judgement: "is our payment data GDPR compliant?"
+            r"\b(compliant|lawful)\b|"
             r"\btoo (loose|strict|tight|lax)\b|"
             # a go-ahead asked for: "is it ok to merge my PR?", "safe to deploy the purchase change?"
             r"\b(ok|okay|safe|fine|alright) to (merge|deploy|ship|release)\b|"
@@ -231,20 +237,21 @@ DECLINES = (
     ),
     (
         re.compile(
-            rf"\b(can|could|would|will) (you|u|someone) (please |pls |just |quickly )*({_TASKS})\b|"
-            # or told to do it: "update the sla of purchase to 6h", "rerun amd_payment", "set X as owner"
-            rf"^(please |pls )?({_TASKS}|rename|bump|add) (me |us )?"
+            rf"\b(can|could|would|will) {_WHO} (please |pls |just |quickly )*({_TASKS})\b|"
+            # or told to do it: "update the sla of purchase to 6h", "rerun amd_payment", "set X as owner",
+            # "drop and rebuild the purchase table"
+            rf"{_TOLD}(\w+ and )?({_TASKS}|rename|bump|add) (me |us )?"
             r"(the|a|an|it|this|that|its|their|all|\w+_\w+|\w+'s)\b|"
             # a verb no data-status question opens with: "backfill purchase from 1 nov pls"
-            r"^(please |pls )?(rerun|re-run|restart|trigger|pause|unpause|backfill|truncate|kill|abort|"
+            rf"{_TOLD}(rerun|re-run|restart|trigger|pause|unpause|backfill|truncate|kill|abort|"
             r"restore) \w+|"
-            r"^(please |pls )?set \S+ (as|to)\b|"
+            rf"{_TOLD}set \S+ (as|to)\b|"
             # someone added to a team or a role: "can you add me to payments-team?"
-            r"\b(can|could|would|will) (you|u|someone) (please |pls |just )*add \S+ (to|as)\b|"
+            rf"\b(can|could|would|will) {_WHO} (please |pls |just )*add \S+ (to|as)\b|"
             # money given back: "pls refund order 55812", "refund the customer"
-            r"^(please |pls )?refund (the |this |that |my )?(order|purchase|payment|customer|charge)\b|"
+            rf"{_TOLD}refund (the |this |that |my )?(order|purchase|payment|customer|charge)\b|"
             # a role given: "make me owner of payment", "add lena.m as maintainer"
-            r"^(please |pls )?(make|add) \S+ (as )?(an? |the )?(owner|admin|maintainer|steward)s?\b"
+            rf"{_TOLD}(make|add) \S+ (as )?(an? |the )?(owner|admin|maintainer|steward)s?\b"
         ),
         "a task, not a question",
     ),

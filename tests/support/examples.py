@@ -58,6 +58,8 @@ TRAINED_ON = (
     "dev_27",
     "dev_28",
     "dev_29",
+    "dev_30",
+    "dev_31",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"

@@ -84,7 +84,8 @@ INTENT = Intent(
         ]
     ),
     phrases=phrases(
-        r"last (load|loaded|update|updated|refresh)",
+        r"last (load|loaded|update|updated|refresh|build|built)",
+        r"out of date",
         r"up to date",
         r"when was \S+ (last )?(loaded|updated|refreshed)",
         r"(has|have) (the )?\S+ (data )?(been )?(loaded|landed|arrived|refreshed|updated)",
