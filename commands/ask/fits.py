@@ -1,5 +1,6 @@
 """Which intents fit what is named: a migration's rows, failures and stalls are the migration's, a
-column has tests and a meaning, not runs; and the migration an entity's name stands for. Pure: no I/O."""
+column has tests and a meaning, not runs; the migration an entity's name stands for; and, with nothing
+named, when a question is about all of the data (`about_everything`). Pure: no I/O."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from commands.ask.cues import picked_intents
+from commands.ask.about import about_data
+from commands.ask.cues import picked_intents, positioned, strong_places
 from commands.ask.intent import Intent
 from commands.ask.subjects import Subjects, Vocabulary
 from commands.ask.typos import abbreviation_of
-from commands.ask.words import ANALYSIS
+from commands.ask.words import ALL_WELL, ANALYSIS, OVERALL_PHRASES, THE_DATA, TROUBLE
 
 # What counts an entity's rows, beside its tests or a column's meaning; bare "rows" there are a test's
 # failing rows or those a column is empty on ("which tests fail on payment, and how many rows?").
@@ -126,3 +128,42 @@ def migration_of(subjects: Subjects, vocab: Vocabulary, *, keep: bool) -> Subjec
 
 def only_migration(subjects: Subjects) -> bool:
     return subjects.migration is not None and not subjects.entities and not subjects.column
+
+
+# The findings an overall answer covers: asked about all at once, nothing named, it is the overall status.
+_FINDINGS = frozenset(["freshness", "runs", "tests", "incidents"])
+_EVERY = re.compile(
+    r"\b(all|every|each) (the |our |of the |of our )?(datasets?|tables?|entities|entity|models?|data|dags?|"
+    r"pipelines?|sources)\b|\bacross (the |our )?(project|board|warehouse|platform|stack)\b|\bwhatever\b"
+)
+
+
+def about_everything(
+    text: str,
+    words: set[str],
+    picked: list[str],
+    intents: Sequence[Intent],
+    cues: frozenset[str],
+    *,
+    vocab: Vocabulary,
+) -> bool:
+    """Nothing named, and either every kind of finding asked at once ("anything stale, failing or
+    stuck?"), or trouble asked about where only an entity's intent was heard ("on call handover:
+    anything I need to know?" is no question about an owner), or only where the data is, in several
+    places ("is anything busted in airflow or dbt?"; "in airflow" alone asks about its runs); or, about
+    data, whether all is well ("did everything run fine?", "are the numbers safe to pull?")."""
+    if any(p.search(text) for p in ALL_WELL) and about_data(text, words, intents, vocab):
+        return True
+    if len(_FINDINGS.intersection(picked)) > 1 and _EVERY.search(text):
+        return True  # two kinds of finding, of everything: "are all datasets within SLA and tests green?"
+    found = positioned(text)
+    at = dict(found)
+    places = {i.name: strong_places(i, text, found, cues) for i in intents if i.name in _FINDINGS}
+    heard = [at for at in places.values() if at]
+    if len(heard) >= 3 and len({p for at in heard for p in at}) >= 3:
+        return True  # three kinds in three words: "failed" alone is a run's and a test's
+    trouble = bool(words & TROUBLE) or any(p.search(text) for p in OVERALL_PHRASES)
+    entity_only = {i.name for i in intents if i.subject == "entity"}
+    cued = {i.name: strong_places(i, text, found, cues) for i in intents if i.name in picked}
+    only_places = len(words & THE_DATA) > 1 and all(at.get(p) in THE_DATA for c in cued.values() for p in c)
+    return trouble and bool(picked) and (set(picked) <= entity_only or only_places)

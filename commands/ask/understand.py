@@ -17,8 +17,16 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from commands.ask.about import ASKED, SENTENCE, about_data, asked_parts, everyday
-from commands.ask.cues import picked_intents, positioned, strong_places
-from commands.ask.fits import counted, defines, fitting, in_passing, migration_of, only_migration
+from commands.ask.cues import picked_intents
+from commands.ask.fits import (
+    about_everything,
+    counted,
+    defines,
+    fitting,
+    in_passing,
+    migration_of,
+    only_migration,
+)
 from commands.ask.glossary import glossed
 from commands.ask.intent import Intent, Question
 from commands.ask.lemmas import WORD, lemma, lemmas_of
@@ -27,7 +35,6 @@ from commands.ask.opinion import second_opinion
 from commands.ask.subjects import Subjects, Vocabulary, resolve, words_of
 from commands.ask.typos import is_cue
 from commands.ask.words import (
-    ALL_WELL,
     ANALYSIS,
     DECLINES,
     EVERYDAY,
@@ -44,12 +51,6 @@ _REST = r"\b(?:anything|something|what|whats|else|more)\b"
 _OTHER_THAN = re.compile(rf"{_REST}.*{_EXCEPT}|{_EXCEPT}.*{_REST}")  # the rest asked about, not one thing
 _THANKS = re.compile(r"^(thanks|thank you|thx|ty|cheers)\b")
 _REMARK = 0  # more words than this that are no name, cue or stopword, and no question: a remark
-# The findings an overall answer covers: asked about all at once, nothing named, it is the overall status.
-_FINDINGS = frozenset(["freshness", "runs", "tests", "incidents"])
-_EVERY = re.compile(
-    r"\b(all|every|each) (the |our |of the |of our )?(datasets?|tables?|entities|entity|models?|data|dags?|"
-    r"pipelines?|sources)\b|\bacross (the |our )?(project|board|warehouse|platform|stack)\b|\bwhatever\b"
-)
 # Other things the cues of a message about a migration may be about: "failed dags or stalled migrations".
 _OTHER_SUBJECTS = frozenset(lemma(w) for w in ("dag", "pipeline", "job", "test", "table", "model"))
 _MIGRATION = frozenset(lemma(w) for w in ("migration", "migrate"))  # not "backfill": a table's too
@@ -154,7 +155,7 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
         dag=any(map(vocab.dag_like, words)),
     )
     nothing_named = not named and not subjects.unknown
-    if nothing_named and _is_overall(text, words, picked, intents, cues, vocab=vocab):
+    if nothing_named and about_everything(text, words, picked, intents, cues, vocab=vocab):
         return Question(text, "overall", subjects, why=why)
     if why and picked[:1] == ["freshness"]:  # its causes are its DAG's runs: "why stale? did the dag die?"
         picked = [p for p in picked if p != "runs"]
@@ -231,34 +232,3 @@ def _by_source(text: str, vocab: Vocabulary) -> bool:
 
 def _cues_of(name: str, intents: Sequence[Intent]) -> frozenset[str]:
     return next((lemmas_of(i.words) for i in intents if i.name == name), frozenset())
-
-
-def _is_overall(
-    text: str,
-    words: set[str],
-    picked: list[str],
-    intents: Sequence[Intent],
-    cues: frozenset[str],
-    *,
-    vocab: Vocabulary,
-) -> bool:
-    """Nothing named, and either every kind of finding asked at once ("anything stale, failing or
-    stuck?"), or trouble asked about where only an entity's intent was heard ("on call handover:
-    anything I need to know?" is no question about an owner), or only where the data is, in several
-    places ("is anything busted in airflow or dbt?"; "in airflow" alone asks about its runs); or, about
-    data, whether all is well ("did everything run fine?", "are the numbers safe to pull?")."""
-    if any(p.search(text) for p in ALL_WELL) and about_data(text, words, intents, vocab):
-        return True
-    if len(_FINDINGS.intersection(picked)) > 1 and _EVERY.search(text):
-        return True  # two kinds of finding, of everything: "are all datasets within SLA and tests green?"
-    found = positioned(text)
-    at = dict(found)
-    places = {i.name: strong_places(i, text, found, cues) for i in intents if i.name in _FINDINGS}
-    heard = [at for at in places.values() if at]
-    if len(heard) >= 3 and len({p for at in heard for p in at}) >= 3:
-        return True  # three kinds in three words: "failed" alone is a run's and a test's
-    trouble = bool(words & TROUBLE) or any(p.search(text) for p in OVERALL_PHRASES)
-    entity_only = {i.name for i in intents if i.subject == "entity"}
-    cued = {i.name: strong_places(i, text, found, cues) for i in intents if i.name in picked}
-    only_places = len(words & THE_DATA) > 1 and all(at.get(p) in THE_DATA for c in cued.values() for p in c)
-    return trouble and bool(picked) and (set(picked) <= entity_only or only_places)
