@@ -135,6 +135,8 @@ def test_slack_markup_becomes_plain_words(raw: str, text: str, mentioned: bool) 
         ("and shipment?", "freshness", ()),  # a name that is none: the reply says so
         ("thanks!", None, ()),  # no question
         ("lunch anyone?", None, ()),
+        ("merged the purchase refactor, thanks", None, ("purchase",)),  # a remark, not put to the thread
+        ("the pizza order is in, who's hungry?", None, ("purchase",)),  # a name said in passing
     ],
 )
 def test_a_follow_up_in_a_thread(

@@ -19,7 +19,12 @@ def follow_up(question: Question, intent: str, remembered: Subjects) -> Question
     if question.declined:
         return question
     if question.intent in (None, "status"):
-        names_one = subjects.named or (subjects.unknown is not None and _ONLY_A_NAME.match(question.text))
+        # a name put to the thread ("and purchase?", "purchase"), not one said in a remark ("merged the
+        # purchase fix, thanks") nor in passing ("the pizza order is in, who's hungry?")
+        put = "?" in question.text or _ONLY_A_NAME.match(question.text) or len(question.text.split()) <= 2
+        names_one = (subjects.named and not subjects.in_passing and put) or (
+            subjects.unknown is not None and _ONLY_A_NAME.match(question.text)
+        )
         return Question(question.text, intent, subjects) if names_one else question
     if subjects.named or subjects.unknown is not None or not _BACK.search(question.text):
         return question
