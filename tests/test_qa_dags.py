@@ -31,3 +31,22 @@ async def test_a_dag_named_alone_or_asked_about_gets_its_own_last_run(
         # what every DAG id shares ("amd_") is no likeness: nothing near is offered, the known ones are listed
         unlike = await bot.console("@amd did amd_invoices run?")
         assert "No DAG `amd_invoices`. Known: `amd_" in unlike and "Did you mean" not in unlike, unlike
+
+
+async def test_a_dag_named_where_an_entity_would_be_is_answered_as_the_dag(
+    bot_settings: Settings, airflow_server: AirflowServer
+) -> None:
+    """ "Who owns amd_ledger?" gets no entity's facts, no "about which entity?", no stale list."""
+    async with running_bot(airflow_settings(bot_settings, airflow_server)) as bot:
+        for question in ("who owns amd_ledger?", "is amd_ledger fresh?", "what is amd_ledger exactly"):
+            out = await bot.console(f"@amd {question}")
+            assert "No DAG `amd_ledger`." in out and "About which entity?" not in out, out
+        for question in ("who owns amd_ok?", "is amd_ok fresh, and who owns it?"):
+            out = await bot.console(f"@amd {question}")
+            assert "`amd_ok` builds no entity I know, so it has no" in out, out
+            assert "About which entity?" not in out and "Stale" not in out, out
+            assert any(said in out for said in ("has not run: no runs at all", "last ran", "failed (run")), (
+                out
+            )
+        both = await bot.console("@amd is amd_ok fresh, and who owns it?")
+        assert "no freshness or owner of its own" in both, both

@@ -57,7 +57,13 @@ def verdict(case: dict[str, Any], question: Question) -> tuple[bool, bool]:
     intent_ok = question.intent == case["intent"] and question.declined is None
     if case.get("entity"):  # a named entity is answered about; other words do not matter then
         return intent_ok, question.entity == case["entity"]
-    named = (question.entity, question.subjects.unknown, question.subjects.owner)
+    unknown = question.subjects.unknown
+    # A DAG-shaped name is looked up when answering: one the orchestrator lacks is answered "No DAG X"
+    # (engine._dag_alone), except by the intents that never take a DAG for their subject.
+    about_a_dag = question.intent not in ("incidents", "overall", "migrations")
+    if unknown is None and about_a_dag and case.get("unknown") and question.subjects.dag == case["unknown"]:
+        unknown = question.subjects.dag
+    named = (question.entity, unknown, question.subjects.owner)
     return intent_ok, named == (None, case.get("unknown"), case.get("owner"))
 
 

@@ -79,7 +79,7 @@ async def reply(question: Question, ctx: Ctx, *, direct: bool, prefix: str) -> R
     answer, with why. Otherwise (a help channel's chatter) only what it can answer gets a reply.
     Several intents asked at once are answered together, in the order asked."""
     question = put_to_the_bot(question) if direct else question
-    intents = [BY_NAME[name] for name in question.intents if name in BY_NAME]
+    intents = _dag_alone([BY_NAME[name] for name in question.intents if name in BY_NAME], question)
     if not intents:
         return Reply(await _decline(question, ctx, prefix) if direct else None)
     subjects = question.subjects
@@ -104,6 +104,19 @@ async def reply(question: Question, ctx: Ctx, *, direct: bool, prefix: str) -> R
         answers.append(found)
     message = _answer(_together(answers), prefix, turned_down=question.turned_down)
     return Reply(message, Asked(intents[0].name, answers[0].subject))
+
+
+_FACTS_OF_AN_ENTITY = frozenset({"freshness", "history", "owner", "meaning", "lineage", "volume", "tests"})
+
+
+def _dag_alone(intents: list[Intent], question: Question) -> list[Intent]:
+    """A DAG no entity declares, named where an entity would be ("who owns amd_ledger?"): what the bot
+    knows of it is its runs, or that the orchestrator has no such DAG; so it answers its status
+    (which says what it does not know), never another entity's facts or "about which entity?"."""
+    subjects = question.subjects
+    if not subjects.dag or subjects.entities or subjects.column_of or subjects.migration or subjects.owner:
+        return intents
+    return list(dict.fromkeys(BY_NAME["status"] if i.name in _FACTS_OF_AN_ENTITY else i for i in intents))
 
 
 def _together(answers: Sequence[Answer]) -> Answer:

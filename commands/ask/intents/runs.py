@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.core.command import Ctx
@@ -57,16 +58,21 @@ async def fetch(question: Question, ctx: Ctx) -> Answer:
     return Answer((head, *(_run(r) for r in recent[:3]), *left_out(hidden)), source, now, "run status")
 
 
-async def dag_answer(dag: str, ctx: Ctx) -> Answer:
+async def dag_answer(dag: str, ctx: Ctx, *, not_known: Sequence[str] = ()) -> Answer:
     """A DAG no entity declares ("did amd_nightly fail?"): its last run, with the failed tasks and
-    tests of a failed one; a name the orchestrator does not know, with the nearest one it knows."""
+    tests of a failed one; a name the orchestrator does not know, with the nearest one it knows.
+    `not_known`: what was asked of it that only an entity has (its owner, its freshness)."""
     orchestrator = ctx.backends.orchestrator
     source, now = f"the orchestrator, {orchestrator.environment}", ctx.now()
     known = set(await orchestrator.list_dags()) | set(ctx.catalog.dags())
     if dag not in known:
         text, _ = unknown("DAG", dag, known)
         return Answer((f":grey_question: {text}",), source, now, "run status")
-    return Answer(tuple(await causes.dag_lines(dag, ctx)), source, now, f"run status {dag}")
+    lines = await causes.dag_lines(dag, ctx)
+    if not_known:
+        asked = " or ".join(dict.fromkeys(not_known))
+        lines.insert(0, f"`{dag}` builds no entity I know, so it has no {asked} of its own. Its latest run:")
+    return Answer(tuple(lines), source, now, f"run status {dag}")
 
 
 async def latest_line(dag: str, ctx: Ctx) -> str:

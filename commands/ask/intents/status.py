@@ -58,6 +58,17 @@ async def _tests(entity: Entity, ctx: Ctx) -> str:
     return f":x: Tests: {len(bad)} of {len(latest)} failing: {named}."
 
 
+# Asked of a DAG no entity declares (the engine answers its status instead): what it does not have.
+_ENTITY_FACT = {
+    "freshness": "freshness",
+    "history": "freshness history",
+    "owner": "owner",
+    "meaning": "meaning",
+    "lineage": "lineage",
+    "volume": "row count",
+}
+
+
 async def fetch(question: Question, ctx: Ctx) -> Answer:
     catalog, now = ctx.catalog, ctx.now()
     source = "the warehouse, the orchestrator, stored dbt test results and the watcher's incidents"
@@ -68,7 +79,8 @@ async def fetch(question: Question, ctx: Ctx) -> Answer:
         lines = await entity_lines(entity, ctx)
         return Answer((f"*`{entity.name}`*", *lines), source, now, f"stats {entity.name}", entity.name)
     if question.subjects.dag is not None:  # a DAG no entity declares: its last run is its status
-        return await runs.dag_answer(question.subjects.dag, ctx)
+        not_known = [_ENTITY_FACT[i] for i in question.intents if i in _ENTITY_FACT]
+        return await runs.dag_answer(question.subjects.dag, ctx, not_known=not_known)
     owner = question.subjects.owner
     if owner is None:  # a column several entities have, or nothing known after all
         return await overall.fetch(question, ctx)
