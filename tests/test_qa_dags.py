@@ -36,7 +36,7 @@ async def test_a_dag_named_alone_or_asked_about_gets_its_own_last_run(
 async def test_a_dag_named_where_an_entity_would_be_is_answered_as_the_dag(
     bot_settings: Settings, airflow_server: AirflowServer
 ) -> None:
-    """ "Who owns amd_ledger?" gets no entity's facts, no "about which entity?", no stale list."""
+    """Asked "who owns amd_ledger?", the bot gives no entity's facts, no "about which entity?"."""
     async with running_bot(airflow_settings(bot_settings, airflow_server)) as bot:
         for question in ("who owns amd_ledger?", "is amd_ledger fresh?", "what is amd_ledger exactly"):
             out = await bot.console(f"@amd {question}")

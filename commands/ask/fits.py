@@ -10,10 +10,11 @@ from dataclasses import replace
 
 from commands.ask.about import about_data
 from commands.ask.cues import picked_intents, positioned, strong_places
+from commands.ask.declines import ANALYSIS
 from commands.ask.intent import Intent
 from commands.ask.subjects import Subjects, Vocabulary
 from commands.ask.typos import abbreviation_of
-from commands.ask.words import ALL_WELL, ANALYSIS, OVERALL_PHRASES, THE_DATA, TROUBLE
+from commands.ask.words import ALL_WELL, OVERALL_PHRASES, THE_DATA, TROUBLE
 
 # What counts an entity's rows, beside its tests or a column's meaning; bare "rows" there are a test's
 # failing rows or those a column is empty on ("which tests fail on payment, and how many rows?").

@@ -18,6 +18,7 @@ from dataclasses import replace
 
 from commands.ask.about import ASKED, SENTENCE, about_data, asked_parts, everyday
 from commands.ask.cues import picked_intents
+from commands.ask.declines import ANALYSIS, DECLINES
 from commands.ask.fits import (
     about_everything,
     counted,
@@ -35,8 +36,6 @@ from commands.ask.opinion import second_opinion
 from commands.ask.subjects import Subjects, Vocabulary, resolve, words_of
 from commands.ask.typos import is_cue
 from commands.ask.words import (
-    ANALYSIS,
-    DECLINES,
     EVERYDAY,
     GENERIC,
     GENERIC_PHRASES,

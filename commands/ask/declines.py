@@ -1,0 +1,127 @@
+"""What the bot never does or answers from its facts, however it is asked: changes to data, numbers it
+would have to compute, personal data, secrets, the rows themselves, opinions, and tasks that are the slash
+commands'. Each pattern is paired with what the reply calls it ("that is a change to data, which I do not
+do")."""
+
+from __future__ import annotations
+
+import re
+
+ANALYSIS = "an analysis of the data itself"
+# What a request asks the bot to do, not to tell: its writes and its runs are the slash commands'.
+_TASKS = (
+    "write|draft|fix|build|create|make|rerun|re-run|restart|trigger|change|update|pause|unpause|resume|"
+    "snooze|mute|ack|acknowledge|delete|backfill|calculate|compute|set|mark|disable|skip|silence|drop|"
+    "switch off|turn off|order|book|buy|remind|ping|kill|abort|cancel|revert|roll back|restore|correct|"
+    "close|resolve|refund|switch|push|rebuild|recreate|reload"
+)
+# Who is asked to do it, and how a request told opens: "bot pls rerun amd_payment", "just skip the chunks"
+_WHO = r"(you|u|someone|somebody|anyone|the bot|amd|amd-bot)"
+_TOLD = r"^((bot|amd|amd-bot|hey bot)[,:]? )?(please |pls |just )?"
+# What the bot never answers from its facts: changes to data, and numbers it would have to compute.
+DECLINES = (
+    (
+        re.compile(
+            # asked of what was or is done ("has the export been copied?", "is the export done?") it is a
+            # question, not a request
+            r"^(?!(has|have|had|was|were|did|is|are)\b).*"
+            r"\b(delete|truncate|insert|grant|revoke|alter|remove|wipe|purge|erase)\b|"
+            # "export the users to csv" asks for a change; "the bigquery export migration" names one
+            r"\bexport (the|all|this|these|those|my|our|it|them|every)\b|"
+            r"\bdrop (table|schema|column|database|view|the|\w+\.\w+)\b|"
+            r"\brun (this|my|the following) (sql|query)\b"
+        ),
+        "a change to data",
+    ),
+    (
+        re.compile(
+            r"\b(revenue|average|avg|median|sum of|sum the|total amount|in total|top \d+|biggest|largest|"
+            # "one row per user" says what a row is: a meaning, not a breakdown
+            r"(?<!row )(?<!rows )per (country|city|user|customer)|by (country|city|user|customer)|"
+            r"conversion|churn|forecast|"
+            r"predict|profit|margin|earn|earned|spent the most)\b|\bselect \* from\b|"
+            r"\btotal (?!rows?\b|records?\b|count\b)\w+|"
+            # a count with a filter: "how many users from Berlin", "how many orders with status …"
+            r"\bhow many (?!rows|records)\S+ (from|in|with|where|by|per)\b"
+        ),
+        ANALYSIS,
+    ),
+    (
+        # a person's details, or one record of theirs ("the street of user 123")
+        re.compile(
+            r"\b(e-?mail|phone number|home address|password)s? (and \w+ )?of\b|"
+            r"\b(e-?mail|phone|street|postal|home) (address|number|code)(es|s)? (and \w+ )?(of|for)\b|"
+            r"\b(of|for) (the )?(user|customer|client|account|person) (id )?#?\d+\b|"
+            # one person's record by its id: "the address of user_id 48213", "street for customer id 9"
+            r"\b(user|customer|client|account)(_| )id:? ?#?\d+\b|"
+            # what no one reads out of a help channel: card numbers, someone's contact details, secrets
+            r"\bcard numbers?\b|\b(e-?mails?|phone numbers?|postcodes?|ibans?) (and|&)\b"
+        ),
+        "personal data",
+    ),
+    (
+        # a setting's name too: "the value of AMD_SNOWFLAKE_PASSWORD"
+        re.compile(
+            r"\b(\w+_)?(password|passwd|credentials|creds|private key|api key|secret key|ssh key)s?\b"
+            r"(?! (column|field))|\b(access|auth|api|bearer) tokens?\b|"
+            # a system's way in: "the airflow admin login", "snowflake login pls"
+            r"\b(admin|root|airflow|snowflake|composer|warehouse|prod|production|db|database) logins?\b"
+        ),
+        "sharing a secret",
+    ),
+    (
+        # the rows themselves, or access to them: the warehouse's to give, not the bot's
+        re.compile(
+            r"\b(paste|dump|send|share|show|give|list)( me| us)? (the |all |raw |some |its |their )*"
+            r"(rows|records)\b(?! count)|"
+            r"\b(give|grant|get) (me|us|him|her|them) (\w+ )?(access|permissions?|rights?)\b|"
+            # someone else given it: "give my agent Lindiwe read access to payment"
+            r"\b(give|grant) (\S+ ){1,5}(read |write |select )?(access|permissions?|rights?) (to|on|for)\b"
+        ),
+        "the data itself",
+    ),
+    (
+        # "today vs last week" compares a fact over time; "snowflake vs bigquery" asks for a view
+        re.compile(
+            # "registered_at vs loaded_at" asks what two columns mean
+            r"\b(opinion|joke|(vs\.?|versus)(?! \w+_\w)(?! (?:(?:a|an|the|its|their|our) )?(?:\d+\s?\w* )?"
+            r"(last|this|yesterday|today|usual|normal|typical|previous|prior|expected|planned|target|sla)\b)|"
+            r"switch (from|to)|a good (engineer|person|idea))\b|"
+            # a view asked for: "do you think we should move off dbt?", "is a 12h SLA too loose?"
+            r"\b(do you think|what do you think|thoughts\?|is it worth|designed well|"
+            r"should we (move|switch|migrate|drop|replace|adopt|rewrite|just|roll back|rollback|revert))|"
+            r"\b(badly|poorly) (designed|built|written|modelled|modeled)\b|"
+            # a legal judgement: "is our payment data GDPR compliant?"
+            r"\b(compliant|lawful)\b|"
+            r"\btoo (loose|strict|tight|lax)\b|"
+            # a go-ahead asked for: "is it ok to merge my PR?", "safe to deploy the purchase change?"
+            r"\b(ok|okay|safe|fine|alright) to (merge|deploy|ship|release)\b|"
+            # a choice made for someone: "which variant is better, A or B?", "tell me which one to pick"
+            r"\b(which|what) (\w+ ){0,2}(is|would be|looks) better\b|"
+            r"\bwhich one (to|should i|should we) (pick|choose)\b|"
+            # a judgement of someone's work: "is lena.m doing a bad job with the address data?"
+            r"\b(doing|did|does|done) a (bad|good|poor|terrible|great|lousy) job\b"
+        ),
+        "an opinion",
+    ),
+    (
+        re.compile(
+            rf"\b(can|could|would|will) {_WHO} (please |pls |just |quickly )*({_TASKS})\b|"
+            # or told to do it: "update the sla of purchase to 6h", "rerun amd_payment", "set X as owner",
+            # "drop and rebuild the purchase table"
+            rf"{_TOLD}(\w+ and )?({_TASKS}|rename|bump|add) (me |us )?"
+            r"(the|a|an|it|this|that|its|their|all|\w+_\w+|\w+'s)\b|"
+            # a verb no data-status question opens with: "backfill purchase from 1 nov pls"
+            rf"{_TOLD}(rerun|re-run|restart|trigger|pause|unpause|backfill|truncate|kill|abort|"
+            r"restore) \w+|"
+            rf"{_TOLD}set \S+ (as|to)\b|"
+            # someone added to a team or a role: "can you add me to payments-team?"
+            rf"\b(can|could|would|will) {_WHO} (please |pls |just )*add \S+ (to|as)\b|"
+            # money given back: "pls refund order 55812", "refund the customer"
+            rf"{_TOLD}refund (the |this |that |my )?(order|purchase|payment|customer|charge)\b|"
+            # a role given: "make me owner of payment", "add lena.m as maintainer"
+            rf"{_TOLD}(make|add) \S+ (as )?(an? |the )?(owner|admin|maintainer|steward)s?\b"
+        ),
+        "a task, not a question",
+    ),
+)
