@@ -21,6 +21,9 @@ NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)  # a Friday, noon
         ("two hours ago, was purchase still behind?", datetime(2026, 12, 4, 10, 0, tzinfo=UTC)),
         ("was payment fresh 30 min ago", datetime(2026, 12, 4, 11, 30, tzinfo=UTC)),
         ("was it fresh an hour ago?", datetime(2026, 12, 4, 11, 0, tzinfo=UTC)),
+        # a time of a day named, in any tense; a weekday cut short
+        ("user freshness at 08:15 today", datetime(2026, 12, 4, 8, 15, tzinfo=UTC)),
+        ("payments fresh at 6am wed?", datetime(2026, 12, 2, 6, 0, tzinfo=UTC)),
     ],
 )
 def test_a_past_moment_is_resolved_against_the_clock(text: str, when: datetime) -> None:
@@ -61,6 +64,9 @@ def test_a_moment_said_to_be_gone_needs_no_past_tense() -> None:
         "I kicked it off 2 hours ago, is it done?",  # no question about then
         "not updated since yesterday?",
         "will payment be fresh over the weekend?",  # to come, not gone
+        "will user be fresh at 9 today?",
+        "is purchase fresh by 17:00 today?",  # a deadline
+        "the chart is flat since 4am, did the loads stop?",  # a span up to now
     ],
 )
 def test_a_span_or_the_present_is_no_past_moment(text: str) -> None:

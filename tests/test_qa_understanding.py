@@ -329,6 +329,45 @@ def test_a_follow_up_in_a_thread(
             "purchase",
             None,
         ),
+        # what the asker says they are not asking, and what they say they are
+        ("not asking if the addresses are stale, only who to ping", ("owner",), "delivery_address", None),
+        (
+            "the purchase checks are fine, I'm only asking whether its dag completed last night",
+            ("runs",),
+            "purchase",
+            None,
+        ),
+        ("which test is red on purchase + how many failed rows", ("tests",), "purchase", None),
+        ("payment stale and who maintains it", ("freshness", "owner"), "payment", None),  # two words, asked
+        (
+            "could you list the fields of user and tell me whether its not_null test passes?",
+            ("meaning", "tests"),
+            "user",
+            None,
+        ),
+        ("does user already include the signups from this morning?", ("freshness",), "user", None),
+        ("was user fresh at 04:00 UTC? the export read it then", ("history",), "user", None),  # no meaning
+        ("user freshness at 08:15 today", ("history",), "user", None),
+        (
+            "schema q: what columns does purchase have, and is amount_cents the total or per item?",
+            ("meaning",),
+            "purchase",
+            None,
+        ),
+        ("incidents in the past 24h?", ("incidents",), None, None),  # a window, no runs cue
+        # a time in what the asker tells is no moment asked about
+        (
+            "has purchase been refreshed since 05:00? the report still shows orders up to 22:40 yesterday",
+            ("freshness",),
+            "purchase",
+            None,
+        ),
+        # access asked for oneself, a list of people, one customer by number: declined
+        ("can we get select access on purchase for the new analysts?", (), "purchase", None),
+        ("how much has customer 80231 ordered this year?", (), "user", None),
+        ("pls share a file of all orders from november", (), "purchase", None),
+        ("pls truncate amd.delivery_address before the migration reloads it", (), "delivery_address", None),
+        ("who orders the toner for the office printer?", (), None, None),  # "orders": a verb
     ],
 )
 def test_meaning_beyond_the_listed_phrasings(

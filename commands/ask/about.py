@@ -28,6 +28,23 @@ _REASON = re.compile(
 )
 
 
+# What the asker says they are not asking is not asked: "not asking why it's stale, just who to chase";
+# what they say they are asking is all they ask: "the tests are fine, I'm asking whether the DAG finished".
+_NOT_ASKED = re.compile(
+    r"\b(?:(?:i'?m|i am|we'?re|we are) )?not asking (?:about |if |whether |why |for |how |what )?"
+    r"[^,;.?!—–]*[,;.?!—–]+\s*(?:(?:just|but|only|rather|instead)\b,?\s*)*"
+)
+_ONLY_ASKING = re.compile(
+    r"^.*?\b(?:i'?m|i am|we'?re|we are) (?:just |only |really |actually )?asking "
+    r"(?:about |for )?(?=(?:whether|if|who|what|when|where|which|how|why)\b)"
+)
+
+
+def meant(text: str) -> str:
+    """The text without what the asker says they do not ask."""
+    return _ONLY_ASKING.sub("", _NOT_ASKED.sub("", text)).strip() or text
+
+
 def asked_parts(text: str) -> list[str]:
     """The sentences that ask (each without its reasons), or all of them when none does."""
     parts = [_REASON.split(s)[0].strip() for s in SENTENCE.split(text)]

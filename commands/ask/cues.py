@@ -21,11 +21,15 @@ ASKING = re.compile(
     # "when I got paged", "when the extract ran" tell when, they do not ask; "… and if yes why is it
     # stale?", "… and from where it comes?", "… and to whom do I write?" ask
     r"^(?:(?:and|so|also|then|or|plus)\s+)?(?:if (?:yes|so|not|no)\s+)?(?:(?:from|to|for|in|since|of) )?"
+    # a yes or no asked for: "… and tell me whether the test still fails" ("tell me who owns it" is a
+    # request's item like "describe it")
+    r"(?:(?:pls |please )?tell (?:me|us) (?=whether)|let (?:me|us) know (?=whether))?"
     r"(who|whom|whose|what|whats|when(?! (?:i|we|you|they|the|my|our|their|this|that)\b)|whens|"
     r"where|which|how|why|is|are|"
     r"was|were|did|does|do|has|have|had|can|could|will|would|should|any|anything|anyone|isn't|aren't|whether)\b"
 )
 _ITEM = 3  # words at most in an item of a list
+_LEADING = re.compile(r"^(\S+ \S+) and ")
 # A numbered list's markers: "(1) is payment current, (2) do its checks pass, (3) …": each item asks.
 _NUMBERED = re.compile(r"(?:^|\s)\(?\d[.)]\s")
 _NAME_AFTER = re.compile(r"\b(what|whats|what's) (is|are) (the )?\w+ (table|model|data|entity)\b")
@@ -50,6 +54,9 @@ def picked_intents(
     asked = [c for c in clauses if ASKING.match(c) or c in questions] if len(clauses) > 1 else []
     if text.count(",") >= 2:  # a list's items ask too: "payment: last run, owner, and any alerts?"
         asked = [c for c in clauses if c in asked or len(c.split()) <= _ITEM]
+    lead = _LEADING.match(text)  # "payments fresh and who owns it": two words asked before the question
+    if lead and len(clauses) > 1 and clauses[0] == lead.group(1) and clauses[1] in asked:
+        asked = [clauses[0], *asked]
     numbered = [item for item in _NUMBERED.split(text)[1:] if item.strip()]
     if len(numbered) > 1:
         asked = numbered

@@ -54,6 +54,8 @@ DECLINES = (
             r"\b(of|for) (the )?(user|customer|client|account|person) (id )?#?\d+\b|"
             # one person's record by its id: "the address of user_id 48213", "street for customer id 9"
             r"\b(user|customer|client|account)(_| )id:? ?#?\d+\b|"
+            # or by its number alone: "how much did customer 55120 spend?", "what did user #4410 order?"
+            r"\b(user|customer|client|account) #?\d{3,}\b|"
             # what no one reads out of a help channel: card numbers, someone's contact details, secrets
             r"\bcard numbers?\b|\b(e-?mails?|phone numbers?|postcodes?|ibans?) (and|&)\b"
         ),
@@ -75,6 +77,12 @@ DECLINES = (
             r"\b(paste|dump|send|share|show|give|list)( me| us)? (the |all |raw |some |its |their )*"
             r"(rows|records)\b(?! count)|"
             r"\b(give|grant|get) (me|us|him|her|them) (\w+ )?(access|permissions?|rights?)\b|"
+            # asked for oneself: "can I get read access to payment?", "I need select access on purchase"
+            r"\b(can|could|may) (i|we) (get|have|be given|request) (\w+ )?(access|permissions?|rights?)\b|"
+            r"\b(i|we) (need|want|would like) (\w+ )?(access|permissions?|rights?) (to|on|for)\b|"
+            # a list of them handed over: "send me the list of customers in Vienna", "a csv of all orders"
+            r"\b(send|give|share|mail|email|pull|export)( me| us)? (a |an |the )?(full |complete )?"
+            r"(list|csv|file|extract|dump|spreadsheet|excel) (of|with)\b|"
             # someone else given it: "give my agent Lindiwe read access to payment"
             r"\b(give|grant) (\S+ ){1,5}(read |write |select )?(access|permissions?|rights?) (to|on|for)\b"
         ),

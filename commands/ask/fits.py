@@ -18,9 +18,10 @@ from commands.ask.words import ALL_WELL, OVERALL_PHRASES, THE_DATA, TROUBLE
 
 # What counts an entity's rows, beside its tests or a column's meaning; bare "rows" there are a test's
 # failing rows or those a column is empty on ("which tests fail on payment, and how many rows?").
-# Not rows a test fails on: "how many transactions are affected?"
+# Not rows a test fails on: "how many transactions are affected?", "how many failing rows?"
 _COUNTED = re.compile(
-    r"\brow ?counts?\b|\bvolumes?\b|\bhow many (?!rows?\b)\w+\b(?! (?:are|were|is|got) (?:affected|impacted))"
+    r"\brow ?counts?\b|\bvolumes?\b|\bhow many (?!(?:failing |failed |bad |broken |invalid )?rows?\b)\w+\b"
+    r"(?! (?:are|were|is|got) (?:affected|impacted))"
     r"|\brows? (?:in|of|does|do|has|have)\b|"
     r"\b(?:loaded|landed|arrived|ingested)\b|\bnumber of\b"
 )

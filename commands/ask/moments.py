@@ -9,6 +9,7 @@ import re
 from datetime import datetime, timedelta
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_SHORT_DAYS = "mon|tue|tues|wed|thu|thur|thurs|fri"  # not "sat" or "sun", which are words too
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _CLOCK = re.compile(r"\b(\d{1,2})(?:[:.h](\d\d))?\s*(am|pm)?\b")
 _AT = re.compile(
@@ -16,7 +17,7 @@ _AT = re.compile(
 )
 _BARE_TIME = re.compile(r"\b\d{1,2}[:.]\d\d\b|\b\d{1,2}\s*(?:am|pm)\b")
 _DAY = re.compile(
-    rf"\b(yesterday|today|this morning|last night|({'|'.join(_WEEKDAYS)})|"
+    rf"\b(yesterday|today|this morning|last night|({'|'.join(_WEEKDAYS)}|{_SHORT_DAYS})|"
     rf"({'|'.join(_MONTHS)})[a-z]* (\d{{1,2}})|(\d{{1,2}}) ({'|'.join(_MONTHS)})[a-z]*|"
     r"the (\d{1,2})(?:st|nd|rd|th))\b"  # "the night of the 2nd"
 )
@@ -32,8 +33,13 @@ _GONE = re.compile(rf"\blast ({'|'.join(_WEEKDAYS)}|weekend)\b|\bover the weeken
 _TIME = r"(?:\d{1,2}(?:[:.h]\d\d)?\s*(?:am|pm)?|noon|midday|midnight)"
 _GONE_AT = re.compile(
     rf"\b(?:yesterday|last night)(?:,? (?:at|around|by|@))? {_TIME}(?!\s*(?:%|rows|h\b))|"
-    rf"\b(?:at |around |@ )?{_TIME}(?: utc| gmt| cet| local)? (?:yesterday|last night)\b"
+    rf"\b(?:at |around |@ )?{_TIME}(?: utc| gmt| cet| local)? (?:yesterday|last night)\b|"
+    # a time of a day named, earlier today or on a weekday: "purchase freshness at 07:00 today?", "users
+    # at 9am tue" (not "by 9 today", a deadline)
+    rf"\b(?:at|@) {_TIME}(?: utc| gmt| cet| local)? (?:on )?(?:today|this morning|"
+    rf"{'|'.join(_WEEKDAYS)}|{_SHORT_DAYS})\b"
 )
+_SINCE = re.compile(rf"\bsince (?:about |around )?{_TIME}")  # up to now: "flat since 4am, did it stop?"
 _TO_COME = re.compile(r"\b(will|won't|going to|gonna)\b")  # "will it be fresh over the weekend?"
 _WEEKEND = re.compile(r"\bweekend\b")
 # A night as a span: "during the night of the 2nd", "at any point overnight", "at any point last night"
@@ -62,7 +68,8 @@ def asks_about_the_past(text: str) -> bool:
     other than now, or a span of one (a weekend, a night)."""
     # a time of a day gone is past in any tense: "yesterday 23:00 — payment up to date?" (not "fresh since
     # yesterday 23:00?", which asks about now, nor "fresh as of yesterday? the board meets at noon")
-    gone_at = _GONE_AT.search(_SPAN.sub(" ", text))
+    text = _SINCE.sub(" ", text)
+    gone_at = _GONE_AT.search(_SPAN.sub(" ", text)) and not _TO_COME.search(text)
     if asks_onset(text):
         return True
     if not (_PAST.search(text) or gone_at or (_GONE.search(text) and not _TO_COME.search(text))):
@@ -148,7 +155,7 @@ def _day(text: str, now: datetime) -> datetime | None:
     if word in ("yesterday", "last night"):
         return now - timedelta(days=1)
     if found.group(2):
-        back = (now.weekday() - _WEEKDAYS.index(found.group(2))) % 7 or 7
+        back = (now.weekday() - [d[:3] for d in _WEEKDAYS].index(found.group(2)[:3])) % 7 or 7
         return now - timedelta(days=back)
     try:
         if found.group(7):  # "the 2nd": of this month, or the last one if still to come

@@ -42,8 +42,9 @@ def in_passing(tokens: Sequence[str], i: int, used: int) -> bool:
         return True
     if any(w in _ONE_OF_THEM and not set(before[at + 1 :]) & ends for at, w in enumerate(before)):
         return True
-    after = list(tokens[i + used : i + used + 3])
-    # part of an everyday thing's name: "the dbt user group meetup", "the order of the slides"
+    after = list(tokens[i + used : i + used + 4])
+    # part of an everyday thing's name: "the dbt user group meetup", "the order of the slides", "the
+    # payment of the Datadog invoice"
     head = [w for w in (after[1:] if after[:1] == ["of"] else after) if w not in _ARTICLES]
     if head and lemma(head[0]) in EVERYDAY:
         return True
@@ -82,8 +83,28 @@ def name_like(
 # A name that is an English word, used as one: "is the data in order?", "out of order", "should I address
 # questions …", "I will address that comment" (a verb between its subject and its object).
 _IDIOMS = frozenset([("in", "order"), ("of", "order")])
+# a doer before the verb: "i will address …", "who orders the cartridges?"
 _DOER = frozenset(
-    ["i", "we", "you", "to", "will", "would", "should", "can", "could", "must", "please", "pls"]
+    [
+        "i",
+        "we",
+        "you",
+        "to",
+        "will",
+        "would",
+        "should",
+        "can",
+        "could",
+        "must",
+        "please",
+        "pls",
+        "who",
+        "someone",
+        "somebody",
+        "he",
+        "she",
+        "they",
+    ]
 )
 _OBJECT = frozenset(["the", "this", "that", "these", "those", "your", "my", "our", "their", "his", "her"])
 _OBJECT |= {"it", "them", "questions", "comments", "feedback", "concerns", "issues", "points"}

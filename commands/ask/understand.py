@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from commands.ask.about import ASKED, SENTENCE, about_data, asked_parts, everyday
+from commands.ask.about import ASKED, SENTENCE, about_data, asked_parts, everyday, meant
 from commands.ask.cues import picked_intents
 from commands.ask.declines import ANALYSIS, DECLINES
 from commands.ask.fits import (
@@ -68,15 +68,16 @@ _NOT_THEN = {"runs", "tests", "incidents", "migrations", "volume", "lineage", "m
 
 
 def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Question:
-    text = glossed(text, vocab)  # "a tabela de purchase atualizou?": "a table de purchase up to date?"
-    question = second_opinion(_by_rules(text, vocab, intents), vocab, intents)
+    said = glossed(text, vocab)  # "a tabela de purchase atualizou?": "a table de purchase up to date?"
+    # what is said not to be asked names the subject still: "not asking why X is stale, just who owns it"
+    question = second_opinion(_by_rules(meant(said), vocab, intents, named_in=said), vocab, intents)
     if question.intent == "overall":  # about nothing in particular: no word of it was a name
         return replace(question, subjects=replace(question.subjects, unknown=None))
     return question
 
 
-def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Question:
-    subjects = resolve(text, vocab)
+def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent], *, named_in: str = "") -> Question:
+    subjects = resolve(named_in or text, vocab)
     words = {lemma(w) for w in WORD.findall(text)}
     if subjects.migration and not words & _cues_of("migrations", intents) and _by_source(text, vocab):
         subjects = replace(subjects, migration=None)  # "Snowflake": the warehouse, and one source of many
@@ -92,10 +93,19 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
         if not any(pattern.search(part) for part in parts):
             continue
         column = subjects.column  # "what's in refunded_cents? is it the sum of all refunds?" asks what it is
-        defining = what == ANALYSIS and column is not None and any(defines(p, column) for p in parts)
+        # ... in a clause of its own, naming it: "what columns does purchase have, and is amount_cents the
+        # basket total?"
+        clauses = [c.strip() for p in parts for c in _AND_ASK.split(p)[1:] if c and c.strip()]
+        defining = (
+            what == ANALYSIS
+            and column is not None
+            and any(defines(c, column) for c in parts + [c for c in clauses if column in c])
+        )
         passing = in_passing(what, text, intents, cues, named)
         if not (defining or passing or counted(text, pattern, vocab.names)):
-            if words & _MIGRATION:  # "pause the address migration": the migration, not its table
+            # "pause the address migration": the migration, not its table ("truncate amd.x for the
+            # migration" names the table)
+            if words & _MIGRATION and not re.search(r"\b\w+\.\w+|\btables?\b", text):
                 subjects = migration_of(subjects, vocab, keep=False)
             declined = Question(text, None, subjects, declined=what)
             return _besides_request(text, what, vocab, intents) or declined
@@ -128,7 +138,12 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Questi
     )
     then = generic or set(picked) <= {"freshness", "owner"} or then_asked
     about = picked or named or about_data(text, words, intents, vocab)  # not "how was your weekend?"
-    if then and about and (then_asked or not set(picked) & _NOT_THEN) and asks_about_the_past(text):
+    if (
+        then
+        and about
+        and (then_asked or not set(picked) & _NOT_THEN)
+        and asks_about_the_past(" ".join(parts))
+    ):
         return Question(text, "history", subjects, also=_besides_then(text, picked, intents, cues))
     if picked == ["owner"] and subjects.entities and words & _MIGRATION:
         subjects = migration_of(subjects, vocab, keep=False)  # "who is behind the address migration?"

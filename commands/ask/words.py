@@ -28,7 +28,7 @@ _WORDS = """
     asap real realy open rn nightly overnight vs versus compared compare call dbt daily weekly hourly monthly
     s t d m ve far ongoing active monday tuesday wednesday thursday friday saturday sunday january february
     march april june july august september october november december within without inside outside across
-    besides beside beyond among throughout toward towards upon onto kindly
+    besides beside beyond among throughout toward towards upon onto kindly utc gmt cet
 """
 # ... and the articles and small words of the languages commands/ask/glossary.py reads: "die Tabelle X"
 # names X, not "die"
@@ -136,5 +136,6 @@ _EVERYDAY = """
     vacation birthday party meetup conference talk course book movie gym football school kid doctor
     dentist rota spreadsheet hr payroll laptop printer wifi badge flight hotel salary reimbursement
     expense canteen fridge lobby elevator lift tram metro swag hoodie mailroom calendar slides
+    cartridge ink toner
 """
 EVERYDAY = frozenset(lemma(w) for w in _EVERYDAY.split())

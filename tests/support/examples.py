@@ -60,6 +60,8 @@ TRAINED_ON = (
     "dev_29",
     "dev_30",
     "dev_31",
+    "dev_32",
+    "dev_33",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"

@@ -108,6 +108,8 @@ INTENT = Intent(
         r"newer than",
         # a false friend (German "aktuell", Portuguese "atual"): "are the orders already actual?"
         r"(already|still|not|yet) actual",
+        # arrived by now: "does payment already contain last night's captures?" (not what it contains)
+        r"already (contain|contains|include|includes|have|has|hold|holds|show|shows)",
     ),
     # a time window alone ("data issues since yesterday") frames the question, it does not ask for freshness
     # "latest", "for today": about recency, unless something else is asked ("the latest run")

@@ -85,7 +85,6 @@ INTENT = Intent(
             "cents",
             "euros",
             "dollars",
-            "utc",
             "timezone",
             "enum",
             "datatype",
@@ -101,6 +100,8 @@ INTENT = Intent(
         r"what kind of",
         r"what is in",
         r"(sum|total|average|max|maximum|min|minimum) of (all|the|every|each)",  # how it is computed
+        # a column's time zone ("is registered_at UTC?"), not a time's: "was it fresh at 06:00 UTC?"
+        r"(?<![\d:])(?<!\d )(?<!am )(?<!pm )utc",
     ),
     subject="entity",
     fetch=fetch,

@@ -137,8 +137,9 @@ INTENT = Intent(
             "started",
         ]
     ),
-    phrases=phrases(r"24 ?h(ours?)?", r"did \S+ (work|finish|complete|go through)"),
+    phrases=phrases(r"did \S+ (work|finish|complete|go through)"),
     subject="any",
+    weak=phrases(r"24 ?h(ours?)?"),  # the runs' window, but any finding's too: "incidents last 24h?"
     fetch=fetch,
     reads=reads,
 )
