@@ -109,6 +109,12 @@ DEV_SETS = {
     # trained on: 99.6 %, 100 %; 98.7 %, 99.0 %.
     "dev_32": DevSet(230, 100, 0.97, 0.97),
     "dev_33": DevSet(220, 100, 0.96, 0.97),
+    # dev_34 (a Tuesday and Wednesday with a release freeze) and dev_35 (a week the address-history
+    # migration was finishing), by two new blind writers, first scored on 9435fd8: 92.8 % and 98.0 % chatter
+    # silent; 95.2 % and 97.1 %. After the thirteenth round's rules, left out of the model's data, 95.3 % and
+    # 96.5 %; trained on: 96.2 %, 98.0 %; 98.2 %, 99.0 %.
+    "dev_34": DevSet(230, 100, 0.94, 0.97),
+    "dev_35": DevSet(220, 100, 0.96, 0.97),
 }
 
 

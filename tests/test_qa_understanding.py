@@ -125,6 +125,7 @@ def test_every_decline_is_declined(vocabularies: dict[str, Vocabulary]) -> None:
             "look this run amd_user",
             False,
         ),
+        ("stale in the 02:00-04:00 window?", "stale in the 02:00-04:00 window?", False),  # a time's colons
     ],
 )
 def test_slack_markup_becomes_plain_words(raw: str, text: str, mentioned: bool) -> None:
@@ -368,6 +369,17 @@ def test_a_follow_up_in_a_thread(
         ("pls share a file of all orders from november", (), "purchase", None),
         ("pls truncate amd.delivery_address before the migration reloads it", (), "delivery_address", None),
         ("who orders the toner for the office printer?", (), None, None),  # "orders": a verb
+        # short items listed before the question they are joined to ask too; someone telling does not
+        ("row count of user and any open incidents on it?", ("volume", "incidents"), "user", None),
+        ("purchase: last load + who owns it?", ("freshness", "owner"), "purchase", None),
+        ("tests aside, is user up to date?", ("freshness",), "user", None),
+        ("the doc is outdated, who maintains purchase?", ("owner",), "purchase", None),
+        ("is user late, and is anybody on it?", ("freshness", "incidents"), "user", None),  # someone on it
+        ("Hi team, please disable the unique test on user for today", (), "user", None),  # after a greeting
+        ("payment stale tuesday evening?", ("history",), "payment", None),  # a part of a weekday
+        ("was purchase fresh in the 01:00-03:00 window?", ("history",), "purchase", None),  # no emoji code
+        # everyday things asked about, a name only in what follows
+        ("who is bringing the cake? the orders from the bakery are in the lobby", (), "purchase", "bringing"),
     ],
 )
 def test_meaning_beyond_the_listed_phrasings(

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from commands.ask.cues import ASKING
 from commands.ask.intent import Intent
 from commands.ask.lemmas import WORD, lemma
-from commands.ask.subjects import Subjects, Vocabulary
+from commands.ask.subjects import Subjects, Vocabulary, resolve
 from commands.ask.typos import is_cue
 from commands.ask.words import DOMAIN, DOMAIN_PHRASES, EVERYDAY, STOPWORDS, THE_DATA
 
@@ -59,8 +59,14 @@ _WHEN = re.compile(r"\b(?:since|before|after|until|till|by|at|around) (?:lunch|b
 def everyday(text: str, subjects: Subjects, vocab: Vocabulary) -> bool:
     """Everyday things asked about, and no data named but in passing: "my salary payment landed?" (not
     "is there an incident? my boss heard of one in the lift": the lift is not what is asked)."""
-    asked = " ".join(asked_parts(_WHEN.sub(" ", text)))
+    said = _WHEN.sub(" ", text)
+    parts = asked_parts(said)
+    asked = " ".join(parts)
     words = {lemma(w) for w in WORD.findall(asked)}
+    # named only after what is asked, not in a heading before it: "who ordered the pizzas? the orders are
+    # at reception" (not "port_calls: failing tests? who do i talk to?")
+    if parts and asked != said.strip() and said.lstrip().startswith(parts[0]) and subjects.named:
+        subjects = resolve(asked, vocab)
     named = (subjects.named and not subjects.in_passing) or subjects.owner is not None
     return not named and bool(words & EVERYDAY) and not any(map(vocab.dag_like, words))
 

@@ -17,6 +17,7 @@ from commands.ask.words import GENERIC, GENERIC_PHRASES, OVERALL_PHRASES, STOPWO
 _LISTED = re.compile(r"\s(?:and|&|\+|plus)\s")
 # A list's markers separate too: "- is payment fresh - who owns it" (Slack's bullets), "1) … 2) …".
 _CLAUSE = re.compile(r"\s*(?:\band\b|&|\+|;|:|\bbut\b|\s[–—-]+\s|\?|,|\.\s|(?:^|\s)\d[.)]\s|^[-•*]\s)\s*")
+_SEPARATED = re.compile(rf"({_CLAUSE.pattern})")
 ASKING = re.compile(
     # "when I got paged", "when the extract ran" tell when, they do not ask; "… and if yes why is it
     # stale?", "… and from where it comes?", "… and to whom do I write?" ask
@@ -29,7 +30,69 @@ ASKING = re.compile(
     r"was|were|did|does|do|has|have|had|can|could|will|would|should|any|anything|anyone|isn't|aren't|whether)\b"
 )
 _ITEM = 3  # words at most in an item of a list
-_LEADING = re.compile(r"^(\S+ \S+) and ")
+_AND = frozenset(["and", "+", "&"])  # what joins the last item to the question (not ",", "but", ":", "?")
+_JOINED = _AND | {",", ""}  # ... and the items before it to each other
+_NO_ITEM = frozenset(
+    [
+        "i",
+        "we",
+        "you",
+        "they",
+        "he",
+        "she",
+        "it",
+        "my",
+        "our",
+        "sorry",
+        "thanks",
+        "if",
+        "when",
+        "before",
+        "after",
+        "once",
+        "while",
+        "since",
+        "because",
+        "as",
+        "unless",
+        "until",
+        "at",
+        "on",
+        "in",
+        "by",
+        "from",
+        "around",
+        "during",
+    ]
+)
+_TELLING = frozenset(
+    [
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "looks",
+        "look",
+        "seems",
+        "seem",
+        "says",
+        "said",
+        "need",
+        "want",
+        "won't",
+        "isn't",
+        "aren't",
+        "don't",
+        "doesn't",
+        "can't",
+        "aside",
+        "forget",
+        "ignore",
+        "not",
+    ]
+)
 # A numbered list's markers: "(1) is payment current, (2) do its checks pass, (3) …": each item asks.
 _NUMBERED = re.compile(r"(?:^|\s)\(?\d[.)]\s")
 _NAME_AFTER = re.compile(r"\b(what|whats|what's) (is|are) (the )?\w+ (table|model|data|entity)\b")
@@ -54,9 +117,7 @@ def picked_intents(
     asked = [c for c in clauses if ASKING.match(c) or c in questions] if len(clauses) > 1 else []
     if text.count(",") >= 2:  # a list's items ask too: "payment: last run, owner, and any alerts?"
         asked = [c for c in clauses if c in asked or len(c.split()) <= _ITEM]
-    lead = _LEADING.match(text)  # "payments fresh and who owns it": two words asked before the question
-    if lead and len(clauses) > 1 and clauses[0] == lead.group(1) and clauses[1] in asked:
-        asked = [clauses[0], *asked]
+    asked = _items_before(text, asked) + asked
     numbered = [item for item in _NUMBERED.split(text)[1:] if item.strip()]
     if len(numbered) > 1:
         asked = numbered
@@ -75,6 +136,25 @@ def picked_intents(
         best = _best(text, intents, cues, generic=generic, named=named)
         picked = [best] if best else []
     return picked
+
+
+def _items_before(text: str, asked: list[str]) -> list[str]:
+    """Short items listed before the first question they are joined to: "payments fresh and who owns it",
+    "row count of transactions and any open incidents?", "purchase: last run + where does it come from?"
+    Not someone telling ("the doc is outdated, who maintains it?", "I checked the dag and …"), a condition
+    or a time ("if users is late, …", "at midnight, …"), nor what is set aside ("tests aside, …")."""
+    pieces = _SEPARATED.split(text)
+    clauses, joins = [c.strip() for c in pieces[0::2]], [j.strip() for j in pieces[1::2]]
+    first = next((i for i, c in enumerate(clauses) if c and c in asked), None)
+    items: list[str] = []
+    i, joined = (first or 0) - 1, False
+    while first is not None and i >= 0 and joins[i] in (_JOINED if joined else _AND):
+        words = clauses[i].split()
+        if words and (len(words) > _ITEM + 2 or words[0] in _NO_ITEM or set(words) & _TELLING):
+            break
+        items = [clauses[i], *items] if words else items
+        i, joined = i - 1, True
+    return items
 
 
 def _best(

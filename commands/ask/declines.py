@@ -123,6 +123,8 @@ DECLINES = (
             rf"{_TOLD}(rerun|re-run|restart|trigger|pause|unpause|backfill|truncate|kill|abort|"
             r"restore) \w+|"
             rf"{_TOLD}set \S+ (as|to)\b|"
+            # or asked after a greeting: "Dear colleagues, please disable the non_negative test on payment"
+            rf"\b(please|pls|kindly) ({_TASKS}) (the|a|an|it|this|that|its|all|\w+_\w+)\b|"
             # someone added to a team or a role: "can you add me to payments-team?"
             rf"\b(can|could|would|will) {_WHO} (please |pls |just )*add \S+ (to|as)\b|"
             # money given back: "pls refund order 55812", "refund the customer"

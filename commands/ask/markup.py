@@ -20,7 +20,7 @@ _BARE_LINK = re.compile(r"(https?://[^\s<>]+)()")  # an empty text: "a link"
 # A link names what it shows, whatever its text: Airflow its DAG (…/dags/<dag_id>/grid?dag_run_id=…),
 # dbt docs its node (…/#!/model/model.<project>.<name>, a source, seed or snapshot too).
 _NAMED_IN_LINK = re.compile(r"/dags/([A-Za-z0-9_.\-]+)|#!/(?:model|source|seed|snapshot)/\w+\.\w+\.(\w+)")
-_EMOJI = re.compile(r":[a-z0-9_+\-']+:")
+_EMOJI = re.compile(r"(?<!\d):[a-z0-9_+\-']+:(?!\d)")  # not a time's colons: "the 02:00-04:00 window"
 _FENCE = re.compile(r"```(.*?)```", re.DOTALL)
 _STYLE = re.compile(r"(?<![\w.])[`*_~]+|[`*_~]+(?![\w.])")
 _SPACES = re.compile(r"\s+")

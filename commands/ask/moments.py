@@ -37,7 +37,9 @@ _GONE_AT = re.compile(
     # a time of a day named, earlier today or on a weekday: "purchase freshness at 07:00 today?", "users
     # at 9am tue" (not "by 9 today", a deadline)
     rf"\b(?:at|@) {_TIME}(?: utc| gmt| cet| local)? (?:on )?(?:today|this morning|"
-    rf"{'|'.join(_WEEKDAYS)}|{_SHORT_DAYS})\b"
+    rf"{'|'.join(_WEEKDAYS)}|{_SHORT_DAYS})\b|"
+    # ... or a part of a weekday: "addresses already stale monday morning?"
+    rf"\b(?:{'|'.join(_WEEKDAYS)}) (?:morning|afternoon|evening|night)\b"
 )
 _SINCE = re.compile(rf"\bsince (?:about |around )?{_TIME}")  # up to now: "flat since 4am, did it stop?"
 _TO_COME = re.compile(r"\b(will|won't|going to|gonna)\b")  # "will it be fresh over the weekend?"

@@ -136,6 +136,6 @@ _EVERYDAY = """
     vacation birthday party meetup conference talk course book movie gym football school kid doctor
     dentist rota spreadsheet hr payroll laptop printer wifi badge flight hotel salary reimbursement
     expense canteen fridge lobby elevator lift tram metro swag hoodie mailroom calendar slides
-    cartridge ink toner
+    cartridge ink toner offsite venue reception catering licence license vpn hiring recruiting interview
 """
 EVERYDAY = frozenset(lemma(w) for w in _EVERYDAY.split())

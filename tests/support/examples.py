@@ -62,6 +62,8 @@ TRAINED_ON = (
     "dev_31",
     "dev_32",
     "dev_33",
+    "dev_34",
+    "dev_35",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"

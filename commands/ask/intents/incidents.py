@@ -73,6 +73,8 @@ INTENT = Intent(
         # someone already on it: "is somebody working on the problem with X?"
         r"(anyone|anybody|someone|somebody) (already )?(working|looking) (on|into) (the |this |that )?"
         r"(problem|issue|failure|outage|incident|alert)",
+        r"(anyone|anybody|someone|somebody) (already |else )?(on|working on|looking at|looking into) "
+        r"(it|this|that)",
     ),
     subject="any",
     fetch=fetch,

@@ -86,6 +86,9 @@ INTENT = Intent(
         r"(who|which \w+|what \w+)(?: is|'s| are)? behind",
         r"(which|what) channel",
         r"ask (about|in)",
+        # whom to turn to: "who can I ask about X?", "who I could ping"
+        r"who (\w+ )?((can|could|should|do|may) (i|we)|(i|we) (can|could|should|may)) "
+        r"(ask|contact|talk to|reach|ping|bother)",
         # how to get to them: "how do I reach payments-team?", "to whom should I turn with X?"
         r"how (do|can|should|would) (i|we|one) (reach|contact|get hold of|get in touch with)",
         r"to whom",
