@@ -14,6 +14,10 @@ from tests.test_cmd_run import airflow_settings
 pytestmark = pytest.mark.airflow
 
 
+def _tells_its_last_run(out: str) -> bool:
+    return any(said in out for said in ("has not run: no runs at all", "last ran", "failed (run"))
+
+
 async def test_a_dag_named_alone_or_asked_about_gets_its_own_last_run(
     bot_settings: Settings, airflow_server: AirflowServer
 ) -> None:
@@ -21,9 +25,7 @@ async def test_a_dag_named_alone_or_asked_about_gets_its_own_last_run(
         for question in ("did amd_ok fail last night?", "amd_ok?", "what's the deal with amd_ok"):
             out = await bot.console(f"@amd {question}")
             assert "`amd_ok`" in out, out
-            assert any(said in out for said in ("has not run: no runs at all", "last ran", "failed (run")), (
-                out
-            )
+            assert _tells_its_last_run(out), out
             assert "runs in the last 24 h" not in out and "No DAG ran" not in out, out  # not every DAG's
             assert "more: `/amd run status amd_ok`" in out, out
         unknown = await bot.console("@amd is the amd_okay dag scheduled?")
@@ -45,8 +47,6 @@ async def test_a_dag_named_where_an_entity_would_be_is_answered_as_the_dag(
             out = await bot.console(f"@amd {question}")
             assert "`amd_ok` builds no entity I know, so it has no" in out, out
             assert "About which entity?" not in out and "Stale" not in out, out
-            assert any(said in out for said in ("has not run: no runs at all", "last ran", "failed (run")), (
-                out
-            )
+            assert _tells_its_last_run(out), out
         both = await bot.console("@amd is amd_ok fresh, and who owns it?")
         assert "no freshness or owner of its own" in both, both
