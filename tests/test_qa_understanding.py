@@ -144,6 +144,7 @@ def test_slack_markup_becomes_plain_words(raw: str, text: str, mentioned: bool) 
         ("lunch anyone?", None, ()),
         ("merged the purchase refactor, thanks", None, ("purchase",)),  # a remark, not put to the thread
         ("the pizza order is in, who's hungry?", None, ("purchase",)),  # a name said in passing
+        ("who ordered the pizzas? the orders are at the door", None, ("purchase",)),  # ... in everyday talk
     ],
 )
 def test_a_follow_up_in_a_thread(

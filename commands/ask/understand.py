@@ -86,7 +86,9 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent], *, named_
         # "is anything else broken besides the addresses?": the rest of the data, all of it
         return Question(text, "overall", Subjects())
     if everyday(text, subjects, vocab):
-        return Question(text, None, subjects)  # a data word said of everyday things: "stale bread"
+        # a data word said of everyday things ("stale bread"); a name there is said in passing, also in a
+        # thread the bot answered ("who ordered the pizzas? the orders are at the door")
+        return Question(text, None, replace(subjects, in_passing=True))
     parts = asked_parts(text)
     cues = lemmas_of(vocab.cues)
     for pattern, what in DECLINES:
