@@ -111,7 +111,7 @@ class Incidents(Marks):
         """Record what a sweep found, and resolve the incidents whose source now reads healthy (a key
         alone: healthy at `now`); an observation older than the incident's newest changes nothing."""
         async with self._engine.begin() as conn:
-            for finding in found:
+            for finding in sorted(found, key=lambda f: f.key):  # one lock order on every replica (marks.py)
                 await _upsert(conn, finding, now)
             await _resolve(conn, cleared, now)
 

@@ -41,7 +41,9 @@ class Marks:
             known: set[str] = set(
                 (await conn.execute(select(c.name).where(c.name.in_(list(marks))))).scalars()
             )
-            for name, at in marks.items():
+            # in one order on every replica: two sweeps moving the same marks in the orders their sources
+            # answered in lock each other's rows crosswise, and PostgreSQL aborts one as a deadlock
+            for name, at in sorted(marks.items()):
                 if name in known:
                     await conn.execute(update(alert_marks).where(c.name == name, c.at < at).values(at=at))
                     continue
