@@ -115,6 +115,12 @@ DEV_SETS = {
     # 96.5 %; trained on: 96.2 %, 98.0 %; 98.2 %, 99.0 %.
     "dev_34": DevSet(230, 100, 0.94, 0.97),
     "dev_35": DevSet(220, 100, 0.96, 0.97),
+    # dev_36 (the first week back after the holidays) and dev_37 (a quarter-end week with audit requests), by
+    # two new blind writers, first scored on 4be6240: 90.1 % and 99.0 % chatter silent; 91.6 % and 96.1 %.
+    # After the fourteenth round's rules, left out of the model's data, 93.6 % and 95.8 %; trained on:
+    # 95.3 %, 99.0 %; 97.9 %, 99.0 %.
+    "dev_36": DevSet(225, 100, 0.94, 0.97),
+    "dev_37": DevSet(230, 100, 0.96, 0.97),
 }
 
 

@@ -24,6 +24,12 @@ NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)  # a Friday, noon
         # a time of a day named, in any tense; a weekday cut short
         ("user freshness at 08:15 today", datetime(2026, 12, 4, 8, 15, tzinfo=UTC)),
         ("payments fresh at 6am wed?", datetime(2026, 12, 2, 6, 0, tzinfo=UTC)),
+        # a date in figures, with a time of it, in any tense
+        ("was payment fresh on 14.11. at 6?", datetime(2026, 11, 14, 6, 0, tzinfo=UTC)),
+        ("delivery_address freshness at 00:00 utc 27.11?", datetime(2026, 11, 27, 0, 0, tzinfo=UTC)),
+        ("was user late at 07:30 on 2026-12-01?", datetime(2026, 12, 1, 7, 30, tzinfo=UTC)),
+        ("purchase at 9:00 on 25.12.2025, was it fresh?", datetime(2025, 12, 25, 9, 0, tzinfo=UTC)),
+        ("was it fresh at 14.30?", datetime(2026, 12, 4, 14, 30, tzinfo=UTC) - timedelta(days=1)),  # a time
     ],
 )
 def test_a_past_moment_is_resolved_against_the_clock(text: str, when: datetime) -> None:
@@ -39,6 +45,10 @@ def test_a_past_moment_is_resolved_against_the_clock(text: str, when: datetime) 
         ("was payment stale on tuesday?", datetime(2026, 12, 1, tzinfo=UTC), 24),
         ("was purchase behind last friday too?", datetime(2026, 11, 27, tzinfo=UTC), 24),
         ("was the address data up to date on the 30th?", datetime(2026, 11, 30, tzinfo=UTC), 24),
+        ("was user within its sla on new year's eve?", datetime(2025, 12, 31, tzinfo=UTC), 24),  # a holiday
+        ("was payment stale on christmas day?", datetime(2025, 12, 25, tzinfo=UTC), 24),
+        ("was purchase behind on 02/12?", datetime(2026, 12, 2, tzinfo=UTC), 24),  # day first
+        ("was purchase behind on 11/28?", datetime(2026, 11, 28, tzinfo=UTC), 24),  # a month has 12 at most
         ("did payment breach its SLA during the night?", datetime(2026, 12, 3, 22, tzinfo=UTC), 8),
         ("stale at all today?", None, 0),  # today is not gone yet: not a span of the past
     ],

@@ -381,6 +381,67 @@ def test_a_follow_up_in_a_thread(
         ("was purchase fresh in the 01:00-03:00 window?", ("history",), "purchase", None),  # no emoji code
         # everyday things asked about, a name only in what follows
         ("who is bringing the cake? the orders from the bakery are in the lobby", (), "purchase", "bringing"),
+        # what follows a question may guess its answer; more asked after "and" is asked
+        (
+            "what does status on payment hold? captured only, or failed ones too?",
+            ("meaning",),
+            "payment",
+            None,
+        ),
+        ("where does purchase come from? the app, or some stale backup?", ("lineage",), "purchase", None),
+        (
+            "which task did the last amd_user run fail on, the build or the tests? asking before a rerun",
+            ("runs",),
+            "user",
+            None,
+        ),
+        ("what is purchase? and is it fresh?", ("meaning", "freshness"), "purchase", None),  # guard
+        # the why asked is of lateness: the DAG's runs are among its causes
+        (
+            "is the dag broken, or did the events stop? why is purchase so late?",
+            ("freshness",),
+            "purchase",
+            None,
+        ),
+        ("why did amd_payment fail, and is payment fresh?", ("runs", "freshness"), "payment", None),  # guard
+        # the present asked, not the asker's story
+        (
+            "was payment fresh at 7 this morning? my report ran at 7:10 and now it shows other numbers",
+            ("history",),
+            "payment",
+            None,
+        ),
+        (
+            "was payment fresh at 7 this morning and is it fresh now?",
+            ("history", "freshness"),
+            "payment",
+            None,
+        ),
+        ("delivery_address freshness at 06:00 utc on 14.12.?", ("history",), "delivery_address", None),
+        ("was user within its sla on new year's eve?", ("history",), "user", None),
+        ("who owns payment and what's their slack channel?", ("owner",), "payment", None),
+        ("why is payment behind and who's looking into it?", ("freshness", "owner"), "payment", None),
+        (
+            "Kindly tell when user was last loaded and if the signup volumes look normal this week",
+            ("freshness", "volume"),
+            "user",
+            None,
+        ),
+        (
+            "who owns delivery_address? the history migration will write into it next week",
+            ("owner",),
+            "delivery_address",
+            None,
+        ),
+        # a full stop ends what "a customer"/"the old one" says in passing
+        (
+            "A customer moved house and we shipped to the old one. Is the address data behind?",
+            ("freshness",),
+            "delivery_address",
+            None,
+        ),
+        ("how many purchases in Q3 vs Q2?", ("volume",), "purchase", None),  # a count over time
+        ("anyone have the address of the restaurant for friday?", (), "delivery_address", None),  # everyday
     ],
 )
 def test_meaning_beyond_the_listed_phrasings(
@@ -434,6 +495,10 @@ def test_meaning_beyond_the_listed_phrasings(
         ("drop and recreate the user table please", "a task, not a question"),
         ("could the bot fix the negative amounts in payment?", "a task, not a question"),
         ("is the user table GDPR compliant?", "an opinion"),
+        ("run this for me: select count(*) from amd.user where country = 'DE'", "running a query for you"),
+        ("could you execute `select max(loaded_at) from amd.payment`?", "running a query for you"),
+        ("please list all users from Vienna with their phone numbers", "the data itself"),
+        ("how many customers churned in Q3 vs Q2", "an analysis of the data itself"),
     ],
 )
 def test_requests_opinions_and_records_are_declined(
@@ -456,6 +521,17 @@ def test_requests_opinions_and_records_are_declined(
             "how many rows does purchase have, and can you delete the test ones",
             ("volume",),
             "a change to data",
+        ),
+        # what a column is asked, and an analysis after it (not a guess at what the column holds)
+        (
+            "can you explain what refunded_amount_cents holds? and what was the revenue per country in Q3?",
+            ("meaning",),
+            "an analysis of the data itself",
+        ),
+        (
+            "could you clarify what refunded_amount_cents holds — the total of all refunds, or the last?",
+            ("meaning",),
+            None,
         ),
         # the rest asks nothing in particular: the request is what the message is
         ("check payment and delete the duplicates", (), None),
@@ -481,6 +557,7 @@ def test_a_question_beside_a_request_is_answered_and_the_request_turned_down(
         "how late is purchase vs its SLA?",  # a comparison with its bar, not a view asked for
         "is a purchase one row per user or one per order?",  # what a row is, not a breakdown
         "the bigquery export migration: how many rows left?",  # a name, not an export asked for
+        "total volume of payments in November?",  # a count over a stretch of time
     ],
 )
 def test_a_question_put_as_a_request_is_not_declined(vocabularies: dict[str, Vocabulary], asked: str) -> None:
@@ -540,3 +617,14 @@ def test_an_owner_of_everyday_things_is_no_question_for_the_bot(vocabularies: di
         for text, intents in asked.items():
             question = understand(plain(text, bot_user=BOT_USER).text, vocabularies["demo"], INTENTS)
             assert question.intents == intents, question
+
+
+def test_a_remark_is_read_into_only_when_the_model_is_very_sure(vocabularies: dict[str, Vocabulary]) -> None:
+    """Nothing asked, nothing known named: the model's reading (history, about 0.67 sure, from a model that
+    never saw dev_37, which has a remark like it) is not enough to answer a remark."""
+    model = learned.trained([e for e in learned.examples() if e.written_for != "dev_37"])
+    remark = "the butterfly migration over the bay yesterday was stunning"
+    with learned.using(model):
+        assert learned.guess(remark, vocabularies["demo"])[0] == "history"
+        question = understand(plain(remark, bot_user=BOT_USER).text, vocabularies["demo"], INTENTS)
+    assert question.intents == (), question

@@ -17,7 +17,8 @@ from commands.ask.words import DOMAIN, DOMAIN_PHRASES, EVERYDAY, STOPWORDS, THE_
 # Put to the bot: a question, or a request ("data status pls", "tell me about payment").
 ASKED = re.compile(
     r"\?|^(?:(?:hey|hi|hello|morning|gm|yo|ok|so)(?:\s+[\w-]+)?\W+)?(who|what|whats|when|whens|where|which|how|why|is|are|was|were|did|does|do|has|have|any|anything|"
-    r"can|could|status|show|tell|give|list|check|describe|explain)\b|\b(pls|please|plz|tell me|show me)\b"
+    r"can|could|status|show|tell|give|list|check|describe|explain)\b|"
+    r"\b(pls|please|plz|kindly|tell me|show me)\b"
 )
 # A message's parts: what it asks, and what only tells the context ("need it for the churn analysis",
 # "before I publish the revenue deck"): a decline is for what is asked, not for the asker's reasons.

@@ -93,6 +93,8 @@ _TELLING = frozenset(
         "not",
     ]
 )
+# What a question may go on to guess the answer of: "where does it come from? the app, or an old system?"
+_GUESSED = (["meaning"], ["lineage"], ["owner"], ["runs"], ["freshness"], ["tests"])
 # A numbered list's markers: "(1) is payment current, (2) do its checks pass, (3) …": each item asks.
 _NUMBERED = re.compile(r"(?:^|\s)\(?\d[.)]\s")
 _NAME_AFTER = re.compile(r"\b(what|whats|what's) (is|are) (the )?\w+ (table|model|data|entity)\b")
@@ -124,6 +126,8 @@ def picked_intents(
     picked: list[str] = []
     # No clause a question of its own: a request lists what it wants ("row count and freshness pls").
     for clause in asked or _LISTED.split(text):
+        if picked[:1] in _GUESSED and clause in questions and guesses(clause, text):
+            continue
         best = _best(clause, intents, cues, generic=generic, named=named)
         if best is not None and best not in picked:
             picked.append(best)
@@ -136,6 +140,18 @@ def picked_intents(
         best = _best(text, intents, cues, generic=generic, named=named)
         picked = [best] if best else []
     return picked
+
+
+def guesses(clause: str, text: str = "") -> bool:
+    """What follows a question may guess its answer, in words that would be other cues: "what values can
+    status have? only captured or also failed?", "what's is_current? true is the latest one?", "where do
+    addresses come from? the app, or some old system?", "what did the run die on — the build or the
+    test task?". A guess asks nothing of its own: no question word, and alternatives or a sentence, not
+    a listed item ("what is purchase? owner?") nor more asked ("… ? and is it fresh?")."""
+    more = re.compile(rf"\b(?:and|also|plus)\W*{re.escape(clause)}")
+    if ASKING.match(clause) or re.match(r"(?:and|also|plus)\b", clause) or more.search(text):
+        return False
+    return " or " in f" {clause} " or len(re.findall(r"\w\S*", clause)) > _ITEM  # not a bullet: "• owner?"
 
 
 def _items_before(text: str, asked: list[str]) -> list[str]:

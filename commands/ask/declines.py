@@ -21,6 +21,16 @@ _TOLD = r"^((bot|amd|amd-bot|hey bot)[,:]? )?(please |pls |just )?"
 # What the bot never answers from its facts: changes to data, and numbers it would have to compute.
 DECLINES = (
     (
+        # a statement handed over to be run: "execute `update … set …`", "run this for me: select * from …"
+        # (the part that asks ends before the statement it hands over)
+        re.compile(
+            r"\b(run|execute|exec)\b[^.?!`]{0,20}[:`\s]+(select|update|insert|delete|merge|truncate|alter|drop)\s"
+            r"(?=.*\b(from|set|into|table|where)\b)|"
+            r"\b(run|execute|exec) (this|these|the following)( query| sql| statement)?( for (me|us))?\W*$"
+        ),
+        "running a query for you",
+    ),
+    (
         re.compile(
             # asked of what was or is done ("has the export been copied?", "is the export done?") it is a
             # question, not a request
@@ -38,9 +48,9 @@ DECLINES = (
             r"\b(revenue|average|avg|median|sum of|sum the|total amount|in total|top \d+|biggest|largest|"
             # "one row per user" says what a row is: a meaning, not a breakdown
             r"(?<!row )(?<!rows )per (country|city|user|customer)|by (country|city|user|customer)|"
-            r"conversion|churn|forecast|"
+            r"conversions?|churn(?:ed|ing)?|forecast|"
             r"predict|profit|margin|earn|earned|spent the most)\b|\bselect \* from\b|"
-            r"\btotal (?!rows?\b|records?\b|count\b)\w+|"
+            r"\btotal (?!rows?\b|records?\b|count\b|volumes?\b|number\b)\w+|"
             # a count with a filter: "how many users from Berlin", "how many orders with status …"
             r"\bhow many (?!rows|records)\S+ (from|in|with|where|by|per)\b"
         ),
@@ -83,6 +93,9 @@ DECLINES = (
             # a list of them handed over: "send me the list of customers in Vienna", "a csv of all orders"
             r"\b(send|give|share|mail|email|pull|export)( me| us)? (a |an |the )?(full |complete )?"
             r"(list|csv|file|extract|dump|spreadsheet|excel) (of|with)\b|"
+            # people listed: "please list all customers in Zürich with their names"
+            r"\blist (all |every |the )*(\w+ )?(customers|users|clients|people|buyers|accounts) "
+            r"(from|in|with|who|that|where|whose)\b|"
             # someone else given it: "give my agent Lindiwe read access to payment"
             r"\b(give|grant) (\S+ ){1,5}(read |write |select )?(access|permissions?|rights?) (to|on|for)\b"
         ),
@@ -93,7 +106,8 @@ DECLINES = (
         re.compile(
             # "registered_at vs loaded_at" asks what two columns mean
             r"\b(opinion|joke|(vs\.?|versus)(?! \w+_\w)(?! (?:(?:a|an|the|its|their|our) )?(?:\d+\s?\w* )?"
-            r"(last|this|yesterday|today|usual|normal|typical|previous|prior|expected|planned|target|sla)\b)|"
+            r"(last|this|yesterday|today|usual|normal|typical|previous|prior|expected|planned|target|sla|"
+            r"q[1-4]|h[12]|(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*|\d{4})\b)|"
             r"switch (from|to)|a good (engineer|person|idea))\b|"
             # a view asked for: "do you think we should move off dbt?", "is a 12h SLA too loose?"
             r"\b(do you think|what do you think|thoughts\?|is it worth|designed well|"

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from commands.ask.about import about_data
-from commands.ask.cues import picked_intents, positioned, strong_places
+from commands.ask.cues import guesses, picked_intents, positioned, strong_places
 from commands.ask.declines import ANALYSIS
 from commands.ask.intent import Intent
 from commands.ask.subjects import Subjects, Vocabulary
@@ -40,7 +40,9 @@ def tests_run(text: str) -> bool:
 _COUNTING = re.compile(r"\b(?:how many|number of|count of)\s+(\w+)")
 _AS_A_VOLUME = re.compile(
     r"\b(?:in total|so far|till now|until now|on average|average|avg|per (?:day|week|month|hour)|daily|"
-    r"(?:vs\.?|versus|compared to) (?:the day before|yesterday|last week|the week before))\b"
+    r"(?:vs\.?|versus|compared to) (?:the day before|yesterday|last week|the week before)|"
+    # a count over a stretch of time: "how many payments in Q1 vs Q4?", "… in December", "… in 2026"
+    r"(?:in|during|for) (?:q[1-4]|h[12]|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*|\d{4}))\b"
 )
 
 
@@ -55,9 +57,12 @@ def counted(text: str, decline: re.Pattern[str], names: Mapping[str, str]) -> bo
 
 # A yes/no question about a column, or what it is, asks what it is: "is refunded_cents the sum of all
 # refunds?", "what's refunded_cents exactly, the latest refund or the sum?", "refunded_cents – is it the
-# total of all refunds?" (not "what's the sum of it").
+# total of all refunds?", "could you clarify what refunded_cents contains, the total or the last one?", "what
+# exactly is in refunded_cents" (not "what's the sum of it").
 _DEFINES = re.compile(
-    r"^(?:is|are|does|do)\b|^what(?:'?s| is| are| does)(?: exactly)?(?: in)? (?:the )?(?:column )?([\w.]+)|"
+    r"^(?:is|are|does|do)\b|"
+    r"^(?:(?:can|could|would) (?:you|someone) )?(?:please |pls )?(?:(?:clarify|explain|tell me|describe) )?"
+    r"what(?:'?s| is| are| does)?(?: exactly)?(?: is)?(?: in)? (?:the )?(?:column )?([\w.]+)|"
     r"^(?:the )?([\w.]+)\s*[-–—:,]?\s*(?:is it|are they|does it|is that)\b"
 )
 
@@ -65,6 +70,19 @@ _DEFINES = re.compile(
 def defines(text: str, column: str) -> bool:
     asked = _DEFINES.match(text)
     return asked is not None and (asked.group(1) or asked.group(2) or column).rpartition(".")[2] == column
+
+
+def defined(parts: list[str], clauses: list[str], column: str | None, analysis: re.Pattern[str]) -> bool:
+    """An analysis' words said of what a column is: "what's in refunded_cents? is it the sum of all
+    refunds?", in a clause of its own naming it ("what columns does purchase have, and is amount_cents
+    the basket total?") or in a guess at it ("what does refunded_cents hold — the total of all refunds,
+    or the last one?"); not in more asked after it ("… ? and the revenue per country for Q3")."""
+    if column is None or not any(defines(c, column) for c in parts + [c for c in clauses if column in c]):
+        return False
+    said = [c for c in clauses if analysis.search(c) and defines(c, column)]
+    return all(
+        defines(p, column) or guesses(p) or any(c in p for c in said) for p in parts if analysis.search(p)
+    )
 
 
 # A subject's state asked for as a whole.

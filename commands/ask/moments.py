@@ -15,12 +15,22 @@ _CLOCK = re.compile(r"\b(\d{1,2})(?:[:.h](\d\d))?\s*(am|pm)?\b")
 _AT = re.compile(
     r"\b(?:at|around|by|@)\s+(?:(noon|midday|midnight)|(\d{1,2}(?:[:.h]\d\d)?\s*(?:am|pm)?))(?!\s*(?:%|rows|h\b))"
 )
-_BARE_TIME = re.compile(r"\b\d{1,2}[:.]\d\d\b|\b\d{1,2}\s*(?:am|pm)\b")
+_BARE_TIME = re.compile(r"\b\d{1,2}[:.]\d\d\b(?!\.(?:\d|\s|$))|\b\d{1,2}\s*(?:am|pm)\b")  # not "14.12."
+_DATES = (
+    # a date in figures: "2026-12-14", "14.12.", "14.12.2026", "27.03" (no time of day), "14/12"
+    r"(\d{4})-(\d{1,2})-(\d{1,2})|(\d{1,2})\.(\d{1,2})\.(\d{4})?|(2[4-9]|3[01])\.(\d{1,2})|"
+    r"(\d{1,2})/(\d{1,2})(?:/(\d{4}))?|"
+    # a holiday: "on new year's eve", "over christmas"
+    r"(christmas eve|christmas day|christmas|boxing day|new year'?s eve|nye|new year'?s day|new year)"
+)
+_UNGROUPED_DATES = re.sub(r"[(](?![?])", "(?:", _DATES)  # inside another pattern, its groups unnumbered
 _DAY = re.compile(
     rf"\b(yesterday|today|this morning|last night|({'|'.join(_WEEKDAYS)}|{_SHORT_DAYS})|"
     rf"({'|'.join(_MONTHS)})[a-z]* (\d{{1,2}})|(\d{{1,2}}) ({'|'.join(_MONTHS)})[a-z]*|"
-    r"the (\d{1,2})(?:st|nd|rd|th))\b"  # "the night of the 2nd"
+    r"the (\d{1,2})(?:st|nd|rd|th)|"  # "the night of the 2nd"
+    rf"{_DATES})(?!\w)"
 )
+_HOLIDAYS = {"christmas eve": (12, 24), "christmas": (12, 25), "boxing day": (12, 26), "nye": (12, 31)}
 # A day that bounds a span up to now is no past moment: "not updated since yesterday", "looking at
 # yesterday's data", "did it load past midnight".
 _SPAN = re.compile(rf"\b(?:since|until|till|from|at|past|after) (?:{_DAY.pattern})")
@@ -38,6 +48,8 @@ _GONE_AT = re.compile(
     # at 9am tue" (not "by 9 today", a deadline)
     rf"\b(?:at|@) {_TIME}(?: utc| gmt| cet| local)? (?:on )?(?:today|this morning|"
     rf"{'|'.join(_WEEKDAYS)}|{_SHORT_DAYS})\b|"
+    # ... or on a date: "delivery_address freshness at 00:00 utc 27.03?"
+    rf"\b(?:at|@) {_TIME}(?: utc| gmt| cet| local)?,? (?:on )?(?:the )?(?:{_UNGROUPED_DATES})|"
     # ... or a part of a weekday: "addresses already stale monday morning?"
     rf"\b(?:{'|'.join(_WEEKDAYS)}) (?:morning|afternoon|evening|night)\b"
 )
@@ -163,9 +175,33 @@ def _day(text: str, now: datetime) -> datetime | None:
         if found.group(7):  # "the 2nd": of this month, or the last one if still to come
             day = now.replace(day=int(found.group(7)))
             return day if day <= now else (now.replace(day=1) - timedelta(days=1)).replace(day=day.day)
-        month = found.group(3) or found.group(6)
-        number = found.group(4) or found.group(5)
-        day = now.replace(month=_MONTHS.index(month[:3]) + 1, day=int(number))
+        day = _dated(found, now)
     except ValueError:
         return None
-    return day if day <= now else day.replace(year=now.year - 1)
+    return (
+        day
+        if day <= now or found.group(10) or found.group(13) or found.group(18)
+        else day.replace(year=now.year - 1)
+    )
+
+
+def _dated(found: re.Match[str], now: datetime) -> datetime:
+    """The day of a date written out: in words, in figures (a year written is kept) or a holiday's."""
+    if found.group(8):  # 2026-12-14
+        return now.replace(year=int(found.group(8)), month=int(found.group(9)), day=int(found.group(10)))
+    if found.group(11):  # 14.12. or 14.12.2026
+        year = int(found.group(13) or now.year)
+        return now.replace(year=year, month=int(found.group(12)), day=int(found.group(11)))
+    if found.group(14):  # 27.03
+        return now.replace(month=int(found.group(15)), day=int(found.group(14)))
+    if found.group(16):  # 14/12 (day first, as in Europe) or 12/14 (a month has at most 12)
+        first, second = int(found.group(16)), int(found.group(17))
+        day, month = (second, first) if second > 12 else (first, second)
+        return now.replace(year=int(found.group(18) or now.year), month=month, day=day)
+    if found.group(19):
+        holiday = found.group(19).replace("'", "").replace(" day", "")
+        month, day = _HOLIDAYS.get(holiday, (12, 31) if holiday.endswith("eve") else (1, 1))
+        return now.replace(month=month, day=day)
+    named = found.group(3) or found.group(6)
+    number = found.group(4) or found.group(5)
+    return now.replace(month=_MONTHS.index(named[:3]) + 1, day=int(number))

@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from commands.ask.about import about_data, everyday
+from commands.ask.about import ASKED, about_data, everyday
 from commands.ask.fits import migration_of, tests_run
 from commands.ask.intent import Intent, Question
 from commands.ask.learned import CHATTER, guess
@@ -36,7 +36,9 @@ def second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Inte
         return question  # everyday things talked of: the rules' silence stands
     label, likely = guess(question.text, vocab)
     unclear = question.intent in (None, "status", "overall")  # no intent cue heard; a past moment is one
-    if likely < (SURE if unclear else OVERRULE) or label == question.intent:
+    # a remark, nothing asked, is read into only when very likely: "the bird migration was amazing"
+    told = question.intent is None and not ASKED.search(question.text)
+    if likely < (SURE if unclear and not told else OVERRULE) or label == question.intent:
         return question
     subjects, text = question.subjects, question.text
     named, on_data = subjects.named, about_data(text, set(lemmas(text)), intents, vocab)

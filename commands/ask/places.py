@@ -25,7 +25,7 @@ _ONE_OF_THEM = frozenset(["a", "an", "my", "their", "his", "her", "your", "one"]
 # ... or one of them speaking: "customer escalation: who owns purchase?", "the customer's order report"
 _SAID = frozenset(["says", "said", "wrote", "writes", "ticket", "escalation", "complaint", "complains", "s"])
 _COUNTED = frozenset(["two", "three", "four", "five", "ten", "several", "dozens", "hundreds", "thousands"])
-BREAK = frozenset(",:;?!")  # punctuation: its own token, and no name runs across it
+BREAK = frozenset(",:;?!.")  # punctuation: its own token, and no name runs across it
 _ARTICLES = frozenset(["the", "a", "an", "our", "my", "their"])
 _LINKS = frozenset(["on", "of", "for", "in", "with", "about", "at", "from", "to", "into", "behind"])
 

@@ -205,7 +205,15 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
 
 
 def words_of(text: str) -> list[str]:
-    return [t.strip(".") for t in _TOKEN.findall(text.lower()) if t.strip(".")]
+    """The words, and the punctuation no name runs across; a sentence's full stop is one ("… the old one.
+    is the address data current?": the address is asked about, not someone's "one")."""
+    tokens = []
+    for token in _TOKEN.findall(text.lower()):
+        if token.strip("."):
+            tokens.append(token.strip("."))
+        if token.endswith(".") and len(token) > 1:
+            tokens.append(".")
+    return tokens
 
 
 def _owner_at(tokens: Sequence[str], i: int, vocab: Vocabulary) -> tuple[str, ...] | None:

@@ -22,7 +22,7 @@ from commands.ask.declines import ANALYSIS, DECLINES
 from commands.ask.fits import (
     about_everything,
     counted,
-    defines,
+    defined,
     fitting,
     in_passing,
     migration_of,
@@ -30,7 +30,7 @@ from commands.ask.fits import (
 )
 from commands.ask.glossary import glossed
 from commands.ask.intent import Intent, Question
-from commands.ask.lemmas import WORD, lemma, lemmas_of
+from commands.ask.lemmas import WORD, lemma, lemmas, lemmas_of
 from commands.ask.moments import asks_about_the_past
 from commands.ask.opinion import second_opinion
 from commands.ask.subjects import Subjects, Vocabulary, resolve, words_of
@@ -94,15 +94,8 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent], *, named_
     for pattern, what in DECLINES:
         if not any(pattern.search(part) for part in parts):
             continue
-        column = subjects.column  # "what's in refunded_cents? is it the sum of all refunds?" asks what it is
-        # ... in a clause of its own, naming it: "what columns does purchase have, and is amount_cents the
-        # basket total?"
         clauses = [c.strip() for p in parts for c in _AND_ASK.split(p)[1:] if c and c.strip()]
-        defining = (
-            what == ANALYSIS
-            and column is not None
-            and any(defines(c, column) for c in parts + [c for c in clauses if column in c])
-        )
+        defining = what == ANALYSIS and defined(parts, clauses, subjects.column, pattern)
         passing = in_passing(what, text, intents, cues, named)
         if not (defining or passing or counted(text, pattern, vocab.names)):
             # "pause the address migration": the migration, not its table ("truncate amd.x for the
@@ -147,8 +140,9 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent], *, named_
         and asks_about_the_past(" ".join(parts))
     ):
         return Question(text, "history", subjects, also=_besides_then(text, picked, intents, cues))
-    if picked == ["owner"] and subjects.entities and words & _MIGRATION:
-        subjects = migration_of(subjects, vocab, keep=False)  # "who is behind the address migration?"
+    # "who is behind the address migration?" (not "who owns delivery_address? the migration will feed it")
+    if picked == ["owner"] and subjects.entities and set(lemmas(" ".join(parts))) & _MIGRATION:
+        subjects = migration_of(subjects, vocab, keep=False)
     if picked and picked[0] == "migrations" and subjects.entities:
         # "the address history migration", "its cassandra leg" name no entity, unless asked its freshness
         subjects = migration_of(subjects, vocab, keep="freshness" in picked[1:])
@@ -173,8 +167,10 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent], *, named_
     nothing_named = not named and not subjects.unknown
     if nothing_named and about_everything(text, words, picked, intents, cues, vocab=vocab):
         return Question(text, "overall", subjects, why=why)
-    if why and picked[:1] == ["freshness"]:  # its causes are its DAG's runs: "why stale? did the dag die?"
-        picked = [p for p in picked if p != "runs"]
+    # its causes are its DAG's runs: "why stale? did the dag die?", "is the DAG failing, or are the events
+    # not arriving? why is it so late?"
+    if why and "freshness" in picked and (picked[0] == "freshness" or _why_late(text, intents, cues)):
+        picked = ["freshness", *(p for p in picked if p not in ("runs", "freshness"))]
     if picked:
         return Question(text, picked[0], subjects, also=tuple(picked[1:]), why=why)
     if subjects.column and not generic:  # "is registered_at UTC?": a column asked about is its meaning
@@ -224,12 +220,22 @@ def _besides_then(
     should I complain to"), the present too ("was payment fresh at 6am and is it fresh now?"), what
     else it asks after the moment ("… and how many rows did it have?")."""
     # not "were still", nor the asker's own now: "I made a chart then and now I am worried"
-    now = any(_NOW.search(c) and not _WAS.search(c) and not _TELLS.match(c) for c in _CLAUSES.split(text))
+    # ... in what is asked, not the asker's story: "was purchase fresh at 9? my export was 9:05 and the
+    # numbers look different now"
+    asked = " ".join(asked_parts(text))
+    now = any(_NOW.search(c) and not _WAS.search(c) and not _TELLS.match(c) for c in _CLAUSES.split(asked))
     # an SLA is the moment's measure, no owner asked: "when exactly did user cross its SLA?"
     owner = "owner" in picked_intents(_SLA.sub(" ", text), intents, cues, generic=False, named=True)
     return tuple(
         p for p in picked if (p == "owner" and owner) or p in _NOT_THEN or (p == "freshness" and now)
     )
+
+
+def _why_late(text: str, intents: Sequence[Intent], cues: frozenset[str]) -> bool:
+    """The why asked is of lateness: "… why is it so late?" (not "why did amd_payment fail, and is it
+    fresh?")."""
+    said = [c for c in SENTENCE.split(text) if _WHY.search(c)]
+    return any(picked_intents(c, intents, cues, generic=False, named=True)[:1] == ["freshness"] for c in said)
 
 
 def _unexplained(text: str, vocab: Vocabulary, unknown: str | None) -> set[str]:

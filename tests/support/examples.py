@@ -64,6 +64,8 @@ TRAINED_ON = (
     "dev_33",
     "dev_34",
     "dev_35",
+    "dev_36",
+    "dev_37",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"

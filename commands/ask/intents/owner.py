@@ -83,8 +83,11 @@ INTENT = Intent(
         r"looks? after",
         # answerable for it: "who's on the hook for X?", "which team is behind X?"
         r"on the hook",
+        # "why is it late and who's looking at it?"
+        r"who(?:'s| is| are)? (?:looking|working) (?:at|on|into)",
         r"(who|which \w+|what \w+)(?: is|'s| are)? behind",
-        r"(which|what) channel",
+        # where they are: "which channel?", "what's their slack channel?"
+        r"(which|what|what's|whats)(?: is)?(?: their| its| the)?(?: slack| support| team)? channel",
         r"ask (about|in)",
         # whom to turn to: "who can I ask about X?", "who I could ping"
         r"who (\w+ )?((can|could|should|do|may) (i|we)|(i|we) (can|could|should|may)) "
