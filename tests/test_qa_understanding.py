@@ -442,6 +442,20 @@ def test_a_follow_up_in_a_thread(
         ),
         ("how many purchases in Q3 vs Q2?", ("volume",), "purchase", None),  # a count over time
         ("anyone have the address of the restaurant for friday?", (), "delivery_address", None),  # everyday
+        # the fifteenth round's
+        ("my parcel order shipped late again, anyone else?", (), "purchase", "shipped"),  # the model is sure
+        ("how are things with everything lena.m owns?", ("status",), None, None),  # an owner's status
+        ("is not_null_purchase_user_id red again?", ("tests",), "purchase", None),  # a test's colour (guard)
+        ("what does jonas.w own? he's on holiday and I'm covering", ("owner",), None, None),  # no table
+        (
+            "before I start the next migration batch: anything unhealthy in the warehouse?",
+            ("overall",),
+            None,
+            None,
+        ),
+        ("how long did amd_user take last night? volumes were 3x", ("runs",), "user", None),  # guard
+        ("er purchase oppdatert i dag?", ("freshness",), "purchase", None),  # Norwegian
+        ("user e la zi?", ("freshness",), "user", None),  # Romanian
     ],
 )
 def test_meaning_beyond_the_listed_phrasings(
@@ -498,6 +512,7 @@ def test_meaning_beyond_the_listed_phrasings(
         ("run this for me: select count(*) from amd.user where country = 'DE'", "running a query for you"),
         ("could you execute `select max(loaded_at) from amd.payment`?", "running a query for you"),
         ("please list all users from Vienna with their phone numbers", "the data itself"),
+        ("give the intern admin on airflow pls", "the data itself"),
         ("how many customers churned in Q3 vs Q2", "an analysis of the data itself"),
     ],
 )

@@ -97,7 +97,8 @@ DECLINES = (
             r"\blist (all |every |the )*(\w+ )?(customers|users|clients|people|buyers|accounts) "
             r"(from|in|with|who|that|where|whose)\b|"
             # someone else given it: "give my agent Lindiwe read access to payment"
-            r"\b(give|grant) (\S+ ){1,5}(read |write |select )?(access|permissions?|rights?) (to|on|for)\b"
+            r"\b(give|grant) (\S+ ){1,5}(read |write |select )?(access|permissions?|rights?|admin) "
+            r"(to|on|for)\b"
         ),
         "the data itself",
     ),

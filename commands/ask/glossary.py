@@ -1,7 +1,8 @@
 """The data-status words of other languages, in English: teams ask around their tables' English names in
 their own words ("a tabela de purchase atualizou hoje?", "wer ist owner von user?", "le payment était à
 jour à 6h ?"). Each word or phrase a data person would ask with in Portuguese, Spanish, French, German,
-Italian, Dutch, Polish or Turkish becomes the English one before anything reads the message, so the
+Italian, Dutch, Polish or Turkish (and the commonest in the Nordic languages, Romanian and Croatian)
+becomes the English one before anything reads the message, so the
 rules and the learned model read one language. Only data-status words: everyday talk stays as it was
 written, and stays chatter. A name the catalog knows is never glossed. Pure: no I/O.
 """
@@ -31,7 +32,7 @@ _SAID_FOR = {
     "que hay en|o que tem|cosa c'e in|wat zit er in",
     "what does it mean": "que veut dire|que significa|o que significa|was bedeutet|cosa significa|"
     "wat betekent|co oznacza|co znaczy|ne demek|que quiere decir|wat houdt in|ne anlatiyor|ne anlatıyor",
-    "when": "quando|cuando|wann|quand|wanneer|kiedy|ne zaman",
+    "when": "quando|cuando|wann|quand|wanneer|kiedy|ne zaman|nar|cand|kada",
     "why": "por que|warum|wieso|weshalb|pourquoi|perche|waarom|dlaczego|czemu|neden|niye",
     "how many": "quantas|quantos|cuantas|cuantos|wie viele|wieviele|combien de|combien|quante|quanti|"
     "hoeveel|kac",
@@ -51,16 +52,19 @@ _SAID_FOR = {
     "values": "valores|werte|valeurs|valori|waarden|wartosci|degerler",
     "number of": "numero de|nombre de|anzahl|numero di|aantal|liczba",
     "owner": "dono|dona|propietario|proprietario|proprietaire|eigentumer|verantwortlich|verantwortliche|"
-    "zustandig|referente|responsavel|eigenaar|wlasciciel|właściciel|sahibi|sorumlu",
+    "zustandig|referente|responsavel|eigenaar|wlasciciel|właściciel|sahibi|sorumlu|eier|ejer|agare|"
+    "proprietar|vlasnik",
     # how the data is
     "up to date": "a jour|atualizada|atualizado|atualizadas|atualizados|atualizou|actualizada|"
     "actualizado|actualizadas|actualizados|al dia|aktuell|auf dem neuesten stand|aggiornata|aggiornato|"
     "aggiornati|aggiornate|bijgewerkt|actueel|aktualne|aktualna|aktualny|aktualizowane|guncel|güncel|"
     "actualizaron|actualizo|se actualizo|aktualisiert|aktualisiert worden|rafraichi|rafraichie|"
-    "rafraichies|rafraichis|refresca|refrescado|refrescada|atualizaram",
+    "rafraichies|rafraichis|refresca|refrescado|refrescada|atualizaram|oppdatert|oppdaterte|opdateret|"
+    "uppdaterad|uppdaterade|la zi|actualizat|actualizate|azurirano|azurirani|azurni",
     "fresh": "fraiche|fraiches|fresca|fresco|frescos|frisch|frische|fresche|freschi",
     "late": "atrasada|atrasado|atrasadas|atrasados|en retard|verspatet|in ritardo|te laat|opozniona|"
-    "opoznione|opozniony|gecikme|gecikti|gecikmeli|retraso|con retraso|vertraging|opoznienie|ritardo",
+    "opoznione|opozniony|gecikme|gecikti|gecikmeli|retraso|con retraso|vertraging|opoznienie|ritardo|"
+    "forsinket|forsinka|forsenad|intarzie|intarziat|kasni|kasne",
     "stale": "desatualizada|desatualizado|desactualizada|desactualizado|veraltet|perime|obsoleta|vecchia|"
     "vecchi|verouderd|nieaktualne|eski|velha|velho|vieja|viejo|vieille|vieux|oud|oude",
     "loaded": "carregada|carregado|carregadas|carregados|cargada|cargado|cargadas|cargados|geladen|"
@@ -68,7 +72,8 @@ _SAID_FOR = {
     "landed": "chegaram|chegou|llegaron|llegado|llego|angekommen|arrivees|arrives|arrivati|arrivata|"
     "aangekomen|dotarly|geldi",
     "failed": "falhou|falharam|fallo|fallado|fallaron|fehlgeschlagen|gescheitert|echoue|en echec|plante|"
-    "fallito|fallita|mislukt|gefaald|nie powiodl|padl|basarisiz|hata verdi",
+    "fallito|fallita|mislukt|gefaald|nie powiodl|padl|basarisiz|hata verdi|feilet|fejlede|misslyckades|"
+    "a esuat|pao",
     "broken": "kaputt|quebrado|quebrada|roto|rotto|rotta|casse|cassee|kapot|stuk|zepsute|zepsuty|bozuk|"
     "rompio|se rompio|wysypalo|wysypało|wysypał|kaputtgegangen|quebrou|ha rotto|si e rotto|planto",
     "stuck": "travou|travada|travado|atascada|atascado|se trabo|hangt|bloque|bloquee|bloccata|bloccato|"
@@ -79,7 +84,7 @@ _SAID_FOR = {
     "çalışıyor|çalisiyor",
     "passed": "passaram|passou|pasaron|paso|bestanden|durchgelaufen|passent|passati|passano|geslaagd|"
     "przeszly|przeszedl|przechodza|gecti|geçti",
-    "tests": "testes|pruebas|testy|testi|testler|testleri|testlerin",
+    "tests": "testes|pruebas|testy|testi|testler|testleri|testlerin|testene|testerna|testele|testovi",
     "green": "verde|verdes|grun|vert|verts|groen|zielone|yesil",
     "red": "vermelho|vermelhos|rojo|rojos|rot|rouge|rouges|rosso|rossi|rood|czerwone|czerwony|kirmizi|"
     "kırmızı",
@@ -92,7 +97,7 @@ _SAID_FOR = {
     "construite a partir de|zbudowana z|besleniyor",
     "dropped": "caiu|cayo|gesunken|baisse|chute|calato|gedaald|spadek|spadla|dustu",
     "all good": "tudo bem|todo bien|tout va bien|alles gut|alles ok|tutto bene|tutto ok|alles goed|"
-    "wszystko dziala|wszystko ok|her sey yolunda",
+    "wszystko dziala|wszystko ok|her sey yolunda|alt ok|allt ok|e in regula|totul ok|u redu|sve u redu",
     "anything": "alguma coisa|irgendwas|irgendetwas|quelque chose|qualcosa|iets|bir sey",
     "problem": "problema|problemas|probleme|probleem|problemen|sorun|sorunlar",
     "still": "ainda|todavia|noch|encore|ancora|nog|nadal|hala|hâlâ|continua|sigue|toujours|immer noch|"

@@ -66,7 +66,7 @@ def name_like(
     token = tokens[i]
     if len(token) < 3 or token[0].isdigit() or not token.isascii() or token in known or token in _AFTER_NAME:
         return False
-    if dag_like(token):
+    if dag_like(token) or lemma(token) in EVERYDAY:  # "she's on holiday": an everyday thing, no table
         return False
     if "_" in token.strip("_"):  # snake_case, as tables are named: "is fx_rates fresh?", "card_tokens rows"
         return not is_cue(token, cues)

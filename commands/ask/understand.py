@@ -106,8 +106,10 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent], *, named_
             return _besides_request(text, what, vocab, intents) or declined
     generic = bool(words & GENERIC) or any(p.search(text) for p in GENERIC_PHRASES)
     picked = picked_intents(text, intents, cues, generic=generic, named=named)
-    if not picked and words & _COLOURS and any(map(vocab.dag_like, words)):
-        picked = ["runs"]
+    if not picked and words & _COLOURS and (subjects.test or any(map(vocab.dag_like, words))):
+        picked = ["tests" if subjects.test else "runs"]  # a test's colour is its last result's
+    if picked == ["owner"] and subjects.owner and not subjects.named and generic:
+        picked = []  # how what someone owns is doing: "how's everything payments-team owns?", its status
     why = bool(_WHY.search(text))
     asking = any(ASKED.search(part) for part in SENTENCE.split(text) if part)  # "payment: who owns it"
     asking = asking or (named and len(picked) > 1 and "," in text)  # "payment: last run, tests, owner"

@@ -43,7 +43,7 @@ STOPWORDS = frozenset(_WORDS.split()) | frozenset(_ABROAD.split())
 # (or a word about the data) make a data-status question, answered with the overall status; the mild
 # ones alone ("does anyone know a good book?") do not.
 _TROUBLE = """
-    healthy health broken break wrong problem problems issue issues trouble status green red stuck
+    healthy unhealthy health broken break wrong problem problems issue issues trouble status green red stuck
     weird strange odd off attention damage busted fire fires burning sitrep
 """
 _MILD = """

@@ -66,6 +66,8 @@ TRAINED_ON = (
     "dev_35",
     "dev_36",
     "dev_37",
+    "dev_38",
+    "dev_39",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"
