@@ -127,6 +127,13 @@ DEV_SETS = {
     # out of the model's data, 95.8 % and 96.6 %; trained on: 98.3 %, 100 %; 97.9 %, 100 %.
     "dev_38": DevSet(230, 100, 0.96, 0.97),
     "dev_39": DevSet(225, 100, 0.96, 0.97),
+    # dev_40 (an incident day: a slow warehouse, retried DAGs, managers asking for summaries) and dev_41 (a
+    # new team trying the bot out, vague and playful questions, requests it must decline), by two new blind
+    # writers, first scored on c0ba09c: 92.3 % and 100 % chatter silent; 93.6 % and 99.0 %. After the
+    # sixteenth round's rules, left out of the model's data, 94.0 % and 94.8 %; trained on: 96.1 %, 100 %;
+    # 96.1 %, 100 %.
+    "dev_40": DevSet(225, 100, 0.94, 0.97),
+    "dev_41": DevSet(225, 100, 0.94, 0.97),
 }
 
 

@@ -103,3 +103,9 @@ def test_asked_when_a_staleness_began_the_answer_finds_the_moment(text: str) -> 
 )
 def test_a_load_or_a_staleness_to_come_is_no_onset(text: str) -> None:
     assert not asks_onset(text)
+
+
+def test_an_onset_asked_of_a_day_named_first_is_an_onset() -> None:
+    """The answer looks for when the staleness began (commands/ask/intents/history.py), on any day."""
+    text = "at what time today did payment first go out of its sla?"
+    assert asks_onset(text) and asks_about_the_past(text)

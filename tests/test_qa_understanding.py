@@ -456,6 +456,23 @@ def test_a_follow_up_in_a_thread(
         ("how long did amd_user take last night? volumes were 3x", ("runs",), "user", None),  # guard
         ("er purchase oppdatert i dag?", ("freshness",), "purchase", None),  # Norwegian
         ("user e la zi?", ("freshness",), "user", None),  # Romanian
+        # the sixteenth round's
+        (
+            "before we restart the history migration tonight: is anything stale or failing right now?",
+            ("overall",),  # a migration only in the asker's reasons
+            None,
+            None,
+        ),
+        (
+            "what does valid_from mean for a customer's address, the day they moved?",
+            ("meaning",),
+            "delivery_address",
+            None,
+        ),
+        ("ok who's the team behind user", ("owner",), "user", None),
+        ("the family tree of user, pls", ("lineage",), "user", None),
+        ("did any dag fail overnight? retries count too", ("runs",), None, None),  # an inflected cue, no name
+        ("why did the user dag crash and who fixes it?", ("runs", "owner"), "user", None),
     ],
 )
 def test_meaning_beyond_the_listed_phrasings(

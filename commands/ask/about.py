@@ -46,6 +46,11 @@ def meant(text: str) -> str:
     return _ONLY_ASKING.sub("", _NOT_ASKED.sub("", text)).strip() or text
 
 
+def untold(text: str) -> str:
+    """The message without the reasons the asker tells: "before I restart the job: is anything down?"."""
+    return " ".join(_REASON.split(s)[0] for s in SENTENCE.split(text))
+
+
 def asked_parts(text: str) -> list[str]:
     """The sentences that ask (each without its reasons), or all of them when none does."""
     parts = [_REASON.split(s)[0].strip() for s in SENTENCE.split(text)]

@@ -64,9 +64,10 @@ _NIGHT = re.compile(
 _WEEK_START = re.compile(r"\b(?:at )?the (?:start|beginning) of (?:the|this) week\b")
 _PARTS = {"morning": 9, "noon": 12, "afternoon": 15, "evening": 19, "night": 23}
 # When a state began: "when did payment go stale?", "when exactly did the addresses first fall behind?"
-_STALE = r"(?:stale|late|behind|out of date|outdated|(?:past|over) (?:its |the )?sla)"
+_STALE = r"(?:stale|late|behind|out of date|outdated|(?:past|over|out of) (?:its |the )?sla)"
 _ONSET = re.compile(
-    r"\b(?:when|at what (?:point|time|moment)) (?:exactly |roughly )?(?:did|was it that|has|had) .{0,60}?\b"
+    r"\b(?:when|at what (?:point|time|moment)) (?:exactly |roughly )?(?:today |yesterday |this morning )?"
+    r"(?:did|was it that|has|had) .{0,60}?\b"
     r"(?:first |start(?:ed)? )?(?:(?:go|gone|become|turn|get|fall|start being|start to be|start getting|slip|"
     rf"drift) (?:\w+ )?{_STALE}\b|(?:cross|breach|miss|exceed|break|blow) (?:its |the )?(?:\w+ )?sla)"
 )

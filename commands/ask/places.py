@@ -77,7 +77,9 @@ def name_like(
     placed = placed or before == "table" or (before in _LINKING and tokens[i - 2 : i] == ["table", before])
     # "shipments fresh?" places a name; "went wrong" does not: a how-is-it word follows anything.
     placed = placed or after in _AFTER_NAME or (after not in GENERIC_WORDS and is_cue(after, cues))
-    return placed and not is_cue(token, cues)
+    # an inflected cue is a cue ("retries included"), unless a table's word follows: "the tickets table"
+    inflected = lemma(token) in cues and after not in _AFTER_NAME
+    return placed and not is_cue(token, cues) and not inflected
 
 
 # A name that is an English word, used as one: "is the data in order?", "out of order", "should I address

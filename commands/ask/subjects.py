@@ -200,6 +200,9 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
         # a key several tables carry is its own table's first: user_id is user's, payment's by reference
         keyed = [e for e in having if column == f"{e}_id"]
         of = () if set(named) & set(having) else tuple(keyed) or having
+        # the entity that has the column is the one asked about: "what does valid_from mean for an address?
+        # the day the customer moved?"
+        named = tuple(sorted(named, key=lambda e: e not in having))
         return Subjects(named, column, of, migration, unknown, owner, test, dag, passing)
     return Subjects(named, column, (), migration, unknown, owner, test, dag, passing)
 

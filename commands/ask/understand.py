@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from commands.ask.about import ASKED, SENTENCE, about_data, asked_parts, everyday, meant
+from commands.ask.about import ASKED, SENTENCE, about_data, asked_parts, everyday, meant, untold
 from commands.ask.cues import picked_intents
 from commands.ask.declines import ANALYSIS, DECLINES
 from commands.ask.fits import (
@@ -145,6 +145,10 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent], *, named_
     # "who is behind the address migration?" (not "who owns delivery_address? the migration will feed it")
     if picked == ["owner"] and subjects.entities and set(lemmas(" ".join(parts))) & _MIGRATION:
         subjects = migration_of(subjects, vocab, keep=False)
+    # a migration only in the asker's reasons: "before I restart the migration job: is anything degraded?"
+    asked_words = set(lemmas(untold(text)))
+    if not asked_words & _cues_of("migrations", intents) and not resolve(untold(text), vocab).migration:
+        picked, subjects = [p for p in picked if p != "migrations"], replace(subjects, migration=None)
     if picked and picked[0] == "migrations" and subjects.entities:
         # "the address history migration", "its cassandra leg" name no entity, unless asked its freshness
         subjects = migration_of(subjects, vocab, keep="freshness" in picked[1:])
@@ -152,7 +156,7 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent], *, named_
             others = [i for i in intents if i.name != "migrations"]
             picked = picked_intents(text, others, cues, generic=generic, named=named)
     about_a_migration = only_migration(subjects) or (
-        not (subjects.entities or subjects.column) and bool(words & _cues_of("migrations", intents))
+        not (subjects.entities or subjects.column) and bool(asked_words & _cues_of("migrations", intents))
     )
     if about_a_migration:  # "checksum failures on the migration": its words, no entity's name
         declared = set(vocab.migrations.values())  # "the migration", where there is one: that one

@@ -68,6 +68,8 @@ TRAINED_ON = (
     "dev_37",
     "dev_38",
     "dev_39",
+    "dev_40",
+    "dev_41",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"

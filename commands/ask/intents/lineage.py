@@ -89,6 +89,7 @@ INTENT = Intent(
         r"reads? from",
         r"staging",
         r"used by",
+        r"family tree",  # "family tree of the customers table"
         r"breaks? if",
         # what makes its rows: "which events create the rows in users?"
         r"(which|what) (\w+ )?(creates?|produces?|generates?|populates?|fills?)",

@@ -73,7 +73,7 @@ INTENT = Intent(
     ),
     phrases=phrases(
         # "who runs X" asks for a person, not for X's runs
-        r"who (is|are|do|should|can|to|built|made|looks|runs|maintains|manages|handles|knows)",
+        r"who (is|are|do|should|can|to|built|made|looks|runs|maintains|manages|handles|knows|fixes)",
         r"support channel",
         r"in charge",
         r"point of contact",
@@ -85,7 +85,7 @@ INTENT = Intent(
         r"on the hook",
         # "why is it late and who's looking at it?"
         r"who(?:'s| is| are)? (?:looking|working) (?:at|on|into)",
-        r"(who|which \w+|what \w+)(?: is|'s| are)? behind",
+        r"(who|which \w+|what \w+)(?: is|'s| are)?(?: the \w+)? behind",  # "who's the human behind X?"
         # where they are: "which channel?", "what's their slack channel?"
         r"(which|what|what's|whats)(?: is)?(?: their| its| the)?(?: slack| support| team)? channel",
         r"ask (about|in)",
