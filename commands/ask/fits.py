@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from commands.ask.about import about_data
+from commands.ask.about import SENTENCE, about_data
 from commands.ask.cues import guesses, picked_intents, positioned, strong_places
 from commands.ask.declines import ANALYSIS
 from commands.ask.intent import Intent
@@ -37,6 +37,7 @@ def tests_run(text: str) -> bool:
 
 # An entity counted ("how many customers", "number of txns"), and how a volume is read: whole, per
 # day, against the day before.
+WHY = re.compile(r"\b(why|how come|what happened|what caused|root cause|reason)\b")
 _COUNTING = re.compile(r"\b(?:how many|number of|count of)\s+(\w+)")
 _AS_A_VOLUME = re.compile(
     r"\b(?:in total|so far|till now|until now|on average|average|avg|per (?:day|week|month|hour)|daily|"
@@ -187,3 +188,10 @@ def about_everything(
     cued = {i.name: strong_places(i, text, found, cues) for i in intents if i.name in picked}
     only_places = len(words & THE_DATA) > 1 and all(at.get(p) in THE_DATA for c in cued.values() for p in c)
     return trouble and bool(picked) and (set(picked) <= entity_only or only_places)
+
+
+def why_late(text: str, intents: Sequence[Intent], cues: frozenset[str]) -> bool:
+    """The why asked is of lateness: "… why is it so late?" (not "why did amd_payment fail, and is it
+    fresh?")."""
+    said = [c for c in SENTENCE.split(text) if WHY.search(c)]
+    return any(picked_intents(c, intents, cues, generic=False, named=True)[:1] == ["freshness"] for c in said)

@@ -20,6 +20,7 @@ from commands.ask.about import ASKED, SENTENCE, about_data, asked_parts, everyda
 from commands.ask.cues import picked_intents
 from commands.ask.declines import ANALYSIS, DECLINES
 from commands.ask.fits import (
+    WHY,
     about_everything,
     counted,
     defined,
@@ -27,6 +28,7 @@ from commands.ask.fits import (
     in_passing,
     migration_of,
     only_migration,
+    why_late,
 )
 from commands.ask.glossary import glossed
 from commands.ask.intent import Intent, Question
@@ -44,7 +46,6 @@ from commands.ask.words import (
     TROUBLE,
 )
 
-_WHY = re.compile(r"\b(why|how come|what happened|what caused|root cause|reason)\b")
 _EXCEPT = r"\b(?:besides|apart from|other than|except|aside from)\b"
 _REST = r"\b(?:anything|something|what|whats|else|more)\b"
 _OTHER_THAN = re.compile(rf"{_REST}.*{_EXCEPT}|{_EXCEPT}.*{_REST}")  # the rest asked about, not one thing
@@ -110,7 +111,7 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent], *, named_
         picked = ["tests" if subjects.test else "runs"]  # a test's colour is its last result's
     if picked == ["owner"] and subjects.owner and not subjects.named and generic:
         picked = []  # how what someone owns is doing: "how's everything payments-team owns?", its status
-    why = bool(_WHY.search(text))
+    why = bool(WHY.search(text))
     asking = any(ASKED.search(part) for part in SENTENCE.split(text) if part)  # "payment: who owns it"
     asking = asking or (named and len(picked) > 1 and "," in text)  # "payment: last run, tests, owner"
     placed = bool(picked and subjects.unknown)  # "upstream of shipments": a cue, a name in its place
@@ -175,7 +176,7 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent], *, named_
         return Question(text, "overall", subjects, why=why)
     # its causes are its DAG's runs: "why stale? did the dag die?", "is the DAG failing, or are the events
     # not arriving? why is it so late?"
-    if why and "freshness" in picked and (picked[0] == "freshness" or _why_late(text, intents, cues)):
+    if why and "freshness" in picked and (picked[0] == "freshness" or why_late(text, intents, cues)):
         picked = ["freshness", *(p for p in picked if p not in ("runs", "freshness"))]
     if picked:
         return Question(text, picked[0], subjects, also=tuple(picked[1:]), why=why)
@@ -235,13 +236,6 @@ def _besides_then(
     return tuple(
         p for p in picked if (p == "owner" and owner) or p in _NOT_THEN or (p == "freshness" and now)
     )
-
-
-def _why_late(text: str, intents: Sequence[Intent], cues: frozenset[str]) -> bool:
-    """The why asked is of lateness: "… why is it so late?" (not "why did amd_payment fail, and is it
-    fresh?")."""
-    said = [c for c in SENTENCE.split(text) if _WHY.search(c)]
-    return any(picked_intents(c, intents, cues, generic=False, named=True)[:1] == ["freshness"] for c in said)
 
 
 def _unexplained(text: str, vocab: Vocabulary, unknown: str | None) -> set[str]:
