@@ -48,7 +48,7 @@ def second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Inte
     # owning a thing named is no data word of its own: "who owns the Q3 OKR doc?" (as the rules read it;
     # not "and who owns it?" in a thread, nor "owner pls")
     owns_a_thing = label == "owner" and _OWNS_A_THING.search(text) is not None
-    owning = set().union(*(lemmas_of(i.words) for i in intents if i.name == "owner" and owns_a_thing))
+    owning = {w for i in intents if i.name == "owner" for w in lemmas_of(i.words)} if owns_a_thing else set()
     named, on_data = subjects.named, about_data(text, set(lemmas(text)) - owning, intents, vocab)
     # silencing a question the rules heard about the data as a whole takes as much as overruling them
     hushed = not named and (question.intent != "overall" or likely >= OVERRULE)

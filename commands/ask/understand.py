@@ -147,8 +147,12 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent], *, named_
     if picked == ["owner"] and subjects.entities and set(lemmas(" ".join(parts))) & _MIGRATION:
         subjects = migration_of(subjects, vocab, keep=False)
     # a migration only in the asker's reasons: "before I restart the migration job: is anything degraded?"
-    asked_words = set(lemmas(untold(text)))
-    if not asked_words & _cues_of("migrations", intents) and not resolve(untold(text), vocab).migration:
+    kept = untold(text)
+    asked_words = set(lemmas(kept))
+    story = ("migrations" in picked or subjects.migration) and not asked_words & _cues_of(
+        "migrations", intents
+    )
+    if story and not resolve(kept, vocab).migration:
         picked, subjects = [p for p in picked if p != "migrations"], replace(subjects, migration=None)
     if picked and picked[0] == "migrations" and subjects.entities:
         # "the address history migration", "its cassandra leg" name no entity, unless asked its freshness
