@@ -128,7 +128,7 @@ def view_one(
         ("Freshness", f"{fmt.check(status.fresh)} {verdict} · SLA {fmt.hours(entity.freshness_sla_hours)}"),
         ("Owner", catalog.owner_mention(entity.owner)),
         ("Support channel", entity.support_channel or "—"),
-        ("Columns", str(len(entity.columns))),
+        ("Columns", f"{len(entity.columns)} documented" if entity.columns else "none documented in dbt"),
     ]
     if volumes is not None:
         fields.append((f"Loaded in {len(volumes)} days", fmt.count(sum(v.rows for v in volumes))))

@@ -50,6 +50,25 @@ def check_selector(words: Sequence[str], catalog: Catalog) -> str:
     return " ".join(words)
 
 
+def with_own_tests(selector: str, catalog: Catalog) -> str:
+    """The selector plus, for each model it names bare, every test attached to that model by name.
+
+    The bot runs tests with `--indirect-selection cautious` so that `/amd test user` does not run the
+    tests of the models that point at `user`; alone, that would also drop `user`'s own relationships
+    test to another model that is not selected. Naming a model's attached tests selects them directly,
+    which is what a person who types the model's name means."""
+    named = {atom for atom in selector.split() if _ATOM.fullmatch(atom) and "," not in atom}
+    models = {
+        uid for uid, n in catalog.nodes.items() if n.get("resource_type") == "model" and n["name"] in named
+    }
+    own = sorted(
+        n["name"]
+        for n in catalog.nodes.values()
+        if n.get("resource_type") == "test" and n.get("attached_node") in models and n["name"] not in named
+    )
+    return " ".join([selector, *own])
+
+
 def _choices(method: str, catalog: Catalog) -> set[str] | None:
     nodes = [n for n in catalog.nodes.values() if n.get("resource_type") in _SELECTABLE]
     sources = list(catalog.sources.values())

@@ -22,7 +22,7 @@ from bot.foundation.catalog import Catalog
 from bot.foundation.dbt_port import DbtInvocation, DbtProgress
 from bot.foundation.errors import UsageError
 from bot.foundation.ports import BackendUnavailable, CardRef
-from bot.foundation.selector import atoms, check_selector
+from bot.foundation.selector import atoms, check_selector, with_own_tests
 from bot.render.message import Message, note
 from bot.state.results import TestResults, TestRun
 from commands.test import buttons, lifecycle
@@ -110,9 +110,8 @@ async def _run_and_show(ctx: Ctx, request: TestRequest) -> None:
 
 async def _invoke(ctx: Ctx, request: TestRequest, live: ProgressCard) -> DbtInvocation:
     if request.command == "test":
-        return await ctx.backends.dbt.test(
-            request.selector, run_key=request.run_key, on_progress=live.progress
-        )
+        selector = with_own_tests(request.selector, ctx.catalog) if request.selector else None
+        return await ctx.backends.dbt.test(selector, run_key=request.run_key, on_progress=live.progress)
     return await ctx.backends.dbt.freshness(run_key=request.run_key, on_progress=live.progress)
 
 
