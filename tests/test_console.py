@@ -205,7 +205,7 @@ async def test_a_one_shot_command_prints_its_answer_and_nothing_else(
     assert err == ""  # no progress bar: the world was already built; no log lines either
     assert "WARNING" not in out and "\x1b[" not in out  # a pipe gets plain text and only the answer
     assert out.count("dbt test: payment\n") == 1  # the card once; each change prints only what changed
-    assert "✗ 1 of 7 tests failed." in out
+    assert "✗ 1 of 8 tests failed." in out
     logged = log.read_text()[len(logged_before) :]
     assert logged.count("dbt owners without a Slack id") == 1  # one note at start, not one per test
 

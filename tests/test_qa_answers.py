@@ -33,7 +33,7 @@ async def test_a_known_subject_with_no_clear_intent_gets_its_status_summary(bot:
         out = await ask(bot, question)
         assert "`payment` is fresh: last load" in out, out  # freshness
         assert "Last run: " in out and "`amd_payment`" in out  # its DAG's last run
-        assert "Tests: 1 of 7 failing: `non_negative_payment_amount_cents` (7 rows)" in out
+        assert "Tests: 1 of 8 failing: `non_negative_payment_amount_cents` (7 rows)" in out
         assert "No open incidents." in out or "open incident" in out
         assert "Owner: payments-team · support channel: #amd-payments-support" in out
 
