@@ -134,6 +134,12 @@ DEV_SETS = {
     # 96.1 %, 100 %.
     "dev_40": DevSet(225, 100, 0.94, 0.97),
     "dev_41": DevSet(225, 100, 0.94, 0.97),
+    # dev_42 (an external audit, a deploy freeze, Airflow 3 on Composer) and dev_43 (Black Friday week:
+    # volume spikes, late DAGs, support flooded with address complaints), by two new blind writers, first
+    # scored on 2e24ac7: 94.4 % and 99.0 % chatter silent; 91.9 % and 98.1 %. After the seventeenth round's
+    # rules, left out of the model's data, 96.2 % and 94.9 %; trained on: 96.2 %, 100 %; 97.0 %, 100 %.
+    "dev_42": DevSet(230, 100, 0.94, 0.97),
+    "dev_43": DevSet(230, 100, 0.95, 0.97),
 }
 
 

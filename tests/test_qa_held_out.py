@@ -72,7 +72,7 @@ def test_the_held_out_set_is_big_and_labelled_blind() -> None:
 
 # Issue 19's target, not reached (README: first and final scores). An expected failure, so the score is
 # printed and the target stays in view; never a lower bar tuned to pass.
-@pytest.mark.xfail(reason="held-out target 95 %: first 52.4 %, now 93.8 % (README)", strict=True)
+@pytest.mark.xfail(reason="held-out target 95 %: first 52.4 %, now 94.1 % (README)", strict=True)
 def test_held_out_accuracy(vocabularies: dict[str, Vocabulary]) -> None:  # noqa: F811
     accuracy, misses = score(cases(HELD_OUT), vocabularies)
     print(f"\nheld out: {accuracy:.1%} of {len(cases(HELD_OUT))}\n" + "\n".join(misses))
@@ -102,19 +102,20 @@ LATER = {  # the first score, then the learned model's rounds; README has each r
     "held_out_6": None,  # 90.0 % first, on the rules with the model; 97.6 % (chatter 98.5) after round 15
     "held_out_7": None,  # 85.5 % first, on the rules with the model; 95.9 % (chatter 98.5) after round 15
     "held_out_8": "86.5 % first, on the model's second round; 94.7 % after its fifteenth (chatter 98.5)",
-    "held_out_9": "91.0 % first (chatter 98.8 % silent), on c9f3dc4, model round 3; 93.2 % after round 15",
-    "held_out_10": "87.3 % first (chatter 96.7 % silent), on af7d810; 92.3 % (chatter 97.8) after round 15",
+    "held_out_9": "91.0 % first (chatter 98.8 % silent), on c9f3dc4, model round 3; 92.8 % after round 17",
+    "held_out_10": "87.3 % first (chatter 96.7 % silent), on af7d810; 91.9 % (chatter 97.8) after round 17",
     "held_out_11": "90.8 % first (chatter 96.8 % silent), on d15a4aa; 95.7 % (chatter 97.9) after round 15",
-    "held_out_12": "88.7 % first (chatter 100 % silent), on 45b08d2; 93.6 % (chatter 100) after round 15",
+    "held_out_12": "88.7 % first (chatter 100 % silent), on 45b08d2; 93.1 % (chatter 100) after round 17",
     "held_out_13": None,  # 93.6 % first (chatter 99.0 % silent), on 7b4ca70; 96.8 % (100) after round 16
-    "held_out_14": None,  # 93.9 % first (chatter 99.0 % silent), on 3a11ec7; 95.2 % (100) after round 16
+    "held_out_14": "93.9 % first (chatter 99.0 % silent), on 3a11ec7; 94.8 % (chatter 100) after round 17",
     "held_out_15": "90.5 % first (chatter 100 % silent), on 4fd5085; 93.2 % (chatter 100) after round 15",
     "held_out_16": None,  # 93.8 % first (chatter 100 % silent), on 31e540d; 95.6 % (100) after round 16
-    "held_out_17": "90.8 % first (chatter 98.1 % silent), on 9e211e1; 94.7 % (chatter 98.1) after round 15",
-    "held_out_18": "94.4 % first (chatter 97.0 % silent), on 9435fd8; 94.8 % (chatter 99.0) after round 15",
-    "held_out_19": "93.1 % first (chatter 100 % silent), on 4be6240; 94.8 % (chatter 100) after round 16",
-    "held_out_20": "93.1 % first (chatter 99.0 % silent), on 072f3ec; 93.6 % (chatter 100) after round 16",
+    "held_out_17": "90.8 % first (chatter 98.1 % silent), on 9e211e1; 94.3 % (chatter 98.1) after round 17",
+    "held_out_18": None,  # 94.4 % first (chatter 97.0 % silent), on 9435fd8; 95.3 % (99.0) after round 17
+    "held_out_19": None,  # 93.1 % first (chatter 100 % silent), on 4be6240; 95.3 % (100) after round 17
+    "held_out_20": "93.1 % first (chatter 99.0 % silent), on 072f3ec; 94.0 % (chatter 100) after round 17",
     "held_out_21": "92.7 % first (chatter 100 % silent), on c0ba09c; 93.6 % (chatter 100) after round 16",
+    "held_out_22": "93.2 % first (chatter 99.0 % silent), on 2e24ac7; 93.2 % (chatter 99.0) after round 17",
 }
 
 

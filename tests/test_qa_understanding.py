@@ -473,6 +473,21 @@ def test_a_follow_up_in_a_thread(
         ("the family tree of user, pls", ("lineage",), "user", None),
         ("did any dag fail overnight? retries count too", ("runs",), None, None),  # an inflected cue, no name
         ("why did the user dag crash and who fixes it?", ("runs", "owner"), "user", None),
+        # the seventeenth round's
+        ("any known data problems this week?", ("overall",), None, None),  # done to the data, no name (guard)
+        ("what fell over last night? three pager messages so far", ("overall",), None, None),  # guard
+        ("who do we need to talk to about the vendors table", ("owner",), None, "vendors"),  # a verb
+        ("lena.m", ("status",), None, None),  # an owner's handle alone
+        ("does user hold all the rows up to yesterday?", ("freshness",), "user", None),
+        ("how does a refund get into the payment table?", ("lineage",), "payment", None),
+        ("why is user behind this morning? was it the backfill?", ("freshness",), "user", None),  # a cause
+        ("how many records does purchase have in total?", ("volume",), "purchase", None),
+        (
+            "i run my query on purchase and get dupes, is the unique test failing?",
+            ("tests",),
+            "purchase",
+            None,
+        ),
     ],
 )
 def test_meaning_beyond_the_listed_phrasings(
@@ -527,6 +542,7 @@ def test_meaning_beyond_the_listed_phrasings(
         ("could the bot fix the negative amounts in payment?", "a task, not a question"),
         ("is the user table GDPR compliant?", "an opinion"),
         ("run this for me: select count(*) from amd.user where country = 'DE'", "running a query for you"),
+        ("can u run this pls? select * from amd.user where id < 10", "running a query for you"),
         ("could you execute `select max(loaded_at) from amd.payment`?", "running a query for you"),
         ("please list all users from Vienna with their phone numbers", "the data itself"),
         ("give the intern admin on airflow pls", "the data itself"),
@@ -624,6 +640,7 @@ def test_an_entity_is_described_by_what_its_description_alone_says(demo_settings
     [
         ("good morning, is everything in order with the data today?", ()),  # an idiom, not `order`
         ("to whom should i address questions about the payment table?", ("payment",)),  # a verb
+        ("who can i address a complaint to about purchase?", ("purchase",)),
         ("i will address that comment after lunch", ()),
         ("is the orders table in order?", ("purchase",)),
         ("are the sign-ups refreshed for today?", ("user",)),  # "registered customer", written apart

@@ -59,7 +59,11 @@ def asked_parts(text: str) -> list[str]:
 
 
 # an everyday thing as a time: "not moved since lunch", "fresh by breakfast?"
-_WHEN = re.compile(r"\b(?:since|before|after|until|till|by|at|around) (?:lunch|breakfast|dinner|brunch)\b")
+# a time or a verb said with an everyday word: "since lunch", "who do I talk to about X" (not a talk)
+_WHEN = re.compile(
+    r"\b(?:since|before|after|until|till|by|at|around) (?:lunch|breakfast|dinner|brunch)\b|"
+    r"\btalk(?:ing)? (?:to|with)\b"
+)
 
 
 def everyday(text: str, subjects: Subjects, vocab: Vocabulary) -> bool:

@@ -96,6 +96,9 @@ _TELLING = frozenset(
 # What a question may go on to guess the answer of: "where does it come from? the app, or an old system?"
 _GUESSED = (["meaning"], ["lineage"], ["owner"], ["runs"], ["freshness"], ["tests"])
 # A numbered list's markers: "(1) is payment current, (2) do its checks pass, (3) …": each item asks.
+_CAUSE = re.compile(
+    r"(?:is|was|could|might) (?:it|that|this)(?: be)?(?: because of| due to)? (?:the|a|an) \w+$"
+)
 _NUMBERED = re.compile(r"(?:^|\s)\(?\d[.)]\s")
 _NAME_AFTER = re.compile(r"\b(what|whats|what's) (is|are) (the )?\w+ (table|model|data|entity)\b")
 
@@ -149,6 +152,8 @@ def guesses(clause: str, text: str = "") -> bool:
     test task?". A guess asks nothing of its own: no question word, and alternatives or a sentence, not
     a listed item ("what is purchase? owner?") nor more asked ("… ? and is it fresh?")."""
     more = re.compile(rf"\b(?:and|also|plus)\W*{re.escape(clause)}")
+    if _CAUSE.match(clause) and re.search(r"\bwhy\b", text.partition(clause)[0]):
+        return True  # a cause put forward after a why: "why is purchase behind? is it the volume?"
     if ASKING.match(clause) or re.match(r"(?:and|also|plus)\b", clause) or more.search(text):
         return False
     return " or " in f" {clause} " or len(re.findall(r"\w\S*", clause)) > _ITEM  # not a bullet: "• owner?"

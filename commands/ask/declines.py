@@ -24,9 +24,10 @@ DECLINES = (
         # a statement handed over to be run: "execute `update … set …`", "run this for me: select * from …"
         # (the part that asks ends before the statement it hands over)
         re.compile(
-            r"\b(run|execute|exec)\b[^.?!`]{0,20}[:`\s]+(select|update|insert|delete|merge|truncate|alter|drop)\s"
+            r"\b(run|execute|exec)\b[^.?!`]{0,20}[:`\s?!]+(select|update|insert|delete|merge|truncate|alter|drop)\s"
             r"(?=.*\b(from|set|into|table|where)\b)|"
-            r"\b(run|execute|exec) (this|these|the following)( query| sql| statement)?( for (me|us))?\W*$"
+            r"\b(run|execute|exec) (this|these|the following)( query| sql| statement)?( for (me|us))?"
+            r"( please| pls)?\W*$"
         ),
         "running a query for you",
     ),
@@ -39,18 +40,20 @@ DECLINES = (
             # "export the users to csv" asks for a change; "the bigquery export migration" names one
             r"\bexport (the|all|this|these|those|my|our|it|them|every)\b|"
             r"\bdrop (table|schema|column|database|view|the|\w+\.\w+)\b|"
-            r"\brun (this|my|the following) (sql|query)\b"
+            r"(?<!\bi )(?<!\bwe )\brun (this|my|the following) (sql|query)\b"  # not "I run my query and …"
         ),
         "a change to data",
     ),
     (
         re.compile(
-            r"\b(revenue|average|avg|median|sum of|sum the|total amount|in total|top \d+|biggest|largest|"
+            # "how many rows does it hold in total?" is its volume
+            r"^(?!.*\b(rows|records)\b).*\bin total\b|"
+            r"\b(revenue|average|avg|median|sum of|sum the|total amount|top \d+|biggest|largest|"
             # "one row per user" says what a row is: a meaning, not a breakdown
             r"(?<!row )(?<!rows )per (country|city|user|customer)|by (country|city|user|customer)|"
             r"conversions?|churn(?:ed|ing)?|forecast|"
             r"predict|profit|margin|earn|earned|spent the most)\b|\bselect \* from\b|"
-            r"\btotal (?!rows?\b|records?\b|count\b|volumes?\b|number\b)\w+|"
+            r"(?<!\bin )\btotal (?!rows?\b|records?\b|count\b|volumes?\b|number\b)\w+|"
             # a count with a filter: "how many users from Berlin", "how many orders with status …"
             r"\bhow many (?!rows|records)\S+ (from|in|with|where|by|per)\b"
         ),

@@ -25,6 +25,9 @@ _ONE_OF_THEM = frozenset(["a", "an", "my", "their", "his", "her", "your", "one"]
 # ... or one of them speaking: "customer escalation: who owns purchase?", "the customer's order report"
 _SAID = frozenset(["says", "said", "wrote", "writes", "ticket", "escalation", "complaint", "complains", "s"])
 _COUNTED = frozenset(["two", "three", "four", "five", "ten", "several", "dozens", "hundreds", "thousands"])
+# What a word before a table's word may be besides a name: a count ("three alert emails") or what was done
+# to the data ("any known data issues?", "the cleaned data"), an -ed or irregular participle.
+_PARTICIPLES = frozenset(["known", "shown", "given", "seen", "taken", "written", "hidden", "chosen", "done"])
 BREAK = frozenset(",:;?!.")  # punctuation: its own token, and no name runs across it
 _ARTICLES = frozenset(["the", "a", "an", "our", "my", "their"])
 _LINKS = frozenset(["on", "of", "for", "in", "with", "about", "at", "from", "to", "into", "behind"])
@@ -68,9 +71,12 @@ def name_like(
         return False
     if dag_like(token) or lemma(token) in EVERYDAY:  # "she's on holiday": an everyday thing, no table
         return False
+    after = tokens[i + 1] if i + 1 < len(tokens) else ""
+    done = token in _PARTICIPLES or (len(token) > 5 and token.endswith("ed"))
+    if token in _COUNTED or (done and after in _TABLE_WORDS):
+        return False
     if "_" in token.strip("_"):  # snake_case, as tables are named: "is fx_rates fresh?", "card_tokens rows"
         return not is_cue(token, cues)
-    after = tokens[i + 1] if i + 1 < len(tokens) else ""
     before = tokens[i - 1] if i > 0 else ""
     placed = before in _BEFORE_NAME or (i == 1 and before == "and")  # "and shipment?" in a thread
     placed = placed or (before == "in" and tokens[i - 2 : i - 1] in (["rows"], ["records"]))  # "rows in X"
@@ -109,7 +115,7 @@ _DOER = frozenset(
     ]
 )
 _OBJECT = frozenset(["the", "this", "that", "these", "those", "your", "my", "our", "their", "his", "her"])
-_OBJECT |= {"it", "them", "questions", "comments", "feedback", "concerns", "issues", "points"}
+_OBJECT |= {"a", "an", "it", "them", "questions", "comments", "feedback", "concerns", "issues", "points"}
 
 
 def said_as_a_word(tokens: Sequence[str], i: int) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from bot.foundation.catalog import Catalog
 from bot.foundation.migration_specs import MigrationSpec
 from commands.ask.described import descriptions, named_anywhere, otherwise_named
-from commands.ask.lemmas import lemma
+from commands.ask.lemmas import WORD, lemma
 from commands.ask.lineage_graph import feeders
 from commands.ask.places import BREAK, in_passing, name_like, said_as_a_word
 from commands.ask.typos import typo_of
@@ -112,7 +112,8 @@ class Vocabulary:
             for name in (str(n.get("name", "")), str((n.get("test_metadata") or {}).get("name", "")))
             if "_" in name
         }
-        explained = cues | STOPWORDS | known | tests
+        # an owner's handle, said alone, is no remark of unknown words: "lena.m"
+        explained = cues | STOPWORDS | known | tests | {w for o in owners for t in o for w in WORD.findall(t)}
         return cls(
             names,
             {c: tuple(e) for c, e in columns.items()},

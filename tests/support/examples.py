@@ -70,6 +70,8 @@ TRAINED_ON = (
     "dev_39",
     "dev_40",
     "dev_41",
+    "dev_42",
+    "dev_43",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"

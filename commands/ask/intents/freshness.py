@@ -110,6 +110,9 @@ INTENT = Intent(
         r"(already|still|not|yet) actual",
         # arrived by now: "does payment already contain last night's captures?" (not what it contains)
         r"already (contain|contains|include|includes|have|has|hold|holds|show|shows)",
+        # "does payment contain data up to yesterday end of day?" (not what it contains)
+        r"(contain|contains|include|includes|hold|holds|has|have) (all )?(the )?"
+        r"(data|rows|records|events|everything) (\w+ )?(up to|until|till|through|thru) (?!date)",
     ),
     # a time window alone ("data issues since yesterday") frames the question, it does not ask for freshness
     # "latest", "for today": about recency, unless something else is asked ("the latest run")

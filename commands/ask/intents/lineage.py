@@ -90,6 +90,8 @@ INTENT = Intent(
         r"staging",
         r"used by",
         r"family tree",  # "family tree of the customers table"
+        # the way in: "how does an address get into the AMD?", "how do refunds end up in payment?"
+        r"how (do|does|did) (\w+ ){1,4}(get|end up|land|make it|flow) (in|into|to)\b",
         r"breaks? if",
         # what makes its rows: "which events create the rows in users?"
         r"(which|what) (\w+ )?(creates?|produces?|generates?|populates?|fills?)",

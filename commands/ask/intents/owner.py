@@ -90,7 +90,7 @@ INTENT = Intent(
         r"(which|what|what's|whats)(?: is)?(?: their| its| the)?(?: slack| support| team)? channel",
         r"ask (about|in)",
         # whom to turn to: "who can I ask about X?", "who I could ping"
-        r"who (\w+ )?((can|could|should|do|may) (i|we)|(i|we) (can|could|should|may)) "
+        r"who (\w+ )?((can|could|should|do|may|must) (i|we)|(i|we) (can|could|should|may|must|need to)) "
         r"(ask|contact|talk to|reach|ping|bother)",
         # how to get to them: "how do I reach payments-team?", "to whom should I turn with X?"
         r"how (do|can|should|would) (i|we|one) (reach|contact|get hold of|get in touch with)",
