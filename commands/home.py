@@ -71,7 +71,7 @@ async def build(backends: Backends, *, now: datetime, prefix: str, user: str, ch
     parts: list[Part] = [
         Header("amd-bot · data status"),
         Context((f"Built {fmt.when(now)} · ask me in a help channel or here · `{prefix} help`",)),
-        *([Context((f"{hidden} subject(s) you may not read left out.",))] if hidden else []),
+        *([Context((f"{fmt.counted(hidden, 'subject')} you may not read left out.",))] if hidden else []),
         *await _incidents(backends, now=now, prefix=prefix, may=may),
         Divider(),
         *freshness.parts,

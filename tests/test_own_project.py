@@ -136,6 +136,8 @@ async def test_test_runs_the_projects_own_tests(bot: BotHarness) -> None:
     assert "1 of 4 tests failed." in out
     assert "port_calls · owner Port Operations" in out
     assert "All 2 tests passed" in other, other
+    asked = await bot.console("did the port_calls tests pass?")
+    assert "`not_null_port_calls_departed_at`: fail, 1 failing row (" in asked, asked  # one ship at its berth
 
 
 async def test_run_builds_a_model_and_its_parents_after_the_confirmation(bot: BotHarness) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -37,7 +38,7 @@ async def test_asked_directly_how_things_are_the_bot_gives_the_overall_status(bo
     asked = await bot.console("@amd give me a quick recap", "@amd what's the weather like?")
 
     assert "(no reply: in a help channel" in said
-    assert "kind(s) of trouble" in asked or "All clear" in asked or "not all clear" in asked
+    assert re.search(r"\d+ kinds? of trouble", asked) or "All clear" in asked or "not all clear" in asked
     assert "I cannot answer that from the facts I have" in asked  # the weather: everyday, still not ours
 
 

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from bot.foundation.catalog import Catalog, Entity
 from bot.foundation.ports import DagRunRef, RunState
 from bot.foundation.run_results import RunTest
+from bot.render import format as fmt
 from bot.state.incidents import Cleared, Finding
 from bot.state.results import FAILED
 
@@ -55,7 +56,7 @@ def test_finding(
         key=test_key(test.unique_id),
         kind="test",
         subject=test.name,
-        summary=f"test `{test.name}` {test.status}ed ({test.failures:,} failing rows)",
+        summary=f"test `{test.name}` {test.status}ed ({fmt.counted(test.failures, 'failing row')})",
         severity="critical" if test.severity == "error" else "warning",
         entity=entity.name if entity else None,
         dag=dag,

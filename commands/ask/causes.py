@@ -102,7 +102,7 @@ async def _run_tests(run: DagRunRef, ctx: Ctx) -> list[str]:
     bad = [t for t in read.tests if t.outcome.status in FAILED]
     lines = [
         f"• failing test `{t.outcome.name}` (task `{t.task_id}`): {t.outcome.status}, "
-        f"{fmt.count(t.outcome.failures)} failing rows"
+        f"{fmt.counted(t.outcome.failures, 'failing row')}"
         for t in bad
     ]
     return lines + [f"• results not readable: {why}" for why in read.unreadable]
@@ -115,7 +115,7 @@ async def _tests(entity: Entity, ctx: Ctx) -> list[str]:
         return [f"• no stored results for its {len(entity.tests)} dbt tests (`/amd test {entity.name}`)"]
     if not bad:
         return [f"• its {len(latest)} dbt tests with results pass"]
-    return [f"• failing test `{t.name}`: {t.status}, {fmt.count(t.failures)} failing rows" for t in bad]
+    return [f"• failing test `{t.name}`: {t.status}, {fmt.counted(t.failures, 'failing row')}" for t in bad]
 
 
 async def answer(entity: Entity, ctx: Ctx) -> Answer:

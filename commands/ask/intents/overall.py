@@ -12,6 +12,7 @@ from bot.alerts.watch import last_sweep
 from bot.core.command import Ctx
 from bot.foundation.catalog import CatalogMissing
 from bot.foundation.ports import BackendUnavailable
+from bot.render import format as fmt
 from bot.state.incidents import Incidents
 from bot.state.results import FAILED, TestResults
 from commands.alerts import unresolved
@@ -99,10 +100,10 @@ async def fetch(question: Question, ctx: Ctx) -> Answer:
     elif not found:
         head = ":grey_question: Nothing found in what I could read, but not all clear:"
     else:
-        head = f"{len(found)} kind(s) of trouble:"
+        head = f"{fmt.counted(len(found), 'kind')} of trouble:"
     lines = [head, *found, *(f":grey_question: could not read {u}" for u in unread)]
     if hidden:
-        lines.append(f"_{hidden} subject(s) you may not read left out._")
+        lines.append(f"_{fmt.counted(hidden, 'subject')} you may not read left out._")
     source = "the warehouse, the orchestrator, dbt test results, the migration ledger and the watcher"
     return Answer(tuple(lines), source, ctx.now(), "home")
 

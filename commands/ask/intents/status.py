@@ -54,7 +54,7 @@ async def _tests(entity: Entity, ctx: Ctx) -> str:
     bad = [t for t in latest if t.status in FAILED]
     if not bad:
         return f":white_check_mark: Tests: all {len(latest)} with results passed."
-    named = ", ".join(f"`{t.name}` ({fmt.count(t.failures)} rows)" for t in bad[:3])
+    named = ", ".join(f"`{t.name}` ({fmt.counted(t.failures, 'row')})" for t in bad[:3])
     return f":x: Tests: {len(bad)} of {len(latest)} failing: {named}."
 
 

@@ -17,7 +17,7 @@ SOURCE = "the dbt test results amd-bot stored"
 def _failing(tests: list[StoredTest]) -> list[str]:
     bad = [t for t in tests if t.status in FAILED]
     lines = [
-        f"• `{t.name}`: {t.status}, {fmt.count(t.failures)} failing rows ({fmt.when(t.at)})" for t in bad
+        f"• `{t.name}`: {t.status}, {fmt.counted(t.failures, 'failing row')} ({fmt.when(t.at)})" for t in bad
     ]
     return lines[:SHOWN] + ([f"…and {len(bad) - SHOWN} more"] if len(bad) > SHOWN else [])
 
