@@ -106,6 +106,11 @@ async def test_stats_of_a_model_without_a_load_column_leaves_the_chart_out(bot: 
     assert "Owner            Port Operations" in out
     # Only the documented columns are in the manifest; the count says so rather than pass for the table's.
     assert "Columns          none documented in dbt" in await bot.console("/amd stats berth_usage")
+    # A model of the project that is no entity says why, rather than list the entities as for a typo.
+    ephemeral = await bot.console("/amd stats berth_hours")
+    assert (
+        "No entity `berth_hours`: it is an ephemeral dbt model, with no table in the warehouse." in ephemeral
+    )
 
 
 async def test_the_teams_own_build_is_a_fact_of_freshness(bot: BotHarness, harbour: Project) -> None:

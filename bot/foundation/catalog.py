@@ -83,8 +83,22 @@ class Catalog:
         for entity in self.entities.values():
             if key == entity.name or key in entity.aliases:
                 return entity
+        if why := self._why_not_an_entity(key):
+            raise UsageError(f"No entity `{key}`: {why}")
         message, guess = unknown("entity", word, self.entity_names())
         raise UsageError(message, suggestion=guess)
+
+    def _why_not_an_entity(self, name: str) -> str:
+        """Why a model the project does have is no entity: said, so nobody hunts for a typo."""
+        model = next(
+            (n for n in self.nodes.values() if n.get("resource_type") == "model" and n.get("name") == name),
+            None,
+        )
+        if model is None:
+            return ""
+        if model.get("config", {}).get("materialized") == "ephemeral":
+            return "it is an ephemeral dbt model, with no table in the warehouse."
+        return "it is a dbt model, but not one of the entities (`AMD_ENTITIES` selects them)."
 
     def entity_names(self) -> list[str]:
         return sorted(self.entities)
