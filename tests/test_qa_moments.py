@@ -63,6 +63,9 @@ def test_a_past_span_is_a_weekend_a_night_or_a_whole_day(
 def test_a_moment_said_to_be_gone_needs_no_past_tense() -> None:
     gone = "user fresh at last monday's board meeting (10am)?"
     assert asks_about_the_past(gone) and moment(gone, NOW) == datetime(2026, 11, 30, 10, tzinfo=UTC)
+    # a state at a time of day, with no verb to put it now or later ("is it fresh at 9:00" does)
+    clock = "purchase at 04:30 utc, fresh or not?"
+    assert asks_about_the_past(clock) and moment(clock, NOW) == datetime(2026, 12, 4, 4, 30, tzinfo=UTC)
     assert moment("was user fresh at the start of the week?", NOW) == datetime(2026, 11, 30, 9, tzinfo=UTC)
 
 
@@ -76,6 +79,8 @@ def test_a_moment_said_to_be_gone_needs_no_past_tense() -> None:
         "will payment be fresh over the weekend?",  # to come, not gone
         "will user be fresh at 9 today?",
         "is purchase fresh by 17:00 today?",  # a deadline
+        "will payment be fresh at 09:30?",
+        "standup at 10:15, then I need payment fresh",
         "the chart is flat since 4am, did the loads stop?",  # a span up to now
     ],
 )

@@ -488,6 +488,23 @@ def test_a_follow_up_in_a_thread(
             "purchase",
             None,
         ),
+        ("delivery_address_history", ("status",), None, None),  # a migration's name alone
+        # the eighteenth round's
+        (
+            "customers keep calling about parcels at their old flat. is the shipping address table stale?",
+            ("freshness",),
+            "delivery_address",  # the sentence that asks names it, the story before it someone else
+            "parcels",
+        ),
+        ("what is purchase.coupon_code exactly?", ("meaning",), "purchase", None),  # a column not documented
+        ("any known incidents right now?", ("incidents",), None, None),  # a participle, no name
+        (
+            "could you tell me up to which hour the payment table contains data?",
+            ("freshness",),
+            "payment",
+            None,
+        ),
+        ("purchases this week vs the week before?", ("volume",), "purchase", None),  # a count over time
     ],
 )
 def test_meaning_beyond_the_listed_phrasings(
@@ -543,6 +560,8 @@ def test_meaning_beyond_the_listed_phrasings(
         ("is the user table GDPR compliant?", "an opinion"),
         ("run this for me: select count(*) from amd.user where country = 'DE'", "running a query for you"),
         ("can u run this pls? select * from amd.user where id < 10", "running a query for you"),
+        ("please amend the negative amounts in payment", "a task, not a question"),
+        ("can someone give me admin in composer pls", "the data itself"),
         ("could you execute `select max(loaded_at) from amd.payment`?", "running a query for you"),
         ("please list all users from Vienna with their phone numbers", "the data itself"),
         ("give the intern admin on airflow pls", "the data itself"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from commands.ask.cues import ASKING
 from commands.ask.intent import Intent
@@ -51,6 +52,21 @@ def untold(text: str) -> str:
     return " ".join(_REASON.split(s)[0] for s in SENTENCE.split(text))
 
 
+def asked_first(text: str, vocab: Vocabulary) -> Subjects:
+    """The subjects named, the entity of the sentence that asks first: "customers say their new address
+    is not showing. is the delivery address data behind?" asks about `delivery_address`. A column named
+    with its entity keeps it: "is_current in addresses: the latest per user?"."""
+    subjects = resolve(text, vocab)
+    asked = " ".join(asked_parts(text))
+    pinned = (
+        subjects.column and subjects.entities[:1] and subjects.entities[0] in vocab.columns[subjects.column]
+    )
+    if len(subjects.entities) < 2 or asked == text.strip() or pinned:
+        return subjects
+    first = next(iter(resolve(asked, vocab).entities), subjects.entities[0])
+    return replace(subjects, entities=(first, *(e for e in subjects.entities if e != first)))
+
+
 def asked_parts(text: str) -> list[str]:
     """The sentences that ask (each without its reasons), or all of them when none does."""
     parts = [_REASON.split(s)[0].strip() for s in SENTENCE.split(text)]
@@ -58,8 +74,8 @@ def asked_parts(text: str) -> list[str]:
     return asking or [p for p in parts if p]
 
 
-# an everyday thing as a time: "not moved since lunch", "fresh by breakfast?"
-# a time or a verb said with an everyday word: "since lunch", "who do I talk to about X" (not a talk)
+# an everyday thing as a time ("not moved since lunch", "fresh by breakfast?"), or said as a verb: "who do I
+# talk to about X" (not a talk)
 _WHEN = re.compile(
     r"\b(?:since|before|after|until|till|by|at|around) (?:lunch|breakfast|dinner|brunch)\b|"
     r"\btalk(?:ing)? (?:to|with)\b"

@@ -13,7 +13,7 @@ _TASKS = (
     "write|draft|fix|build|create|make|rerun|re-run|restart|trigger|change|update|pause|unpause|resume|"
     "snooze|mute|ack|acknowledge|delete|backfill|calculate|compute|set|mark|disable|skip|silence|drop|"
     "switch off|turn off|order|book|buy|remind|ping|kill|abort|cancel|revert|roll back|restore|correct|"
-    "close|resolve|refund|switch|push|rebuild|recreate|reload"
+    "close|resolve|refund|switch|push|rebuild|recreate|reload|adjust|amend|modify|overwrite"
 )
 # Who is asked to do it, and how a request told opens: "bot pls rerun amd_payment", "just skip the chunks"
 _WHO = r"(you|u|someone|somebody|anyone|the bot|amd|amd-bot)"
@@ -101,7 +101,7 @@ DECLINES = (
             r"(from|in|with|who|that|where|whose)\b|"
             # someone else given it: "give my agent Lindiwe read access to payment"
             r"\b(give|grant) (\S+ ){1,5}(read |write |select )?(access|permissions?|rights?|admin) "
-            r"(to|on|for)\b"
+            r"(to|on|for|in)\b"
         ),
         "the data itself",
     ),
@@ -110,7 +110,8 @@ DECLINES = (
         re.compile(
             # "registered_at vs loaded_at" asks what two columns mean
             r"\b(opinion|joke|(vs\.?|versus)(?! \w+_\w)(?! (?:(?:a|an|the|its|their|our) )?(?:\d+\s?\w* )?"
-            r"(last|this|yesterday|today|usual|normal|typical|previous|prior|expected|planned|target|sla|"
+            r"(last|this|yesterday|today|usual|normal|typical|previous|prior|expected|planned|target|sla|same|"
+            r"(day|week|weekend|month|quarter|year|period) before|"
             r"q[1-4]|h[12]|(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*|\d{4})\b)|"
             r"switch (from|to)|a good (engineer|person|idea))\b|"
             # a view asked for: "do you think we should move off dbt?", "is a 12h SLA too loose?"

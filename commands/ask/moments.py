@@ -54,6 +54,10 @@ _GONE_AT = re.compile(
     rf"\b(?:{'|'.join(_WEEKDAYS)}) (?:morning|afternoon|evening|night)\b"
 )
 _SINCE = re.compile(rf"\bsince (?:about |around )?{_TIME}")  # up to now: "flat since 4am, did it stop?"
+_CLOCK_AT = re.compile(r"(?:\bat|@) \d{1,2}[:.]\d\d\b")
+_NOW_OR_LATER = re.compile(
+    r"\b(is|are|am|will|be|being|get|gets|getting|should|would|can|could|does|do|need)\b"
+)
 _TO_COME = re.compile(r"\b(will|won't|going to|gonna)\b")  # "will it be fresh over the weekend?"
 _WEEKEND = re.compile(r"\bweekend\b")
 # A night as a span: "during the night of the 2nd", "at any point overnight", "at any point last night"
@@ -87,7 +91,9 @@ def asks_about_the_past(text: str) -> bool:
     gone_at = _GONE_AT.search(_SPAN.sub(" ", text)) and not _TO_COME.search(text)
     if asks_onset(text):
         return True
-    if not (_PAST.search(text) or gone_at or (_GONE.search(text) and not _TO_COME.search(text))):
+    # a state at a time of day, with no verb to put it now or later: "purchase fresh at 03:00 utc?"
+    verbless = _CLOCK_AT.search(text) and not _NOW_OR_LATER.search(text)
+    if not (_PAST.search(text) or gone_at or verbless or (_GONE.search(text) and not _TO_COME.search(text))):
         return False
     text = _SPAN.sub(" ", _WEEK_START.sub(" monday morning ", text))
     if _WEEKEND.search(text) or (_NIGHT.search(text) and not re.search(r"\bsince\b", text)):

@@ -72,8 +72,8 @@ def name_like(
     if dag_like(token) or lemma(token) in EVERYDAY:  # "she's on holiday": an everyday thing, no table
         return False
     after = tokens[i + 1] if i + 1 < len(tokens) else ""
-    done = token in _PARTICIPLES or (len(token) > 5 and token.endswith("ed"))
-    if token in _COUNTED or (done and after in _TABLE_WORDS):
+    done = len(token) > 5 and token.endswith("ed")
+    if token in _COUNTED or token in _PARTICIPLES or (done and after in _TABLE_WORDS):
         return False
     if "_" in token.strip("_"):  # snake_case, as tables are named: "is fx_rates fresh?", "card_tokens rows"
         return not is_cue(token, cues)

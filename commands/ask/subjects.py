@@ -96,7 +96,7 @@ class Vocabulary:
         known |= {
             w for m in migrations for w in _TOKEN.findall(f"{m.name} {m.title}".lower().replace("_", " "))
         }
-        known |= {s.name for m in migrations for s in m.sources}
+        known |= {s.name for m in migrations for s in m.sources} | {m.name.lower() for m in migrations}
         # a dbt source's name is where data comes from, never an entity asked about: "the raw events source"
         known |= {
             str(n.get(key, "")).lower() for n in catalog.sources.values() for key in ("source_name", "name")
@@ -161,9 +161,9 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
         if "." in token:  # entity.column, or schema.entity ("amd.users": the schema names nothing)
             head, _, tail = token.partition(".")
             entity = _name(head, vocab.names)
-            if entity and tail in vocab.columns and entity in vocab.columns[tail]:
+            if entity:  # its column, documented or not: "what is berth_usage.hours?"
                 entities.append(entity)
-                column = tail
+                column = tail if entity in vocab.columns.get(tail, ()) else column
                 i += 1
                 continue
             if entity is None:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from commands.ask.about import ASKED, SENTENCE, about_data, asked_parts, everyday, meant, untold
+from commands.ask.about import ASKED, SENTENCE, about_data, asked_first, asked_parts, everyday, meant, untold
 from commands.ask.cues import picked_intents
 from commands.ask.declines import ANALYSIS, DECLINES
 from commands.ask.fits import (
@@ -78,7 +78,7 @@ def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Quest
 
 
 def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent], *, named_in: str = "") -> Question:
-    subjects = resolve(named_in or text, vocab)
+    subjects = asked_first(named_in or text, vocab)
     words = {lemma(w) for w in WORD.findall(text)}
     if subjects.migration and not words & _cues_of("migrations", intents) and _by_source(text, vocab):
         subjects = replace(subjects, migration=None)  # "Snowflake": the warehouse, and one source of many

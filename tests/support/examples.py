@@ -72,6 +72,8 @@ TRAINED_ON = (
     "dev_41",
     "dev_42",
     "dev_43",
+    "dev_44",
+    "dev_45",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"

@@ -110,6 +110,8 @@ INTENT = Intent(
         r"(already|still|not|yet) actual",
         # arrived by now: "does payment already contain last night's captures?" (not what it contains)
         r"already (contain|contains|include|includes|have|has|hold|holds|show|shows)",
+        # the cut-off asked: "until which time does payment contain data?"
+        r"(up to|until|till|through) (which|what) (time|date|day|hour|point|moment)",
         # "does payment contain data up to yesterday end of day?" (not what it contains)
         r"(contain|contains|include|includes|hold|holds|has|have) (all )?(the )?"
         r"(data|rows|records|events|everything) (\w+ )?(up to|until|till|through|thru) (?!date)",
