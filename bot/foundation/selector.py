@@ -57,7 +57,7 @@ def with_own_tests(selector: str, catalog: Catalog) -> str:
     tests of the models that point at `user`; alone, that would also drop `user`'s own relationships
     test to another model that is not selected. Naming a model's attached tests selects them directly,
     which is what a person who types the model's name means."""
-    named = {atom for atom in selector.split() if _ATOM.fullmatch(atom) and "," not in atom}
+    named = set(selector.split())  # bare words only: "+user" or "tag:x" equals no model's name
     models = {
         uid for uid, n in catalog.nodes.items() if n.get("resource_type") == "model" and n["name"] in named
     }

@@ -95,10 +95,11 @@ _TELLING = frozenset(
 )
 # What a question may go on to guess the answer of: "where does it come from? the app, or an old system?"
 _GUESSED = (["meaning"], ["lineage"], ["owner"], ["runs"], ["freshness"], ["tests"])
-# A numbered list's markers: "(1) is payment current, (2) do its checks pass, (3) …": each item asks.
+# A cause put forward after a why, a guess at its answer: "why is purchase behind? is it the volume?"
 _CAUSE = re.compile(
     r"(?:is|was|could|might) (?:it|that|this)(?: be)?(?: because of| due to)? (?:the|a|an) \w+$"
 )
+# A numbered list's markers: "(1) is payment current, (2) do its checks pass, (3) …": each item asks.
 _NUMBERED = re.compile(r"(?:^|\s)\(?\d[.)]\s")
 _NAME_AFTER = re.compile(r"\b(what|whats|what's) (is|are) (the )?\w+ (table|model|data|entity)\b")
 

@@ -25,8 +25,8 @@ _ONE_OF_THEM = frozenset(["a", "an", "my", "their", "his", "her", "your", "one"]
 # ... or one of them speaking: "customer escalation: who owns purchase?", "the customer's order report"
 _SAID = frozenset(["says", "said", "wrote", "writes", "ticket", "escalation", "complaint", "complains", "s"])
 _COUNTED = frozenset(["two", "three", "four", "five", "ten", "several", "dozens", "hundreds", "thousands"])
-# What a word before a table's word may be besides a name: a count ("three alert emails") or what was done
-# to the data ("any known data issues?", "the cleaned data"), an -ed or irregular participle.
+# Words that are no name: a count ("three alert emails") or an irregular participle ("any known incidents?"),
+# anywhere; a regular -ed one only before a table's word ("the cleaned data", not the column "refunded").
 _PARTICIPLES = frozenset(["known", "shown", "given", "seen", "taken", "written", "hidden", "chosen", "done"])
 BREAK = frozenset(",:;?!.")  # punctuation: its own token, and no name runs across it
 _ARTICLES = frozenset(["the", "a", "an", "our", "my", "their"])
