@@ -32,6 +32,15 @@ async def test_a_line_without_a_slash_is_a_question_in_a_help_channel(bot: BotHa
     assert "I cannot answer that from the facts I have" in out  # mentioned: says so, points on
 
 
+async def test_thanked_the_bot_stays_quiet_and_greeted_it_says_what_it_answers(bot: BotHarness) -> None:
+    """A thank-you needs no reply, even a mention's: "I cannot answer that" would answer it."""
+    thanked = await bot.console("@amd cheers, much appreciated :pray:", "@amd you're a star")
+    greeted = await bot.console("@amd hey there, first time using you")
+
+    assert thanked.count("(no reply: a thank-you needs none") == 2 and "I cannot answer" not in thanked
+    assert "Hello! I answer about open incidents, freshness" in greeted and "I cannot answer" not in greeted
+
+
 async def test_asked_directly_how_things_are_the_bot_gives_the_overall_status(bot: BotHarness) -> None:
     """In a help channel "give me a quick recap" is anyone's talk; put to the bot, it asks how the data is."""
     said = await bot.console("give me a quick recap")

@@ -12,9 +12,8 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from commands.ask.markup import plain
 from commands.ask.subjects import Vocabulary
-from tests.test_qa_held_out import cases, score
+from tests.test_qa_held_out import cases, replied, score
 from tests.test_qa_understanding import BOT_USER, understood, vocabularies  # noqa: F401
 
 
@@ -173,12 +172,7 @@ def test_dev_questions(name: str, vocabularies: dict[str, Vocabulary]) -> None: 
 @pytest.mark.parametrize("name", DEV_SETS)
 def test_dev_chatter_gets_no_reply(name: str, vocabularies: dict[str, Vocabulary]) -> None:  # noqa: F811
     _, chatter = _split(name)
-    answered = [
-        c["q"]
-        for c in chatter
-        if understood({"q": c["q"]}, vocabularies["demo"]).intent is not None
-        or plain(c["q"], bot_user=BOT_USER).mentioned
-    ]
+    answered = [c["q"] for c in chatter if replied(c, vocabularies["demo"])]
     silent = 1 - len(answered) / len(chatter)
     listed = "\n".join(f"  {q!r}" for q in answered)
     print(f"\n{name} chatter: {silent:.1%} silent of {len(chatter)}\n{listed}")

@@ -111,7 +111,7 @@ async def test_a_long_message_is_understood_from_its_first_2000_characters(bot: 
     assert "`payment`" in reply["text"] and "jonas.w" not in reply["text"]  # the rest was never read
 
 
-async def test_chatter_bots_edits_and_its_own_messages_get_no_answer(bot: BotHarness) -> None:
+async def test_chatter_thanks_bots_edits_and_its_own_messages_get_no_answer(bot: BotHarness) -> None:
     quiet = [
         message("lunch anyone?"),
         message("is payment fresh?", user=BOT_USER_ID),
@@ -120,6 +120,7 @@ async def test_chatter_bots_edits_and_its_own_messages_get_no_answer(bot: BotHar
         message("", subtype="message_changed", message={"text": "is purchase fresh?"}),
         message("", subtype="channel_join"),
         message("is payment fresh?", channel="C0ELSEWHERE"),  # not a help channel, not mentioned
+        message(f"thanks <@{BOT_USER_ID}>! :pray:", channel="C0SQUAD001") | {"type": "app_mention"},
     ]
     for n, event in enumerate(quiet):
         await bot.event(event, event_id=f"EvQuiet{n}")

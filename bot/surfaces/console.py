@@ -187,14 +187,18 @@ class Console:
             )
 
     async def ask(self, line: str) -> None:
-        """A message posted in a help channel; `@amd …` mentions the bot, which then always replies."""
+        """A message posted in a help channel; `@amd …` mentions the bot, which then replies to anything
+        but a thank-you."""
         ctx = Ctx(user=self.user, channel=self.surface.channel, backends=self.backends, surface=self.surface)
         question, mentioned = read(line, ctx, thread=self.asked)
         answered = await reply(question, ctx, direct=mentioned, prefix=self.backends.settings.command)
         if answered.message is None:
-            self.surface.write(
-                "(no reply: in a help channel the bot answers questions it can; `@amd …` asks it)\n"
+            why = (
+                "a thank-you needs none"
+                if mentioned
+                else "in a help channel the bot answers questions it can"
             )
+            self.surface.write(f"(no reply: {why}; `@amd …` asks it)\n")
             return
         await self.surface.respond(answered.message)
         self.asked = answered.asked or self.asked

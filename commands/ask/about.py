@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from commands.ask.cues import ASKING
-from commands.ask.intent import Intent
+from commands.ask.intent import Intent, Question
 from commands.ask.lemmas import WORD, lemma
 from commands.ask.subjects import Subjects, Vocabulary, resolve
 from commands.ask.typos import is_cue
-from commands.ask.words import DOMAIN, DOMAIN_PHRASES, EVERYDAY, STOPWORDS, THE_DATA
+from commands.ask.words import DOMAIN, DOMAIN_PHRASES, EVERYDAY, GENERIC_PHRASES, STOPWORDS, THE_DATA, TROUBLE
 
 # Put to the bot: a question, or a request ("data status pls", "tell me about payment").
 ASKED = re.compile(
@@ -21,6 +21,19 @@ ASKED = re.compile(
     r"can|could|status|show|tell|give|list|check|describe|explain)\b|"
     r"\b(pls|please|plz|kindly|tell me|show me)\b"
 )
+# Thanks or praise, the bot's work done: "thanks @amd!", "you're a lifesaver 🙌", "i owe you one". Not even
+# a mention of the bot makes that a question: a list of what it answers would be its reply to a thank-you.
+THANKS = re.compile(
+    r"^(?:(?:many |much )?thanks|thank you|thx|ty|cheers|(?:much )?appreciated|i owe you|you rock|good bot|"
+    r"nice one|you'?re (?:the best|a (?:star|legend|lifesaver|gem|hero)))\b"
+)
+GREETED = re.compile(r"^(?:hi|hello|hey|hiya|howdy|yo|gm|(?:good )?(?:morning|afternoon|evening))\b")
+
+
+def thanked(text: str) -> bool:
+    return THANKS.match(text) is not None and "?" not in text
+
+
 # A message's parts: what it asks, and what only tells the context ("need it for the churn analysis",
 # "before I publish the revenue deck"): a decline is for what is asked, not for the asker's reasons.
 SENTENCE = re.compile(r"(?<=[?!;])|\.\s|:\s|\s[–—-]+\s")
@@ -106,3 +119,21 @@ def about_data(text: str, words: set[str], intents: Sequence[Intent], vocab: Voc
     if any(p.search(text) for p in (*DOMAIN_PHRASES, *phrased)):
         return True
     return any(is_cue(w, DOMAIN) for w in words - STOPWORDS)
+
+
+_REPORTS = frozenset(
+    lemma(w) for w in ("report", "rundown", "summary", "recap", "update", "updates", "overview")
+)
+
+
+def put_to_the_bot(question: Question) -> Question:
+    """Asked of the bot itself (a mention, a DM, `/amd ask`) how things are, about nothing named ("@amd
+    how are we doing?", "@amd morning report?"): the overall status. Said in a help channel's talk, the
+    same words stay chatter. Only a question or a request: "ok cool" is no question however mild its words."""
+    subjects, text = question.subjects, question.text
+    if question.intents or question.declined or subjects.named or subjects.unknown or subjects.owner:
+        return question
+    words = {lemma(w) for w in WORD.findall(text)}
+    how = words & (TROUBLE | _REPORTS) or any(p.search(text) for p in GENERIC_PHRASES)
+    asked = ASKED.search(text) and not THANKS.match(text)
+    return replace(question, intent="overall") if how and asked and not words & EVERYDAY else question

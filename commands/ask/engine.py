@@ -17,13 +17,14 @@ from bot.foundation.suggest import unknown
 from bot.render import format as fmt
 from bot.render.message import Actions, Button, Context, Message, Text
 from bot.state.answers import AnswerState, Asked
+from commands.ask.about import GREETED, put_to_the_bot, thanked
 from commands.ask.access import refused
 from commands.ask.intent import Answer, Intent, Pick, Question
 from commands.ask.intents import INTENTS
 from commands.ask.markup import plain
 from commands.ask.subjects import Subjects, Vocabulary
 from commands.ask.threads import follow_up
-from commands.ask.understand import put_to_the_bot, understand
+from commands.ask.understand import understand
 from commands.ask.words import GENERIC_WORDS
 
 BY_NAME = {intent.name: intent for intent in INTENTS}
@@ -80,8 +81,8 @@ async def reply(question: Question, ctx: Ctx, *, direct: bool, prefix: str) -> R
     Several intents asked at once are answered together, in the order asked."""
     question = put_to_the_bot(question) if direct else question
     intents = _dag_alone([BY_NAME[name] for name in question.intents if name in BY_NAME], question)
-    if not intents:
-        return Reply(await _decline(question, ctx, prefix) if direct else None)
+    if not intents:  # a thank-you, even to the bot, needs no reply
+        return Reply(await _decline(question, ctx, prefix) if direct and not thanked(question.text) else None)
     subjects = question.subjects
     if subjects.unknown and not (subjects.named or subjects.owner) and intents[0].name != "overall":
         return Reply(_no_such(question, ctx, prefix))
@@ -201,10 +202,10 @@ async def _decline(question: Question, ctx: Ctx, prefix: str) -> Message:
         text = f"What would you like to know about `{about}`?"
         return Message((Text(text), buttons), fallback=text, public=True)
     why = f"that is {question.declined}, which I do not do" if question.declined else "I do not understand it"
-    text = (
-        f"I cannot answer that from the facts I have: {why}. I answer about open incidents, freshness, runs, "
-        "dbt tests, "
-        "owners, meaning and lineage, migrations and volumes of the entities."
+    greeted = GREETED.match(question.text) and not question.declined  # "@amd hello! nice to meet you"
+    text = ("Hello! " if greeted else f"I cannot answer that from the facts I have: {why}. ") + (
+        "I answer about open incidents, freshness, runs, dbt tests, owners, meaning and lineage, migrations "
+        "and volumes of the entities."
     )
     hint = (
         f"`{prefix} help` lists what I can do; an entity's owner (`{prefix} stats <entity>`) knows the rest."

@@ -16,7 +16,17 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from commands.ask.about import ASKED, SENTENCE, about_data, asked_first, asked_parts, everyday, meant, untold
+from commands.ask.about import (
+    ASKED,
+    SENTENCE,
+    THANKS,
+    about_data,
+    asked_first,
+    asked_parts,
+    everyday,
+    meant,
+    untold,
+)
 from commands.ask.cues import picked_intents
 from commands.ask.declines import ANALYSIS, DECLINES
 from commands.ask.fits import (
@@ -38,7 +48,6 @@ from commands.ask.opinion import second_opinion
 from commands.ask.subjects import Subjects, Vocabulary, resolve, words_of
 from commands.ask.typos import is_cue
 from commands.ask.words import (
-    EVERYDAY,
     GENERIC,
     GENERIC_PHRASES,
     OVERALL_PHRASES,
@@ -49,7 +58,6 @@ from commands.ask.words import (
 _EXCEPT = r"\b(?:besides|apart from|other than|except|aside from)\b"
 _REST = r"\b(?:anything|something|what|whats|else|more)\b"
 _OTHER_THAN = re.compile(rf"{_REST}.*{_EXCEPT}|{_EXCEPT}.*{_REST}")  # the rest asked about, not one thing
-_THANKS = re.compile(r"^(thanks|thank you|thx|ty|cheers)\b")
 _REMARK = 0  # more words than this that are no name, cue or stopword, and no question: a remark
 # Other things the cues of a message about a migration may be about: "failed dags or stalled migrations".
 _OTHER_SUBJECTS = frozenset(lemma(w) for w in ("dag", "pipeline", "job", "test", "table", "model"))
@@ -60,9 +68,6 @@ _WAS = re.compile(r"\b(was|were|had|did)\b")
 _SLA = re.compile(r"\bslas?\b")
 _TELLS = re.compile(r"\s*(?:(?:and|but|so) )?(?:now )?(?:i|we|i'm|we're)\b")
 _CLAUSES = re.compile(r"[,;?]|\band\b|\.\s")
-_REPORTS = frozenset(
-    lemma(w) for w in ("report", "rundown", "summary", "recap", "update", "updates", "overview")
-)
 # where a request joins a question: "who owns payment, and can you delete …", "… and pls rerun it"
 _AND_ASK = re.compile(r",\s*(?:and|also|plus)\s+|\s+and\s+(?=(?:can|could|would|pls|please|just|also)\b)")
 _NOT_THEN = {"runs", "tests", "incidents", "migrations", "volume", "lineage", "meaning"}  # not history
@@ -118,7 +123,7 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent], *, named_
     remark = (
         not (named or placed)
         or len(_unexplained(text, vocab, subjects.unknown)) > _REMARK
-        or _THANKS.match(text)
+        or THANKS.match(text)
     )
     if not asking and remark:
         return Question(text, None, subjects)  # a remark, not put to the bot: "merged the payment fix"
@@ -195,19 +200,6 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent], *, named_
     if (trouble or (on_data and (generic or why))) and (on_data or not subjects.unknown):
         return Question(text, "overall", subjects, why=why)
     return Question(text, None, subjects)
-
-
-def put_to_the_bot(question: Question) -> Question:
-    """Asked of the bot itself (a mention, a DM, `/amd ask`) how things are, about nothing named ("@amd
-    how are we doing?", "@amd morning report?"): the overall status. Said in a help channel's talk, the
-    same words stay chatter. Only a question or a request: "ok cool" is no question however mild its words."""
-    subjects, text = question.subjects, question.text
-    if question.intents or question.declined or subjects.named or subjects.unknown or subjects.owner:
-        return question
-    words = {lemma(w) for w in WORD.findall(text)}
-    how = words & (TROUBLE | _REPORTS) or any(p.search(text) for p in GENERIC_PHRASES)
-    asked = ASKED.search(text) and not _THANKS.match(text)
-    return replace(question, intent="overall") if how and asked and not words & EVERYDAY else question
 
 
 def _besides_request(text: str, what: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Question | None:
