@@ -15,6 +15,7 @@ import yaml
 from bot.foundation.catalog import Catalog
 from bot.foundation.settings import Settings
 from commands.ask import learned
+from commands.ask.cues import picked_intents
 from commands.ask.described import described_as, descriptions
 from commands.ask.engine import vocabulary
 from commands.ask.intent import Question
@@ -505,6 +506,24 @@ def test_a_follow_up_in_a_thread(
             None,
         ),
         ("purchases this week vs the week before?", ("volume",), "purchase", None),  # a count over time
+        ("what's the fx_rates table about", ("meaning",), None, "fx_rates"),  # "what's" before the table
+        # a time promised is no moment asked about
+        (
+            "why is payment still late, the fix was expected to land on tuesday",
+            ("freshness",),
+            "payment",
+            None,
+        ),
+        (
+            "pls is purchase fresh and who owns it?",
+            ("freshness", "owner"),
+            "purchase",
+            None,
+        ),  # asked politely
+        ("what is situation with payments-team's data?", ("status",), None, None),  # an owner's status
+        # the data as a whole asked about, with a run's colour in the story: not its runs alone
+        ("what went wrong overnight? saw some red bits in the airflow ui", ("overall",), None, None),
+        ("is anything off this morning? airflow shows a couple of red tasks", ("overall",), None, None),
     ],
 )
 def test_meaning_beyond_the_listed_phrasings(
@@ -528,6 +547,8 @@ def test_meaning_beyond_the_listed_phrasings(
         ("could someone draft the postmortem for the purchase failure?", "a task, not a question"),
         ("do you think we should move off airflow?", "an opinion"),
         ("is a 6h SLA on payment too strict?", "an opinion"),
+        ("be honest, is our dbt setup any good?", "an opinion"),
+        ("add GBP to the accepted currencies of payment pls", "a task, not a question"),
         ("what's the street of customer id 1234?", "personal data"),
         ("send me the phone numbers for users in Lisbon", "personal data"),
         ("sum the purchase totals for october", "an analysis of the data itself"),
@@ -665,12 +686,29 @@ def test_an_entity_is_described_by_what_its_description_alone_says(demo_settings
         ("are the sign-ups refreshed for today?", ("user",)),  # "registered customer", written apart
         ("signups landed yet?", ("user",)),
         ("are the carts up to date?", ("purchase",)),  # "checkout (basket)"
+        ("what's the email address on file for customer 7?", ("user",)),  # an address that is no place
     ],
 )
 def test_english_words_are_no_names_and_business_words_name_their_entity(
     vocabularies: dict[str, Vocabulary], text: str, entities: tuple[str, ...]
 ) -> None:
     assert resolve(text, vocabularies["demo"]).entities == entities
+
+
+@pytest.mark.parametrize(
+    ("asked", "intents"),
+    [
+        # a person asked for, whatever of: the owner, not the test
+        ("is purchase fresh, and who maintains that broken not_null test on it?", ["freshness", "owner"]),
+        ("who looks after the failing unique test on purchase?", ["owner"]),
+        ("is the job that loads payment done for today?", ["runs"]),  # what a job does is not what is asked
+    ],
+)
+def test_the_rules_hear_who_is_asked_for_and_what_a_job_is(
+    vocabularies: dict[str, Vocabulary], asked: str, intents: list[str]
+) -> None:
+    """The cues alone, before the learned model's second opinion (which may read these otherwise)."""
+    assert picked_intents(asked, INTENTS, vocabularies["demo"].cues, generic=False, named=True) == intents
 
 
 def test_an_owner_of_everyday_things_is_no_question_for_the_bot(vocabularies: dict[str, Vocabulary]) -> None:

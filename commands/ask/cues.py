@@ -21,7 +21,8 @@ _SEPARATED = re.compile(rf"({_CLAUSE.pattern})")
 ASKING = re.compile(
     # "when I got paged", "when the extract ran" tell when, they do not ask; "… and if yes why is it
     # stale?", "… and from where it comes?", "… and to whom do I write?" ask
-    r"^(?:(?:and|so|also|then|or|plus)\s+)?(?:if (?:yes|so|not|no)\s+)?(?:(?:from|to|for|in|since|of) )?"
+    r"^(?:(?:and|so|also|then|or|plus)\s+)?(?:(?:please|pls|plz|kindly),?\s+)?(?:if (?:yes|so|not|no)\s+)?"
+    r"(?:(?:from|to|for|in|since|of) )?"
     # a yes or no asked for: "… and tell me whether the test still fails" ("tell me who owns it" is a
     # request's item like "describe it")
     r"(?:(?:pls |please )?tell (?:me|us) (?=whether)|let (?:me|us) know (?=whether))?"
@@ -101,7 +102,13 @@ _CAUSE = re.compile(
 )
 # A numbered list's markers: "(1) is payment current, (2) do its checks pass, (3) …": each item asks.
 _NUMBERED = re.compile(r"(?:^|\s)\(?\d[.)]\s")
-_NAME_AFTER = re.compile(r"\b(what|whats|what's) (is|are) (the )?\w+ (table|model|data|entity)\b")
+# What a job does is what it is, not what is asked of it: "is the job that loads orders done for today?"
+_THAT_DOES = re.compile(
+    r"(\b(?:job|dag|pipeline|task|process|script) )((?:that|which) (?:loads?|builds?|feeds?|populates?|"
+    r"refresh(?:es)?|updates?|writes?|fills?)\b)"
+)
+_WHO = re.compile(r"(?:(?:and|so|also|then|but) )?(?:who|whom|whose)\b")
+_NAME_AFTER = re.compile(r"\b(?:what (?:is|are)|whats|what's) (the )?\w+ (table|model|data|entity)\b")
 
 
 def _how_is_it(clause: str) -> bool:
@@ -184,8 +191,11 @@ def _best(
 ) -> str | None:
     """The best-matched intent. A weak phrasing alone ("what's …") decides only about a subject named,
     and loses to a how-is-it word: "what's up with amd_payment?" asks how it is, not what it means."""
+    text = _THAT_DOES.sub(lambda m: m.group(1) + " " * len(m.group(2)), text)
     words = positioned(text)
     scores = [(*score(intent, text, words, cues), -i, intent.name) for i, intent in enumerate(intents)]
+    if _WHO.match(text) and any(s[0] and s[-1] == "owner" for s in scores):
+        return "owner"  # a person asked for, whatever of: "who owns that failing currency test on it?"
     best, *_, name = max(scores)
     return name if best > 1 or (best == 1 and not generic and (named or _NAME_AFTER.search(text))) else None
 

@@ -127,7 +127,10 @@ DECLINES = (
             r"\b(which|what) (\w+ ){0,2}(is|would be|looks) better\b|"
             r"\bwhich one (to|should i|should we) (pick|choose)\b|"
             # a judgement of someone's work: "is lena.m doing a bad job with the address data?"
-            r"\b(doing|did|does|done) a (bad|good|poor|terrible|great|lousy) job\b"
+            r"\b(doing|did|does|done) a (bad|good|poor|terrible|great|lousy) job\b|"
+            # a verdict on how it is built: "is our data stack any good honestly? be brutal"
+            r"\b(stack|setup|architecture|platform|design|code|modell?ing)s? (is |are )?any good\b|"
+            r"\bbe (brutal|(brutally |totally )?honest)\b"
         ),
         "an opinion",
     ),
@@ -142,6 +145,7 @@ DECLINES = (
             rf"{_TOLD}(rerun|re-run|restart|trigger|pause|unpause|backfill|truncate|kill|abort|"
             r"restore) \w+|"
             rf"{_TOLD}set \S+ (as|to)\b|"
+            rf"{_TOLD}add \S+ (to|as)\b|"  # "add CZK to accepted values of purchase currency for me pls"
             # or asked after a greeting: "Dear colleagues, please disable the non_negative test on payment"
             rf"\b(please|pls|kindly) ({_TASKS}) (the|a|an|it|this|that|its|all|\w+_\w+)\b|"
             # someone added to a team or a role: "can you add me to payments-team?"

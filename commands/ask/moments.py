@@ -82,12 +82,17 @@ def asks_onset(text: str) -> bool:
     return _ONSET.search(text) is not None
 
 
+# what was promised for a time is no question about it: "why is X still stale, it was supposed to be fixed on
+# monday"
+_EXPECTED = re.compile(r"\b(?:supposed|meant|expected|promised) to (?:be )?\w+[^,.;?!]*")
+
+
 def asks_about_the_past(text: str) -> bool:
     """A question in the past tense (or about a time said to be gone) pinned to a time of day, a day
     other than now, or a span of one (a weekend, a night)."""
     # a time of a day gone is past in any tense: "yesterday 23:00 — payment up to date?" (not "fresh since
     # yesterday 23:00?", which asks about now, nor "fresh as of yesterday? the board meets at noon")
-    text = _SINCE.sub(" ", text)
+    text = _EXPECTED.sub(" ", _SINCE.sub(" ", text))
     gone_at = _GONE_AT.search(_SPAN.sub(" ", text)) and not _TO_COME.search(text)
     if asks_onset(text):
         return True

@@ -89,8 +89,16 @@ def name_like(
 
 
 # A name that is an English word, used as one: "is the data in order?", "out of order", "should I address
-# questions …", "I will address that comment" (a verb between its subject and its object).
-_IDIOMS = frozenset([("in", "order"), ("of", "order")])
+# questions …", "I will address that comment" (a verb between its subject and its object); an address
+# that is no place: "the email address of customer 88213".
+_IDIOMS = frozenset(
+    [("in", "order"), ("of", "order")]
+    + [
+        (kind, a)
+        for kind in ("email", "e-mail", "mail", "ip", "web", "mac")
+        for a in ("address", "addresses")
+    ]
+)
 # a doer before the verb: "i will address …", "who orders the cartridges?"
 _DOER = frozenset(
     [

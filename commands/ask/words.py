@@ -48,7 +48,7 @@ _TROUBLE = """
 """
 _MILD = """
     ok okay fine good news deal doing trust safe normal alright bad happened happening shape state go sanity
-    story
+    story situation
 """
 GENERIC_WORDS = frozenset(_TROUBLE.split()) | frozenset(_MILD.split())
 GENERIC = frozenset(lemma(w) for w in GENERIC_WORDS)

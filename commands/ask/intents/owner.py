@@ -85,7 +85,8 @@ INTENT = Intent(
         r"on the hook",
         # "why is it late and who's looking at it?"
         r"who(?:'s| is| are)? (?:looking|working) (?:at|on|into)",
-        r"(who|which \w+|what \w+)(?: is|'s| are)?(?: the \w+)? behind",  # "who's the human behind X?"
+        # "who's the human behind X?" (not "what are the sources behind X?")
+        r"(who|(?:which|what) (?!(?:is|are|was|were)\b)\w+)(?: is|'s| are)?(?: the \w+)? behind",
         # where they are: "which channel?", "what's their slack channel?"
         r"(which|what|what's|whats)(?: is)?(?: their| its| the)?(?: slack| support| team)? channel",
         r"ask (about|in)",
