@@ -146,6 +146,13 @@ DEV_SETS = {
     # 97.0 %, 100 %.
     "dev_44": DevSet(230, 100, 0.96, 0.97),
     "dev_45": DevSet(230, 100, 0.95, 0.97),
+    # dev_46 (a new office abroad joins: people asking the bot for the first time, a failing test nobody
+    # owns yet) and dev_47 (a campaign launch, a migration cut-over, an auditor, harbour going live), by two
+    # new blind writers, first scored on d7e7ee3: 97.0 % and 97.1 % chatter silent; 96.6 % and 97.1 %.
+    # After the nineteenth round's rules, left out of the model's data, 98.7 % and 99.6 %; trained on:
+    # 100 %, 99.0 %; 99.6 %, 100 %.
+    "dev_46": DevSet(230, 100, 0.97, 0.97),
+    "dev_47": DevSet(230, 100, 0.97, 0.97),
 }
 
 

@@ -19,6 +19,7 @@ from bot.foundation.settings import Settings
 from bot.render.console import to_text
 from bot.state.answers import AnswerState
 from bot.surfaces.console import ConsoleSurface
+from commands.ask.about import thanked
 from commands.ask.engine import read, reply
 from tests.slack_fake.identity import BOT_ID, BOT_USER_ID
 from tests.support.bot import BotHarness, claimed_long_ago, running_bot
@@ -221,7 +222,9 @@ async def test_no_question_to_decline_is_answered_with_a_fact(bot: BotHarness) -
     for case in declines:
         question, _ = read(case["q"], ctx, bot_user=BOT_USER_ID)
         said = (await reply(question, ctx, direct=True, prefix="/amd")).message
-        assert said is not None, case["q"]
+        if said is None:  # nothing said at all: only to a thank-you ("thanks!")
+            assert thanked(question.text), case["q"]
+            continue
         text = to_text(said)
         assert "as of" not in text, (case["q"], text)  # no answer: nothing fetched, nothing to date
         facts = re.sub(r"\[\d+\]", "", text.replace("/amd", ""))  # the console numbers the buttons

@@ -74,6 +74,8 @@ TRAINED_ON = (
     "dev_43",
     "dev_44",
     "dev_45",
+    "dev_46",
+    "dev_47",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"
