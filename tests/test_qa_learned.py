@@ -20,14 +20,18 @@ from commands.ask.understand import understand
 from tests.support.examples import BOT_USER, TRAINED_ON, built
 from tests.test_qa_understanding import vocabularies  # noqa: F401
 
-# Each blind dev set, left out of the training data (the others in it), was understood 95–97 % by
-# the model alone (the rules had understood 80–88 % of the first ones before being tuned on them).
+# Each blind dev set, left out of the training data, is understood by the model alone: 93–99 % of each in
+# December 2026 (the rules had understood 80–88 % of the first ones before being tuned on them). The sets
+# are left out a sixth at a time (grouped cross-validation: six trainings, not one per set, as the sets grow
+# by two a round), so each is scored by a model that never saw it nor a sixth of the others.
 LEFT_OUT_FLOOR = 0.9
 # ... but for dev_15, whose writers describe the data instead of naming it ("the card captures table",
 # Portuguese and German words): 86.3 % when it joined, 88.0 % once described entities were masked too.
 # dev_18, written mostly in other languages around English table names, was 65.4 % when it joined; with their
 # words read as English (commands/ask/glossary.py) and dev_20 in the data, 93.8 %.
 FLOORS = {"dev_15": 0.87}
+FOLDS = 6
+DEV_SETS = [name for name in TRAINED_ON if name.startswith("dev")]
 
 
 def test_the_examples_are_the_tuned_sets_as_committed(vocabularies: dict[str, Vocabulary]) -> None:  # noqa: F811
@@ -35,16 +39,22 @@ def test_the_examples_are_the_tuned_sets_as_committed(vocabularies: dict[str, Vo
     assert {e.written_for for e in examples()} == set(TRAINED_ON)  # never a held-out set
 
 
-@pytest.mark.parametrize("left_out", [name for name in TRAINED_ON if name.startswith("dev")])
-def test_a_blind_set_left_out_of_the_training_is_understood(left_out: str) -> None:
-    rest = [e for e in examples() if e.written_for != left_out]
-    model = trained(rest)
-    blind = [e for e in examples() if e.written_for == left_out]
-    said = model.predict([e.text for e in blind])
-    right = sum(label == e.label for label, e in zip(said, blind, strict=True)) / len(blind)
-    misses = Counter(f"{e.label}→{label}" for label, e in zip(said, blind, strict=True) if label != e.label)
-    print(f"\n{left_out} left out: {right:.1%} of {len(blind)}; misses {misses.most_common(5)}")
-    assert right >= FLOORS.get(left_out, LEFT_OUT_FLOOR)
+@pytest.mark.parametrize("fold", range(FOLDS))
+def test_each_blind_set_left_out_of_the_training_is_understood(fold: int) -> None:
+    left_out = DEV_SETS[fold::FOLDS]
+    model = trained([e for e in examples() if e.written_for not in left_out])
+    low = {}
+    for name in left_out:
+        blind = [e for e in examples() if e.written_for == name]
+        said = model.predict([e.text for e in blind])
+        right = sum(label == e.label for label, e in zip(said, blind, strict=True)) / len(blind)
+        misses = Counter(
+            f"{e.label}→{label}" for label, e in zip(said, blind, strict=True) if label != e.label
+        )
+        print(f"\n{name} left out: {right:.1%} of {len(blind)}; misses {misses.most_common(5)}")
+        if right < FLOORS.get(name, LEFT_OUT_FLOOR):
+            low[name] = f"{right:.1%}"
+    assert not low, low
 
 
 def test_names_are_masked_by_kind_on_any_catalog(vocabularies: dict[str, Vocabulary]) -> None:  # noqa: F811
