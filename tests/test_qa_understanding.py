@@ -524,6 +524,33 @@ def test_a_follow_up_in_a_thread(
         # the data as a whole asked about, with a run's colour in the story: not its runs alone
         ("what went wrong overnight? saw some red bits in the airflow ui", ("overall",), None, None),
         ("is anything off this morning? airflow shows a couple of red tasks", ("overall",), None, None),
+        ("are the addrs fresh?", ("freshness",), "delivery_address", None),  # a plural cut short
+        ("user fresh at midnight?", ("history",), "user", None),  # a time of day by its name, no verb
+        # a column means what its own table says, whoever else is named
+        ("does captured_at mean the moment the customer tapped pay?", ("meaning",), "payment", None),
+        ("q significa is_current en addresses", ("meaning",), "delivery_address", None),  # texted Spanish
+        ("any data problems today that we should warn customers about?", ("overall",), None, None),  # told
+        (
+            "could you tell me what status means and also if the users data is fresh today?",
+            ("meaning", "freshness"),
+            "user",
+            None,
+        ),
+        ("what columns does purchase have and how many rows?", ("meaning", "volume"), "purchase", None),
+        (
+            "not_null_purchase_user_id: how many rows today?",
+            ("tests",),
+            "purchase",
+            None,
+        ),  # the rows it fails
+        # a source that stopped, put forward as the cause of lateness: no lineage asked
+        (
+            "why hasn't payment updated since friday? was it the load job failing, or did the source stop "
+            "sending data?",
+            ("freshness",),
+            "payment",
+            "load",
+        ),
     ],
 )
 def test_meaning_beyond_the_listed_phrasings(
@@ -646,6 +673,7 @@ def test_a_question_beside_a_request_is_answered_and_the_request_turned_down(
         "is a purchase one row per user or one per order?",  # what a row is, not a breakdown
         "the bigquery export migration: how many rows left?",  # a name, not an export asked for
         "total volume of payments in November?",  # a count over a stretch of time
+        "backfill for purchase is done?",  # a backfill named, not one to do
     ],
 )
 def test_a_question_put_as_a_request_is_not_declined(vocabularies: dict[str, Vocabulary], asked: str) -> None:
@@ -716,6 +744,7 @@ def test_an_owner_of_everyday_things_is_no_question_for_the_bot(vocabularies: di
     model = learned.trained([e for e in learned.examples() if e.written_for != "dev_17"])
     asked = {
         "who owns the Q3 OKR doc?": (),  # owning alone is no data word
+        "who owns the jira project for the data team?": (),  # an everyday tool's
         "who owns this table?": ("owner",),  # a data word: the bot asks which entity
         "who owns the nightly dag?": ("owner",),
     }

@@ -21,6 +21,7 @@ _SEPARATED = re.compile(rf"({_CLAUSE.pattern})")
 ASKING = re.compile(
     # "when I got paged", "when the extract ran" tell when, they do not ask; "… and if yes why is it
     # stale?", "… and from where it comes?", "… and to whom do I write?" ask
+    r"^also if\b|"  # "… what home_currency means and also if the users data is fresh today?"
     r"^(?:(?:and|so|also|then|or|plus)\s+)?(?:(?:please|pls|plz|kindly),?\s+)?(?:if (?:yes|so|not|no)\s+)?"
     r"(?:(?:from|to|for|in|since|of) )?"
     # a yes or no asked for: "… and tell me whether the test still fails" ("tell me who owns it" is a

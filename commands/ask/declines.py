@@ -141,9 +141,10 @@ DECLINES = (
             # "drop and rebuild the purchase table"
             rf"{_TOLD}(\w+ and )?({_TASKS}|rename|bump|add) (me |us )?"
             r"(the|a|an|it|this|that|its|their|all|\w+_\w+|\w+'s)\b|"
-            # a verb no data-status question opens with: "backfill purchase from 1 nov pls"
+            # a verb no data-status question opens with: "backfill purchase from 1 nov pls" (not a noun:
+            # "backfill for payments is finished?")
             rf"{_TOLD}(rerun|re-run|restart|trigger|pause|unpause|backfill|truncate|kill|abort|"
-            r"restore) \w+|"
+            r"restore) (?!(?:for|of|on|is|was|has|job|run|status)\b)\w+|"
             rf"{_TOLD}set \S+ (as|to)\b|"
             rf"{_TOLD}add \S+ (to|as)\b|"  # "add CZK to accepted values of purchase currency for me pls"
             # or asked after a greeting: "Dear colleagues, please disable the non_negative test on payment"

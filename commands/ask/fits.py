@@ -129,7 +129,11 @@ def fitting(
     )  # a DAG named has runs: "is its test red, and amd_payment's last run?"
     if set(picked) & tested:
         picked = list(dict.fromkeys("tests" if p in tested else p for p in picked))
-    if picked[:1] in (["tests"], ["meaning"]) and "volume" in picked and not _COUNTED.search(text):
+    # (after a whole entity's meaning its rows are its volume: "what columns does purchase have and how many
+    # rows?", not after one column's: "what's the hours column, does it count ships at the berth?")
+    one = subjects.column or subjects.test or re.search(r"\bcolumn\b", text)
+    after_one = picked[:1] == ["tests"] or (picked[:1] == ["meaning"] and one)
+    if after_one and "volume" in picked and not _COUNTED.search(text):
         picked = [p for p in picked if p != "volume"]
     return picked
 
@@ -188,6 +192,18 @@ def about_everything(
     cued = {i.name: strong_places(i, text, found, cues) for i in intents if i.name in picked}
     only_places = len(words & THE_DATA) > 1 and all(at.get(p) in THE_DATA for c in cued.values() for p in c)
     return trouble and bool(picked) and (set(picked) <= entity_only or only_places)
+
+
+# a source that stopped, put forward as a cause of lateness: "why not updated since wednesday? is it the
+# loading job which failed, or did the source stop sending the changes?"
+_SOURCE_STOPPED = re.compile(
+    r"\b(?:sources?|upstream|events?|feed)\b[^.?!]{0,20}?\b(?:stop(?:ped|s)?|not (?:arriving|coming|sending)|"
+    r"(?:is|are|was|were) (?:down|empty|missing))\b"
+)
+
+
+def source_stopped(text: str) -> bool:
+    return _SOURCE_STOPPED.search(text) is not None
 
 
 def why_late(text: str, intents: Sequence[Intent], cues: frozenset[str]) -> bool:

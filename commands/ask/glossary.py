@@ -30,8 +30,9 @@ _SAID_FOR = {
     "wer kummert sich um|sahibi kim|wer kummert sich|wem gehort|tiene a cargo|kim sorumlu",
     "what is": "o que e|que es|qu'est-ce que|c'est quoi|cos'e|wat is|co to jest|nedir|was steht in|"
     "que hay en|o que tem|cosa c'e in|wat zit er in",
-    "what does it mean": "que veut dire|que significa|o que significa|was bedeutet|cosa significa|"
-    "wat betekent|co oznacza|co znaczy|ne demek|que quiere decir|wat houdt in|ne anlatiyor|ne anlatıyor",
+    "what does it mean": "que veut dire|que significa|q significa|o que significa|was bedeutet|"
+    "cosa significa|wat betekent|co oznacza|co znaczy|ne demek|que quiere decir|wat houdt in|ne anlatiyor|"
+    "ne anlatıyor",
     "when": "quando|cuando|wann|quand|wanneer|kiedy|ne zaman|nar|cand|kada",
     "why": "por que|warum|wieso|weshalb|pourquoi|perche|waarom|dlaczego|czemu|neden|niye",
     "how many": "quantas|quantos|cuantas|cuantos|wie viele|wieviele|combien de|combien|quante|quanti|"
@@ -111,6 +112,7 @@ _SAID_FOR = {
     "musteri|müşteri",
     "users": "usuarios|utilisateurs|utenti|gebruikers|uzytkownicy|kullanicilar|kullanıcılar",
     "addresses": "enderecos|direcciones|adressen|adresses|indirizzi|adresy|adresler",
+    "address": "endereco|direccion|indirizzo|adres",
     "transactions": "transacoes|transacciones|transaktionen|transazioni|transacties|transakcje|islemler|"
     "işlemler",
     # when

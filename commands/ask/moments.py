@@ -54,7 +54,7 @@ _GONE_AT = re.compile(
     rf"\b(?:{'|'.join(_WEEKDAYS)}) (?:morning|afternoon|evening|night)\b"
 )
 _SINCE = re.compile(rf"\bsince (?:about |around )?{_TIME}")  # up to now: "flat since 4am, did it stop?"
-_CLOCK_AT = re.compile(r"(?:\bat|@) \d{1,2}[:.]\d\d\b")
+_CLOCK_AT = re.compile(r"(?:\bat|@) (?:\d{1,2}[:.]\d\d\b|\d{1,2} ?(?:am|pm)\b|midnight\b|noon\b)")
 _NOW_OR_LATER = re.compile(
     r"\b(is|are|am|will|be|being|get|gets|getting|should|would|can|could|does|do|need)\b"
 )

@@ -58,7 +58,8 @@ def second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Inte
         "overall": not named and (likely >= CERTAIN or on_data),
         "history": asks_about_the_past(text),
         "decline": False,
-        "volume": not _AGED.search(text),  # "how many days old is purchase?" counts days, not rows
+        # "how many days old is purchase?" counts days, not rows; a test's rows are the rows it fails on
+        "volume": not _AGED.search(text) and not subjects.test,
         "runs": not tests_run(text),  # "did the payment tests run?" asks how they did
     }
     # an entity's intent about nothing named asks "which entity?": only of a message about data

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.foundation.catalog import Catalog
 from bot.foundation.migration_specs import MigrationSpec
@@ -206,6 +206,14 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
         named = tuple(sorted(named, key=lambda e: e not in having))
         return Subjects(named, column, of, migration, unknown, owner, test, dag, passing)
     return Subjects(named, column, (), migration, unknown, owner, test, dag, passing)
+
+
+def its_table_first(subjects: Subjects) -> Subjects:
+    """The one table that has the column named, before the entities named beside it."""
+    of, entities = subjects.column_of, subjects.entities
+    if len(of) == 1 and entities and of[0] not in entities:
+        return replace(subjects, entities=(of[0], *entities))
+    return subjects
 
 
 def words_of(text: str) -> list[str]:

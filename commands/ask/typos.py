@@ -48,7 +48,13 @@ def is_cue(word: str, cues: frozenset[str]) -> bool:
 
 
 # Letters a word's usual short form does not spell: "txn" is a transaction everywhere money moves.
-_CONVENTIONAL = {"txn": "transaction", "txns": "transactions", "xact": "transaction", "xacts": "transactions"}
+_CONVENTIONAL = {
+    "txn": "transaction",
+    "txns": "transactions",
+    "xact": "transaction",
+    "xacts": "transactions",
+    "addrs": "addresses",  # "addrs still stale?": a plural cut short, its letter doubled like "add"
+}
 VOWELS = frozenset("aeiou")
 
 

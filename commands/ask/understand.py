@@ -38,6 +38,7 @@ from commands.ask.fits import (
     in_passing,
     migration_of,
     only_migration,
+    source_stopped,
     why_late,
 )
 from commands.ask.glossary import glossed
@@ -45,7 +46,7 @@ from commands.ask.intent import Intent, Question
 from commands.ask.lemmas import WORD, lemma, lemmas, lemmas_of
 from commands.ask.moments import asks_about_the_past
 from commands.ask.opinion import second_opinion
-from commands.ask.subjects import Subjects, Vocabulary, resolve, words_of
+from commands.ask.subjects import Subjects, Vocabulary, its_table_first, resolve, words_of
 from commands.ask.typos import is_cue
 from commands.ask.words import (
     GENERIC,
@@ -77,8 +78,11 @@ def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Quest
     said = glossed(text, vocab)  # "a tabela de purchase atualizou?": "a table de purchase up to date?"
     # what is said not to be asked names the subject still: "not asking why X is stale, just who owns it"
     question = second_opinion(_by_rules(meant(said), vocab, intents, named_in=said), vocab, intents)
-    if question.intent == "overall":  # about nothing in particular: no word of it was a name
-        return replace(question, subjects=replace(question.subjects, unknown=None))
+    if question.intent == "overall":  # about nothing in particular: no word of it was a name (or in passing)
+        kept = () if question.subjects.in_passing else question.subjects.entities
+        return replace(question, subjects=replace(question.subjects, unknown=None, entities=kept))
+    if question.intent == "meaning" and not question.also:  # "does captured_at mean when the customer paid?"
+        return replace(question, subjects=its_table_first(question.subjects))
     return question
 
 
@@ -186,12 +190,13 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent], *, named_
     # its causes are its DAG's runs: "why stale? did the dag die?", "is the DAG failing, or are the events
     # not arriving? why is it so late?"
     if why and "freshness" in picked and (picked[0] == "freshness" or why_late(text, intents, cues)):
-        picked = ["freshness", *(p for p in picked if p not in ("runs", "freshness"))]
+        causes = ("runs", "freshness", "lineage") if source_stopped(text) else ("runs", "freshness")
+        picked = ["freshness", *(p for p in picked if p not in causes)]
     if picked:
         return Question(text, picked[0], subjects, also=tuple(picked[1:]), why=why)
     if subjects.column and not generic:  # "is registered_at UTC?": a column asked about is its meaning
         return Question(text, "meaning", subjects, why=why)
-    if named:
+    if named and not subjects.in_passing:  # not "any data issues we should tell customers about?"
         return Question(text, "migrations" if only_migration(subjects) else "status", subjects, why=why)
     if subjects.unknown and asking:  # "the sales table?", "what's going on with the chargebacks table?"
         return Question(text, "status", subjects, why=why)

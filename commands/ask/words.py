@@ -137,6 +137,6 @@ _EVERYDAY = """
     dentist rota spreadsheet hr payroll laptop printer wifi badge flight hotel salary reimbursement
     expense canteen fridge lobby elevator lift tram metro swag hoodie mailroom calendar slides
     cartridge ink toner offsite venue reception catering licence license vpn hiring recruiting interview
-    restaurant cafe
+    restaurant cafe jira hackathon
 """
 EVERYDAY = frozenset(lemma(w) for w in _EVERYDAY.split())
