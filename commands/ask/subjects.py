@@ -208,11 +208,14 @@ def resolve(text: str, vocab: Vocabulary) -> Subjects:
     return Subjects(named, column, (), migration, unknown, owner, test, dag, passing)
 
 
-def its_table_first(subjects: Subjects) -> Subjects:
-    """The one table that has the column named, before the entities named beside it."""
+def its_table(subjects: Subjects, text: str) -> Subjects:
+    """The one table that has the column named, for the entities named beside it in everyday words ("does
+    captured_at mean when the customer clicked pay?" asks about `payment`); an entity named by its own name
+    keeps its place, to be told it has no such column ("what does home_currency mean in purchase?")."""
     of, entities = subjects.column_of, subjects.entities
-    if len(of) == 1 and entities and of[0] not in entities:
-        return replace(subjects, entities=(of[0], *entities))
+    by_name = any(re.search(rf"\b{re.escape(e)}s?\b", text) for e in entities)
+    if len(of) == 1 and entities and of[0] not in entities and not by_name:
+        return replace(subjects, entities=of)
     return subjects
 
 

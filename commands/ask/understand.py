@@ -46,7 +46,7 @@ from commands.ask.intent import Intent, Question
 from commands.ask.lemmas import WORD, lemma, lemmas, lemmas_of
 from commands.ask.moments import asks_about_the_past
 from commands.ask.opinion import second_opinion
-from commands.ask.subjects import Subjects, Vocabulary, its_table_first, resolve, words_of
+from commands.ask.subjects import Subjects, Vocabulary, its_table, resolve, words_of
 from commands.ask.typos import is_cue
 from commands.ask.words import (
     GENERIC,
@@ -82,7 +82,7 @@ def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Quest
         kept = () if question.subjects.in_passing else question.subjects.entities
         return replace(question, subjects=replace(question.subjects, unknown=None, entities=kept))
     if question.intent == "meaning" and not question.also:  # "does captured_at mean when the customer paid?"
-        return replace(question, subjects=its_table_first(question.subjects))
+        return replace(question, subjects=its_table(question.subjects, question.text))
     return question
 
 

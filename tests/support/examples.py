@@ -76,6 +76,8 @@ TRAINED_ON = (
     "dev_45",
     "dev_46",
     "dev_47",
+    "dev_48",
+    "dev_49",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"
