@@ -31,6 +31,11 @@ log = logging.getLogger(__name__)
 Render = Callable[[Message], str]
 
 
+# what the console says where Slack would show nothing: a thank-you to the bot, or chatter it leaves alone
+_THANKED = "(no reply: a thank-you needs none)\n"
+_CHATTER = "(no reply: in a help channel the bot answers questions it can; `@amd …` asks it)\n"
+
+
 class ConsoleSurface:
     """`quiet`: a live card is printed when posted and when it settles, not at every change."""
 
@@ -193,12 +198,7 @@ class Console:
         question, mentioned = read(line, ctx, thread=self.asked)
         answered = await reply(question, ctx, direct=mentioned, prefix=self.backends.settings.command)
         if answered.message is None:
-            why = (
-                "a thank-you needs none"
-                if mentioned
-                else "in a help channel the bot answers questions it can"
-            )
-            self.surface.write(f"(no reply: {why}; `@amd …` asks it)\n")
+            self.surface.write(_THANKED if mentioned else _CHATTER)
             return
         await self.surface.respond(answered.message)
         self.asked = answered.asked or self.asked
