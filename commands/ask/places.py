@@ -24,7 +24,7 @@ _LINKING = frozenset(["de", "di", "da", "del", "della", "van", "der", "des", "du
 _ONE_OF_THEM = frozenset(["a", "an", "my", "their", "his", "her", "your", "one"])
 # ... or one of them speaking: "customer escalation: who owns purchase?", "the customer's order report"
 _SAID = frozenset(["says", "said", "wrote", "writes", "ticket", "escalation", "complaint", "complains", "s"])
-_TOLD = frozenset(["tell", "inform", "notify", "warn", "email", "reassure"])
+_TOLD_TO = frozenset(["tell", "inform", "notify", "warn", "email", "reassure"])
 _COUNTED = frozenset(["two", "three", "four", "five", "ten", "several", "dozens", "hundreds", "thousands"])
 # Words that are no name: a count ("three alert emails") or an irregular participle ("any known incidents?"),
 # anywhere; a regular -ed one only before a table's word ("the cleaned data", not the column "refunded").
@@ -44,7 +44,7 @@ def in_passing(tokens: Sequence[str], i: int, used: int) -> bool:
         return True
     if before[-1:] and lemma(before[-1]) in EVERYDAY:  # an everyday thing's: "the snacks order is in"
         return True
-    if before[-1:] and before[-1] in _TOLD:  # told something: "any issues we should tell customers about?"
+    if before[-1:] and before[-1] in _TOLD_TO:  # told something: "any issues we should tell customers about?"
         return True
     if any(w in _ONE_OF_THEM and not set(before[at + 1 :]) & ends for at, w in enumerate(before)):
         return True
