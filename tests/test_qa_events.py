@@ -122,6 +122,8 @@ async def test_chatter_thanks_bots_edits_and_its_own_messages_get_no_answer(bot:
         message("", subtype="channel_join"),
         message("is payment fresh?", channel="C0ELSEWHERE"),  # not a help channel, not mentioned
         message(f"thanks <@{BOT_USER_ID}>! :pray:", channel="C0SQUAD001") | {"type": "app_mention"},
+        message(f"good night <@{BOT_USER_ID}>, see you tomorrow", channel="C0SQUAD001")
+        | {"type": "app_mention"},
     ]
     for n, event in enumerate(quiet):
         await bot.event(event, event_id=f"EvQuiet{n}")
@@ -156,6 +158,14 @@ async def test_a_dm_is_answered_and_a_decline_carries_no_fact(bot: BotHarness) -
     assert "cannot answer" in reply["text"]
     assert "as of" not in str(reply["blocks"])
     assert not any(ch.isdigit() for ch in reply["text"])
+
+
+async def test_a_greeting_in_a_dm_is_answered_with_what_the_bot_answers(bot: BotHarness) -> None:
+    """Said in a channel, "good morning @amd" is said to the room too (no reply); a DM is to the bot alone."""
+    await bot.event(message("good morning!", channel="D0ANNA0001"), event_id="EvHello")
+    (reply,) = await answered(bot, "D0ANNA0001", 1)
+
+    assert reply["text"].startswith("Hello! I answer about") and "cannot answer" not in reply["text"]
 
 
 async def test_a_flood_gets_the_limit_and_one_polite_notice(bot: BotHarness) -> None:

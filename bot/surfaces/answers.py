@@ -120,7 +120,10 @@ class Answers:
         if not await self._admitted(user, channel, surface, CardRef(channel, root)):
             return
         started = time.monotonic()
-        answered = await reply(question, ctx, direct=direct, prefix=self.settings.command)
+        in_channel = event.get("channel_type") != "im"  # a mention (app_mention has no channel_type)
+        answered = await reply(
+            question, ctx, direct=direct, prefix=self.settings.command, in_channel=in_channel
+        )
         if answered.message is None:
             return
         await surface.post(answered.message, thread=CardRef(channel, root))

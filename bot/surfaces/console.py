@@ -32,7 +32,7 @@ Render = Callable[[Message], str]
 
 
 # what the console says where Slack would show nothing: a thank-you to the bot, or chatter it leaves alone
-_THANKED = "(no reply: a thank-you needs none)\n"
+_THANKED = "(no reply: a thank-you or a greeting alone needs none)\n"
 _CHATTER = "(no reply: in a help channel the bot answers questions it can; `@amd …` asks it)\n"
 
 
@@ -193,10 +193,11 @@ class Console:
 
     async def ask(self, line: str) -> None:
         """A message posted in a help channel; `@amd …` mentions the bot, which then replies to anything
-        but a thank-you."""
+        but a thank-you or a greeting alone."""
         ctx = Ctx(user=self.user, channel=self.surface.channel, backends=self.backends, surface=self.surface)
         question, mentioned = read(line, ctx, thread=self.asked)
-        answered = await reply(question, ctx, direct=mentioned, prefix=self.backends.settings.command)
+        prefix = self.backends.settings.command
+        answered = await reply(question, ctx, direct=mentioned, prefix=prefix, in_channel=True)
         if answered.message is None:
             self.surface.write(_THANKED if mentioned else _CHATTER)
             return

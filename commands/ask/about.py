@@ -30,8 +30,27 @@ THANKS = re.compile(
 GREETED = re.compile(r"^(?:hi|hello|hey|hiya|howdy|yo|gm|(?:good )?(?:morning|afternoon|evening))\b")
 
 
+# A greeting or a goodbye and nothing else ("morning @amd!", "good night @amd, see you tomorrow 😴"): said
+# to the room as much as to the bot, so a mention in a channel gets no reply; in a DM the bot says hello.
+_FAREWELL = re.compile(
+    r"^(?:(?:good ?)?night|nite|gn|bye|goodbye|cya|see (?:you|ya)|have a (?:good|nice|great))\b"
+)
+_PLEASANT_WORDS = """
+    hi hello hey hiya howdy yo gm gn good morning afternoon evening night nite bye goodbye cya see you ya
+    tomorrow later soon all everyone everybody team folks there again too and have a nice great weekend day
+    happy monday friday wave
+"""
+_PLEASANT = frozenset(_PLEASANT_WORDS.split())
+
+
 def thanked(text: str) -> bool:
     return THANKS.match(text) is not None and "?" not in text
+
+
+def pleasantry(text: str) -> bool:
+    words = WORD.findall(text)
+    opened = GREETED.match(text) or _FAREWELL.match(text)
+    return bool(opened) and "?" not in text and all(w in _PLEASANT for w in words)
 
 
 # A message's parts: what it asks, and what only tells the context ("need it for the churn analysis",

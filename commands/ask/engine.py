@@ -17,7 +17,7 @@ from bot.foundation.suggest import unknown
 from bot.render import format as fmt
 from bot.render.message import Actions, Button, Context, Message, Text
 from bot.state.answers import AnswerState, Asked
-from commands.ask.about import GREETED, put_to_the_bot, thanked
+from commands.ask.about import GREETED, pleasantry, put_to_the_bot, thanked
 from commands.ask.access import refused
 from commands.ask.intent import Answer, Intent, Pick, Question
 from commands.ask.intents import INTENTS
@@ -75,14 +75,18 @@ def _remembered(subject: str | None, vocab: Vocabulary, ctx: Ctx) -> Subjects:
     return Subjects(entities=(subject,)) if subject in ctx.catalog.entities else Subjects()
 
 
-async def reply(question: Question, ctx: Ctx, *, direct: bool, prefix: str) -> Reply:
+async def reply(
+    question: Question, ctx: Ctx, *, direct: bool, prefix: str, in_channel: bool = False
+) -> Reply:
     """`direct`: asked of the bot (a mention, a DM, `/amd ask`): it answers even what it cannot
     answer, with why. Otherwise (a help channel's chatter) only what it can answer gets a reply.
+    `in_channel`: a mention in a channel, where a greeting alone is said to the room too.
     Several intents asked at once are answered together, in the order asked."""
     question = put_to_the_bot(question) if direct else question
     intents = _dag_alone([BY_NAME[name] for name in question.intents if name in BY_NAME], question)
-    if not intents:  # a thank-you, even to the bot, needs no reply
-        return Reply(await _decline(question, ctx, prefix) if direct and not thanked(question.text) else None)
+    if not intents:  # a thank-you, even to the bot, needs no reply; nor "morning @amd!" in a channel
+        unasked = thanked(question.text) or (in_channel and pleasantry(question.text))
+        return Reply(await _decline(question, ctx, prefix) if direct and not unasked else None)
     subjects = question.subjects
     if subjects.unknown and not (subjects.named or subjects.owner) and intents[0].name != "overall":
         return Reply(_no_such(question, ctx, prefix))
