@@ -30,6 +30,9 @@ NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)  # a Friday, noon
         ("was user late at 07:30 on 2026-12-01?", datetime(2026, 12, 1, 7, 30, tzinfo=UTC)),
         ("purchase at 9:00 on 25.12.2025, was it fresh?", datetime(2025, 12, 25, 9, 0, tzinfo=UTC)),
         ("was it fresh at 14.30?", datetime(2026, 12, 4, 14, 30, tzinfo=UTC) - timedelta(days=1)),  # a time
+        # a day of a month and a clock time after it, no verb: "nov 28 07:45", "2nd dec 6pm"
+        ("purchase freshness on nov 28 07:45 utc?", datetime(2026, 11, 28, 7, 45, tzinfo=UTC)),
+        ("user sla 2nd dec 6pm", datetime(2026, 12, 2, 18, 0, tzinfo=UTC)),
     ],
 )
 def test_a_past_moment_is_resolved_against_the_clock(text: str, when: datetime) -> None:

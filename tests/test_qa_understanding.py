@@ -543,6 +543,41 @@ def test_a_follow_up_in_a_thread(
             "purchase",
             None,
         ),  # the rows it fails
+        # what a state means to the asker is no column's meaning
+        ("what does it mean if the user tile goes red, is a test failing?", ("tests",), "user", None),
+        # a question advised on; a list of things named, asked of no question
+        (
+            "please advise how many rows purchase has and whether its tests passed",
+            ("volume", "tests"),
+            "purchase",
+            None,
+        ),
+        (
+            "for the handover: the owner of the user table, its tests, and its last refresh.",
+            ("owner", "tests", "freshness"),
+            "user",
+            None,
+        ),
+        # a request's clause beside a question's asks too
+        (
+            "kindly share the owner of payment and tell me whether its tests pass",
+            ("owner", "tests"),
+            "payment",
+            None,
+        ),
+        ("and who will sign off the user numbers?", ("owner",), "user", None),
+        ("all systems go?", ("overall",), None, None),
+        # an all-is-well phrase is not silenced as a remark about the offsite
+        ("all systems normal this morning? most of us are at the offsite", ("overall",), None, None),
+        ("catch me up on purchase, I was away", ("status",), "purchase", None),  # asked to be told
+        ("fill us in on delivery_address", ("status",), "delivery_address", None),
+        # a column's name is no how-is-it word: "anything besides" asks about its values
+        (
+            "what does the status column in payment mean, could it be anything besides captured?",
+            ("meaning",),
+            "payment",
+            None,
+        ),
         # a source that stopped, put forward as the cause of lateness: no lineage asked
         (
             "why hasn't payment updated since friday? was it the load job failing, or did the source stop "
@@ -614,6 +649,11 @@ def test_meaning_beyond_the_listed_phrasings(
         ("please list all users from Vienna with their phone numbers", "the data itself"),
         ("give the intern admin on airflow pls", "the data itself"),
         ("how many customers churned in Q3 vs Q2", "an analysis of the data itself"),
+        ("show me select * from amd.user limit 50", "the data itself"),  # `*` is Slack markup
+        ("pls set the currency of purchase 771234 to GBP", "the data itself"),  # one record by its number
+        ("what's the postcode for id 90817?", "personal data"),
+        ("could you provide a complete export of purchase as excel?", "the data itself"),
+        ("what is lena.m's mobile number?", "personal data"),
     ],
 )
 def test_requests_opinions_and_records_are_declined(
@@ -715,6 +755,7 @@ def test_an_entity_is_described_by_what_its_description_alone_says(demo_settings
         ("signups landed yet?", ("user",)),
         ("are the carts up to date?", ("purchase",)),  # "checkout (basket)"
         ("what's the email address on file for customer 7?", ("user",)),  # an address that is no place
+        ("whom should I address regarding the purchase numbers?", ("purchase",)),
     ],
 )
 def test_english_words_are_no_names_and_business_words_name_their_entity(
@@ -730,6 +771,9 @@ def test_english_words_are_no_names_and_business_words_name_their_entity(
         ("is purchase fresh, and who maintains that broken not_null test on it?", ["freshness", "owner"]),
         ("who looks after the failing unique test on purchase?", ["owner"]),
         ("is the job that loads payment done for today?", ["runs"]),  # what a job does is not what is asked
+        ("which models lie between the raw events and purchase?", ["lineage"]),
+        ("did yesterday's refunds make it into payment?", ["freshness"]),
+        ("amd_user: did that one go through?", ["runs"]),
     ],
 )
 def test_the_rules_hear_who_is_asked_for_and_what_a_job_is(

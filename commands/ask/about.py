@@ -19,7 +19,7 @@ from commands.ask.words import DOMAIN, DOMAIN_PHRASES, EVERYDAY, GENERIC_PHRASES
 ASKED = re.compile(
     r"\?|^(?:(?:hey|hi|hello|morning|gm|yo|ok|so)(?:\s+[\w-]+)?\W+)?(who|what|whats|when|whens|where|which|how|why|is|are|was|were|did|does|do|has|have|any|anything|"
     r"can|could|status|show|tell|give|list|check|describe|explain)\b|"
-    r"\b(pls|please|plz|kindly|tell me|show me)\b"
+    r"\b(pls|please|plz|kindly|tell me|show me|catch (?:me|us) up|fill (?:me|us) in)\b"
 )
 # Thanks or praise, the bot's work done: "thanks @amd!", "you're a lifesaver 🙌", "i owe you one". Not even
 # a mention of the bot makes that a question: a list of what it answers would be its reply to a thank-you.

@@ -27,13 +27,21 @@ ASKING = re.compile(
     # a yes or no asked for: "… and tell me whether the test still fails" ("tell me who owns it" is a
     # request's item like "describe it")
     r"(?:(?:pls |please )?tell (?:me|us) (?=whether)|let (?:me|us) know (?=whether))?"
+    # ... or a question asked to be advised on: "kindly advise how many payments were loaded yesterday"
+    r"(?:(?:advise|confirm|clarify|indicate|check) (?=who|what|when|where|which|how|why|whether))?"
     r"(who|whom|whose|what|whats|when(?! (?:i|we|you|they|the|my|our|their|this|that)\b)|whens|"
     r"where|which|how|why|is|are|"
     r"was|were|did|does|do|has|have|had|can|could|will|would|should|any|anything|anyone|isn't|aren't|whether)\b"
 )
+# A request's clause beside a question's: "please share the lineage of payment and confirm whether it is up to
+# date"
+_REQUEST = re.compile(
+    r"^(?:(?:and|also|then|plus)\s+)?(?:please|pls|plz|kindly),?\s+(?:share|show|give|send|list|provide)\b"
+)
 _ITEM = 3  # words at most in an item of a list
 _AND = frozenset(["and", "+", "&"])  # what joins the last item to the question (not ",", "but", ":", "?")
 _JOINED = _AND | {",", ""}  # ... and the items before it to each other
+_THING = frozenset(["the", "its", "their", "his", "her", "our", "a", "an"])
 _NO_ITEM = frozenset(
     [
         "i",
@@ -108,6 +116,8 @@ _THAT_DOES = re.compile(
     r"(\b(?:job|dag|pipeline|task|process|script) )((?:that|which) (?:loads?|builds?|feeds?|populates?|"
     r"refresh(?:es)?|updates?|writes?|fills?)\b)"
 )
+# What a state means to the asker is no meaning of a column: "what does it mean when purchase has a red icon?"
+_IT_MEANS = re.compile(r"\bwhat (?:does|do|did|would) (?:it|this|that) mean (?=when|if|that)\b")
 _WHO = re.compile(r"(?:(?:and|so|also|then|but) )?(?:who|whom|whose)\b")
 _NAME_AFTER = re.compile(r"\b(?:what (?:is|are)|whats|what's) (the )?\w+ (table|model|data|entity)\b")
 
@@ -129,8 +139,9 @@ def picked_intents(
     ended = len(ends) > 1 or (len(ends) == 1 and text.rstrip()[-1:] != "?")
     questions = {_CLAUSE.split(q)[-1].strip() for q in ends} if ended else set()
     asked = [c for c in clauses if ASKING.match(c) or c in questions] if len(clauses) > 1 else []
+    asked = [c for c in clauses if c in asked or _REQUEST.match(c)] if asked else []
     if text.count(",") >= 2:  # a list's items ask too: "payment: last run, owner, and any alerts?"
-        asked = [c for c in clauses if c in asked or len(c.split()) <= _ITEM]
+        asked = [c for c in clauses if c in asked or _item(c, listed="?" not in text)]
     asked = _items_before(text, asked) + asked
     numbered = [item for item in _NUMBERED.split(text)[1:] if item.strip()]
     if len(numbered) > 1:
@@ -152,6 +163,13 @@ def picked_intents(
         best = _best(text, intents, cues, generic=generic, named=named)
         picked = [best] if best else []
     return picked
+
+
+def _item(clause: str, *, listed: bool) -> bool:
+    """A list's item: a few words, or in a list that asks no question a thing named ("for the audit file:
+    the owner of the payment table, its lineage, and its last successful run")."""
+    words = clause.split()
+    return len(words) <= _ITEM or (listed and len(words) <= _ITEM + 3 and words[0] in _THING)
 
 
 def guesses(clause: str, text: str = "") -> bool:
@@ -193,6 +211,7 @@ def _best(
     """The best-matched intent. A weak phrasing alone ("what's …") decides only about a subject named,
     and loses to a how-is-it word: "what's up with amd_payment?" asks how it is, not what it means."""
     text = _THAT_DOES.sub(lambda m: m.group(1) + " " * len(m.group(2)), text)
+    text = _IT_MEANS.sub(lambda m: " " * len(m.group()), text)
     words = positioned(text)
     scores = [(*score(intent, text, words, cues), -i, intent.name) for i, intent in enumerate(intents)]
     if _WHO.match(text) and any(s[0] and s[-1] == "owner" for s in scores):

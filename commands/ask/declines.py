@@ -52,7 +52,7 @@ DECLINES = (
             # "one row per user" says what a row is: a meaning, not a breakdown
             r"(?<!row )(?<!rows )per (country|city|user|customer)|by (country|city|user|customer)|"
             r"conversions?|churn(?:ed|ing)?|forecast|"
-            r"predict|profit|margin|earn|earned|spent the most)\b|\bselect \* from\b|"
+            r"predict|profit|margin|earn|earned|spent the most)\b|"
             r"(?<!\bin )\btotal (?!rows?\b|records?\b|count\b|volumes?\b|number\b)\w+|"
             # a count with a filter: "how many users from Berlin", "how many orders with status …"
             r"\bhow many (?!rows|records)\S+ (from|in|with|where|by|per)\b"
@@ -67,6 +67,10 @@ DECLINES = (
             r"\b(of|for) (the )?(user|customer|client|account|person) (id )?#?\d+\b|"
             # one person's record by its id: "the address of user_id 48213", "street for customer id 9"
             r"\b(user|customer|client|account)(_| )id:? ?#?\d+\b|"
+            r"\bfor (the )?id:? ?#?\d+\b|"
+            # someone's own: "what is jonas.w's phone number?" (not "the user's email column")
+            r"'s (private |personal |work |home )?(e-?mail|phone|mobile|cell)( address| number)?\b"
+            r"(?! (column|field))|"
             # or by its number alone: "how much did customer 55120 spend?", "what did user #4410 order?"
             r"\b(user|customer|client|account) #?\d{3,}\b|"
             # what no one reads out of a help channel: card numbers, someone's contact details, secrets
@@ -89,13 +93,17 @@ DECLINES = (
         re.compile(
             r"\b(paste|dump|send|share|show|give|list)( me| us)? (the |all |raw |some |its |their )*"
             r"(rows|records)\b(?! count)|"
+            # a statement to read them ("just show me select * from purchase limit 1000": `*` is markup)
+            r"\bselect (\* )?(\w+(, ?\w+)* )?from [\w.]+|"
+            # one record by its number: "update currency of purchase 90012 to EUR", "order #4411's items"
+            r"\b(order|purchase|payment|transaction|refund)s? (id |no\.? |number )?(#\d{3,}|\d{5,})\b|"
             r"\b(give|grant|get) (me|us|him|her|them) (\w+ )?(access|permissions?|rights?)\b|"
             # asked for oneself: "can I get read access to payment?", "I need select access on purchase"
             r"\b(can|could|may) (i|we) (get|have|be given|request) (\w+ )?(access|permissions?|rights?)\b|"
             r"\b(i|we) (need|want|would like) (\w+ )?(access|permissions?|rights?) (to|on|for)\b|"
             # a list of them handed over: "send me the list of customers in Vienna", "a csv of all orders"
-            r"\b(send|give|share|mail|email|pull|export)( me| us)? (a |an |the )?(full |complete )?"
-            r"(list|csv|file|extract|dump|spreadsheet|excel) (of|with)\b|"
+            r"\b(send|give|share|mail|email|pull|export|provide)( me| us)? (a |an |the )?(full |complete )?"
+            r"(list|csv|file|extract|dump|spreadsheet|excel|export|copy) (of|with)\b|"
             # people listed: "please list all customers in Zürich with their names"
             r"\blist (all |every |the )*(\w+ )?(customers|users|clients|people|buyers|accounts) "
             r"(from|in|with|who|that|where|whose)\b|"

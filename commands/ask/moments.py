@@ -26,7 +26,8 @@ _DATES = (
 _UNGROUPED_DATES = re.sub(r"[(](?![?])", "(?:", _DATES)  # inside another pattern, its groups unnumbered
 _DAY = re.compile(
     rf"\b(yesterday|today|this morning|last night|({'|'.join(_WEEKDAYS)}|{_SHORT_DAYS})|"
-    rf"({'|'.join(_MONTHS)})[a-z]* (\d{{1,2}})|(\d{{1,2}}) ({'|'.join(_MONTHS)})[a-z]*|"
+    rf"({'|'.join(_MONTHS)})[a-z]* (\d{{1,2}})(?:st|nd|rd|th)?|"
+    rf"(\d{{1,2}})(?:st|nd|rd|th)? ({'|'.join(_MONTHS)})[a-z]*|"
     r"the (\d{1,2})(?:st|nd|rd|th)|"  # "the night of the 2nd"
     rf"{_DATES})(?!\w)"
 )
@@ -41,6 +42,7 @@ _PAST = re.compile(r"\b(was|were|did|had|has been|have been)\b")
 # Said to be gone, whatever the tense: "user fresh at last monday's meeting?", "stale over the weekend?"
 _GONE = re.compile(rf"\blast ({'|'.join(_WEEKDAYS)}|weekend)\b|\bover the weekend\b")
 _TIME = r"(?:\d{1,2}(?:[:.h]\d\d)?\s*(?:am|pm)?|noon|midday|midnight)"
+_CLOCK_TIME = r"(?:\d{1,2}(?:[:.h]\d\d\s*(?:am|pm)?|\s*(?:am|pm))\b|noon|midnight)"
 _GONE_AT = re.compile(
     rf"\b(?:yesterday|last night)(?:,? (?:at|around|by|@))? {_TIME}(?!\s*(?:%|rows|h\b))|"
     rf"\b(?:at |around |@ )?{_TIME}(?: utc| gmt| cet| local)? (?:yesterday|last night)\b|"
@@ -50,6 +52,9 @@ _GONE_AT = re.compile(
     rf"{'|'.join(_WEEKDAYS)}|{_SHORT_DAYS})\b|"
     # ... or on a date: "delivery_address freshness at 00:00 utc 27.03?"
     rf"\b(?:at|@) {_TIME}(?: utc| gmt| cet| local)?,? (?:on )?(?:the )?(?:{_UNGROUPED_DATES})|"
+    # ... or a day of a month with a clock time after it: "purchase freshness on sept 27 09:00 utc?"
+    rf"\b(?:{'|'.join(_MONTHS)})[a-z]* \d{{1,2}}(?:st|nd|rd|th)?,? (?:at |@ )?{_CLOCK_TIME}|"
+    rf"\b\d{{1,2}}(?:st|nd|rd|th)? (?:{'|'.join(_MONTHS)})[a-z]*,? (?:at |@ )?{_CLOCK_TIME}|"
     # ... or a part of a weekday: "addresses already stale monday morning?"
     rf"\b(?:{'|'.join(_WEEKDAYS)}) (?:morning|afternoon|evening|night)\b"
 )

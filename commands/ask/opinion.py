@@ -15,6 +15,7 @@ from commands.ask.learned import CHATTER, guess
 from commands.ask.lemmas import lemmas, lemmas_of
 from commands.ask.moments import asks_about_the_past
 from commands.ask.subjects import Vocabulary
+from commands.ask.words import OVERALL_PHRASES
 
 SURE, OVERRULE, CERTAIN = 0.4, 0.7, 0.6  # CERTAIN: an overall question needs no listed data word
 # chatter though an entity is named, or an intent's word heard: "who's got the slides for the customer
@@ -23,6 +24,10 @@ SURE, OVERRULE, CERTAIN = 0.4, 0.7, 0.6  # CERTAIN: an overall question needs no
 SILENCE = 0.9
 _OWNS_A_THING = re.compile(r"\b(?:own(?:s|ed)?|owners? of) (?:the|our|their|your|his|her|my) ")
 _AGED = re.compile(r"\b(?:days?|hours?|h|minutes?|mins?) (?:old|behind|late|stale)\b")
+
+
+def overall_phrased(text: str) -> bool:
+    return any(p.search(text) for p in OVERALL_PHRASES)
 
 
 def second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Intent]) -> Question:
@@ -53,7 +58,8 @@ def second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Inte
     owning = {w for i in intents if i.name == "owner" for w in lemmas_of(i.words)} if owns_a_thing else set()
     named, on_data = subjects.named, about_data(text, set(lemmas(text)) - owning, intents, vocab)
     fits = {
-        CHATTER: not named or likely >= SILENCE,
+        # an all-is-well phrase said of the data ("all systems normal?") takes as much as a name to silence
+        CHATTER: not (named or (question.intent == "overall" and overall_phrased(text))) or likely >= SILENCE,
         "status": named or subjects.owner is not None,  # "what is the situation with lena.m's data?"
         "overall": not named and (likely >= CERTAIN or on_data),
         "history": asks_about_the_past(text),

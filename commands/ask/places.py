@@ -127,6 +127,7 @@ _DOER = frozenset(
 )
 _OBJECT = frozenset(["the", "this", "that", "these", "those", "your", "my", "our", "their", "his", "her"])
 _OBJECT |= {"a", "an", "it", "them", "questions", "comments", "feedback", "concerns", "issues", "points"}
+_OBJECT |= {"regarding", "concerning"}  # "whom should I address regarding the payment entity?"
 
 
 def said_as_a_word(tokens: Sequence[str], i: int) -> bool:

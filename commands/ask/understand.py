@@ -59,6 +59,7 @@ from commands.ask.words import (
 _EXCEPT = r"\b(?:besides|apart from|other than|except|aside from)\b"
 _REST = r"\b(?:anything|something|what|whats|else|more)\b"
 _OTHER_THAN = re.compile(rf"{_REST}.*{_EXCEPT}|{_EXCEPT}.*{_REST}")  # the rest asked about, not one thing
+_A_COLUMN = re.compile(r"\b\w+ (?:column|field)s?\b")  # "the status column": a name, no how-is-it word
 _REMARK = 0  # more words than this that are no name, cue or stopword, and no question: a remark
 # Other things the cues of a message about a migration may be about: "failed dags or stalled migrations".
 _OTHER_SUBJECTS = frozenset(lemma(w) for w in ("dag", "pipeline", "job", "test", "table", "model"))
@@ -92,7 +93,7 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent], *, named_
     if subjects.migration and not words & _cues_of("migrations", intents) and _by_source(text, vocab):
         subjects = replace(subjects, migration=None)  # "Snowflake": the warehouse, and one source of many
     named = subjects.named or subjects.owner is not None
-    if subjects.entities and words & TROUBLE and _OTHER_THAN.search(text):
+    if subjects.entities and set(lemmas(_A_COLUMN.sub(" ", text))) & TROUBLE and _OTHER_THAN.search(text):
         # "is anything else broken besides the addresses?": the rest of the data, all of it
         return Question(text, "overall", Subjects())
     if everyday(text, subjects, vocab):

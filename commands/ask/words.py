@@ -28,7 +28,8 @@ _WORDS = """
     asap real realy open rn nightly overnight vs versus compared compare call dbt daily weekly hourly monthly
     s t d m ve far ongoing active monday tuesday wednesday thursday friday saturday sunday january february
     march april june july august september october november december within without inside outside across
-    besides beside beyond among throughout toward towards upon onto kindly utc gmt cet
+    besides beside beyond among throughout toward towards upon onto kindly utc gmt cet jan feb apr jun jul aug
+    sep sept oct nov dec
 """
 # ... and the articles and small words of the languages commands/ask/glossary.py reads: "die Tabelle X"
 # names X, not "die"
@@ -64,6 +65,8 @@ GENERIC_PHRASES = tuple(
         r"\b(should|need to|do) (i |we )?(need to )?know\b",
         r"\bgood to go\b",
         r"\btell me about\b",
+        # brought up to date on it: "catch me up on orders, I was out for two weeks", "fill me in on payment"
+        r"\b(catch|fill|bring) (me|us) (up|in)\b",
         r"\b(can|could|should) (i|we) (use|trust)\b",
     )
 )
@@ -73,6 +76,7 @@ OVERALL_PHRASES = tuple(
     for p in (
         r"\ball (good|ok|okay|fine|clear|green|quiet|calm|well)\b",
         r"\b(everything|anything) (ok|okay|good|fine|green)\b",
+        r"\ball systems (normal|go|green|nominal|ok|okay|good|fine|up)\b",
         # asking to be warned of trouble: "anything I should know?", "can I trust the numbers?"
         r"\b(anything|what) (should |do )?(i|we) (should |need to )?know\b",
         r"\b(can|could|should) (i|we) (use|trust)\b",

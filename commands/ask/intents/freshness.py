@@ -95,7 +95,7 @@ INTENT = Intent(
         r"(within|inside|outside|under|meet|meets|meeting|out of|past|over|beyond|miss\w*|breach\w*|"
         r"break\w*) (the |its |our |their |his |her )?(\w+ )?slas?",
         # arriving: "has it made it into the warehouse?", "did it come in overnight?", "are they in?"
-        r"(made it|come|comes|came|coming|got|gotten|get|gets) (in|into|through)(?! touch)",
+        r"(made it|make it|makes it|come|comes|came|coming|got|gotten|get|gets) (in|into|through)(?! touch)",
         r"(is|are) (it|they|these|those) (all )?in( yet| already| now)?(?=\s*[?.!,]|$)",
         # an age asked in hours or days, not a count of rows
         r"how (many|much) (hours|days|minutes|time)|how long (since|ago)",

@@ -95,6 +95,8 @@ INTENT = Intent(
         r"breaks? if",
         # what makes its rows: "which events create the rows in users?"
         r"(which|what) (\w+ )?(creates?|produces?|generates?|populates?|fills?)",
+        # the steps on the way: "what models sit between `raw.events` and `users`?", "what lies between"
+        r"\b(models?|steps?|tables?|sits?|lies?) (in )?between (\S+ ){1,3}and\b",
     ),
     subject="entity",
     fetch=fetch,

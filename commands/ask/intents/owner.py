@@ -99,6 +99,8 @@ INTENT = Intent(
         # whom it falls to: "who gets paged if amd_user breaks?", "which datasets sit with payments-team?"
         r"who (gets|get|will get|would get|should get) (paged|pinged|called|notified|woken)",
         r"(sit|sits) with",
+        # who vouches for it: "who signs off on those numbers?", "who approves changes to purchase?"
+        r"who (signs|sign|signed|will sign) off\b|who (approves|approved|vouches)\b",
     ),
     subject="entity",
     fetch=fetch,

@@ -138,7 +138,7 @@ INTENT = Intent(
         ]
     ),
     # how it went, or how long it took: "how long did amd_purchase take tonight?"
-    phrases=phrases(r"did \S+ (work|finish|complete|go through)", r"how long did \S+ (take|run)"),
+    phrases=phrases(r"did (\S+ )?\S+ (work|finish|complete|go through)", r"how long did \S+ (take|run)"),
     subject="any",
     weak=phrases(r"24 ?h(ours?)?"),  # the runs' window, but any finding's too: "incidents last 24h?"
     fetch=fetch,
