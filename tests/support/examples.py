@@ -78,6 +78,8 @@ TRAINED_ON = (
     "dev_47",
     "dev_48",
     "dev_49",
+    "dev_50",
+    "dev_51",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"
