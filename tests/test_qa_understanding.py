@@ -571,6 +571,13 @@ def test_a_follow_up_in_a_thread(
         ("all systems normal this morning? most of us are at the offsite", ("overall",), None, None),
         ("catch me up on purchase, I was away", ("status",), "purchase", None),  # asked to be told
         ("fill us in on delivery_address", ("status",), "delivery_address", None),
+        # a source's leg names the migration, and its rows are its progress
+        ("how many rows did the bigquery leg add yesterday?", ("migrations",), None, None),
+        ("why is the purchase test red? which rows does it flag?", ("tests",), "purchase", None),
+        ("is payment stale, and who's handling it?", ("freshness", "owner"), "payment", None),
+        ("any history migrations mid-flight?", ("migrations",), None, None),  # under way, no flight
+        ("purchase: owner, lineage", ("owner", "lineage"), "purchase", None),  # a subject, a list
+        ("user: tests, last load", ("tests", "freshness"), "user", None),
         # a column's name is no how-is-it word: "anything besides" asks about its values
         (
             "what does the status column in payment mean, could it be anything besides captured?",
@@ -654,6 +661,12 @@ def test_meaning_beyond_the_listed_phrasings(
         ("what's the postcode for id 90817?", "personal data"),
         ("could you provide a complete export of purchase as excel?", "the data itself"),
         ("what is lena.m's mobile number?", "personal data"),
+        ("can you paste 50 rows of payment in here?", "the data itself"),
+        ("dump purchase into a spreadsheet for me pls", "the data itself"),
+        ("whose fault was the payment delay?", "an opinion"),
+        ("kick off amd_user again please", "a task, not a question"),
+        # a reason the sentence opens with is not all it says
+        ("for the quarterly review, please list every person who can query amd.user", "the data itself"),
     ],
 )
 def test_requests_opinions_and_records_are_declined(
@@ -774,6 +787,7 @@ def test_english_words_are_no_names_and_business_words_name_their_entity(
         ("which models lie between the raw events and purchase?", ["lineage"]),
         ("did yesterday's refunds make it into payment?", ["freshness"]),
         ("amd_user: did that one go through?", ["runs"]),
+        ("valid_from empty means what?", ["meaning"]),
     ],
 )
 def test_the_rules_hear_who_is_asked_for_and_what_a_job_is(

@@ -8,9 +8,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from commands.ask.cues import ASKING
 from commands.ask.intent import Intent, Question
-from commands.ask.lemmas import WORD, lemma
+from commands.ask.items import ASKING
+from commands.ask.lemmas import WORD, lemma, lemmas_of
 from commands.ask.subjects import Subjects, Vocabulary, resolve
 from commands.ask.typos import is_cue
 from commands.ask.words import DOMAIN, DOMAIN_PHRASES, EVERYDAY, GENERIC_PHRASES, STOPWORDS, THE_DATA, TROUBLE
@@ -25,7 +25,8 @@ ASKED = re.compile(
 # a mention of the bot makes that a question: a list of what it answers would be its reply to a thank-you.
 THANKS = re.compile(
     r"^(?:(?:many |much )?thanks|thank you|thx|ty|cheers|(?:much )?appreciated|i owe you|you rock|good bot|"
-    r"nice one|you'?re (?:the best|a (?:star|legend|lifesaver|gem|hero)))\b"
+    r"nice one|you'?re (?:the best|a (?:star|legend|lifesaver|gem|hero))|"
+    r"obrigad[oa]|gracias|danke|merci|grazie|dzi[eę]kuj[eę]|dank ?je|bedankt|te[sş]ekk[uü]rler|tack|takk)\b"
 )
 GREETED = re.compile(r"^(?:hi|hello|hey|hiya|howdy|yo|gm|(?:good )?(?:morning|afternoon|evening))\b")
 
@@ -101,16 +102,23 @@ def asked_first(text: str, vocab: Vocabulary) -> Subjects:
 
 def asked_parts(text: str) -> list[str]:
     """The sentences that ask (each without its reasons), or all of them when none does."""
-    parts = [_REASON.split(s)[0].strip() for s in SENTENCE.split(text)]
+    parts = [_REASON.split(_after_reason(s))[0].strip() for s in SENTENCE.split(text)]
     asking = [p for p in parts if p and (ASKING.match(p) or ASKED.search(p))]
     return asking or [p for p in parts if p]
 
 
+def _after_reason(sentence: str) -> str:
+    """A sentence without the reason it opens with: "for the security review, please list …"."""
+    opened = _REASON.match(sentence.strip())
+    return sentence.split(",", 1)[1] if opened and "," in sentence else sentence
+
+
 # an everyday thing as a time ("not moved since lunch", "fresh by breakfast?"), or said as a verb: "who do I
-# talk to about X" (not a talk)
+# talk to about X" (not a talk), or in an idiom
 _WHEN = re.compile(
     r"\b(?:since|before|after|until|till|by|at|around) (?:lunch|breakfast|dinner|brunch)\b|"
-    r"\btalk(?:ing)? (?:to|with)\b"
+    r"\btalk(?:ing)? (?:to|with)\b|"
+    r"\b(?:mid|in)[- ]flight\b"  # under way: "are any history migrations mid-flight?"
 )
 
 
@@ -156,3 +164,11 @@ def put_to_the_bot(question: Question) -> Question:
     how = words & (TROUBLE | _REPORTS) or any(p.search(text) for p in GENERIC_PHRASES)
     asked = ASKED.search(text) and not THANKS.match(text)
     return replace(question, intent="overall") if how and asked and not words & EVERYDAY else question
+
+
+def unexplained(text: str, vocab: Vocabulary, unknown: str | None) -> set[str]:
+    """The words of a remark that are no name (not even the one asked after), cue or stopword."""
+    cues = lemmas_of(vocab.cues)
+    words = {w for w in WORD.findall(text) if not w[0].isdigit()} - {unknown}  # "last 7 days", "9am"
+    words = {w for w in words if w not in vocab.explained and w not in vocab.names}
+    return {w for w in words if w not in vocab.columns and lemma(w) not in cues and not is_cue(w, cues)}

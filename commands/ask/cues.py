@@ -9,99 +9,17 @@ import re
 from collections.abc import Sequence
 
 from commands.ask.intent import Intent
+from commands.ask.items import ASKING, CLAUSE, HEADED, ITEM, item, items_before
 from commands.ask.lemmas import WORD, lemma, lemmas, lemmas_of
 from commands.ask.typos import is_cue
 from commands.ask.words import GENERIC, GENERIC_PHRASES, OVERALL_PHRASES, STOPWORDS
 
 # A message asks several things in clauses: "is payment fresh and who owns it?".
 _LISTED = re.compile(r"\s(?:and|&|\+|plus)\s")
-# A list's markers separate too: "- is payment fresh - who owns it" (Slack's bullets), "1) … 2) …".
-_CLAUSE = re.compile(r"\s*(?:\band\b|&|\+|;|:|\bbut\b|\s[–—-]+\s|\?|,|\.\s|(?:^|\s)\d[.)]\s|^[-•*]\s)\s*")
-_SEPARATED = re.compile(rf"({_CLAUSE.pattern})")
-ASKING = re.compile(
-    # "when I got paged", "when the extract ran" tell when, they do not ask; "… and if yes why is it
-    # stale?", "… and from where it comes?", "… and to whom do I write?" ask
-    r"^also if\b|"  # "… what home_currency means and also if the users data is fresh today?"
-    r"^(?:(?:and|so|also|then|or|plus)\s+)?(?:(?:please|pls|plz|kindly),?\s+)?(?:if (?:yes|so|not|no)\s+)?"
-    r"(?:(?:from|to|for|in|since|of) )?"
-    # a yes or no asked for: "… and tell me whether the test still fails" ("tell me who owns it" is a
-    # request's item like "describe it")
-    r"(?:(?:pls |please )?tell (?:me|us) (?=whether)|let (?:me|us) know (?=whether))?"
-    # ... or a question asked to be advised on: "kindly advise how many payments were loaded yesterday"
-    r"(?:(?:advise|confirm|clarify|indicate|check) (?=who|what|when|where|which|how|why|whether))?"
-    r"(who|whom|whose|what|whats|when(?! (?:i|we|you|they|the|my|our|their|this|that)\b)|whens|"
-    r"where|which|how|why|is|are|"
-    r"was|were|did|does|do|has|have|had|can|could|will|would|should|any|anything|anyone|isn't|aren't|whether)\b"
-)
 # A request's clause beside a question's: "please share the lineage of payment and confirm whether it is up to
 # date"
 _REQUEST = re.compile(
     r"^(?:(?:and|also|then|plus)\s+)?(?:please|pls|plz|kindly),?\s+(?:share|show|give|send|list|provide)\b"
-)
-_ITEM = 3  # words at most in an item of a list
-_AND = frozenset(["and", "+", "&"])  # what joins the last item to the question (not ",", "but", ":", "?")
-_JOINED = _AND | {",", ""}  # ... and the items before it to each other
-_THING = frozenset(["the", "its", "their", "his", "her", "our", "a", "an"])
-_NO_ITEM = frozenset(
-    [
-        "i",
-        "we",
-        "you",
-        "they",
-        "he",
-        "she",
-        "it",
-        "my",
-        "our",
-        "sorry",
-        "thanks",
-        "if",
-        "when",
-        "before",
-        "after",
-        "once",
-        "while",
-        "since",
-        "because",
-        "as",
-        "unless",
-        "until",
-        "at",
-        "on",
-        "in",
-        "by",
-        "from",
-        "around",
-        "during",
-    ]
-)
-_TELLING = frozenset(
-    [
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "looks",
-        "look",
-        "seems",
-        "seem",
-        "says",
-        "said",
-        "need",
-        "want",
-        "won't",
-        "isn't",
-        "aren't",
-        "don't",
-        "doesn't",
-        "can't",
-        "aside",
-        "forget",
-        "ignore",
-        "not",
-    ]
 )
 # What a question may go on to guess the answer of: "where does it come from? the app, or an old system?"
 _GUESSED = (["meaning"], ["lineage"], ["owner"], ["runs"], ["freshness"], ["tests"])
@@ -132,17 +50,18 @@ def picked_intents(
 ) -> list[str]:
     """The intent of each clause that asks something, in the order asked; the whole message's best
     when no clause is a question of its own ("the dag succeeded but is the data fresh?" asks one)."""
-    clauses = [c for c in _CLAUSE.split(text) if c]
+    clauses = [c for c in CLAUSE.split(text) if c]
     # Each question mark ends what it asks ("payment: fresh? tests? owner?"); one ends the whole message.
     ends = text.split("?")[:-1]
     # ... and so does one before the message goes on: "open incidents on payment? and who's on call"
     ended = len(ends) > 1 or (len(ends) == 1 and text.rstrip()[-1:] != "?")
-    questions = {_CLAUSE.split(q)[-1].strip() for q in ends} if ended else set()
+    questions = {CLAUSE.split(q)[-1].strip() for q in ends} if ended else set()
     asked = [c for c in clauses if ASKING.match(c) or c in questions] if len(clauses) > 1 else []
     asked = [c for c in clauses if c in asked or _REQUEST.match(c)] if asked else []
-    if text.count(",") >= 2:  # a list's items ask too: "payment: last run, owner, and any alerts?"
-        asked = [c for c in clauses if c in asked or _item(c, listed="?" not in text)]
-    asked = _items_before(text, asked) + asked
+    # a list's items ask too: "payment: last run, owner, and any alerts?", "user: last run, tests"
+    if text.count(",") >= 2 or HEADED.match(text):
+        asked = [c for c in clauses if c in asked or item(c, listed="?" not in text)]
+    asked = items_before(text, asked) + asked
     numbered = [item for item in _NUMBERED.split(text)[1:] if item.strip()]
     if len(numbered) > 1:
         asked = numbered
@@ -165,13 +84,6 @@ def picked_intents(
     return picked
 
 
-def _item(clause: str, *, listed: bool) -> bool:
-    """A list's item: a few words, or in a list that asks no question a thing named ("for the audit file:
-    the owner of the payment table, its lineage, and its last successful run")."""
-    words = clause.split()
-    return len(words) <= _ITEM or (listed and len(words) <= _ITEM + 3 and words[0] in _THING)
-
-
 def guesses(clause: str, text: str = "") -> bool:
     """What follows a question may guess its answer, in words that would be other cues: "what values can
     status have? only captured or also failed?", "what's is_current? true is the latest one?", "where do
@@ -183,26 +95,7 @@ def guesses(clause: str, text: str = "") -> bool:
         return True  # a cause put forward after a why: "why is purchase behind? is it the volume?"
     if ASKING.match(clause) or re.match(r"(?:and|also|plus)\b", clause) or more.search(text):
         return False
-    return " or " in f" {clause} " or len(re.findall(r"\w\S*", clause)) > _ITEM  # not a bullet: "• owner?"
-
-
-def _items_before(text: str, asked: list[str]) -> list[str]:
-    """Short items listed before the first question they are joined to: "payments fresh and who owns it",
-    "row count of transactions and any open incidents?", "purchase: last run + where does it come from?"
-    Not someone telling ("the doc is outdated, who maintains it?", "I checked the dag and …"), a condition
-    or a time ("if users is late, …", "at midnight, …"), nor what is set aside ("tests aside, …")."""
-    pieces = _SEPARATED.split(text)
-    clauses, joins = [c.strip() for c in pieces[0::2]], [j.strip() for j in pieces[1::2]]
-    first = next((i for i, c in enumerate(clauses) if c and c in asked), None)
-    items: list[str] = []
-    i, joined = (first or 0) - 1, False
-    while first is not None and i >= 0 and joins[i] in (_JOINED if joined else _AND):
-        words = clauses[i].split()
-        if words and (len(words) > _ITEM + 2 or words[0] in _NO_ITEM or set(words) & _TELLING):
-            break
-        items = [clauses[i], *items] if words else items
-        i, joined = i - 1, True
-    return items
+    return " or " in f" {clause} " or len(re.findall(r"\w\S*", clause)) > ITEM  # not a bullet: "• owner?"
 
 
 def _best(

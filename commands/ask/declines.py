@@ -13,7 +13,7 @@ _TASKS = (
     "write|draft|fix|build|create|make|rerun|re-run|restart|trigger|change|update|pause|unpause|resume|"
     "snooze|mute|ack|acknowledge|delete|backfill|calculate|compute|set|mark|disable|skip|silence|drop|"
     "switch off|turn off|order|book|buy|remind|ping|kill|abort|cancel|revert|roll back|restore|correct|"
-    "close|resolve|refund|switch|push|rebuild|recreate|reload|adjust|amend|modify|overwrite"
+    "close|resolve|refund|switch|push|rebuild|recreate|reload|adjust|amend|modify|overwrite|kick off|kick-off"
 )
 # Who is asked to do it, and how a request told opens: "bot pls rerun amd_payment", "just skip the chunks"
 _WHO = r"(you|u|someone|somebody|anyone|the bot|amd|amd-bot)"
@@ -91,8 +91,14 @@ DECLINES = (
     (
         # the rows themselves, or access to them: the warehouse's to give, not the bot's
         re.compile(
-            r"\b(paste|dump|send|share|show|give|list)( me| us)? (the |all |raw |some |its |their )*"
+            r"\b(paste|dump|send|share|show|give|list)( me| us)? (the |all |raw |some |its |their |\d+ )*"
             r"(rows|records)\b(?! count)|"
+            # a table written out: "can you dump port_calls to a csv for me"
+            r"\b(dump|export|download|extract|copy) \S+ (to|into|as) (a |an )?"
+            r"(csv|excel|xlsx|file|spreadsheet|sheet)\b|"
+            # who may read it, person by person: "list every person who can query amd.payment"
+            r"\b(list|name|show)( me| us)? (every|all|each|the) (person|people|users|accounts|roles) "
+            r"(who|that) (can|could|may|has|have) (query|read|access|see|select)\b|"
             # a statement to read them ("just show me select * from purchase limit 1000": `*` is markup)
             r"\bselect (\* )?(\w+(, ?\w+)* )?from [\w.]+|"
             # one record by its number: "update currency of purchase 90012 to EUR", "order #4411's items"
@@ -136,6 +142,8 @@ DECLINES = (
             r"\bwhich one (to|should i|should we) (pick|choose)\b|"
             # a judgement of someone's work: "is lena.m doing a bad job with the address data?"
             r"\b(doing|did|does|done) a (bad|good|poor|terrible|great|lousy) job\b|"
+            # blame: "whose fault was the purchase outage, jonas or the platform team?"
+            r"\b(whose|who'?s|who is|who was) (fault|to blame)\b|\bwho (do we|should we|to) blame\b|"
             # a verdict on how it is built: "is our data stack any good honestly? be brutal"
             r"\b(stack|setup|architecture|platform|design|code|modell?ing)s? (is |are )?any good\b|"
             r"\bbe (brutal|(brutally |totally )?honest)\b"

@@ -12,7 +12,7 @@ from commands.ask.about import SENTENCE, about_data
 from commands.ask.cues import guesses, picked_intents, positioned, strong_places
 from commands.ask.declines import ANALYSIS
 from commands.ask.intent import Intent
-from commands.ask.subjects import Subjects, Vocabulary
+from commands.ask.subjects import Subjects, Vocabulary, words_of
 from commands.ask.typos import abbreviation_of
 from commands.ask.words import ALL_WELL, OVERALL_PHRASES, THE_DATA, TROUBLE
 
@@ -22,7 +22,7 @@ from commands.ask.words import ALL_WELL, OVERALL_PHRASES, THE_DATA, TROUBLE
 _COUNTED = re.compile(
     r"\brow ?counts?\b|\bvolumes?\b|\bhow many (?!(?:failing |failed |bad |broken |invalid )?rows?\b)\w+\b"
     r"(?! (?:are|were|is|got) (?:affected|impacted))"
-    r"|\brows? (?:in|of|does|do|has|have)\b|"
+    r"|\brows? (?:in|of|does|do|has|have)\b(?! (?:it|they|that|this) (?:catch|flag|fail|reject|find))|"
     r"\b(?:loaded|landed|arrived|ingested)\b|\bnumber of\b"
 )
 
@@ -211,3 +211,9 @@ def why_late(text: str, intents: Sequence[Intent], cues: frozenset[str]) -> bool
     fresh?")."""
     said = [c for c in SENTENCE.split(text) if WHY.search(c)]
     return any(picked_intents(c, intents, cues, generic=False, named=True)[:1] == ["freshness"] for c in said)
+
+
+def by_source(text: str, vocab: Vocabulary) -> bool:
+    """The migration is named by the name of one of its sources only: a platform people name daily."""
+    said = [w for t in words_of(text) for w in t.split(".") if w in vocab.migrations]  # amd.<its table>
+    return bool(said) and set(said) <= vocab.sources

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from commands.ask.about import ASKED, about_data, everyday
-from commands.ask.fits import migration_of, tests_run
+from commands.ask.fits import migration_of, only_migration, tests_run
 from commands.ask.intent import Intent, Question
 from commands.ask.learned import CHATTER, guess
 from commands.ask.lemmas import lemmas, lemmas_of
@@ -65,7 +65,8 @@ def second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Inte
         "history": asks_about_the_past(text),
         "decline": False,
         # "how many days old is purchase?" counts days, not rows; a test's rows are the rows it fails on
-        "volume": not _AGED.search(text) and not subjects.test,
+        # ... and a migration's rows are its progress: "how many rows did the bigquery leg add yesterday?"
+        "volume": not _AGED.search(text) and not subjects.test and not only_migration(subjects),
         "runs": not tests_run(text),  # "did the payment tests run?" asks how they did
     }
     # an entity's intent about nothing named asks "which entity?": only of a message about data

@@ -25,6 +25,7 @@ from commands.ask.about import (
     asked_parts,
     everyday,
     meant,
+    unexplained,
     untold,
 )
 from commands.ask.cues import picked_intents
@@ -32,6 +33,7 @@ from commands.ask.declines import ANALYSIS, DECLINES
 from commands.ask.fits import (
     WHY,
     about_everything,
+    by_source,
     counted,
     defined,
     fitting,
@@ -46,8 +48,7 @@ from commands.ask.intent import Intent, Question
 from commands.ask.lemmas import WORD, lemma, lemmas, lemmas_of
 from commands.ask.moments import asks_about_the_past
 from commands.ask.opinion import second_opinion
-from commands.ask.subjects import Subjects, Vocabulary, its_table, resolve, words_of
-from commands.ask.typos import is_cue
+from commands.ask.subjects import Subjects, Vocabulary, its_table, resolve
 from commands.ask.words import (
     GENERIC,
     GENERIC_PHRASES,
@@ -72,6 +73,7 @@ _TELLS = re.compile(r"\s*(?:(?:and|but|so) )?(?:now )?(?:i|we|i'm|we're)\b")
 _CLAUSES = re.compile(r"[,;?]|\band\b|\.\s")
 # where a request joins a question: "who owns payment, and can you delete …", "… and pls rerun it"
 _AND_ASK = re.compile(r",\s*(?:and|also|plus)\s+|\s+and\s+(?=(?:can|could|would|pls|please|just|also)\b)")
+_LEG = frozenset(["leg", "legs", "export", "exports"])  # a source's part of it: "the cassandra export"
 _NOT_THEN = {"runs", "tests", "incidents", "migrations", "volume", "lineage", "meaning"}  # not history
 
 
@@ -90,7 +92,7 @@ def understand(text: str, vocab: Vocabulary, intents: Sequence[Intent]) -> Quest
 def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent], *, named_in: str = "") -> Question:
     subjects = asked_first(named_in or text, vocab)
     words = {lemma(w) for w in WORD.findall(text)}
-    if subjects.migration and not words & _cues_of("migrations", intents) and _by_source(text, vocab):
+    if subjects.migration and not words & (_cues_of("migrations", intents) | _LEG) and by_source(text, vocab):
         subjects = replace(subjects, migration=None)  # "Snowflake": the warehouse, and one source of many
     named = subjects.named or subjects.owner is not None
     if subjects.entities and set(lemmas(_A_COLUMN.sub(" ", text))) & TROUBLE and _OTHER_THAN.search(text):
@@ -127,7 +129,7 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent], *, named_
     placed = bool(picked and subjects.unknown)  # "upstream of shipments": a cue, a name in its place
     remark = (
         not (named or placed)
-        or len(_unexplained(text, vocab, subjects.unknown)) > _REMARK
+        or len(unexplained(text, vocab, subjects.unknown)) > _REMARK
         or THANKS.match(text)
     )
     if not asking and remark:
@@ -238,20 +240,6 @@ def _besides_then(
     return tuple(
         p for p in picked if (p == "owner" and owner) or p in _NOT_THEN or (p == "freshness" and now)
     )
-
-
-def _unexplained(text: str, vocab: Vocabulary, unknown: str | None) -> set[str]:
-    """The words of a remark that are no name (not even the one asked after), cue or stopword."""
-    cues = lemmas_of(vocab.cues)
-    words = {w for w in WORD.findall(text) if not w[0].isdigit()} - {unknown}  # "last 7 days", "9am"
-    words = {w for w in words if w not in vocab.explained and w not in vocab.names}
-    return {w for w in words if w not in vocab.columns and lemma(w) not in cues and not is_cue(w, cues)}
-
-
-def _by_source(text: str, vocab: Vocabulary) -> bool:
-    """The migration is named by the name of one of its sources only: a platform people name daily."""
-    said = [w for t in words_of(text) for w in t.split(".") if w in vocab.migrations]  # amd.<its table>
-    return bool(said) and set(said) <= vocab.sources
 
 
 def _cues_of(name: str, intents: Sequence[Intent]) -> frozenset[str]:

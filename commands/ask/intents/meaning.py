@@ -92,6 +92,7 @@ INTENT = Intent(
     ),
     phrases=phrases(
         r"stands? for",
+        r"\bmeans? what\b",  # "valid_to empty means what?"
         r"(what|which) \w+ (can|could|may|might) ",
         r"look like",
         r"one row",

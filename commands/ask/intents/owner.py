@@ -85,6 +85,7 @@ INTENT = Intent(
         r"on the hook",
         # "why is it late and who's looking at it?"
         r"who(?:'s| is| are)? (?:looking|working) (?:at|on|into)",
+        r"who(?:'s| is| are) (?:handling|fixing|dealing with|sorting)\b",  # "and who's handling them?"
         # "who's the human behind X?" (not "what are the sources behind X?")
         r"(who|(?:which|what) (?!(?:is|are|was|were)\b)\w+)(?: is|'s| are)?(?: the \w+)? behind",
         # where they are: "which channel?", "what's their slack channel?"
