@@ -23,6 +23,7 @@ SURE, OVERRULE, CERTAIN = 0.4, 0.7, 0.6  # CERTAIN: an overall question needs no
 # model's data: 8 more of their 2,555 chatter lines silent, none of their 5,805 questions lost)
 SILENCE = 0.9
 _OWNS_A_THING = re.compile(r"\b(?:own(?:s|ed)?|owners? of) (?:the|our|their|your|his|her|my) ")
+_NEWS = re.compile(r"\b(?:any|an|some|the latest)\s+(?:news|updates?)\b")
 _AGED = re.compile(r"\b(?:days?|hours?|h|minutes?|mins?) (?:old|behind|late|stale)\b")
 
 
@@ -68,6 +69,8 @@ def second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Inte
         # ... and a migration's rows are its progress: "how many rows did the bigquery leg add yesterday?"
         "volume": not _AGED.search(text) and not subjects.test and not only_migration(subjects),
         "runs": not tests_run(text),  # "did the payment tests run?" asks how they did
+        # news asked for is all of its status: "Re: purchase, any update from the team?"
+        "freshness": not (question.intent == "status" and _NEWS.search(text)),
     }
     # an entity's intent about nothing named asks "which entity?": only of a message about data
     needs_one = any(i.name == label and i.subject == "entity" for i in intents)

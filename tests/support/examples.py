@@ -80,6 +80,8 @@ TRAINED_ON = (
     "dev_49",
     "dev_50",
     "dev_51",
+    "dev_52",
+    "dev_53",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"
