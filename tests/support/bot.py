@@ -26,6 +26,7 @@ from sqlalchemy import insert
 import commands
 from bot.core.backends import Backends
 from bot.core.router import Router
+from bot.foundation.inflight import settled
 from bot.foundation.ports import Warehouse
 from bot.foundation.settings import Settings
 from bot.state.schema import claims
@@ -40,6 +41,7 @@ from tests.slack_fake.web_api import FakeSlack
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-test-token-0123456789"
+_ANSWERS_S = 5.0
 
 
 def sign(body: bytes, *, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:
@@ -218,6 +220,9 @@ async def running_bot(settings: Settings, *, warehouse: Warehouse | None = None)
             yield harness
         finally:
             await harness.close()
+            # as a replica stops: answers already acked (their bookkeeping) end before the stores close; runs
+            # a test left going are cancelled by the stores' closing, as before
+            await settled(_ANSWERS_S, backends.answering)
             await runner.cleanup()
             await session.close()
             await backends.close()
