@@ -92,7 +92,7 @@ class Answers:
         bot_user = context.bot_user_id
         if event.get("subtype") or event.get("bot_id") or event.get("user") in (None, bot_user):
             return
-        dm = event.get("channel_type") == "im"
+        dm = _in_dm(event)
         if bot_user and f"<@{bot_user}>" in event.get("text", "") and not dm:
             return  # a mention: Slack sends it as app_mention too, and that one is answered
         await self._answer(event, context, direct=dm)
@@ -120,9 +120,8 @@ class Answers:
         if not await self._admitted(user, channel, surface, CardRef(channel, root)):
             return
         started = time.monotonic()
-        in_channel = event.get("channel_type") != "im"  # a mention (app_mention has no channel_type)
         answered = await reply(
-            question, ctx, direct=direct, prefix=self.settings.command, in_channel=in_channel
+            question, ctx, direct=direct, prefix=self.settings.command, in_channel=not _in_dm(event)
         )
         if answered.message is None:
             return
@@ -208,3 +207,8 @@ def _slow_down(kind: str, limit: int, window_s: float, prefix: str) -> Message:
         f"for a moment. Ask again shortly; `{prefix} help` meanwhile lists the commands."
     )
     return Message((Text(f":hourglass_flowing_sand: {text}"),), fallback=text, public=True)
+
+
+def _in_dm(event: dict[str, Any]) -> bool:
+    """A DM with the bot; a mention is in a channel (an `app_mention` carries no channel_type)."""
+    return event.get("channel_type") == "im"

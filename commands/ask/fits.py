@@ -14,7 +14,7 @@ from commands.ask.declines import ANALYSIS
 from commands.ask.intent import Intent
 from commands.ask.subjects import Subjects, Vocabulary, words_of
 from commands.ask.typos import abbreviation_of
-from commands.ask.words import ALL_WELL, OVERALL_PHRASES, THE_DATA, TROUBLE
+from commands.ask.words import ALL_WELL, THE_DATA, TROUBLE, overall_phrased
 
 # What counts an entity's rows, beside its tests or a column's meaning; bare "rows" there are a test's
 # failing rows or those a column is empty on ("which tests fail on payment, and how many rows?").
@@ -187,7 +187,7 @@ def about_everything(
     heard = [at for at in places.values() if at]
     if len(heard) >= 3 and len({p for at in heard for p in at}) >= 3:
         return True  # three kinds in three words: "failed" alone is a run's and a test's
-    trouble = bool(words & TROUBLE) or any(p.search(text) for p in OVERALL_PHRASES)
+    trouble = bool(words & TROUBLE) or overall_phrased(text)
     entity_only = {i.name for i in intents if i.subject == "entity"}
     cued = {i.name: strong_places(i, text, found, cues) for i in intents if i.name in picked}
     only_places = len(words & THE_DATA) > 1 and all(at.get(p) in THE_DATA for c in cued.values() for p in c)

@@ -15,7 +15,7 @@ from commands.ask.learned import CHATTER, guess
 from commands.ask.lemmas import lemmas, lemmas_of
 from commands.ask.moments import asks_about_the_past
 from commands.ask.subjects import Vocabulary
-from commands.ask.words import OVERALL_PHRASES
+from commands.ask.words import overall_phrased
 
 SURE, OVERRULE, CERTAIN = 0.4, 0.7, 0.6  # CERTAIN: an overall question needs no listed data word
 # chatter though an entity is named, or an intent's word heard: "who's got the slides for the customer
@@ -25,10 +25,6 @@ SILENCE = 0.9
 _OWNS_A_THING = re.compile(r"\b(?:own(?:s|ed)?|owners? of) (?:the|our|their|your|his|her|my) ")
 _NEWS = re.compile(r"\b(?:any|an|some|the latest)\s+(?:news|updates?)\b")
 _AGED = re.compile(r"\b(?:days?|hours?|h|minutes?|mins?) (?:old|behind|late|stale)\b")
-
-
-def overall_phrased(text: str) -> bool:
-    return any(p.search(text) for p in OVERALL_PHRASES)
 
 
 def second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Intent]) -> Question:

@@ -52,9 +52,9 @@ from commands.ask.subjects import Subjects, Vocabulary, its_table, resolve
 from commands.ask.words import (
     GENERIC,
     GENERIC_PHRASES,
-    OVERALL_PHRASES,
     THE_DATA,
     TROUBLE,
+    overall_phrased,
 )
 
 _EXCEPT = r"\b(?:besides|apart from|other than|except|aside from)\b"
@@ -204,7 +204,7 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent], *, named_
     if subjects.unknown and asking:  # "the sales table?", "what's going on with the chargebacks table?"
         return Question(text, "status", subjects, why=why)
     on_data = bool(words & THE_DATA)
-    trouble = bool(words & TROUBLE) or any(p.search(text) for p in OVERALL_PHRASES)
+    trouble = bool(words & TROUBLE) or overall_phrased(text)
     if (trouble or (on_data and (generic or why))) and (on_data or not subjects.unknown):
         return Question(text, "overall", subjects, why=why)
     return Question(text, None, subjects)

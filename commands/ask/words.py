@@ -85,6 +85,12 @@ OVERALL_PHRASES = tuple(
         r"\bnot (working|running|right)\b",
     )
 )
+
+
+def overall_phrased(text: str) -> bool:
+    return any(p.search(text) for p in OVERALL_PHRASES)
+
+
 # Whether all is well, asked of everything or of using the data: every kind of finding, whatever one
 # verb's cue ("did everything run fine last night?" is no question about runs alone). Only with a
 # data-status cue: "did everything go well at the offsite?" is chatter.
