@@ -36,11 +36,16 @@ async def test_thanked_the_bot_stays_quiet_and_greeted_it_says_what_it_answers(b
     """A thank-you needs no reply, even a mention's: "I cannot answer that" would answer it. Nor does a
     greeting alone in a channel, said to the room as much as to the bot; more than a greeting is answered."""
     thanked = await bot.console(
-        "@amd cheers, much appreciated :pray:", "@amd you're a star", "morning @amd!", "obrigada @amd!"
+        "@amd cheers, much appreciated :pray:",
+        "@amd you're a star",
+        "morning @amd!",
+        "obrigada @amd!",
+        "@amd you're the real MVP",
+        "hi @amd, nice to meet you",
     )
     greeted = await bot.console("@amd hey there, first time using you")
 
-    assert thanked.count("(no reply: a thank-you or a greeting alone needs none") == 4
+    assert thanked.count("(no reply: a thank-you or a greeting alone needs none") == 6
     assert "I cannot answer" not in thanked and "Hello!" not in thanked
     assert "Hello! I answer about open incidents, freshness" in greeted and "I cannot answer" not in greeted
 

@@ -578,6 +578,31 @@ def test_a_follow_up_in_a_thread(
         ("any history migrations mid-flight?", ("migrations",), None, None),  # under way, no flight
         ("purchase: owner, lineage", ("owner", "lineage"), "purchase", None),  # a subject, a list
         ("user: tests, last load", ("tests", "freshness"), "user", None),
+        ("why is purchase late, and who's on it?", ("freshness", "owner"), "purchase", None),
+        ("whose table is payment?", ("owner",), "payment", None),
+        # arrivals counted
+        ("did amd_user run, and how many users arrived since midnight?", ("runs", "volume"), "user", None),
+        # every kind of finding listed, all asked at once: the model may not narrow it to one
+        ("big picture: migrations, tests, runs, freshness — all fine?", ("overall",), None, None),
+        ("does status on payment hold anything besides captured?", ("meaning",), "payment", None),
+        # a meeting or a use named for revenue asks for no analysis of it
+        ("payment: anything to worry about before the revenue review?", ("status",), "payment", None),
+        (
+            "which column should I use for monthly revenue on payment, created_at or loaded_at?",
+            ("meaning",),
+            "payment",
+            None,
+        ),
+        ("kuch toota hai kya?", ("overall",), None, None),  # romanised Hindi
+        ("amd_user chala aaj?", ("runs",), "user", None),
+        (
+            "sind die payments aktuell, und wer ist zuständig falls nicht?",
+            ("freshness", "owner"),
+            "payment",
+            None,
+        ),
+        # people named for the data, no data asked about
+        ("how is a data scientist different from a data analyst, asking for my nephew", (), None, None),
         # a column's name is no how-is-it word: "anything besides" asks about its values
         (
             "what does the status column in payment mean, could it be anything besides captured?",
@@ -665,6 +690,7 @@ def test_meaning_beyond_the_listed_phrasings(
         ("dump purchase into a spreadsheet for me pls", "the data itself"),
         ("whose fault was the payment delay?", "an opinion"),
         ("kick off amd_user again please", "a task, not a question"),
+        ("can you paste those 12 duplicate purchase rows here?", "the data itself"),
         # a reason the sentence opens with is not all it says
         ("for the quarterly review, please list every person who can query amd.user", "the data itself"),
     ],

@@ -25,7 +25,8 @@ ASKED = re.compile(
 # a mention of the bot makes that a question: a list of what it answers would be its reply to a thank-you.
 THANKS = re.compile(
     r"^(?:(?:many |much )?thanks|thank you|thx|ty|cheers|(?:much )?appreciated|i owe you|you rock|good bot|"
-    r"nice one|you'?re (?:the best|a (?:star|legend|lifesaver|gem|hero))|"
+    r"nice one|you'?re (?:(?:the )?(?:real )?(?:best|mvp|goat)|amazing|awesome|brilliant|"
+    r"a (?:star|legend|lifesaver|gem|hero|champ|rockstar))|"
     r"obrigad[oa]|gracias|danke|merci|grazie|dzi[eę]kuj[eę]|dank ?je|bedankt|te[sş]ekk[uü]rler|tack|takk)\b"
 )
 GREETED = re.compile(r"^(?:hi|hello|hey|hiya|howdy|yo|gm|(?:good )?(?:morning|afternoon|evening))\b")
@@ -39,7 +40,7 @@ _FAREWELL = re.compile(
 _PLEASANT_WORDS = """
     hi hello hey hiya howdy yo gm gn good morning afternoon evening night nite bye goodbye cya see you ya
     tomorrow later soon all everyone everybody team folks there again too and have a nice great weekend day
-    happy monday friday wave
+    happy monday friday wave nice to meet just saying say it s is my first day here new i m am glad
 """
 _PLEASANT = frozenset(_PLEASANT_WORDS.split())
 
@@ -134,13 +135,26 @@ def everyday(text: str, subjects: Subjects, vocab: Vocabulary) -> bool:
     if parts and asked != said.strip() and said.lstrip().startswith(parts[0]) and subjects.named:
         subjects = resolve(asked, vocab)
     named = (subjects.named and not subjects.in_passing) or subjects.owner is not None
-    return not named and bool(words & EVERYDAY) and not any(map(vocab.dag_like, words))
+    return (
+        not named and (bool(words & EVERYDAY) or _people_only(asked)) and not any(map(vocab.dag_like, words))
+    )
+
+
+_PEOPLE = re.compile(r"\bdata (?:analyst|scientist|engineer|science|engineering|literacy)s?\b")
+
+
+def _people_only(text: str) -> bool:
+    """People named for the data, and no data: "what's the difference between a data analyst and a data
+    scientist?" """
+    return _PEOPLE.search(text) is not None and re.search(r"\bdata\b", _PEOPLE.sub(" ", text)) is None
 
 
 def about_data(text: str, words: set[str], intents: Sequence[Intent], vocab: Vocabulary) -> bool:
     """A data-status cue: a word only data people use (or its typo), a DAG's name, or the phrasing of
     an intent that may be about nothing named (an owner's "who is …" asks about people in general)."""
     phrased = (p for i in intents if i.subject != "entity" for p in i.phrases)
+    if _people_only(text):
+        words = words - {"data"}
     if words & (DOMAIN | THE_DATA) or any(map(vocab.dag_like, words)):
         return True
     if any(p.search(text) for p in (*DOMAIN_PHRASES, *phrased)):

@@ -48,7 +48,11 @@ DECLINES = (
         re.compile(
             # "how many rows does it hold in total?" is its volume
             r"^(?!.*\b(rows|records)\b).*\bin total\b|"
-            r"\b(revenue|average|avg|median|sum of|sum the|total amount|top \d+|biggest|largest|"
+            # ... not a meeting or a report named for it ("before the CFO's revenue call"), nor what the asker
+            # wants a column for: "which one should I filter on for daily revenue?"
+            r"\b((?<!for )(?<!for daily )(?<!for monthly )(?<!for weekly )(?<!for the )"
+            r"revenue(?! (?:call|check|meeting|review|deck|report|dashboard|team|close|sync)s?\b)|"
+            r"average|avg|median|sum of|sum the|total amount|top \d+|biggest|largest|"
             # "one row per user" says what a row is: a meaning, not a breakdown
             r"(?<!row )(?<!rows )per (country|city|user|customer)|by (country|city|user|customer)|"
             r"conversions?|churn(?:ed|ing)?|forecast|"
@@ -91,8 +95,11 @@ DECLINES = (
     (
         # the rows themselves, or access to them: the warehouse's to give, not the bot's
         re.compile(
-            r"\b(paste|dump|send|share|show|give|list)( me| us)? (the |all |raw |some |its |their |\d+ )*"
-            r"(rows|records)\b(?! count)|"
+            # ... described: "can you paste the 7 negative payment rows here?" (not "the number of rows", nor
+            # the rows a test fails on: "show me the failing rows of the payment test" is the test's answer)
+            r"\b(paste|dump|send|share|show|give|list)( me| us)? "
+            r"(the |all |raw |some |its |their |those |these |\d+ )*"
+            r"((?!number|count|amount|total|failing|failed|bad|broken)\w+ ){0,2}(rows|records)\b(?! count)|"
             # a table written out: "can you dump port_calls to a csv for me"
             r"\b(dump|export|download|extract|copy) \S+ (to|into|as) (a |an )?"
             r"(csv|excel|xlsx|file|spreadsheet|sheet)\b|"

@@ -1,9 +1,9 @@
 """The data-status words of other languages, in English: teams ask around their tables' English names in
 their own words ("a tabela de purchase atualizou hoje?", "wer ist owner von user?", "le payment était à
 jour à 6h ?"). Each word or phrase a data person would ask with in Portuguese, Spanish, French, German,
-Italian, Dutch, Polish or Turkish (and the commonest in the Nordic languages, Romanian and Croatian)
-becomes the English one before anything reads the message, so the
-rules and the learned model read one language. Only data-status words: everyday talk stays as it was
+Italian, Dutch, Polish or Turkish (and the commonest in the Nordic languages, Romanian, Croatian and
+romanised Hindi) becomes the English one before anything reads the message, so the rules and the learned
+model read one language. Only data-status words: everyday talk stays as it was
 written, and stays chatter. A name the catalog knows is never glossed. Pure: no I/O.
 """
 
@@ -25,7 +25,7 @@ def _folded(text: str) -> str:
 # "hier", "die", "vers", "record").
 _SAID_FOR = {
     # who, what, when, why, how many
-    "who is": "quem e|quien es|wer ist|qui est|chi e|wie is|kto jest|c'est qui|a quien|quien|wem|kto",
+    "who is": "quem e|quien es|wer ist|qui est|chi e|wie is|kto jest|c'est qui|a quien|quien|wem|kto|kaun",
     "who owns": "qui s'occupe de|qui s'occupe|quem cuida de|quem cuida|quien se encarga de|"
     "wer kummert sich um|sahibi kim|wer kummert sich|wem gehort|tiene a cargo|kim sorumlu",
     "what is": "o que e|que es|qu'est-ce que|c'est quoi|cos'e|wat is|co to jest|nedir|was steht in|"
@@ -33,10 +33,10 @@ _SAID_FOR = {
     "what does it mean": "que veut dire|que significa|q significa|o que significa|was bedeutet|"
     "cosa significa|wat betekent|co oznacza|co znaczy|ne demek|que quiere decir|wat houdt in|ne anlatiyor|"
     "ne anlatıyor",
-    "when": "quando|cuando|wann|quand|wanneer|kiedy|ne zaman|nar|cand|kada",
-    "why": "por que|warum|wieso|weshalb|pourquoi|perche|waarom|dlaczego|czemu|neden|niye",
+    "when": "quando|cuando|wann|quand|wanneer|kiedy|ne zaman|nar|cand|kada|kab",
+    "why": "por que|warum|wieso|weshalb|pourquoi|perche|waarom|dlaczego|czemu|neden|niye|kyun|kyon",
     "how many": "quantas|quantos|cuantas|cuantos|wie viele|wieviele|combien de|combien|quante|quanti|"
-    "hoeveel|kac",
+    "hoeveel|kac|kitne|kitni|kitna",
     "how long until": "quanto falta|cuanto falta|wie lange noch|combien de temps|quanto manca|"
     "hoe lang nog|ile jeszcze",
     "where does it come from": "de onde vem|de onde vêm|de donde viene|de donde vienen|woher kommen|"
@@ -76,11 +76,12 @@ _SAID_FOR = {
     "fallito|fallita|mislukt|gefaald|nie powiodl|padl|basarisiz|hata verdi|feilet|fejlede|misslyckades|"
     "a esuat|pao",
     "broken": "kaputt|quebrado|quebrada|roto|rotto|rotta|casse|cassee|kapot|stuk|zepsute|zepsuty|bozuk|"
-    "rompio|se rompio|wysypalo|wysypało|wysypał|kaputtgegangen|quebrou|ha rotto|si e rotto|planto",
+    "rompio|se rompio|wysypalo|wysypało|wysypał|kaputtgegangen|quebrou|ha rotto|si e rotto|planto|toota|tuta|"
+    "tooti|tuti|kharab",
     "stuck": "travou|travada|travado|atascada|atascado|se trabo|hangt|bloque|bloquee|bloccata|bloccato|"
     "vastgelopen|utknela|utknal|takildi",
     "ran": "rodou|rodaram|corrio|corrieron|gelaufen|lief|a tourne|tourne|girato|gedraaid|draaide|"
-    "uruchomil|calisti|çalıştı|çalisti|ha corrido|corrido|gelaufen ist",
+    "uruchomil|calisti|çalıştı|çalisti|ha corrido|corrido|gelaufen ist|chala|chali",
     "running": "rodando|corriendo|lauft|laeuft|tourne encore|in esecuzione|draait|dziala|calisiyor|"
     "çalışıyor|çalisiyor",
     "passed": "passaram|passou|pasaron|paso|bestanden|durchgelaufen|passent|passati|passano|geslaagd|"
@@ -99,7 +100,7 @@ _SAID_FOR = {
     "dropped": "caiu|cayo|gesunken|baisse|chute|calato|gedaald|spadek|spadla|dustu",
     "all good": "tudo bem|todo bien|tout va bien|alles gut|alles ok|tutto bene|tutto ok|alles goed|"
     "wszystko dziala|wszystko ok|her sey yolunda|alt ok|allt ok|e in regula|totul ok|u redu|sve u redu",
-    "anything": "alguma coisa|irgendwas|irgendetwas|quelque chose|qualcosa|iets|bir sey",
+    "anything": "alguma coisa|irgendwas|irgendetwas|quelque chose|qualcosa|iets|bir sey|kuch|kuchh",
     "problem": "problema|problemas|probleme|probleem|problemen|sorun|sorunlar",
     "still": "ainda|todavia|noch|encore|ancora|nog|nadal|hala|hâlâ|continua|sigue|toujours|immer noch|"
     "nach wie vor",
@@ -117,7 +118,7 @@ _SAID_FOR = {
     "işlemler",
     # when
     "yesterday": "ontem|ayer|gestern|ieri|gisteren|wczoraj|dun",
-    "today": "hoje|hoy|heute|aujourd'hui|oggi|vandaag|dzisiaj|dzis|bugun|heut",
+    "today": "hoje|hoy|heute|aujourd'hui|oggi|vandaag|dzisiaj|dzis|bugun|heut|aaj",
     "this morning": "esta manha|hoje de manha|esta manana|heute morgen|heute fruh|ce matin|stamattina|"
     "stamane|vanochtend|vanmorgen|dzis rano|bu sabah|a matin|heute vormittag",
     "last night": "esta noite|ontem a noite|anoche|heute nacht|letzte nacht|cette nuit|stanotte|vannacht|"
@@ -147,7 +148,8 @@ _SAID_FOR = {
     "is there": "tem|hay|gibt es|gibt's|y a-t-il|y'a|il y a|c'e|is er|var mi|var mı",
     "any": "algum|alguma|algun|alguna|irgendein|irgendeine|qualche|jakis|jakiś|herhangi",
     "and": "e|y|et|und|ve",
-    "if not": "si no|se nao|wenn nicht|sinon|se no|als niet",
+    "if not": "si no|se nao|wenn nicht|falls nicht|sinon|se no|als niet",
+    "are": "sind|zijn",
     "now": "agora|ahora|jetzt|maintenant|adesso|ora|nu|teraz|simdi|şimdi",
     "last": "ultima|ultimo|letzte|letzten|dernier|derniere|laatste|ostatni|ostatnie",
     "load": "carga|ladung|chargement|caricamento|lading|ladowanie",

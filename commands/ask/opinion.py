@@ -23,6 +23,7 @@ SURE, OVERRULE, CERTAIN = 0.4, 0.7, 0.6  # CERTAIN: an overall question needs no
 # model's data: 8 more of their 2,555 chatter lines silent, none of their 5,805 questions lost)
 SILENCE = 0.9
 _OWNS_A_THING = re.compile(r"\b(?:own(?:s|ed)?|owners? of) (?:the|our|their|your|his|her|my) ")
+_NOT_NARROWED = frozenset([CHATTER, "history", "status"])
 _NEWS = re.compile(r"\b(?:any|an|some|the latest)\s+(?:news|updates?)\b")
 _AGED = re.compile(r"\b(?:days?|hours?|h|minutes?|mins?) (?:old|behind|late|stale)\b")
 
@@ -47,6 +48,10 @@ def second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Inte
     # a remark, nothing asked, is read into only when very likely: "the bird migration was amazing"
     told = question.intent is None and not ASKED.search(question.text)
     if likely < (SURE if unclear and not told else OVERRULE) or label == question.intent:
+        return question
+    # all asked of at once, in so many words: "the big picture: freshness, runs, tests — all ok?" is no
+    # question about one kind of finding (a past moment's or a subject's still may be)
+    if question.intent == "overall" and overall_phrased(question.text) and label not in _NOT_NARROWED:
         return question
     subjects, text = question.subjects, question.text
     # owning a thing named is no data word of its own: "who owns the Q3 OKR doc?", "who's the owner of the

@@ -95,7 +95,9 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent], *, named_
     if subjects.migration and not words & (_cues_of("migrations", intents) | _LEG) and by_source(text, vocab):
         subjects = replace(subjects, migration=None)  # "Snowflake": the warehouse, and one source of many
     named = subjects.named or subjects.owner is not None
-    if subjects.entities and set(lemmas(_A_COLUMN.sub(" ", text))) & TROUBLE and _OTHER_THAN.search(text):
+    # a column's name is no trouble word: "what does status mean on transactions, anything besides captured?"
+    told = [w for w in WORD.findall(_A_COLUMN.sub(" ", text)) if w not in vocab.columns]
+    if subjects.entities and set(map(lemma, told)) & TROUBLE and _OTHER_THAN.search(text):
         # "is anything else broken besides the addresses?": the rest of the data, all of it
         return Question(text, "overall", Subjects())
     if everyday(text, subjects, vocab):

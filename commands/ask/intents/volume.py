@@ -112,6 +112,8 @@ INTENT = Intent(
         r"records",  # the noun only: "recorded" is no count
         r"number of",
         r"loaded (yesterday|today|this week|last week)",
+        # arrivals counted: "how many orders landed since midnight?" (not how fresh they are)
+        r"how many (?:\S+ ){1,3}(?:landed|arrived|came in|got loaded|were loaded)\b",
         r"row count",
         r"per (day|hour|week|month)",
     ),
