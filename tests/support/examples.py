@@ -82,6 +82,8 @@ TRAINED_ON = (
     "dev_51",
     "dev_52",
     "dev_53",
+    "dev_54",
+    "dev_55",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"
