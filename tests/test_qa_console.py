@@ -34,7 +34,7 @@ async def test_a_line_without_a_slash_is_a_question_in_a_help_channel(bot: BotHa
 
 async def test_thanked_the_bot_stays_quiet_and_greeted_it_says_what_it_answers(bot: BotHarness) -> None:
     """A thank-you needs no reply, even a mention's: "I cannot answer that" would answer it. Nor does a
-    greeting alone in a channel, said to the room as much as to the bot; more than a greeting is answered."""
+    greeting alone or a remark in a channel, said to the room as much as to the bot; a question is."""
     thanked = await bot.console(
         "@amd cheers, much appreciated :pray:",
         "@amd you're a star",
@@ -42,10 +42,16 @@ async def test_thanked_the_bot_stays_quiet_and_greeted_it_says_what_it_answers(b
         "obrigada @amd!",
         "@amd you're the real MVP",
         "hi @amd, nice to meet you",
+        "sorry @amd, wrong channel",  # a remark to the bot asks it nothing
     )
-    greeted = await bot.console("@amd hey there, first time using you")
+    # the bot spoken of, not to: no question put to it, as any talk in a help channel
+    spoken_of = await bot.console(
+        "deploying the new image now, @amd and #alerts may be noisy for a bit", "does @amd get a day off too?"
+    )
+    greeted = await bot.console("@amd hey there, first time using you: what can you do?")
 
-    assert thanked.count("(no reply: a thank-you or a greeting alone needs none") == 6
+    assert thanked.count("(no reply: a thank-you, a greeting alone or a remark that asks nothing") == 7
+    assert spoken_of.count("(no reply: in a help channel the bot answers questions it can") == 2
     assert "I cannot answer" not in thanked and "Hello!" not in thanked
     assert "Hello! I answer about open incidents, freshness" in greeted and "I cannot answer" not in greeted
 

@@ -124,6 +124,10 @@ async def test_chatter_thanks_bots_edits_and_its_own_messages_get_no_answer(bot:
         message(f"thanks <@{BOT_USER_ID}>! :pray:", channel="C0SQUAD001") | {"type": "app_mention"},
         message(f"good night <@{BOT_USER_ID}>, see you tomorrow", channel="C0SQUAD001")
         | {"type": "app_mention"},
+        # a remark to the bot, and the bot spoken of: nothing put to it
+        message(f"<@{BOT_USER_ID}> sorry, wrong channel", channel="C0SQUAD001") | {"type": "app_mention"},
+        message(f"can we invite <@{BOT_USER_ID}> to the retro?", channel="C0SQUAD001")
+        | {"type": "app_mention"},
     ]
     for n, event in enumerate(quiet):
         await bot.event(event, event_id=f"EvQuiet{n}")
@@ -149,6 +153,15 @@ async def test_a_mention_anywhere_and_its_thread_follow_up(bot: BotHarness) -> N
 
     assert second["thread_ts"] == mention["ts"]
     assert "jonas.w" in second["text"]  # the owner intent kept, about purchase now
+
+
+async def test_a_question_put_to_the_bot_that_it_cannot_answer_says_so(bot: BotHarness) -> None:
+    """Silence to a question put to it would read as a broken bot; a question about it asks the room."""
+    spoken_to = message(f"<@{BOT_USER_ID}> what's the weather like in Lisbon?", channel="C0SQUAD001")
+    await bot.event(spoken_to | {"type": "app_mention"}, event_id="EvWeather")
+    (reply,) = await answered(bot, "C0SQUAD001", 1)
+
+    assert "I cannot answer that from the facts I have" in reply["text"]
 
 
 async def test_a_dm_is_answered_and_a_decline_carries_no_fact(bot: BotHarness) -> None:

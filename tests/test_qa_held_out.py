@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from commands.ask.about import pleasantry, thanked
+from commands.ask.about import unasked
 from commands.ask.intent import Question
 from commands.ask.markup import plain
 from commands.ask.subjects import Vocabulary
@@ -62,11 +62,12 @@ def score(all_cases: list[dict[str, Any]], vocab: dict[str, Vocabulary]) -> tupl
 
 
 def replied(case: dict[str, Any], vocab: Vocabulary) -> bool:
-    """The bot answers the message: understood as a question, or put to the bot by a mention in the
-    channel (a thank-you or a greeting alone is not: commands/ask/engine.reply)."""
+    """The bot answers the message: understood as a question, or a question or request put to the bot by
+    a mention in the channel (a thank-you, a greeting alone or a remark is not: commands/ask/engine.reply)."""
     said = plain(case["q"], bot_user=BOT_USER)
-    unasked = thanked(said.text) or pleasantry(said.text)
-    return understood(case, vocab).intent is not None or (said.mentioned and not unasked)
+    question = understood(case, vocab)
+    told = unasked(said.text, in_channel=True) and not question.declined
+    return question.intent is not None or (said.addressed and not told)
 
 
 def test_the_held_out_set_is_big_and_labelled_blind() -> None:

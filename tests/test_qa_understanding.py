@@ -112,7 +112,7 @@ def test_every_decline_is_declined(vocabularies: dict[str, Vocabulary]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "text", "mentioned"),
+    ("raw", "text", "addressed"),
     [
         (f"<@{BOT_USER}> is `payment` fresh?", "is payment fresh?", True),
         ("<@U0ANNA0001> says <#C0123|amd-help> is slow", "someone says amd-help is slow", False),
@@ -127,11 +127,17 @@ def test_every_decline_is_declined(vocabularies: dict[str, Vocabulary]) -> None:
             False,
         ),
         ("stale in the 02:00-04:00 window?", "stale in the 02:00-04:00 window?", False),  # a time's colons
+        # spoken to where the mention opens or ends the message or stands apart; elsewhere spoken of
+        ("hi <@U0AMDBOT01> :wave: is payment fresh?", "hi is payment fresh?", True),
+        ("is payment fresh? <@U0AMDBOT01> :pray:", "is payment fresh?", True),
+        ("sorry, <@U0AMDBOT01>, wrong channel", "sorry, , wrong channel", True),
+        ("does <@U0AMDBOT01> get a day off too?", "does get a day off too?", False),
+        ("who configured <@U0AMDBOT01>'s avatar?", "who configured 's avatar?", False),
     ],
 )
-def test_slack_markup_becomes_plain_words(raw: str, text: str, mentioned: bool) -> None:
+def test_slack_markup_becomes_plain_words(raw: str, text: str, addressed: bool) -> None:
     said = plain(raw, bot_user=BOT_USER)
-    assert (said.text, said.mentioned) == (text, mentioned)
+    assert (said.text, said.addressed) == (text, addressed)
 
 
 @pytest.mark.parametrize(
@@ -601,6 +607,9 @@ def test_a_follow_up_in_a_thread(
             "payment",
             None,
         ),
+        ("what's the lag of purchase vs now?", ("freshness",), "purchase", None),  # a time compared: no view
+        # an item of a list that names the latest of something: "last run of the dag"
+        ("user — last run of the dag, tests, and who owns it?", ("runs", "tests", "owner"), "user", None),
         # people named for the data, no data asked about
         ("how is a data scientist different from a data analyst, asking for my nephew", (), None, None),
         # a column's name is no how-is-it word: "anything besides" asks about its values

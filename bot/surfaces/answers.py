@@ -83,7 +83,7 @@ class Answers:
         self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
     ) -> None:
         await ack()
-        await self._answer(event, context, direct=True)
+        await self._answer(event, context, direct=False, mention=True)
 
     async def message(
         self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
@@ -97,13 +97,18 @@ class Answers:
             return  # a mention: Slack sends it as app_mention too, and that one is answered
         await self._answer(event, context, direct=dm)
 
-    async def _answer(self, event: dict[str, Any], context: AsyncBoltContext, *, direct: bool) -> None:
+    async def _answer(
+        self, event: dict[str, Any], context: AsyncBoltContext, *, direct: bool, mention: bool = False
+    ) -> None:
+        """`direct`: a DM, answered whatever it says. `mention`: an app_mention, answered in any channel the
+        bot is in, and as put to the bot where it speaks to the bot (commands/ask/markup: "does @amd get a
+        day off?" speaks of it, and gets a reply only if it asks what the bot answers)."""
         if event.get("bot_id") or event.get("subtype"):
             return  # another bot's mention (or an edit of one): bots answering bots never ends
         channel, user = event["channel"], event.get("user", "")
         root = event.get("thread_ts") or event["ts"]
         thread = await self.state.recall(channel, event["thread_ts"]) if event.get("thread_ts") else None
-        if not (direct or thread or channel in self.settings.help_channels):
+        if not (direct or mention or thread or channel in self.settings.help_channels):
             return
         # Before any understanding: who may ask, and whether they are within their limits.
         if not self.backends.policy.check(PERMISSION, user=user, channel=channel).allowed:
@@ -113,8 +118,8 @@ class Answers:
         surface = SlackSurface(self.app.client, channel=channel, user=user)
         text = event.get("text", "")[:MAX_QUESTION]
         ctx = Ctx(user=user, channel=channel, backends=self.backends, surface=surface, text=text)
-        question, mentioned = read(text, ctx, bot_user=context.bot_user_id, thread=thread)
-        direct = direct or mentioned or self.settings.help_reply_to_chatter
+        question, addressed = read(text, ctx, bot_user=context.bot_user_id, thread=thread)
+        direct = direct or addressed or self.settings.help_reply_to_chatter
         if not (direct or question.intent):
             return  # chatter: no reply, and it costs nobody their rate budget
         if not await self._admitted(user, channel, surface, CardRef(channel, root)):

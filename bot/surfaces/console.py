@@ -32,7 +32,7 @@ Render = Callable[[Message], str]
 
 
 # what the console says where Slack would show nothing: a thank-you to the bot, or chatter it leaves alone
-_THANKED = "(no reply: a thank-you or a greeting alone needs none)\n"
+_THANKED = "(no reply: a thank-you, a greeting alone or a remark that asks nothing needs none)\n"
 _CHATTER = "(no reply: in a help channel the bot answers questions it can; `@amd …` asks it)\n"
 
 
@@ -192,8 +192,8 @@ class Console:
             )
 
     async def ask(self, line: str) -> None:
-        """A message posted in a help channel; `@amd …` mentions the bot, which then replies to anything
-        but a thank-you or a greeting alone."""
+        """A message posted in a help channel; `@amd …` mentions the bot, which then replies to any question
+        or request (commands/ask/about.unasked)."""
         ctx = Ctx(user=self.user, channel=self.surface.channel, backends=self.backends, surface=self.surface)
         question, mentioned = read(line, ctx, thread=self.asked)
         prefix = self.backends.settings.command

@@ -55,6 +55,14 @@ def pleasantry(text: str) -> bool:
     return bool(opened) and "?" not in text and all(w in _PLEASANT for w in words)
 
 
+def unasked(text: str, *, in_channel: bool) -> bool:
+    """Said to the bot, nothing asked of it: a thank-you; in a channel, where the room hears it too, a
+    greeting alone or a remark that mentions it ("@amd you're funny", "sorry @amd, wrong channel",
+    "deploying now, @amd and #alerts may be noisy"). A question or a request put to it is answered, even
+    with "I cannot answer that": silence there reads as a broken bot."""
+    return thanked(text) or (in_channel and (pleasantry(text) or not ASKED.search(text)))
+
+
 # A message's parts: what it asks, and what only tells the context ("need it for the churn analysis",
 # "before I publish the revenue deck"): a decline is for what is asked, not for the asker's reasons.
 SENTENCE = re.compile(r"(?<=[?!;])|\.\s|:\s|\s[–—-]+\s")

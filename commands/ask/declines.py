@@ -131,7 +131,7 @@ DECLINES = (
         re.compile(
             # "registered_at vs loaded_at" asks what two columns mean
             r"\b(opinion|joke|(vs\.?|versus)(?! \w+_\w)(?! (?:(?:a|an|the|its|their|our) )?(?:\d+\s?\w* )?"
-            r"(last|this|yesterday|today|usual|normal|typical|previous|prior|expected|planned|target|sla|same|"
+            r"(last|this|now|yesterday|today|usual|normal|typical|previous|prior|expected|planned|target|sla|same|"
             r"(day|week|weekend|month|quarter|year|period) before|"
             r"q[1-4]|h[12]|(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*|\d{4})\b)|"
             r"switch (from|to)|a good (engineer|person|idea))\b|"

@@ -17,7 +17,7 @@ from bot.foundation.suggest import unknown
 from bot.render import format as fmt
 from bot.render.message import Actions, Button, Context, Message, Text
 from bot.state.answers import AnswerState, Asked
-from commands.ask.about import GREETED, pleasantry, put_to_the_bot, thanked
+from commands.ask.about import GREETED, put_to_the_bot, unasked
 from commands.ask.access import refused
 from commands.ask.intent import Answer, Intent, Pick, Question
 from commands.ask.intents import INTENTS
@@ -57,14 +57,14 @@ def vocabulary(catalog: Catalog, migrations: Sequence[MigrationSpec]) -> Vocabul
 def read(
     text: str, ctx: Ctx, *, bot_user: str | None = None, thread: Asked | None = None
 ) -> tuple[Question, bool]:
-    """The question in `text` and whether the bot was mentioned. `thread`: what the bot last answered
-    in the thread this message is in."""
+    """The question in `text` and whether the bot was spoken to (commands/ask/markup). `thread`: what the
+    bot last answered in the thread this message is in."""
     said = plain(text, bot_user=bot_user)
     vocab = vocabulary(ctx.catalog, ctx.backends.settings.migrations)
     question = understand(said.text, vocab, INTENTS)
     if thread is not None:
         question = follow_up(question, thread.intent, _remembered(thread.subject, vocab, ctx))
-    return question, said.mentioned
+    return question, said.addressed
 
 
 def _remembered(subject: str | None, vocab: Vocabulary, ctx: Ctx) -> Subjects:
@@ -80,13 +80,13 @@ async def reply(
 ) -> Reply:
     """`direct`: asked of the bot (a mention, a DM, `/amd ask`): it answers even what it cannot
     answer, with why. Otherwise (a help channel's chatter) only what it can answer gets a reply.
-    `in_channel`: a mention in a channel, where a greeting alone is said to the room too.
+    `in_channel`: a mention in a channel, where a greeting alone or a remark is said to the room too.
     Several intents asked at once are answered together, in the order asked."""
     question = put_to_the_bot(question) if direct else question
     intents = _dag_alone([BY_NAME[name] for name in question.intents if name in BY_NAME], question)
     if not intents:  # a thank-you, even to the bot, needs no reply; nor "morning @amd!" in a channel
-        unasked = thanked(question.text) or (in_channel and pleasantry(question.text))
-        return Reply(await _decline(question, ctx, prefix) if direct and not unasked else None)
+        told = unasked(question.text, in_channel=in_channel) and not question.declined
+        return Reply(await _decline(question, ctx, prefix) if direct and not told else None)
     subjects = question.subjects
     if subjects.unknown and not (subjects.named or subjects.owner) and intents[0].name != "overall":
         return Reply(_no_such(question, ctx, prefix))

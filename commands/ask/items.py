@@ -29,6 +29,7 @@ ITEM = 3  # words at most in an item of a list
 _AND = frozenset(["and", "+", "&"])  # what joins the last item to the question (not ",", "but", ":", "?")
 _JOINED = _AND | {",", ""}  # ... and the items before it to each other
 _THING = frozenset(["the", "its", "their", "his", "her", "our", "a", "an"])
+_LATEST = frozenset(["last", "latest"])
 _NOITEM = frozenset(
     [
         "i",
@@ -96,6 +97,8 @@ def item(clause: str, *, listed: bool) -> bool:
     """A list's item: a few words, or in a list that asks no question a thing named ("for the audit file:
     the owner of the payment table, its lineage, and its last successful run")."""
     words = clause.split()
+    if len(words) <= ITEM + 2 and words[0] in _LATEST:  # "purchase: last run of its DAG, freshness vs SLA"
+        return True
     return len(words) <= ITEM or (listed and len(words) <= ITEM + 3 and words[0] in _THING)
 
 

@@ -2,7 +2,10 @@
 
 `<@U…>` mentions, `<#C…|name>` channel links, `<http…|text>` links, `:emoji:` codes, `code spans` and
 ``` blocks, *bold*/_italic_/~strike~, mixed case and stray punctuation. Whether the bot itself was
-mentioned is kept: in a help channel a mention is what turns chatter into a question to answer.
+spoken to is kept: in a help channel a mention is what turns chatter into a question to answer. A mention
+speaks to the bot where it opens the message (after a greeting, a thank-you or a sorry), ends it or stands
+between commas ("sorry, @amd, wrong channel"); elsewhere it speaks of the bot ("does @amd get a day off?",
+"can we invite @amd to the retro?"), as people talk about a colleague in the room.
 """
 
 from __future__ import annotations
@@ -26,12 +29,17 @@ _STYLE = re.compile(r"(?<![\w.])[`*_~]+|[`*_~]+(?![\w.])")
 _SPACES = re.compile(r"\s+")
 # "@amd" typed as text (the console; a client that did not turn it into a mention).
 _TYPED_MENTION = re.compile(r"(?<!\w)@amd(?:-bot)?\b", re.IGNORECASE)
+_BOT = "\x00"  # where the bot was mentioned, while the rest of the markup goes
+_ADDRESSED = re.compile(
+    rf"^\W*(?:(?:hey|hi|hiya|hello|yo|morning|good morning|gm|dear|thanks|thank you|thx|ty|cheers|sorry|"
+    rf"please|pls)\W+)?{_BOT}|{_BOT}\W*$|[,;:.!?(]\s*{_BOT}\s*[,;:.!?)]"
+)
 
 
 @dataclass(frozen=True)
 class Said:
     text: str  # lower case, markup gone, one space between words
-    mentioned: bool  # the bot was @-mentioned
+    addressed: bool  # the bot was @-mentioned as the one spoken to
 
 
 def _link(found: re.Match[str]) -> str:
@@ -42,14 +50,14 @@ def _link(found: re.Match[str]) -> str:
 
 
 def plain(raw: str, *, bot_user: str | None) -> Said:
-    mentioned = bool(_TYPED_MENTION.search(raw)) or (bot_user is not None and f"<@{bot_user}" in raw)
-    text = _TYPED_MENTION.sub(" ", raw)
-    text = _MENTION.sub(lambda m: " " if m.group(1) == bot_user else " someone ", text)
+    text = _TYPED_MENTION.sub(f" {_BOT} ", raw.replace(_BOT, " "))
+    text = _MENTION.sub(lambda m: f" {_BOT} " if m.group(1) == bot_user else " someone ", text)
     text = _CHANNEL.sub(lambda m: f" {m.group(1) or 'a channel'} ", text)
     text = _SPECIAL.sub(" ", text)
     text = _LINK.sub(_link, text)
     text = _BARE_LINK.sub(_link, text)
     text = _FENCE.sub(lambda m: f" {m.group(1)} ", text)
     text = html.unescape(_EMOJI.sub(" ", text))  # Slack escapes &, < and > in message text
-    text = _STYLE.sub(" ", text)
-    return Said(_SPACES.sub(" ", text).strip().lower(), mentioned)
+    text = _SPACES.sub(" ", _STYLE.sub(" ", text)).strip().lower()
+    addressed = _ADDRESSED.search(text) is not None
+    return Said(_SPACES.sub(" ", text.replace(_BOT, " ")).strip(), addressed)
