@@ -181,6 +181,13 @@ DEV_SETS = {
     # 100 %; trained on: 97.4 %, 100 %; 98.3 %, 100 %.
     "dev_54": DevSet(230, 100, 0.97, 0.97),
     "dev_55": DevSet(230, 100, 0.97, 0.97),
+    # dev_56 (a July of holidays, an office move and a BI tool trial) and dev_57 (December: Secret Santa,
+    # the office party, holiday on-call swaps), chatter-heavy (180 chatter lines each, a fifth of them
+    # mentioning the bot), by two new blind writers, first scored on 6268c7f: 96.8 % and 80.6 % chatter
+    # silent; 98.1 % and 81.1 %. After the twenty-fourth round's rules, left out of the model's data, 98.1 %
+    # and 89.4 %; 98.1 % and 91.1 %; trained on: 98.1 %, 93.3 %; 98.1 %, 93.3 %.
+    "dev_56": DevSet(150, 170, 0.97, 0.92),
+    "dev_57": DevSet(150, 170, 0.97, 0.92),
 }
 
 

@@ -848,9 +848,10 @@ def test_an_owner_of_everyday_things_is_no_question_for_the_bot(vocabularies: di
 
 
 def test_a_remark_is_read_into_only_when_the_model_is_very_sure(vocabularies: dict[str, Vocabulary]) -> None:
-    """Nothing asked, nothing known named: the model's reading (history, about 0.67 sure, from a model that
-    never saw dev_37, which has a remark like it) is not enough to answer a remark."""
-    model = learned.trained([e for e in learned.examples() if e.written_for != "dev_37"])
+    """Nothing asked, nothing known named: the model's reading (history, about 0.45 sure, from a model that
+    never saw dev_37, dev_56 or dev_57, which have remarks like it) is not enough to answer a remark."""
+    unseen = ("dev_37", "dev_56", "dev_57")
+    model = learned.trained([e for e in learned.examples() if e.written_for not in unseen])
     remark = "the butterfly migration over the bay yesterday was stunning"
     with learned.using(model):
         assert learned.guess(remark, vocabularies["demo"])[0] == "history"

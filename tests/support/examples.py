@@ -84,6 +84,8 @@ TRAINED_ON = (
     "dev_53",
     "dev_54",
     "dev_55",
+    "dev_56",
+    "dev_57",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"
