@@ -610,6 +610,12 @@ def test_a_follow_up_in_a_thread(
         ("what's the lag of purchase vs now?", ("freshness",), "purchase", None),  # a time compared: no view
         # an item of a list that names the latest of something: "last run of the dag"
         ("user — last run of the dag, tests, and who owns it?", ("runs", "tests", "owner"), "user", None),
+        ("baskets?", ("status",), "purchase", None),  # a description's word, the whole message
+        ("how many purchases in the table right now?", ("volume",), "purchase", None),  # no filter
+        ("how many refunds per day land in payment?", ("volume",), "payment", None),  # a volume's unit
+        ("what's the provenance of the user data?", ("lineage",), "user", None),
+        ("models behind payment?", ("lineage",), "payment", None),
+        ("is there a channel where I can talk to the payment folks directly?", ("owner",), "payment", None),
         # people named for the data, no data asked about
         ("how is a data scientist different from a data analyst, asking for my nephew", (), None, None),
         # a column's name is no how-is-it word: "anything besides" asks about its values

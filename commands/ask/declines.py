@@ -59,7 +59,11 @@ DECLINES = (
             r"predict|profit|margin|earn|earned|spent the most)\b|"
             r"(?<!\bin )\btotal (?!rows?\b|records?\b|count\b|volumes?\b|number\b)\w+|"
             # a count with a filter: "how many users from Berlin", "how many orders with status …"
+            # (not where they are kept, nor a volume's time unit: "how many orders in the table right now",
+            # "how many captures per day land in payment?")
             r"\bhow many (?!rows|records)\S+ (from|in|with|where|by|per)\b"
+            r"(?! (?:the |our )?(?:table|warehouse|model|dataset|data|database|db|snowflake|amd)\b)"
+            r"(?! (?:day|hour|week|month)\b)"
         ),
         ANALYSIS,
     ),

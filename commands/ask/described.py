@@ -106,6 +106,9 @@ def named_anywhere(tokens: Sequence[str], vocab: Vocabulary) -> list[str]:
     """The entity a question that names none names otherwise, anywhere in it ("has the table with card
     captures caught up?", "how old is the newest row in pmt"): only a message with a cue, only one
     entity, and only by the description's own words ("the registry creds" are no registrations)."""
+    alone = [t for t in tokens if t.isalnum()]
+    if len(alone) == 1 and (one := described_as(alone[0], vocab.described, stems=False)):
+        return [one]  # the whole message: "checkouts?", "signups… 👀"
     cues = lemmas_of(vocab.cues)
     said = " ".join(tokens)  # "checkouts up to date?": a cue in a phrase
     if not any(lemma(t) in cues or is_cue(t, vocab.cues) for t in tokens) and not any(

@@ -90,6 +90,8 @@ INTENT = Intent(
         r"staging",
         r"used by",
         r"family tree",  # "family tree of the customers table"
+        r"\b(origins?|provenance) of\b",  # "please describe the origin of the customer data"
+        r"\b(models?|tables?|sources?|stg) behind\b",  # "stg models behind delivery_address?"
         # the way in: "how does an address get into the AMD?", "how do refunds end up in payment?"
         r"how (do|does|did) (\w+ ){1,4}(get|end up|land|make it|flow) (in|into|to)\b",
         r"breaks? if",

@@ -87,6 +87,7 @@ INTENT = Intent(
         r"who(?:'s| is| are)? (?:looking|working) (?:at|on|into)",
         r"who(?:'s| is| are) (?:handling|fixing|dealing with|sorting)\b",  # "and who's handling them?"
         r"who(?:'s| is| are) on (?:it|this|that|them)\b",  # "why is it stale and who's on it?"
+        r"\bchannel (?:where|to) (?:i|we|one) (?:can|could|should) (?:ask|reach|contact|talk)",
         r"whose (?:model|table|dataset|data|pipeline|dag|job|area|domain)\b",  # "whose model is berth_usage?"
         # "who's the human behind X?" (not "what are the sources behind X?")
         r"(who|(?:which|what) (?!(?:is|are|was|were)\b)\w+)(?: is|'s| are)?(?: the \w+)? behind",
