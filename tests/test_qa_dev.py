@@ -188,6 +188,14 @@ DEV_SETS = {
     # and 89.4 %; 98.1 % and 91.1 %; trained on: 98.1 %, 93.3 %; 98.1 %, 93.3 %.
     "dev_56": DevSet(150, 170, 0.97, 0.92),
     "dev_57": DevSet(150, 170, 0.97, 0.92),
+    # dev_58 (a product squad new to dbt, a new Composer environment, broken dashboards) and dev_59 (a partner
+    # bank's new payment source, courier escalations, an audit of the address history, phones), written in
+    # business words and unusual phrasings ("signups?", "my checkout funnel just ends at 04:00"), by two
+    # new blind writers, first scored on 2b505c4: 91.0 % and 100 % chatter silent; 87.2 % and 100 %. After
+    # the twenty-fifth round's rules, left out of the model's data, 92.7 % and 89.3 %, chatter 100 %; trained
+    # on: 95.7 %, 100 %; 91.9 %, 100 %.
+    "dev_58": DevSet(230, 100, 0.94, 0.97),
+    "dev_59": DevSet(230, 100, 0.90, 0.97),
 }
 
 

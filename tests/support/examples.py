@@ -86,6 +86,8 @@ TRAINED_ON = (
     "dev_55",
     "dev_56",
     "dev_57",
+    "dev_58",
+    "dev_59",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"
