@@ -164,6 +164,16 @@ async def test_a_question_put_to_the_bot_that_it_cannot_answer_says_so(bot: BotH
     assert "I cannot answer that from the facts I have" in reply["text"]
 
 
+async def test_a_mention_whose_id_is_not_the_bots_own_is_taken_as_spoken_to(bot: BotHarness) -> None:
+    """Slack sends app_mention only when the bot is mentioned: an id the bot does not know as its own
+    (an org-wide install's) is still the bot spoken to."""
+    other = message("<@U0ORGBOT01> what's the weather like in Lisbon?", channel="C0SQUAD001")
+    await bot.event(other | {"type": "app_mention"}, event_id="EvOrgWide")
+    (reply,) = await answered(bot, "C0SQUAD001", 1)
+
+    assert "I cannot answer that from the facts I have" in reply["text"]
+
+
 async def test_a_dm_is_answered_and_a_decline_carries_no_fact(bot: BotHarness) -> None:
     await bot.event(message("what was the revenue last month?", channel="D0ANNA0001"), event_id="EvDm")
     (reply,) = await answered(bot, "D0ANNA0001", 1)

@@ -119,7 +119,9 @@ class Answers:
         text = event.get("text", "")[:MAX_QUESTION]
         ctx = Ctx(user=user, channel=channel, backends=self.backends, surface=surface, text=text)
         question, addressed = read(text, ctx, bot_user=context.bot_user_id, thread=thread)
-        direct = direct or addressed or self.settings.help_reply_to_chatter
+        # an app_mention names the bot even where its id is not known here: then it is taken as spoken to
+        unseen = mention and not (context.bot_user_id and f"<@{context.bot_user_id}" in text)
+        direct = direct or addressed or unseen or self.settings.help_reply_to_chatter
         if not (direct or question.intent):
             return  # chatter: no reply, and it costs nobody their rate budget
         if not await self._admitted(user, channel, surface, CardRef(channel, root)):
