@@ -128,6 +128,9 @@ async def test_chatter_thanks_bots_edits_and_its_own_messages_get_no_answer(bot:
         message(f"<@{BOT_USER_ID}> sorry, wrong channel", channel="C0SQUAD001") | {"type": "app_mention"},
         message(f"can we invite <@{BOT_USER_ID}> to the retro?", channel="C0SQUAD001")
         | {"type": "app_mention"},
+        # a question put to it about nothing it knows: the room's talk (issue 19)
+        message(f"<@{BOT_USER_ID}> who won the football last night?", channel="C0SQUAD001")
+        | {"type": "app_mention"},
     ]
     for n, event in enumerate(quiet):
         await bot.event(event, event_id=f"EvQuiet{n}")
@@ -155,23 +158,37 @@ async def test_a_mention_anywhere_and_its_thread_follow_up(bot: BotHarness) -> N
     assert "jonas.w" in second["text"]  # the owner intent kept, about purchase now
 
 
-async def test_a_question_put_to_the_bot_that_it_cannot_answer_says_so(bot: BotHarness) -> None:
-    """Silence to a question put to it would read as a broken bot; a question about it asks the room."""
-    spoken_to = message(f"<@{BOT_USER_ID}> what's the weather like in Lisbon?", channel="C0SQUAD001")
-    await bot.event(spoken_to | {"type": "app_mention"}, event_id="EvWeather")
-    (reply,) = await answered(bot, "C0SQUAD001", 1)
+async def test_a_question_about_nothing_the_bot_knows_is_answered_only_in_a_dm(bot: BotHarness) -> None:
+    """In a channel "@amd what's the weather in Lisbon?" is the room's talk: it names nothing the bot knows
+    and has no data-status cue (issue 19). What the bot does, or a request it turns down, is answered there;
+    in a DM, the bot alone spoken to, so is everything."""
+    weather = f"<@{BOT_USER_ID}> what's the weather like in Lisbon?"
+    await bot.event(message(weather, channel="C0SQUAD001") | {"type": "app_mention"}, event_id="EvWeather")
+    await bot.event(message(weather, channel="D0ANNA0001"), event_id="EvWeatherDm")
+    (in_dm,) = await answered(bot, "D0ANNA0001", 1)
+    asked = [
+        f"<@{BOT_USER_ID}> what can you do?",
+        f"<@{BOT_USER_ID}> can you delete the negative payment rows?",
+    ]
+    for n, text in enumerate(asked):
+        await bot.event(message(text, channel="C0SQUAD001") | {"type": "app_mention"}, event_id=f"EvAsked{n}")
+    about_itself, turned_down = await answered(bot, "C0SQUAD001", 2)
+    await asyncio.sleep(0.5)
 
-    assert "I cannot answer that from the facts I have" in reply["text"]
+    assert "I cannot answer that from the facts I have" in in_dm["text"]
+    assert about_itself["text"].startswith("I answer about open incidents, freshness")
+    assert "I cannot answer that from the facts I have: that is" in turned_down["text"]
+    assert len(posts(bot, "C0SQUAD001")) == 2  # the weather, in the channel: no reply
 
 
 async def test_a_mention_whose_id_is_not_the_bots_own_is_taken_as_spoken_to(bot: BotHarness) -> None:
     """Slack sends app_mention only when the bot is mentioned: an id the bot does not know as its own
     (an org-wide install's) is still the bot spoken to."""
-    other = message("<@U0ORGBOT01> what's the weather like in Lisbon?", channel="C0SQUAD001")
+    other = message("<@U0ORGBOT01> what can you do?", channel="C0SQUAD001")
     await bot.event(other | {"type": "app_mention"}, event_id="EvOrgWide")
     (reply,) = await answered(bot, "C0SQUAD001", 1)
 
-    assert "I cannot answer that from the facts I have" in reply["text"]
+    assert reply["text"].startswith("I answer about open incidents, freshness")
 
 
 async def test_a_dm_is_answered_and_a_decline_carries_no_fact(bot: BotHarness) -> None:

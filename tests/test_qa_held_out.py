@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
-from commands.ask.about import unasked
+from commands.ask.about import no_reply
 from commands.ask.intent import Question
+from commands.ask.intents import INTENTS
 from commands.ask.markup import plain
 from commands.ask.subjects import Vocabulary
 from tests.test_qa_understanding import BOT_USER, understood, verdict, vocabularies  # noqa: F401
@@ -63,11 +64,13 @@ def score(all_cases: list[dict[str, Any]], vocab: dict[str, Vocabulary]) -> tupl
 
 def replied(case: dict[str, Any], vocab: Vocabulary) -> bool:
     """The bot answers the message: understood as a question, or a question or request put to the bot by
-    a mention in the channel (a thank-you, a greeting alone or a remark is not: commands/ask/engine.reply)."""
+    a mention in the channel (a thank-you, a greeting alone, a remark or a question about nothing the bot
+    knows is not: commands/ask/about.no_reply)."""
     said = plain(case["q"], bot_user=BOT_USER)
     question = understood(case, vocab)
-    told = unasked(said.text, in_channel=True) and not question.declined
-    return question.intent is not None or (said.addressed and not told)
+    return question.intent is not None or (
+        said.addressed and not no_reply(question, vocab, INTENTS, in_channel=True)
+    )
 
 
 def test_the_held_out_set_is_big_and_labelled_blind() -> None:
@@ -128,7 +131,7 @@ LATER = {  # the first score, then the learned model's rounds; README has each r
     "held_out_27": "91.5 % first (chatter 99.0 % silent), on 503f715; 92.3 % (chatter 100) after round 25",
     "held_out_28": "96.6 % first (chatter 96.1 % silent), on 2f15801; 96.6 % (chatter 96.1) after round 25",
     "held_out_29": None,  # 97.0 % first (chatter 100 % silent), on 231900d; 96.6 % (100) after round 25
-    "held_out_30": "97.0 % first (chatter 97.1 % silent), on 2b505c4; the same after round 25",
+    "held_out_30": None,  # 97.0 % first (chatter 97.1 % silent), on 2b505c4; 97.0 % (98.0) in round 26
 }
 
 

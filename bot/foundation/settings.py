@@ -145,7 +145,7 @@ class Settings(SourcedSettings):
     # Help-channel answers and App Home
     # Channel ids where every message may be a question.
     help_channels: list[str] = Field(default_factory=list, examples=[["C0HELP", "C0DATA"]])
-    help_reply_to_chatter: bool = False  # True: in help channels, say so also when a message is no question
+    help_reply_to_chatter: bool = False  # True: say "I cannot answer" also to chatter, mentioned or not
     help_user_limit: int = Field(6, ge=1)  # questions answered per user per window, then one notice…
     help_channel_limit: int = Field(30, ge=1)  # …and per channel: stops loops and floods
     help_rate_window_s: float = Field(60.0, ge=1)

@@ -3,8 +3,9 @@ and no facts (the services behind it): which messages are questions to the bot, 
 Slack's retries, rate limits, answering in the thread, and publishing each user's Home tab.
 
 Which messages: every `app_mention`; in DMs (`message.im`) every message; in the help channels
-(`AMD_HELP_CHANNELS`) the messages the bot can answer (chatter gets no reply unless the bot is
-mentioned, or `AMD_HELP_REPLY_TO_CHATTER`); anywhere, a follow-up in a thread the bot answered in.
+(`AMD_HELP_CHANNELS`) the messages the bot can answer (chatter gets no reply, even with the bot
+mentioned, unless `AMD_HELP_REPLY_TO_CHATTER`: commands/ask/about.no_reply); anywhere, a follow-up
+in a thread the bot answered in.
 Never its own messages, other bots', edits, deletions or joins (message subtypes).
 """
 
@@ -30,7 +31,7 @@ from bot.state.store import AuditEntry
 from bot.surfaces.slack import SlackSurface
 from commands import home
 from commands.ask import PERMISSION
-from commands.ask.engine import read, reply
+from commands.ask.engine import read, reply, unanswered
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -122,14 +123,14 @@ class Answers:
         # an app_mention names the bot even where its id is not known here: then it is taken as spoken to
         unseen = mention and not (context.bot_user_id and f"<@{context.bot_user_id}" in text)
         direct = direct or addressed or unseen or self.settings.help_reply_to_chatter
-        if not (direct or question.intent):
+        # said where the room hears it too: the room's talk put to the bot gets no reply, unless configured
+        room = not (_in_dm(event) or self.settings.help_reply_to_chatter)
+        if unanswered(question, ctx, direct=direct, in_channel=room):
             return  # chatter: no reply, and it costs nobody their rate budget
         if not await self._admitted(user, channel, surface, CardRef(channel, root)):
             return
         started = time.monotonic()
-        answered = await reply(
-            question, ctx, direct=direct, prefix=self.settings.command, in_channel=not _in_dm(event)
-        )
+        answered = await reply(question, ctx, direct=direct, prefix=self.settings.command, in_channel=room)
         if answered.message is None:
             return
         await surface.post(answered.message, thread=CardRef(channel, root))

@@ -32,7 +32,9 @@ Render = Callable[[Message], str]
 
 
 # what the console says where Slack would show nothing: a thank-you to the bot, or chatter it leaves alone
-_THANKED = "(no reply: a thank-you, a greeting alone or a remark that asks nothing needs none)\n"
+_THANKED = (
+    "(no reply: a thank-you, a greeting, a remark or a question about nothing the bot knows needs none)\n"
+)
 _CHATTER = "(no reply: in a help channel the bot answers questions it can; `@amd …` asks it)\n"
 
 
@@ -193,7 +195,7 @@ class Console:
 
     async def ask(self, line: str) -> None:
         """A message posted in a help channel; `@amd …` mentions the bot, which then replies to any question
-        or request (commands/ask/about.unasked)."""
+        or request about what it knows, or about itself (commands/ask/about.no_reply)."""
         ctx = Ctx(user=self.user, channel=self.surface.channel, backends=self.backends, surface=self.surface)
         question, mentioned = read(line, ctx, thread=self.asked)
         prefix = self.backends.settings.command

@@ -55,12 +55,36 @@ def pleasantry(text: str) -> bool:
     return bool(opened) and "?" not in text and all(w in _PLEASANT for w in words)
 
 
-def unasked(text: str, *, in_channel: bool) -> bool:
-    """Said to the bot, nothing asked of it: a thank-you; in a channel, where the room hears it too, a
-    greeting alone or a remark that mentions it ("@amd you're funny", "sorry @amd, wrong channel",
-    "deploying now, @amd and #alerts may be noisy"). A question or a request put to it is answered, even
-    with "I cannot answer that": silence there reads as a broken bot."""
-    return thanked(text) or (in_channel and (pleasantry(text) or not ASKED.search(text)))
+# What the bot is and does, asked of it: "@amd help", "what can you do?", "how do I use you?".
+_ABOUT_ME = re.compile(
+    r"\b(?:help|usage|commands?|what (?:can|do) you (?:do|answer|know)|what are you for|"
+    r"how (?:do|can|should) (?:i|we) (?:use|ask) you|who are you|what are you)\b"
+)
+
+
+def asks_about_me(text: str) -> bool:
+    return _ABOUT_ME.search(text) is not None and not thanked(text)
+
+
+def no_reply(question: Question, vocab: Vocabulary, intents: Sequence[Intent], *, in_channel: bool) -> bool:
+    """Said to the bot, nothing asked of it that it answers: a thank-you; in a channel, where the room hears
+    it too, a greeting alone, a remark that mentions it ("@amd you're funny", "sorry @amd, wrong channel"),
+    or a question about nothing it knows ("@amd what's the weather in Lisbon?", "@amd who won the
+    football?"): no name, no data word, and not what the bot is or does. That is the room's talk (issue 19:
+    silent on what names nothing known and has no data-status cue). A request it turns down is answered
+    with why; in a DM every question is, even with "I cannot answer that": silence there reads as broken."""
+    text, subjects = question.text, question.subjects
+    if question.declined or asks_about_me(text):
+        return False
+    if thanked(text):
+        return True
+    if not in_channel:
+        return False
+    if pleasantry(text) or not ASKED.search(text):
+        return True
+    known = subjects.named or subjects.unknown or subjects.owner
+    words = {lemma(w) for w in WORD.findall(text)}
+    return not (known or about_data(text, words, intents, vocab))
 
 
 # A message's parts: what it asks, and what only tells the context ("need it for the churn analysis",

@@ -17,7 +17,7 @@ from bot.foundation.suggest import unknown
 from bot.render import format as fmt
 from bot.render.message import Actions, Button, Context, Message, Text
 from bot.state.answers import AnswerState, Asked
-from commands.ask.about import GREETED, put_to_the_bot, unasked
+from commands.ask.about import GREETED, asks_about_me, no_reply, put_to_the_bot
 from commands.ask.access import refused
 from commands.ask.intent import Answer, Intent, Pick, Question
 from commands.ask.intents import INTENTS
@@ -85,8 +85,8 @@ async def reply(
     question = put_to_the_bot(question) if direct else question
     intents = _dag_alone([BY_NAME[name] for name in question.intents if name in BY_NAME], question)
     if not intents:  # a thank-you, even to the bot, needs no reply; nor "morning @amd!" in a channel
-        told = unasked(question.text, in_channel=in_channel) and not question.declined
-        return Reply(await _decline(question, ctx, prefix) if direct and not told else None)
+        silent = unanswered(question, ctx, direct=direct, in_channel=in_channel)
+        return Reply(None if silent else await _decline(question, ctx, prefix))
     subjects = question.subjects
     if subjects.unknown and not (subjects.named or subjects.owner) and intents[0].name != "overall":
         return Reply(_no_such(question, ctx, prefix))
@@ -112,6 +112,16 @@ async def reply(
 
 
 _FACTS_OF_AN_ENTITY = frozenset({"freshness", "history", "owner", "meaning", "lineage", "volume", "tests"})
+
+
+def unanswered(question: Question, ctx: Ctx, *, direct: bool, in_channel: bool) -> bool:
+    """Gets no reply at all (see `reply`): chatter not put to the bot, or put to it but asking nothing it
+    answers (commands/ask/about.no_reply). Known before any fact is fetched: it costs no rate budget."""
+    question = put_to_the_bot(question) if direct else question
+    if question.intents:
+        return False
+    vocab = vocabulary(ctx.catalog, ctx.backends.settings.migrations)
+    return not direct or no_reply(question, vocab, INTENTS, in_channel=in_channel)
 
 
 def _dag_alone(intents: list[Intent], question: Question) -> list[Intent]:
@@ -207,7 +217,12 @@ async def _decline(question: Question, ctx: Ctx, prefix: str) -> Message:
         return Message((Text(text), buttons), fallback=text, public=True)
     why = f"that is {question.declined}, which I do not do" if question.declined else "I do not understand it"
     greeted = GREETED.match(question.text) and not question.declined  # "@amd hello! nice to meet you"
-    text = ("Hello! " if greeted else f"I cannot answer that from the facts I have: {why}. ") + (
+    opening = (
+        ""
+        if asks_about_me(question.text) and not question.declined
+        else f"I cannot answer that from the facts I have: {why}. "
+    )
+    text = ("Hello! " if greeted else opening) + (
         "I answer about open incidents, freshness, runs, dbt tests, owners, meaning and lineage, migrations "
         "and volumes of the entities."
     )
