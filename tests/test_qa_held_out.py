@@ -118,7 +118,7 @@ LATER = {  # the first score, then the learned model's rounds; README has each r
     "held_out_14": None,  # 93.9 % first (chatter 99.0 % silent), on 3a11ec7; 95.2 % (100) after round 25
     "held_out_15": "90.5 % first (chatter 100 % silent), on 4fd5085; 94.1 % (chatter 100) after round 25",
     "held_out_16": None,  # 93.8 % first (chatter 100 % silent), on 31e540d; 96.9 % (100) after round 25
-    "held_out_17": "90.8 % first (chatter 98.1 % silent), on 9e211e1; 94.7 % (chatter 99.1) after round 25",
+    "held_out_17": None,  # 90.8 % first (chatter 98.1 % silent), on 9e211e1; 95.2 % (99.1) in round 26
     "held_out_18": None,  # 94.4 % first (chatter 97.0 % silent), on 9435fd8; 97.0 % (99.0) after round 25
     "held_out_19": None,  # 93.1 % first (chatter 100 % silent), on 4be6240; 96.1 % (100) after round 25
     "held_out_20": "93.1 % first (chatter 99.0 % silent), on 072f3ec; 94.0 % (chatter 100) after round 25",

@@ -625,6 +625,23 @@ def test_a_follow_up_in_a_thread(
             "payment",
             None,
         ),
+        # someone's own work told to the room: no question, whatever the model reads into it
+        ("restarting the cassandra leg of the migration now, will watch it", (), None, None),
+        ("bigquery chunks all done, moving on to mongodb tomorrow", (), None, None),
+        ("amd_user red again, same not_null test, I'm on it", (), "user", None),
+        ("on-call handover: payment test still failing, ticket is open", (), "payment", None),
+        # a participle is no name in an entity's place
+        ("is the user table built from purchase or the other way round?", ("lineage",), "user", None),
+        ("how many rows are left on cassandra?", ("migrations",), None, None),
+        ("is purchase calculated from payment?", ("lineage",), "purchase", None),
+        (
+            "amd_purchase last run + purchase test results",
+            ("runs", "tests"),
+            "purchase",
+            None,
+        ),  # joined by "+"
+        # one row is the grain asked about, not a volume
+        ("what does purchase hold, what is a row of it exactly?", ("meaning",), "purchase", None),
         # a source that stopped, put forward as the cause of lateness: no lineage asked
         (
             "why hasn't payment updated since friday? was it the load job failing, or did the source stop "
@@ -708,6 +725,9 @@ def test_meaning_beyond_the_listed_phrasings(
         ("can you paste those 12 duplicate purchase rows here?", "the data itself"),
         # a reason the sentence opens with is not all it says
         ("for the quarterly review, please list every person who can query amd.user", "the data itself"),
+        ("show me the 20 purchases with negative totals", "the data itself"),  # rows picked by a value
+        ("list the purchases that have no currency", "the data itself"),
+        ("will the user data be stale again tomorrow?", "a prediction"),
     ],
 )
 def test_requests_opinions_and_records_are_declined(

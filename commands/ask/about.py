@@ -55,6 +55,28 @@ def pleasantry(text: str) -> bool:
     return bool(opened) and "?" not in text and all(w in _PLEASANT for w in words)
 
 
+# Someone telling the room what they are doing or have done, asking nothing: "rerunning the payment backfill
+# now, don't trigger anything on amd_payment", "snowflake chunks all done, moving on to cassandra tomorrow",
+# "amd_payment red again, same test, I'm on it". Unless they say what they wonder: "i'm looking at the grid
+# and i'm wondering is it going to recover".
+_AT_WORK = re.compile(
+    r"^(?:(?:ok|so|fyi|heads up|update)\W+)?(?:(?:i'?m|we'?re|i am|we are) )?(?:re-?running|starting|"
+    r"restarting|adding|renaming|moving|merging|deploying|fixing|working|looking|investigating|checking|"
+    r"kicking|pausing|resuming|backfilling|dropping|writing|reviewing|pushing|reverting|bumping|upgrading|"
+    r"cleaning|removing|creating|building|debugging|patching|refactoring|taking|picking|heading|grabbing|"
+    r"rolling|triggering|retrying|rebuilding|turning|switching|disabling|enabling)\b|"
+    r"\b(?:i'?m on it|i'?ll|i will|we'?ll|will (?:watch|check|look|fix|post|ping|update|keep|let)|"
+    r"prs? (?:tomorrow|today|is up|incoming|coming)|as designed|as expected|all done|done\W*$|"
+    r"done\b(?=.*\b(?:next|tomorrow|later|after)\b))|^(?:on-?call )?hand-?over\b"
+)
+_WONDER = re.compile(r"\b(?:wonder(?:ing)?|(?:like|want|need) to know|curious|not sure (?:if|whether))\b")
+
+
+def at_work(text: str) -> bool:
+    """A report of one's own work (see _AT_WORK), no question in it."""
+    return not ASKED.search(text) and _AT_WORK.search(text) is not None and not _WONDER.search(text)
+
+
 # What the bot is and does, asked of it: "@amd help", "what can you do?", "how do I use you?".
 _ABOUT_ME = re.compile(
     r"\b(?:help|usage|commands?|what (?:can|do) you (?:do|answer|know)|what are you for|"

@@ -68,6 +68,15 @@ DECLINES = (
         ANALYSIS,
     ),
     (
+        # lateness foretold: "will purchase be late again tomorrow morning?" (not "when will the migration be
+        # finished?": its ETA is a fact, nor "is payment late again?")
+        re.compile(
+            r"\bwill (?:\S+ ){1,3}be (?:late|stale|delayed|behind|on time)\b"
+            r"(?=.*\b(?:tomorrow|tonight|next)\b)"
+        ),
+        "a prediction",
+    ),
+    (
         # a person's details, or one record of theirs ("the street of user 123")
         re.compile(
             r"\b(e-?mail|phone number|home address|password)s? (and \w+ )?of\b|"
@@ -104,6 +113,13 @@ DECLINES = (
             r"\b(paste|dump|send|share|show|give|list)( me| us)? "
             r"(the |all |raw |some |its |their |those |these |\d+ )*"
             r"((?!number|count|amount|total|failing|failed|bad|broken)\w+ ){0,2}(rows|records)\b(?! count)|"
+            # ... or picked by a value: "give me the 7 payments with negative amount", "list the port_calls
+            # that have no departed_at" (not the bot's own lists: "list the tests with no owner")
+            r"\b(paste|dump|send|share|show|give|list)( me| us)? (the |all |\d+ )+"
+            r"(?!(?:tests?|dags?|runs?|tables?|models?|entities|sources?|jobs?|checks?|alerts?|incidents?|"
+            r"migrations?|owners?|columns?|failures?|errors?|tasks?)\b)\w+ "
+            r"(with (a |an )?(negative|null|empty|missing|no|zero)|"
+            r"that (have|has) (no|a null|an empty|negative)|where \w+ (is|=|<|>))\b|"
             # a table written out: "can you dump port_calls to a csv for me"
             r"\b(dump|export|download|extract|copy) \S+ (to|into|as) (a |an )?"
             r"(csv|excel|xlsx|file|spreadsheet|sheet)\b|"

@@ -22,7 +22,8 @@ from commands.ask.words import ALL_WELL, THE_DATA, TROUBLE, overall_phrased
 _COUNTED = re.compile(
     r"\brow ?counts?\b|\bvolumes?\b|\bhow many (?!(?:failing |failed |bad |broken |invalid )?rows?\b)\w+\b"
     r"(?! (?:are|were|is|got) (?:affected|impacted))"
-    r"|\brows? (?:in|of|does|do|has|have)\b(?! (?:it|they|that|this) (?:catch|flag|fail|reject|find))|"
+    r"|(?<!\ba )(?<!\bone )(?<!\beach )\brows? (?:in|of|does|do|has|have)\b"  # not "what is a row of it"
+    r"(?! (?:it|they|that|this) (?:catch|flag|fail|reject|find))|"
     r"\b(?:loaded|landed|arrived|ingested)\b|\bnumber of\b"
 )
 
@@ -131,7 +132,12 @@ def fitting(
         picked = list(dict.fromkeys("tests" if p in tested else p for p in picked))
     # (after a whole entity's meaning its rows are its volume: "what columns does purchase have and how many
     # rows?", not after one column's: "what's the hours column, does it count ships at the berth?")
-    one = subjects.column or subjects.test or re.search(r"\bcolumn\b", text)
+    # ... nor after "what a row is": one row is the grain ("does a partial refund create a new row?")
+    one = (
+        subjects.column
+        or subjects.test
+        or re.search(r"\bcolumn\b|\b(?:a|one|each|every|new|single) row\b", text)
+    )
     after_one = picked[:1] == ["tests"] or (picked[:1] == ["meaning"] and one)
     if after_one and "volume" in picked and not _COUNTED.search(text):
         picked = [p for p in picked if p != "volume"]

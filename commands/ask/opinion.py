@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from commands.ask.about import ASKED, about_data, everyday
+from commands.ask.about import ASKED, about_data, at_work, everyday
 from commands.ask.fits import migration_of, only_migration, tests_run
 from commands.ask.intent import Intent, Question
 from commands.ask.learned import CHATTER, guess
@@ -48,6 +48,8 @@ def second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Inte
     # a remark, nothing asked, is read into only when very likely: "the bird migration was amazing"
     told = question.intent is None and not ASKED.search(question.text)
     if likely < (SURE if unclear and not told else OVERRULE) or label == question.intent:
+        return question
+    if question.intent is None and at_work(question.text):  # "snowflake legs done, cassandra tomorrow"
         return question
     # all asked of at once, in so many words: "the big picture: freshness, runs, tests — all ok?" is no
     # question about one kind of finding (a past moment's or a subject's still may be)

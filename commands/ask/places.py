@@ -26,9 +26,13 @@ _ONE_OF_THEM = frozenset(["a", "an", "my", "their", "his", "her", "your", "one"]
 _SAID = frozenset(["says", "said", "wrote", "writes", "ticket", "escalation", "complaint", "complains", "s"])
 _TOLD_TO = frozenset(["tell", "inform", "notify", "warn", "email", "reassure"])
 _COUNTED = frozenset(["two", "three", "four", "five", "ten", "several", "dozens", "hundreds", "thousands"])
-# Words that are no name: a count ("three alert emails") or an irregular participle ("any known incidents?"),
-# anywhere; a regular -ed one only before a table's word ("the cleaned data", not the column "refunded").
-_PARTICIPLES = frozenset(["known", "shown", "given", "seen", "taken", "written", "hidden", "chosen", "done"])
+# Words that are no name: a count ("three alert emails"), an irregular participle ("any known incidents?",
+# "is purchase table made from payment?", "how many rows are left?") or half of "apart from", anywhere; a
+# regular -ed one only before a table's word ("the cleaned data", not the column "refunded").
+_NO_NAMES = """
+    known shown given seen taken written hidden chosen done made built left gone kept sent held apart aside
+"""
+_PARTICIPLES = frozenset(_NO_NAMES.split())
 BREAK = frozenset(",:;?!.")  # punctuation: its own token, and no name runs across it
 _ARTICLES = frozenset(["the", "a", "an", "our", "my", "their"])
 _LINKS = frozenset(["on", "of", "for", "in", "with", "about", "at", "from", "to", "into", "behind"])

@@ -23,6 +23,7 @@ from commands.ask.about import (
     about_data,
     asked_first,
     asked_parts,
+    at_work,
     everyday,
     meant,
     unexplained,
@@ -127,15 +128,17 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent], *, named_
         picked = []  # how what someone owns is doing: "how's everything payments-team owns?", its status
     why = bool(WHY.search(text))
     asking = any(ASKED.search(part) for part in SENTENCE.split(text) if part)  # "payment: who owns it"
-    asking = asking or (named and len(picked) > 1 and "," in text)  # "payment: last run, tests, owner"
+    # "payment: last run, tests, owner", "amd_user run status + user test results"
+    asking = asking or (named and len(picked) > 1 and re.search(r",|\s[+&]\s", text) is not None)
     placed = bool(picked and subjects.unknown)  # "upstream of shipments": a cue, a name in its place
     remark = (
         not (named or placed)
         or len(unexplained(text, vocab, subjects.unknown)) > _REMARK
         or THANKS.match(text)
     )
-    if not asking and remark:
-        return Question(text, None, subjects)  # a remark, not put to the bot: "merged the payment fix"
+    if not asking and (remark or at_work(text)):
+        # a remark, not put to the bot: "merged the payment fix", "rerunning the payment backfill now"
+        return Question(text, None, subjects)
     # everyday words only ("please update your tickets"), or an owner of nothing but everyday things ("who
     # owns the Q3 OKR doc?": owning is no data word of its own): not about data
     unowned = words - _cues_of("owner", intents) if picked == ["owner"] and not subjects.owner else words

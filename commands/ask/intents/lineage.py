@@ -84,6 +84,7 @@ INTENT = Intent(
         r"(ends?|ended) up in",
         r"(go|goes|went|flows?) into",
         r"built (from|on)",
+        r"\b(made|computed|calculated|assembled) (from|out of)\b",  # "is purchase made from payment?"
         r"depends? on",
         r"where does",
         r"reads? from",
