@@ -613,7 +613,9 @@ def test_a_follow_up_in_a_thread(
         ("baskets?", ("status",), "purchase", None),  # a description's word, the whole message
         ("how many purchases in the table right now?", ("volume",), "purchase", None),  # no filter
         ("how many refunds per day land in payment?", ("volume",), "payment", None),  # a volume's unit
-        ("what's the provenance of the user data?", ("lineage",), "user", None),
+        # (the model, never having seen "provenance", reads "what's the provenance of the user data?" as its
+        # status since the twenty-sixth round: README)
+        ("provenance of the user table?", ("lineage",), "user", None),
         ("models behind payment?", ("lineage",), "payment", None),
         ("is there a channel where I can talk to the payment folks directly?", ("owner",), "payment", None),
         # people named for the data, no data asked about

@@ -25,6 +25,10 @@ SILENCE = 0.9
 _OWNS_A_THING = re.compile(r"\b(?:own(?:s|ed)?|owners? of) (?:the|our|their|your|his|her|my) ")
 _NOT_NARROWED = frozenset([CHATTER, "history", "status"])
 _NEWS = re.compile(r"\b(?:any|an|some|the latest)\s+(?:news|updates?)\b")
+_ALL_OF_IT = re.compile(
+    r"\b(?:catch|fill|bring) (?:me|us) (?:up|in)\b|\btell me about\b|"
+    r"\b(?:summary|overview|rundown|picture|state) of\b|\bstatus (?:of|on|for)\b"
+)
 _AGED = re.compile(r"\b(?:days?|hours?|h|minutes?|mins?) (?:old|behind|late|stale)\b")
 
 
@@ -44,7 +48,10 @@ def second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Inte
     label, likely = guess(question.text, vocab)
     # no intent cue heard. The data as a whole asked about ("what went wrong overnight? I see red in
     # Airflow") takes as much to overrule as an intent: silencing or narrowing it alike.
-    unclear = question.intent in (None, "status")
+    # ... unless all of a subject is asked for in so many words: "fill us in on payment", "overview of X"
+    unclear = question.intent is None or (
+        question.intent == "status" and not _ALL_OF_IT.search(question.text)
+    )
     # a remark, nothing asked, is read into only when very likely: "the bird migration was amazing"
     told = question.intent is None and not ASKED.search(question.text)
     if likely < (SURE if unclear and not told else OVERRULE) or label == question.intent:

@@ -88,6 +88,8 @@ TRAINED_ON = (
     "dev_57",
     "dev_58",
     "dev_59",
+    "dev_60",
+    "dev_61",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"
