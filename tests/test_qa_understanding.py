@@ -642,6 +642,17 @@ def test_a_follow_up_in_a_thread(
             "purchase",
             None,
         ),  # joined by "+"
+        # an announcement to the room, a "please" in it: no question
+        ("psa: please don't rerun amd_user without asking in #data-oncall", (), "user", None),
+        ("does the user table depend on purchase?", ("lineage",), "user", None),  # a verb after "table"
+        ("does the payment table include all of the weekend?", ("freshness",), "payment", None),
+        ("quick check: everything loaded and tested?", ("overall",), None, None),  # everything, two findings
+        (
+            "what does currency mean in purchase, and how many rows it has?",
+            ("meaning", "volume"),
+            "purchase",
+            None,
+        ),
         # one row is the grain asked about, not a volume
         ("what does purchase hold, what is a row of it exactly?", ("meaning",), "purchase", None),
         # a source that stopped, put forward as the cause of lateness: no lineage asked
@@ -730,6 +741,10 @@ def test_meaning_beyond_the_listed_phrasings(
         ("show me the 20 purchases with negative totals", "the data itself"),  # rows picked by a value
         ("list the purchases that have no currency", "the data itself"),
         ("will the user data be stale again tomorrow?", "a prediction"),
+        ("what will payments look like next month?", "a prediction"),
+        ("could you run dbt build -s user for me?", "a task, not a question"),  # not "run a check on …"
+        ("should we loosen the user SLA to 48h?", "an opinion"),
+        ("which campaign brought us the most valuable customers?", "an analysis of the data itself"),
     ],
 )
 def test_requests_opinions_and_records_are_declined(

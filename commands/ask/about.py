@@ -18,7 +18,8 @@ from commands.ask.words import DOMAIN, DOMAIN_PHRASES, EVERYDAY, GENERIC_PHRASES
 # Put to the bot: a question, or a request ("data status pls", "tell me about payment").
 ASKED = re.compile(
     r"\?|^(?:(?:hey|hi|hello|morning|gm|yo|ok|so)(?:\s+[\w-]+)?\W+)?(who|what|whats|when|whens|where|which|how|why|is|are|was|were|did|does|do|has|have|any|anything|"
-    r"can|could|status|show|tell|give|list|check|describe|explain)\b|"
+    # (not "can't find it in the docs", "don't see it")
+    r"can|could|status|show|tell|give|list|check|describe|explain)\b(?!['’]t\b|n['’]?t\b)|"
     r"\b(pls|please|plz|kindly|tell me|show me|catch (?:me|us) up|fill (?:me|us) in)\b"
 )
 # Thanks or praise, the bot's work done: "thanks @amd!", "you're a lifesaver 🙌", "i owe you one". Not even
@@ -67,13 +68,18 @@ _AT_WORK = re.compile(
     r"rolling|triggering|retrying|rebuilding|turning|switching|disabling|enabling)\b|"
     r"\b(?:i'?m on it|i'?ll|i will|we'?ll|will (?:watch|check|look|fix|post|ping|update|keep|let)|"
     r"prs? (?:tomorrow|today|is up|incoming|coming)|as designed|as expected|all done|done\W*$|"
-    r"done\b(?=.*\b(?:next|tomorrow|later|after)\b))|^(?:on-?call )?hand-?over\b"
+    r"done\b(?=.*\b(?:next|tomorrow|later|after)\b)|already known|fix(?:es)? (?:is |are )?on "
+    r"(?:its|their|the) way)|^(?:on-?call )?hand-?over\b"
 )
+# An announcement to the room, no question in it: "PSA: please don't full-refresh purchase in prod"
+_ANNOUNCED = re.compile(r"^(?:psa|reminder|announcement)\b")
 _WONDER = re.compile(r"\b(?:wonder(?:ing)?|(?:like|want|need) to know|curious|not sure (?:if|whether))\b")
 
 
 def at_work(text: str) -> bool:
-    """A report of one's own work (see _AT_WORK), no question in it."""
+    """A report of one's own work (see _AT_WORK) or an announcement, no question in it."""
+    if _ANNOUNCED.match(text) and "?" not in text:
+        return True
     return not ASKED.search(text) and _AT_WORK.search(text) is not None and not _WONDER.search(text)
 
 

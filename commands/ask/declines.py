@@ -13,7 +13,10 @@ _TASKS = (
     "write|draft|fix|build|create|make|rerun|re-run|restart|trigger|change|update|pause|unpause|resume|"
     "snooze|mute|ack|acknowledge|delete|backfill|calculate|compute|set|mark|disable|skip|silence|drop|"
     "switch off|turn off|order|book|buy|remind|ping|kill|abort|cancel|revert|roll back|restore|correct|"
-    "close|resolve|refund|switch|push|rebuild|recreate|reload|adjust|amend|modify|overwrite|kick off|kick-off"
+    "close|resolve|refund|switch|push|rebuild|recreate|reload|adjust|amend|modify|overwrite|kick off|"
+    # running code or a job, not a check: "can you run `dbt run -s purchase+`?" (not "run a quick check")
+    r"kick-off|run(?= (?:dbt|this|that|these|my|the (?:dag|job|model|pipeline|backfill|sql|query)|"
+    r"a (?:full[- ]refresh|backfill)|\S+_\S+))"
 )
 # Who is asked to do it, and how a request told opens: "bot pls rerun amd_payment", "just skip the chunks"
 _WHO = r"(you|u|someone|somebody|anyone|the bot|amd|amd-bot)"
@@ -53,6 +56,7 @@ DECLINES = (
             r"\b((?<!for )(?<!for daily )(?<!for monthly )(?<!for weekly )(?<!for the )"
             r"revenue(?! (?:call|check|meeting|review|deck|report|dashboard|team|close|sync)s?\b)|"
             r"average|avg|median|sum of|sum the|total amount|top \d+|biggest|largest|"
+            r"the most (?:valuable|profitable|loyal|active|engaged)|"
             # "one row per user" says what a row is: a meaning, not a breakdown
             r"(?<!row )(?<!rows )per (country|city|user|customer)|by (country|city|user|customer)|"
             r"conversions?|churn(?:ed|ing)?|forecast|"
@@ -72,7 +76,9 @@ DECLINES = (
         # finished?": its ETA is a fact, nor "is payment late again?")
         re.compile(
             r"\bwill (?:\S+ ){1,3}be (?:late|stale|delayed|behind|on time)\b"
-            r"(?=.*\b(?:tomorrow|tonight|next)\b)"
+            r"(?=.*\b(?:tomorrow|tonight|next)\b)|"
+            # ... or its numbers: "what will orders look like next week?"
+            r"\bwhat will (?:\S+ ){1,3}(?:look like|be)\b(?=.*\b(?:tomorrow|tonight|next|coming)\b)"
         ),
         "a prediction",
     ),
@@ -157,7 +163,8 @@ DECLINES = (
             r"switch (from|to)|a good (engineer|person|idea))\b|"
             # a view asked for: "do you think we should move off dbt?", "is a 12h SLA too loose?"
             r"\b(do you think|what do you think|thoughts\?|is it worth|designed well|"
-            r"should we (move|switch|migrate|drop|replace|adopt|rewrite|just|roll back|rollback|revert))|"
+            r"should we (move|switch|migrate|drop|replace|adopt|rewrite|just|roll back|rollback|revert|"
+            r"tighten|loosen|relax|raise|lower|increase|decrease))|"
             r"\b(badly|poorly) (designed|built|written|modelled|modeled)\b|"
             # a legal judgement: "is our payment data GDPR compliant?"
             r"\b(compliant|lawful)\b|"

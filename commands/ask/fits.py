@@ -24,6 +24,7 @@ _COUNTED = re.compile(
     r"(?! (?:are|were|is|got) (?:affected|impacted))"
     r"|(?<!\ba )(?<!\bone )(?<!\beach )\brows? (?:in|of|does|do|has|have)\b"  # not "what is a row of it"
     r"(?! (?:it|they|that|this) (?:catch|flag|fail|reject|find))|"
+    r"\brows (?:it|they|the table) (?:has|have|holds?)\b|"  # "what does X mean, and how many rows it has?"
     r"\b(?:loaded|landed|arrived|ingested)\b|\bnumber of\b"
 )
 
@@ -165,7 +166,8 @@ def only_migration(subjects: Subjects) -> bool:
 _FINDINGS = frozenset(["freshness", "runs", "tests", "incidents"])
 _EVERY = re.compile(
     r"\b(all|every|each) (the |our |of the |of our )?(datasets?|tables?|entities|entity|models?|data|dags?|"
-    r"pipelines?|sources)\b|\bacross (the |our )?(project|board|warehouse|platform|stack)\b|\bwhatever\b"
+    r"pipelines?|sources)\b|\bacross (the |our )?(project|board|warehouse|platform|stack)\b|\bwhatever\b|"
+    r"\beverything\b"  # "everything loaded and passing?"
 )
 
 

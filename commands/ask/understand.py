@@ -136,7 +136,7 @@ def _by_rules(text: str, vocab: Vocabulary, intents: Sequence[Intent], *, named_
         or len(unexplained(text, vocab, subjects.unknown)) > _REMARK
         or THANKS.match(text)
     )
-    if not asking and (remark or at_work(text)):
+    if at_work(text) or (not asking and remark):
         # a remark, not put to the bot: "merged the payment fix", "rerunning the payment backfill now"
         return Question(text, None, subjects)
     # everyday words only ("please update your tickets"), or an owner of nothing but everyday things ("who

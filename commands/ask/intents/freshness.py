@@ -115,6 +115,9 @@ INTENT = Intent(
         # "does payment contain data up to yesterday end of day?" (not what it contains)
         r"(contain|contains|include|includes|hold|holds|has|have) (all )?(the )?"
         r"(data|rows|records|events|everything) (\w+ )?(up to|until|till|through|thru) (?!date)",
+        # a day whole in it: "does the payment table have all of Sunday in it?"
+        r"(contain|contains|include|includes|has|have) all (of )?(monday|tuesday|wednesday|thursday|friday|"
+        r"saturday|sunday|yesterday|last night|the weekend|last week)\b",
     ),
     # a time window alone ("data issues since yesterday") frames the question, it does not ask for freshness
     # "latest", "for today": about recency, unless something else is asked ("the latest run")
