@@ -85,7 +85,7 @@ def test_the_held_out_set_is_big_and_labelled_blind() -> None:
 
 # Issue 19's target (README: first and final scores): 52.4 % first; reached after the twentieth round
 # (95.1 %), lost after the twenty-first (94.8 %: retraining moved one question), 95.5 % after the 22nd
-# to the 25th.
+# to the 26th, 95.1 % after the 27th.
 def test_held_out_accuracy(vocabularies: dict[str, Vocabulary]) -> None:  # noqa: F811
     accuracy, misses = score(cases(HELD_OUT), vocabularies)
     print(f"\nheld out: {accuracy:.1%} of {len(cases(HELD_OUT))}\n" + "\n".join(misses))
@@ -103,36 +103,37 @@ def test_chatter_gets_no_reply(vocabularies: dict[str, Vocabulary]) -> None:  # 
 # Later held-out sets, each by another blind writer and scored once before any change made after it was
 # written; their test prints the score only, never the misses: what is not read cannot be tuned on.
 LATER = {  # the first score, then the learned model's rounds; README has each round
-    "held_out_2": None,  # 77.5 % first, on the rules; 98.8 % (100) after round 26
-    "held_out_3": None,  # 82.4 % first, 86.8 % tuned; 96.7 % (100) after round 26
-    "held_out_4": None,  # 89.3 % first, 89.8 % tuned; 98.9 % (100) after round 26
-    "held_out_5": "78.5 % first; 98.2 % (chatter 96.8) after round 26",
-    "held_out_6": None,  # 90.0 % first, on the rules with the model; 97.1 % (100) after round 26
-    "held_out_7": None,  # 85.5 % first, on the rules with the model; 96.5 % (98.5) after round 26
-    "held_out_8": "86.5 % first, on the model's second round; 94.7 % (chatter 100) after round 26",
-    "held_out_9": "91.0 % first (chatter 98.8 % silent), on c9f3dc4; 93.7 % (chatter 100) after round 26",
-    "held_out_10": "87.3 % first (chatter 96.7 % silent), on af7d810; 92.3 % (chatter 100) after round 26",
-    "held_out_11": None,  # 90.8 % first (chatter 96.8 % silent), on d15a4aa; 96.2 % (100) after round 26
-    "held_out_12": "88.7 % first (chatter 100 % silent), on 45b08d2; 94.6 % (chatter 100) after round 26",
-    "held_out_13": None,  # 93.6 % first (chatter 99.0 % silent), on 7b4ca70; 97.7 % (100) after round 26
-    "held_out_14": "93.9 % first (chatter 99.0 % silent), on 3a11ec7; 94.8 % (chatter 100) after round 26",
-    "held_out_15": "90.5 % first (chatter 100 % silent), on 4fd5085; 94.1 % (chatter 100) after round 26",
-    "held_out_16": None,  # 93.8 % first (chatter 100 % silent), on 31e540d; 96.9 % (100) after round 26
-    "held_out_17": None,  # 90.8 % first (chatter 98.1 % silent), on 9e211e1; 95.6 % (99.1) after round 26
-    "held_out_18": None,  # 94.4 % first (chatter 97.0 % silent), on 9435fd8; 97.0 % (99.0) after round 26
-    "held_out_19": None,  # 93.1 % first (chatter 100 % silent), on 4be6240; 96.1 % (100) after round 26
-    "held_out_20": "93.1 % first (chatter 99.0 % silent), on 072f3ec; 94.0 % (chatter 100) after round 26",
-    "held_out_21": "92.7 % first (chatter 100 % silent), on c0ba09c; 94.8 % (chatter 100) after round 26",
-    "held_out_22": "93.2 % first (chatter 99.0 % silent), on 2e24ac7; 94.4 % (chatter 100) after round 26",
-    "held_out_23": None,  # 96.2 % first (chatter 100 % silent), on f277020; 98.3 % (100) after round 26
-    "held_out_24": "93.6 % first (chatter 95.3 % silent), on d7e7ee3; 94.0 % (chatter 96.2) after round 26",
-    "held_out_25": None,  # 95.7 % first (chatter 99.0 % silent), on 4e2dc13; 95.7 % (99.0) after round 26
-    "held_out_26": "93.2 % first (chatter 99.0 % silent), on 4f82b1b; 94.0 % (chatter 100) after round 26",
-    "held_out_27": "91.5 % first (chatter 99.0 % silent), on 503f715; 93.6 % (chatter 100) after round 26",
-    "held_out_28": "96.6 % first (chatter 96.1 % silent), on 2f15801; 96.6 % (chatter 96.1) after round 26",
-    "held_out_29": None,  # 97.0 % first (chatter 100 % silent), on 231900d; 97.0 % (100) after round 26
-    "held_out_30": None,  # 97.0 % first (chatter 97.1 % silent), on 2b505c4; 96.6 % (98.0) after round 26
-    "held_out_31": None,  # 96.6 % first (chatter 98.0 % silent), on 05e92f6; 97.4 % (98.0) after round 26
+    "held_out_2": None,  # 77.5 % first, on the rules; 96.0 % (100) after round 27
+    "held_out_3": None,  # 82.4 % first, 86.8 % tuned; 96.7 % (100) after round 27
+    "held_out_4": None,  # 89.3 % first, 89.8 % tuned; 98.9 % (100) after round 27
+    "held_out_5": None,  # 78.5 % first; 98.8 % (98.4) after round 27
+    "held_out_6": None,  # 90.0 % first, on the rules with the model; 97.1 % (100) after round 27
+    "held_out_7": None,  # 85.5 % first, on the rules with the model; 96.5 % (98.5) after round 27
+    "held_out_8": "86.5 % first, on the model's second round; 94.7 % (chatter 100) after round 27",
+    "held_out_9": "91.0 % first (chatter 98.8 % silent), on c9f3dc4; 94.6 % (chatter 100) after round 27",
+    "held_out_10": "87.3 % first (chatter 96.7 % silent), on af7d810; 92.7 % (chatter 100) after round 27",
+    "held_out_11": None,  # 90.8 % first (chatter 96.8 % silent), on d15a4aa; 96.2 % (98.9) after round 27
+    "held_out_12": "88.7 % first (chatter 100 % silent), on 45b08d2; 94.6 % (chatter 100) after round 27",
+    "held_out_13": None,  # 93.6 % first (chatter 99.0 % silent), on 7b4ca70; 97.7 % (100) after round 27
+    "held_out_14": "93.9 % first (chatter 99.0 % silent), on 3a11ec7; 94.8 % (chatter 100) after round 27",
+    "held_out_15": "90.5 % first (chatter 100 % silent), on 4fd5085; 93.6 % (chatter 100) after round 27",
+    "held_out_16": None,  # 93.8 % first (chatter 100 % silent), on 31e540d; 96.9 % (100) after round 27
+    "held_out_17": None,  # 90.8 % first (chatter 98.1 % silent), on 9e211e1; 95.2 % (99.1) after round 27
+    "held_out_18": None,  # 94.4 % first (chatter 97.0 % silent), on 9435fd8; 97.0 % (99.0) after round 27
+    "held_out_19": None,  # 93.1 % first (chatter 100 % silent), on 4be6240; 96.1 % (100) after round 27
+    "held_out_20": "93.1 % first (chatter 99.0 % silent), on 072f3ec; 94.0 % (chatter 100) after round 27",
+    "held_out_21": "92.7 % first (chatter 100 % silent), on c0ba09c; 94.8 % (chatter 100) after round 27",
+    "held_out_22": "93.2 % first (chatter 99.0 % silent), on 2e24ac7; 94.4 % (chatter 100) after round 27",
+    "held_out_23": None,  # 96.2 % first (chatter 100 % silent), on f277020; 98.3 % (100) after round 27
+    "held_out_24": "93.6 % first (chatter 95.3 % silent), on d7e7ee3; 94.0 % (chatter 97.2) after round 27",
+    "held_out_25": None,  # 95.7 % first (chatter 99.0 % silent), on 4e2dc13; 96.2 % (99.0) after round 27
+    "held_out_26": "93.2 % first (chatter 99.0 % silent), on 4f82b1b; 94.0 % (chatter 100) after round 27",
+    "held_out_27": "91.5 % first (chatter 99.0 % silent), on 503f715; 93.6 % (chatter 100) after round 27",
+    "held_out_28": "96.6 % first (chatter 96.1 % silent), on 2f15801; 96.2 % (chatter 96.1) after round 27",
+    "held_out_29": None,  # 97.0 % first (chatter 100 % silent), on 231900d; 96.2 % (100) after round 27
+    "held_out_30": None,  # 97.0 % first (chatter 97.1 % silent), on 2b505c4; 97.0 % (98.0) after round 27
+    "held_out_31": None,  # 96.6 % first (chatter 98.0 % silent), on 05e92f6; 97.4 % (98.0) after round 27
+    "held_out_32": "94.9 % first (chatter 98.0 % silent), on 2c425d0; 94.9 % (chatter 98.0) after round 27",
 }
 
 

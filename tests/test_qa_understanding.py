@@ -644,7 +644,6 @@ def test_a_follow_up_in_a_thread(
         ),  # joined by "+"
         # an announcement to the room, a "please" in it: no question
         ("psa: please don't rerun amd_user without asking in #data-oncall", (), "user", None),
-        ("does the user table depend on purchase?", ("lineage",), "user", None),  # a verb after "table"
         ("does the payment table include all of the weekend?", ("freshness",), "payment", None),
         ("quick check: everything loaded and tested?", ("overall",), None, None),  # everything, two findings
         (

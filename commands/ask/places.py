@@ -87,13 +87,7 @@ def name_like(
     before = tokens[i - 1] if i > 0 else ""
     placed = before in _BEFORE_NAME or (i == 1 and before == "and")  # "and shipment?" in a thread
     placed = placed or (before == "in" and tokens[i - 2 : i - 1] in (["rows"], ["records"]))  # "rows in X"
-    # ... not a verb after it: "does the payment table depend on purchase?"
-    verb = after in _LINKS or after in _ARTICLES
-    placed = (
-        placed
-        or (before == "table" and not verb)
-        or (before in _LINKING and tokens[i - 2 : i] == ["table", before])
-    )
+    placed = placed or before == "table" or (before in _LINKING and tokens[i - 2 : i] == ["table", before])
     # "shipments fresh?" places a name; "went wrong" does not: a how-is-it word follows anything.
     placed = placed or after in _AFTER_NAME or (after not in GENERIC_WORDS and is_cue(after, cues))
     # an inflected cue is a cue ("retries included"), unless a table's word follows: "the tickets table"

@@ -90,6 +90,8 @@ TRAINED_ON = (
     "dev_59",
     "dev_60",
     "dev_61",
+    "dev_62",
+    "dev_63",
     "chatter",
 )
 BOT_USER = "U0AMDBOT01"
