@@ -131,6 +131,8 @@ async def test_chatter_thanks_bots_edits_and_its_own_messages_get_no_answer(bot:
         # a question put to it about nothing it knows: the room's talk (issue 19)
         message(f"<@{BOT_USER_ID}> who won the football last night?", channel="C0SQUAD001")
         | {"type": "app_mention"},
+        message(f"<@{BOT_USER_ID}> can you order pizza for the team?", channel="C0SQUAD001")
+        | {"type": "app_mention"},
     ]
     for n, event in enumerate(quiet):
         await bot.event(event, event_id=f"EvQuiet{n}")

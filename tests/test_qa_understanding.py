@@ -642,6 +642,7 @@ def test_a_follow_up_in_a_thread(
             "purchase",
             None,
         ),  # joined by "+"
+        ("can we order coffee for the offsite?", (), None, None),  # a verb, an everyday thing its object
         # an announcement to the room, a "please" in it: no question
         ("psa: please don't rerun amd_user without asking in #data-oncall", (), "user", None),
         ("does the payment table include all of the weekend?", ("freshness",), "payment", None),

@@ -137,4 +137,7 @@ _OBJECT |= {"regarding", "concerning"}  # "whom should I address regarding the p
 def said_as_a_word(tokens: Sequence[str], i: int) -> bool:
     before = tokens[i - 1] if i else ""
     after = tokens[i + 1] if i + 1 < len(tokens) else ""
-    return (before, tokens[i]) in _IDIOMS or (before in _DOER and after in _OBJECT)
+    # ... or an everyday thing its object: "can you order pizza for the team?"
+    return (before, tokens[i]) in _IDIOMS or (
+        before in _DOER and (after in _OBJECT or lemma(after) in EVERYDAY)
+    )
