@@ -183,6 +183,30 @@ async def test_a_question_about_nothing_the_bot_knows_is_answered_only_in_a_dm(b
     assert len(posts(bot, "C0SQUAD001")) == 2  # the weather, in the channel: no reply
 
 
+async def test_reply_to_chatter_answers_the_rooms_talk_too(demo_settings: Settings, tmp_path: Path) -> None:
+    """AMD_HELP_REPLY_TO_CHATTER: chatter in a help channel and a mention about nothing the bot knows get
+    "I cannot answer that …" with what it answers; a thank-you still gets nothing."""
+    settings = demo_settings.model_copy(
+        update={
+            "state_url": SecretStr(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}"),
+            "help_channels": [HELP],
+            "help_reply_to_chatter": True,
+        }
+    )
+    async with running_bot(settings) as bot:
+        await bot.event(message(f"thanks <@{BOT_USER_ID}>!") | {"type": "app_mention"}, event_id="EvThanks")
+        await bot.event(message("lunch anyone?"), event_id="EvLunch")
+        weather = message(f"<@{BOT_USER_ID}> what's the weather in Lisbon?", channel="C0SQUAD001")
+        await bot.event(weather | {"type": "app_mention"}, event_id="EvWeather")
+        (lunch,) = await answered(bot, HELP, 1)
+        (spoken_to,) = await answered(bot, "C0SQUAD001", 1)
+        await asyncio.sleep(0.5)
+
+        assert "I cannot answer that from the facts I have" in lunch["text"]
+        assert "I cannot answer that from the facts I have" in spoken_to["text"]
+        assert len(posts(bot, HELP)) == 1  # the thank-you: no reply
+
+
 async def test_a_mention_whose_id_is_not_the_bots_own_is_taken_as_spoken_to(bot: BotHarness) -> None:
     """Slack sends app_mention only when the bot is mentioned: an id the bot does not know as its own
     (an org-wide install's) is still the bot spoken to."""
