@@ -10,11 +10,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
 from bot.foundation.access_rules import AccessRule
 from bot.foundation.settings import Settings
-from tests.support.bot import BotHarness, running_bot
+from tests.support.bot import BotHarness, help_settings, running_bot
 from tests.test_qa_events import HELP, answered, message
 
 ANNA = "U0ANNA0001"
@@ -30,13 +29,7 @@ PAYMENT_ONLY = [
 
 @pytest.fixture
 async def bot(demo_settings: Settings, tmp_path: Path) -> AsyncIterator[BotHarness]:
-    settings = demo_settings.model_copy(
-        update={
-            "state_url": SecretStr(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}"),
-            "help_channels": [HELP],
-            "access": PAYMENT_ONLY,
-        }
-    )
+    settings = help_settings(demo_settings, tmp_path, HELP, access=PAYMENT_ONLY)
     async with running_bot(settings) as harness:
         yield harness
 

@@ -22,7 +22,7 @@ from bot.surfaces.console import ConsoleSurface
 from commands.ask.about import thanked
 from commands.ask.engine import read, reply
 from tests.slack_fake.identity import BOT_ID, BOT_USER_ID
-from tests.support.bot import BotHarness, claimed_long_ago, running_bot
+from tests.support.bot import BotHarness, claimed_long_ago, help_settings, running_bot
 from tests.test_qa_understanding import labelled
 
 HELP = "C0HELP0001"
@@ -53,14 +53,8 @@ async def answered(bot: BotHarness, channel: str, count: int) -> list[dict[str, 
 
 @pytest.fixture
 async def bot(demo_settings: Settings, tmp_path: Path) -> AsyncIterator[BotHarness]:
-    settings = demo_settings.model_copy(
-        update={
-            "state_url": SecretStr(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}"),  # claims of its own
-            "help_channels": [HELP],
-            "help_user_limit": 3,
-            "help_rate_window_s": 1e9,  # one window for the whole test: the limit, not the clock, decides
-        }
-    )
+    # one window for the whole test: the limit, not the clock, decides
+    settings = help_settings(demo_settings, tmp_path, HELP, help_user_limit=3, help_rate_window_s=1e9)
     async with running_bot(settings) as harness:
         yield harness
 
@@ -186,13 +180,7 @@ async def test_a_question_about_nothing_the_bot_knows_is_answered_only_in_a_dm(b
 async def test_reply_to_chatter_answers_the_rooms_talk_too(demo_settings: Settings, tmp_path: Path) -> None:
     """AMD_HELP_REPLY_TO_CHATTER: chatter in a help channel and a mention about nothing the bot knows get
     "I cannot answer that …" with what it answers; a thank-you still gets nothing."""
-    settings = demo_settings.model_copy(
-        update={
-            "state_url": SecretStr(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}"),
-            "help_channels": [HELP],
-            "help_reply_to_chatter": True,
-        }
-    )
+    settings = help_settings(demo_settings, tmp_path, HELP, help_reply_to_chatter=True)
     async with running_bot(settings) as bot:
         await bot.event(message(f"thanks <@{BOT_USER_ID}>!") | {"type": "app_mention"}, event_id="EvThanks")
         await bot.event(message("lunch anyone?"), event_id="EvLunch")

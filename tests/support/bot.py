@@ -17,10 +17,12 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+from pydantic import SecretStr
 from sqlalchemy import insert
 
 import commands
@@ -42,6 +44,12 @@ from tests.slack_fake.web_api import FakeSlack
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-test-token-0123456789"
 _ANSWERS_S = 5.0
+
+
+def help_settings(settings: Settings, state_dir: Path, help_channel: str, **update: Any) -> Settings:
+    """`settings` with one help channel and a state store of its own: claims no other test shares."""
+    state_url = SecretStr(f"sqlite+aiosqlite:///{state_dir / 'state.db'}")
+    return settings.model_copy(update={"state_url": state_url, "help_channels": [help_channel], **update})
 
 
 def sign(body: bytes, *, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:
