@@ -89,7 +89,7 @@ def defined(parts: list[str], clauses: list[str], column: str | None, analysis: 
 
 
 # A subject's state asked for as a whole.
-_STATE_ASKED = re.compile(
+STATE_ASKED = re.compile(
     r"\b(?:news|updates?|the latest) (?:on|about|re|for|with|from)\b|\bupdate\?|"
     r"\b(?:summary|overview|rundown|picture) of\b|"
     r"\bstate of\b|\bstatus (?:of|on|for)\b|\bwhere (?:are we|do we stand|things stand|is it at)\b|"
@@ -116,7 +116,7 @@ def fitting(
     a column has tests, not runs ("is not_null on payment.id failing?"), unless a DAG is named (`dag`);
     a test named has failing rows, not a volume ("how many rows fail non_negative?"), and so are rows said
     after a test or a column's meaning was asked about, unless counted as an entity's (`_COUNTED`)."""
-    if subjects.named and set(picked) <= {"freshness"} and _STATE_ASKED.search(text):
+    if subjects.named and set(picked) <= {"freshness"} and STATE_ASKED.search(text):
         return []  # "any update on payment?", "payments, where are we?": its status, freshness and all
     if migration and picked[:1] == ["owner"]:  # "who is behind the address migration?": its settings say
         return ["owner"]

@@ -9,13 +9,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from commands.ask.about import ASKED, about_data, at_work, everyday
-from commands.ask.fits import migration_of, only_migration, tests_run
+from commands.ask.fits import STATE_ASKED, migration_of, only_migration, tests_run
 from commands.ask.intent import Intent, Question
 from commands.ask.learned import CHATTER, guess
 from commands.ask.lemmas import lemmas, lemmas_of
 from commands.ask.moments import asks_about_the_past
 from commands.ask.subjects import Vocabulary
-from commands.ask.words import overall_phrased
+from commands.ask.words import TOLD_ALL, overall_phrased
 
 SURE, OVERRULE, CERTAIN = 0.4, 0.7, 0.6  # CERTAIN: an overall question needs no listed data word
 # chatter though an entity is named, or an intent's word heard: "who's got the slides for the customer
@@ -25,10 +25,6 @@ SILENCE = 0.9
 _OWNS_A_THING = re.compile(r"\b(?:own(?:s|ed)?|owners? of) (?:the|our|their|your|his|her|my) ")
 _NOT_NARROWED = frozenset([CHATTER, "history", "status"])
 _NEWS = re.compile(r"\b(?:any|an|some|the latest)\s+(?:news|updates?)\b")
-_ALL_OF_IT = re.compile(
-    r"\b(?:catch|fill|bring) (?:me|us) (?:up|in)\b|\btell me about\b|"
-    r"\b(?:summary|overview|rundown|picture|state) of\b|\bstatus (?:of|on|for)\b"
-)
 _AGED = re.compile(r"\b(?:days?|hours?|h|minutes?|mins?) (?:old|behind|late|stale)\b")
 
 
@@ -49,9 +45,8 @@ def second_opinion(question: Question, vocab: Vocabulary, intents: Sequence[Inte
     # no intent cue heard. The data as a whole asked about ("what went wrong overnight? I see red in
     # Airflow") takes as much to overrule as an intent: silencing or narrowing it alike.
     # ... unless all of a subject is asked for in so many words: "fill us in on payment", "overview of X"
-    unclear = question.intent is None or (
-        question.intent == "status" and not _ALL_OF_IT.search(question.text)
-    )
+    told_all = STATE_ASKED.search(question.text) or TOLD_ALL.search(question.text)
+    unclear = question.intent is None or (question.intent == "status" and not told_all)
     # a remark, nothing asked, is read into only when very likely: "the bird migration was amazing"
     told = question.intent is None and not ASKED.search(question.text)
     if likely < (SURE if unclear and not told else OVERRULE) or label == question.intent:

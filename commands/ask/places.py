@@ -29,10 +29,10 @@ _COUNTED = frozenset(["two", "three", "four", "five", "ten", "several", "dozens"
 # Words that are no name: a count ("three alert emails"), an irregular participle ("any known incidents?",
 # "is purchase table made from payment?", "how many rows are left?") or half of "apart from", anywhere; a
 # regular -ed one only before a table's word ("the cleaned data", not the column "refunded").
-_NO_NAMES = """
+_NO_NAME_WORDS = """
     known shown given seen taken written hidden chosen done made built left gone kept sent held apart aside
 """
-_PARTICIPLES = frozenset(_NO_NAMES.split())
+_NO_NAMES = frozenset(_NO_NAME_WORDS.split())
 BREAK = frozenset(",:;?!.")  # punctuation: its own token, and no name runs across it
 _ARTICLES = frozenset(["the", "a", "an", "our", "my", "their"])
 _LINKS = frozenset(["on", "of", "for", "in", "with", "about", "at", "from", "to", "into", "behind"])
@@ -80,7 +80,7 @@ def name_like(
         return False
     after = tokens[i + 1] if i + 1 < len(tokens) else ""
     done = len(token) > 5 and token.endswith("ed")
-    if token in _COUNTED or token in _PARTICIPLES or (done and after in _TABLE_WORDS):
+    if token in _COUNTED or token in _NO_NAMES or (done and after in _TABLE_WORDS):
         return False
     if "_" in token.strip("_"):  # snake_case, as tables are named: "is fx_rates fresh?", "card_tokens rows"
         return not is_cue(token, cues)

@@ -54,21 +54,24 @@ _MILD = """
 GENERIC_WORDS = frozenset(_TROUBLE.split()) | frozenset(_MILD.split())
 GENERIC = frozenset(lemma(w) for w in GENERIC_WORDS)
 TROUBLE = frozenset(lemma(w) for w in _TROUBLE.split())
-GENERIC_PHRASES = tuple(
-    re.compile(p)
-    for p in (
-        r"\bwhat'?s up\b",
-        r"\b(anything|something) up with\b",
-        r"\bgoing on\b",
-        r"\bhow'?s\b",
-        r"\bhow (are|is|did)\b",
-        r"\b(should|need to|do) (i |we )?(need to )?know\b",
-        r"\bgood to go\b",
-        r"\btell me about\b",
-        # brought up to date on it: "catch me up on orders, I was out for two weeks", "fill me in on payment"
-        r"\b(catch|fill|bring) (me|us) (up|in)\b",
-        r"\b(can|could|should) (i|we) (use|trust)\b",
-    )
+# All of a subject asked to be told: "tell me about payment", "catch me up on orders, I was out for two
+# weeks", "fill me in on payment".
+TOLD_ALL = re.compile(r"\btell me about\b|\b(catch|fill|bring) (me|us) (up|in)\b")
+GENERIC_PHRASES = (
+    TOLD_ALL,
+    *(
+        re.compile(p)
+        for p in (
+            r"\bwhat'?s up\b",
+            r"\b(anything|something) up with\b",
+            r"\bgoing on\b",
+            r"\bhow'?s\b",
+            r"\bhow (are|is|did)\b",
+            r"\b(should|need to|do) (i |we )?(need to )?know\b",
+            r"\bgood to go\b",
+            r"\b(can|could|should) (i|we) (use|trust)\b",
+        )
+    ),
 )
 # About everything at once, without a trouble word: "all good?", "everything ok?".
 OVERALL_PHRASES = tuple(

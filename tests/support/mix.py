@@ -79,7 +79,7 @@ async def validate(front: SlackSide, rows: int) -> int:
 async def mention(front: SlackSide, event_id: str, *, channel: str, retry: int = 0) -> int:
     """An app_mention as the Events API posts it; `retry` > 0 is Slack's redelivery of the same event."""
     ts = f"{int(time.time())}.{abs(hash(event_id)) % 1_000_000:06d}"
-    # a question put to the bot: a greeting alone in a channel gets no reply (commands/ask/about.unasked)
+    # a question put to the bot: a greeting alone in a channel gets no reply (commands/ask/about.no_reply)
     text = f"<@{BOT_USER_ID}> who owns payment?"
     event = {"type": "app_mention", "user": "U1", "text": text, "ts": ts, "channel": channel}
     body = json.dumps(
